@@ -1,0 +1,58 @@
+# Orchestra Ops: every entry point a person or CI uses.
+# The virtual environment is built from requirements.lock (exact versions, hashes),
+# so every machine and CI run the same packages.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+UV_VERSION := 0.13.8
+STAMP  := $(VENV)/.installed
+
+.PHONY: venv lock lint format test test-fast demo bench deploy sandbox doctor clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python --require-hashes requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	@touch $(STAMP)
+
+## Regenerate the lock after changing dependencies in pyproject.toml.
+lock:
+	@test -x $(BIN)/uv || { $(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"; }
+	$(BIN)/uv pip compile pyproject.toml --group dev --python-version 3.11 --generate-hashes --quiet -o requirements.lock
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: venv
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: lint
+	$(BIN)/pytest
+
+test-fast: venv
+	$(BIN)/pytest -x -q -m "not slow"
+
+demo: venv
+	$(BIN)/orchestra-ops demo
+
+sandbox: venv
+	$(BIN)/orchestra-ops sandbox --endpoints-file .orchestra-ops/endpoints.json
+
+doctor: venv
+	$(BIN)/orchestra-ops doctor
+
+bench: venv
+	@echo "make bench: the benchmark harness is not built yet (issue 8)." >&2; exit 2
+
+deploy: venv
+	@echo "make deploy: deployments are not built yet (issue 9)." >&2; exit 2
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""Work-pool bootstrap, deployment helpers and the REST trigger client."""

@@ -1,0 +1,1 @@
+"""Prefect @flow functions: orchestration only, no HTTP or subprocess code."""

@@ -1,0 +1,184 @@
+"""Settings: one pydantic-settings model per provider, read only when asked for.
+
+Environment names are those of the roadmap plan (``VERCEL_TOKEN``, ``LAMBDA_LABS_API_KEY``,
+``PULUMI_ACCESS_TOKEN``, ...); base URLs default to the real services. Every credential
+is a ``SecretStr``. Nothing here runs at import time: call :func:`load_settings`.
+A validation error becomes a :class:`~orchestra_ops.errors.ConfigError` naming the
+variable, and never echoes the value it was given.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+from pydantic import AfterValidator, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from orchestra_ops.errors import ConfigError
+
+_WHITESPACE = re.compile(r"\s")
+
+
+def _http_url(value: str) -> str:
+    if not re.match(r"^https?://[^\s/]+", value):
+        raise ValueError("must be an http:// or https:// URL")
+    return value.rstrip("/")
+
+
+def _clean_secret(value: SecretStr | None) -> SecretStr | None:
+    if value is None:
+        return None
+    raw = value.get_secret_value()
+    if raw == "":
+        return None
+    if _WHITESPACE.search(raw):
+        # A pasted token with a newline breaks HTTP headers in confusing ways.
+        raise ValueError("contains whitespace (a pasted newline?)")
+    return value
+
+
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+Credential = Annotated[SecretStr | None, AfterValidator(_clean_secret)]
+
+
+class _ProviderSettings(BaseSettings):
+    """Shared configuration: `.env` support, unknown variables ignored."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+    )
+
+    @classmethod
+    def env_name(cls, field: str) -> str:
+        """The environment variable that sets ``field``."""
+        return f"{cls.model_config.get('env_prefix', '')}{field}".upper()
+
+
+class VercelSettings(_ProviderSettings):
+    """Vercel: ``VERCEL_TOKEN``, ``VERCEL_ORG_ID``, the two project ids, ``VERCEL_API_URL``."""
+
+    model_config = SettingsConfigDict(env_prefix="VERCEL_")
+
+    token: Credential = None
+    org_id: str | None = Field(default=None, description="team_… (teams) or the user id")
+    admin_project_id: str | None = None
+    dashboard_project_id: str | None = None
+    api_url: HttpUrl = "https://api.vercel.com"
+
+    @property
+    def team_id(self) -> str | None:
+        """The ``teamId`` query value: only a team's org id is sent, never a user id."""
+        if self.org_id and self.org_id.startswith("team_"):
+            return self.org_id
+        return None
+
+
+class LambdaCloudSettings(_ProviderSettings):
+    """Lambda Cloud: ``LAMBDA_LABS_API_KEY``, ``LAMBDA_LABS_SSH_KEY_NAME``, ``LAMBDA_LABS_API_URL``.
+
+    ``api_url`` is the host root; the adapter adds ``/api/v1``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="LAMBDA_LABS_")
+
+    api_key: Credential = None
+    ssh_key_name: str | None = Field(default=None, min_length=1, max_length=64)
+    api_url: HttpUrl = "https://cloud.lambda.ai"
+
+
+class PulumiSettings(_ProviderSettings):
+    """Pulumi: ``PULUMI_ACCESS_TOKEN``, ``PULUMI_BACKEND_URL``, ``PULUMI_CONFIG_PASSPHRASE``."""
+
+    model_config = SettingsConfigDict(env_prefix="PULUMI_")
+
+    access_token: Credential = None
+    backend_url: str | None = Field(
+        default=None, description="file://, s3://... or the Pulumi Cloud URL; unset = Cloud"
+    )
+    config_passphrase: Credential = None
+    org: str | None = Field(default=None, description="organisation for StackReferences")
+
+
+class ScanSettings(_ProviderSettings):
+    """Advisory feeds of the scanners: ``ORCHESTRA_OSV_API_URL``, ``ORCHESTRA_NPM_REGISTRY_URL``…"""
+
+    model_config = SettingsConfigDict(env_prefix="ORCHESTRA_")
+
+    osv_api_url: HttpUrl = "https://api.osv.dev"
+    npm_registry_url: HttpUrl = "https://registry.npmjs.org"
+    safety_db_dir: Path | None = Field(
+        default=None, description="a safety database directory; unset = safety's own source"
+    )
+    safety_auth_server_url: HttpUrl | None = None
+
+
+class RuntimeSettings(_ProviderSettings):
+    """Where Orchestra Ops keeps its own state: ``ORCHESTRA_STATE_DIR``."""
+
+    model_config = SettingsConfigDict(env_prefix="ORCHESTRA_")
+
+    state_dir: Path = Path(".orchestra-ops")
+
+
+_MODELS: dict[str, type[_ProviderSettings]] = {
+    "vercel": VercelSettings,
+    "lambda_cloud": LambdaCloudSettings,
+    "pulumi": PulumiSettings,
+    "scan": ScanSettings,
+    "runtime": RuntimeSettings,
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All settings, one model per provider."""
+
+    vercel: VercelSettings
+    lambda_cloud: LambdaCloudSettings
+    pulumi: PulumiSettings
+    scan: ScanSettings
+    runtime: RuntimeSettings
+
+
+def load_settings(env_file: Path | None = Path(".env")) -> Settings:
+    """Read every provider's settings from the environment and ``env_file``.
+
+    The environment wins over the file. Raises ConfigError naming each bad variable.
+    """
+    loaded: dict[str, Any] = {}
+    problems: list[str] = []
+    for attr, model in _MODELS.items():
+        try:
+            loaded[attr] = model(_env_file=env_file)
+        except ValidationError as error:
+            problems.extend(_describe(model, error))
+    if problems:
+        raise ConfigError("invalid settings: " + "; ".join(problems), source=problems[0])
+    return Settings(**loaded)
+
+
+def _describe(model: type[_ProviderSettings], error: ValidationError) -> list[str]:
+    """Name each bad variable and why, without the value (it may be a secret)."""
+    described = []
+    for item in error.errors(include_input=False, include_url=False):
+        field = str(item["loc"][0]) if item["loc"] else "?"
+        reason = item["msg"].removeprefix("Value error, ")
+        described.append(f"{model.env_name(field)} {reason}")
+    return described
+
+
+T = TypeVar("T")
+
+
+def require(value: T | None, env_name: str, needed_for: str) -> T:
+    """Return ``value`` or raise a ConfigError saying which variable to set and why."""
+    if value is None:
+        raise ConfigError(
+            f"{env_name} is not set: it is needed {needed_for}. Set it in the environment "
+            "or in .env, or run against the sandbox (`orchestra-ops sandbox`).",
+            source=env_name,
+        )
+    return value

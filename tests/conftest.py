@@ -1,0 +1,33 @@
+"""Test-wide set-up: an isolated Prefect home, analytics off, one Prefect harness per session."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# Before anything imports prefect: a private home, no network calls, a generous start-up.
+_PREFECT_HOME = Path(tempfile.mkdtemp(prefix="orchestra-ops-prefect-"))
+os.environ["PREFECT_HOME"] = str(_PREFECT_HOME)
+os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+os.environ["DO_NOT_TRACK"] = "1"
+os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "120"
+os.environ["PREFECT_LOGGING_TO_API_ENABLED"] = "false"
+os.environ.pop("PREFECT_API_URL", None)
+
+# The real credential variables must not leak into tests from the developer's shell.
+for _name in list(os.environ):
+    if _name.startswith(("VERCEL_", "LAMBDA_LABS_", "PULUMI_", "ORCHESTRA_")):
+        del os.environ[_name]
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """A temporary Prefect server and database shared by every test that runs flows."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
