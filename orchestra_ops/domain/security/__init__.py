@@ -1,0 +1,1 @@
+"""Dependency security: one finding model, severity, deduplication and the policy."""
