@@ -1,0 +1,156 @@
+"""Detect what a frontend app is from its files: framework, commands, output, tooling.
+
+Pure: the caller reads the files and passes their text keyed by path relative to the
+app (``package.json``, ``vite.config.ts``, lockfile names with any content).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from orchestra_ops.errors import ConfigError
+
+
+class Framework(StrEnum):
+    """Frameworks the migration knows, spelt as Vercel's ``framework`` setting spells them."""
+
+    VITE = "vite"
+    NEXTJS = "nextjs"
+
+
+class PackageManager(StrEnum):
+    """Package managers, told apart by their lockfiles."""
+
+    NPM = "npm"
+    PNPM = "pnpm"
+    YARN = "yarn"
+    BUN = "bun"
+
+
+_LOCKFILES = {
+    "package-lock.json": PackageManager.NPM,
+    "pnpm-lock.yaml": PackageManager.PNPM,
+    "yarn.lock": PackageManager.YARN,
+    "bun.lock": PackageManager.BUN,
+    "bun.lockb": PackageManager.BUN,
+}
+_VITE_CONFIGS = ("vite.config.ts", "vite.config.mts", "vite.config.js", "vite.config.mjs")
+_OUT_DIR = re.compile(r"""outDir\s*:\s*['"]([^'"]+)['"]""")
+
+
+@dataclass(frozen=True)
+class AppProfile:
+    """What Vercel needs to know to build an app, as detected from its files."""
+
+    name: str
+    framework: Framework
+    build_command: str
+    install_command: str
+    output_directory: str
+    package_manager: PackageManager
+    node_engine: str | None
+    lockfile: str | None
+
+    @property
+    def is_spa(self) -> bool:
+        """A client-side app whose unknown paths must fall back to index.html."""
+        return self.framework is Framework.VITE
+
+
+def parse_package_json(text: str, source: str) -> dict[str, Any]:
+    """Parse package.json text; ConfigError with ``source:line`` when it is not valid."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ConfigError(
+            f"{source}:{error.lineno}: not valid JSON: {error.msg}", source=source
+        ) from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: must hold a JSON object", source=source)
+    return data
+
+
+def _dependencies(package: dict[str, Any], source: str) -> dict[str, str]:
+    merged: dict[str, str] = {}
+    for section in ("dependencies", "devDependencies"):
+        value = package.get(section, {})
+        if not isinstance(value, dict):
+            raise ConfigError(f"{source}: {section} must be an object", source=source)
+        merged.update({str(k): str(v) for k, v in value.items()})
+    return merged
+
+
+def _package_manager(package: dict[str, Any], files: Mapping[str, str]) -> PackageManager:
+    declared = package.get("packageManager")
+    if isinstance(declared, str) and "@" in declared:
+        name = declared.split("@", 1)[0]
+        if name in PackageManager.__members__.values():
+            return PackageManager(name)
+    for lockfile, manager in _LOCKFILES.items():
+        if lockfile in files:
+            return manager
+    return PackageManager.NPM
+
+
+def _run(manager: PackageManager, script: str) -> str:
+    return f"yarn {script}" if manager is PackageManager.YARN else f"{manager} run {script}"
+
+
+def _install(manager: PackageManager, has_lockfile: bool) -> str:
+    frozen = {
+        PackageManager.NPM: "npm ci",
+        PackageManager.PNPM: "pnpm install --frozen-lockfile",
+        PackageManager.YARN: "yarn install --frozen-lockfile",
+        PackageManager.BUN: "bun install --frozen-lockfile",
+    }
+    return frozen[manager] if has_lockfile else f"{manager} install"
+
+
+def _vite_out_dir(files: Mapping[str, str]) -> str:
+    for config in _VITE_CONFIGS:
+        if config in files:
+            found = _OUT_DIR.search(files[config])
+            if found:
+                return found.group(1).removeprefix("./").rstrip("/") or "dist"
+    return "dist"
+
+
+def detect_app(name: str, files: Mapping[str, str]) -> AppProfile:
+    """Profile the app ``name`` from its files; ConfigError when it cannot be migrated."""
+    source = f"{name}/package.json"
+    if "package.json" not in files:
+        raise ConfigError(f"{source}: missing; is {name} a Node.js app?", source=source)
+    package = parse_package_json(files["package.json"], source)
+    deps = _dependencies(package, source)
+    if "next" in deps:
+        framework = Framework.NEXTJS
+    elif "vite" in deps:
+        framework = Framework.VITE
+    else:
+        raise ConfigError(
+            f"{source}: neither next nor vite is a dependency; only Next.js and Vite apps "
+            "can be migrated",
+            source=source,
+        )
+    scripts = package.get("scripts", {})
+    if not isinstance(scripts, dict) or "build" not in scripts:
+        raise ConfigError(f"{source}: has no scripts.build to build the app", source=source)
+    manager = _package_manager(package, files)
+    lockfile = next((lf for lf in _LOCKFILES if lf in files), None)
+    engines = package.get("engines", {})
+    node = engines.get("node") if isinstance(engines, dict) else None
+    return AppProfile(
+        name=name,
+        framework=framework,
+        build_command=_run(manager, "build"),
+        install_command=_install(manager, lockfile is not None),
+        output_directory=".next" if framework is Framework.NEXTJS else _vite_out_dir(files),
+        package_manager=manager,
+        node_engine=str(node) if node else None,
+        lockfile=lockfile,
+    )

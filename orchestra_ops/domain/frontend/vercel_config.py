@@ -1,0 +1,126 @@
+"""vercel.json in the modern schema, and the check against mixing legacy routing.
+
+Vercel refuses a file that has ``routes`` together with ``rewrites``, ``redirects``,
+``headers``, ``cleanUrls`` or ``trailingSlash``. A legacy file (``version: 2``,
+``builds``, ``routes``, as in the roadmap plan) is translated into modern keys:
+``builds[].config.distDir`` becomes ``outputDirectory``, a ``routes`` entry
+``/api/(.*) -> https://host/api/$1`` becomes a rewrite, ``/(.*) -> /index.html`` the SPA
+fallback. Routes that do more than that cannot be translated safely and are refused.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from orchestra_ops.domain.frontend.detect import AppProfile, Framework
+from orchestra_ops.errors import ConfigError
+
+SCHEMA_URL = "https://openapi.vercel.sh/vercel.json"
+MODERN_ROUTING = ("rewrites", "redirects", "headers", "cleanUrls", "trailingSlash")
+LEGACY = ("routes", "builds", "version")
+_SECURITY_HEADERS = [
+    {"key": "X-Content-Type-Options", "value": "nosniff"},
+    {"key": "Referrer-Policy", "value": "strict-origin-when-cross-origin"},
+]
+_ROUTE_KEYS = {"src", "dest"}
+_CAPTURE = re.compile(r"\$(\d)")
+
+
+def check_not_mixed(config: dict[str, Any], source: str) -> None:
+    """Refuse a vercel.json that mixes ``routes`` with the modern routing keys."""
+    modern = [key for key in MODERN_ROUTING if key in config]
+    if "routes" in config and modern:
+        raise ConfigError(
+            f"{source}: `routes` cannot be used together with {', '.join(f'`{k}`' for k in modern)}"
+            " (Vercel rejects the file; see vercel.link/mix-routing-props). Keep one style: "
+            "Orchestra Ops writes rewrites/headers, so remove `routes`.",
+            source=source,
+        )
+    if "functions" in config and "builds" in config:
+        raise ConfigError(
+            f"{source}: `functions` cannot be used together with `builds` "
+            "(FUNCTIONS_AND_BUILDS); remove `builds`.",
+            source=source,
+        )
+
+
+def _translate_route(route: Any, source: str) -> dict[str, str] | None:
+    """One legacy route as a rewrite; None for the SPA catch-all (generated anyway)."""
+    if not isinstance(route, dict) or set(route) - _ROUTE_KEYS or not _ROUTE_KEYS <= set(route):
+        raise ConfigError(
+            f"{source}: route {route!r} does more than src -> dest; translate it by hand "
+            "into `rewrites`, `redirects` or `headers`",
+            source=source,
+        )
+    src, dest = str(route["src"]), str(route["dest"])
+    if src in ("/(.*)", "/.*") and dest == "/index.html":
+        return None
+    if src.endswith("/(.*)") and dest.endswith("/$1") and src.count("(") == 1:
+        return {"source": src[: -len("(.*)")] + ":path*", "destination": dest[:-2] + ":path*"}
+    if "(" not in src and not _CAPTURE.search(dest):
+        return {"source": src, "destination": dest}
+    raise ConfigError(
+        f"{source}: route {src} -> {dest} uses captures Orchestra Ops cannot translate "
+        "safely; write it as a rewrite by hand",
+        source=source,
+    )
+
+
+def translate_legacy(config: dict[str, Any], source: str) -> dict[str, Any]:
+    """Modern equivalents of a legacy file's ``builds`` and ``routes``; other keys kept."""
+    check_not_mixed(config, source)
+    modern = {k: v for k, v in config.items() if k not in LEGACY}
+    builds = config.get("builds") or []
+    for build in builds if isinstance(builds, list) else []:
+        dist_dir = (build.get("config") or {}).get("distDir") if isinstance(build, dict) else None
+        if dist_dir:
+            modern.setdefault("outputDirectory", str(dist_dir))
+    rewrites = [r for r in (_translate_route(x, source) for x in config.get("routes") or []) if r]
+    if rewrites:
+        modern["rewrites"] = [*modern.get("rewrites", []), *rewrites]
+    return modern
+
+
+def _api_rewrite(backend_api_url: str) -> dict[str, str]:
+    base = backend_api_url.rstrip("/")
+    return {"source": "/api/:path*", "destination": f"{base}/api/:path*"}
+
+
+def generate_vercel_json(
+    profile: AppProfile, backend_api_url: str, existing: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The vercel.json for ``profile``: build settings, the API rewrite, SPA fallback.
+
+    Keys of an existing (translated) file that Orchestra Ops does not own are kept.
+    Next.js apps get their ``/api`` rewrite in next.config instead (the dashboard's own
+    API routes must keep working), so their vercel.json carries no rewrites.
+    """
+    source = f"{profile.name}/vercel.json"
+    config = translate_legacy(existing, source) if existing else {}
+    rewrites = [
+        r
+        for r in config.get("rewrites", [])
+        if r.get("source") not in ("/api/:path*", "/(.*)", "/:path*")
+    ]
+    if profile.framework is Framework.VITE:
+        rewrites = [
+            _api_rewrite(backend_api_url),
+            *rewrites,
+            {"source": "/(.*)", "destination": "/index.html"},
+        ]
+    result: dict[str, Any] = {
+        "$schema": SCHEMA_URL,
+        "framework": profile.framework.value,
+        "installCommand": profile.install_command,
+        "buildCommand": profile.build_command,
+        **{k: v for k, v in config.items() if k not in ("$schema", "rewrites")},
+    }
+    if profile.framework is Framework.VITE:
+        result.setdefault("outputDirectory", profile.output_directory)
+    result["framework"] = profile.framework.value
+    if rewrites:
+        result["rewrites"] = rewrites
+    result.setdefault("headers", [{"source": "/(.*)", "headers": _SECURITY_HEADERS}])
+    check_not_mixed(result, source)
+    return result
