@@ -1,0 +1,169 @@
+"""The durable rollback ledger: intents written before acting, completions after.
+
+Prefect's ``on_rollback`` hooks run only in-process, and a SIGKILL runs none. So every
+mutating step writes an *intent* (idempotency key, step, target, how to undo) before it
+acts and a *done* record after. Whatever is left open after a crash is reconciled by
+the next run or by ``orchestra-ops recover``: each open intent is handed to the
+compensator registered for its undo action, which looks at the real API and either
+undoes the effect (``compensated``) or keeps it (``adopted``).
+
+Storage is one append-only JSON-lines file. Appends take an exclusive ``flock`` and are
+fsynced, so concurrent writers (threads or processes on one host) never interleave or
+lose records. Records hold ids and names only, never credentials.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from orchestra_ops.errors import ConfigError
+
+
+class Outcome(StrEnum):
+    """How an intent was closed."""
+
+    DONE = "done"
+    COMPENSATED = "compensated"
+    ADOPTED = "adopted"
+
+
+@dataclass(frozen=True)
+class Intent:
+    """A mutating step that was about to happen."""
+
+    key: str
+    step: str
+    target: dict[str, Any]
+    undo: dict[str, Any]
+    at: float
+
+    @property
+    def action(self) -> str:
+        """The name of the compensator that can undo it."""
+        return str(self.undo.get("action", ""))
+
+
+Compensator = Callable[[Intent], Outcome]
+"""Looks at the real API for ``intent`` and undoes (COMPENSATED) or keeps (ADOPTED) it."""
+
+
+@dataclass
+class ReconcileReport:
+    """What a reconciliation did: closed intents, and the ones that could not be closed."""
+
+    closed: list[tuple[Intent, Outcome]] = field(default_factory=list)
+    failed: list[tuple[Intent, str]] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        """True when no intent is left open."""
+        return not self.failed
+
+
+class Ledger:
+    """An append-only, fsynced, lock-protected ledger file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def _append(self, record: dict[str, Any]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        line = json.dumps(record, sort_keys=True, default=str) + "\n"
+        with open(self.path, "a", encoding="utf-8") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                handle.write(line)
+                handle.flush()
+                os.fsync(handle.fileno())
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def records(self) -> list[dict[str, Any]]:
+        """Every record, oldest first; a torn last line (a crash mid-write) is ignored."""
+        if not self.path.exists():
+            return []
+        with open(self.path, encoding="utf-8") as handle:
+            fcntl.flock(handle, fcntl.LOCK_SH)
+            try:
+                lines = handle.read().splitlines()
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+        records = []
+        for number, line in enumerate(lines, start=1):
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                if number != len(lines):
+                    raise ConfigError(
+                        f"{self.path}:{number}: corrupt ledger record", source=str(self.path)
+                    ) from None
+        return records
+
+    def intend(
+        self, key: str, step: str, target: Mapping[str, Any], undo: Mapping[str, Any]
+    ) -> None:
+        """Record that ``step`` is about to act on ``target``; ``undo['action']`` names how."""
+        if "action" not in undo:
+            raise ValueError("undo needs an 'action' naming its compensator")
+        self._append(
+            {
+                "kind": "intent",
+                "key": key,
+                "step": step,
+                "target": dict(target),
+                "undo": dict(undo),
+                "at": time.time(),
+            }
+        )
+
+    def close(self, key: str, outcome: Outcome, detail: str = "") -> None:
+        """Record how the intent ``key`` ended."""
+        self._append({"kind": outcome.value, "key": key, "detail": detail, "at": time.time()})
+
+    def open_intents(self) -> list[Intent]:
+        """Intents with no closing record, oldest first."""
+        pending: dict[str, Intent] = {}
+        for record in self.records():
+            if record["kind"] == "intent":
+                pending[record["key"]] = Intent(
+                    record["key"], record["step"], record["target"], record["undo"], record["at"]
+                )
+            else:
+                pending.pop(record["key"], None)
+        return list(pending.values())
+
+    @contextmanager
+    def step(
+        self, key: str, step: str, target: Mapping[str, Any], undo: Mapping[str, Any]
+    ) -> Iterator[None]:
+        """Intent before the block, done after it; an exception leaves the intent open."""
+        self.intend(key, step, target, undo)
+        yield
+        self.close(key, Outcome.DONE)
+
+
+def reconcile(ledger: Ledger, compensators: Mapping[str, Compensator]) -> ReconcileReport:
+    """Hand each open intent to its compensator; one failing does not stop the others."""
+    report = ReconcileReport()
+    for intent in ledger.open_intents():
+        compensator = compensators.get(intent.action)
+        if compensator is None:
+            report.failed.append((intent, f"no compensator for action {intent.action!r}"))
+            continue
+        try:
+            outcome = compensator(intent)
+        except Exception as error:  # isolated: the next intent still gets its turn
+            report.failed.append((intent, f"{type(error).__name__}: {error}"))
+            continue
+        ledger.close(intent.key, outcome, f"reconciled by {intent.action}")
+        report.closed.append((intent, outcome))
+    return report

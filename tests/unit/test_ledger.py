@@ -1,0 +1,120 @@
+"""The durable ledger: intents survive crashes, writers do not collide, reconcile isolates."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from orchestra_ops.errors import ConfigError
+from orchestra_ops.ledger import Intent, Ledger, Outcome, reconcile
+
+
+def test_step_closes_on_success_and_stays_open_on_failure(tmp_path: Path) -> None:
+    """A finished step is closed; one that raised is left for reconciliation."""
+    ledger = Ledger(tmp_path / "ledger.jsonl")
+    with ledger.step("k1", "deploy", {"project": "admin"}, {"action": "delete-deployment"}):
+        pass
+    with pytest.raises(RuntimeError):
+        with ledger.step("k2", "deploy", {"project": "dash"}, {"action": "delete-deployment"}):
+            raise RuntimeError("boom")
+    assert [i.key for i in ledger.open_intents()] == ["k2"]
+    assert ledger.open_intents()[0].target == {"project": "dash"}
+
+
+def test_an_intent_needs_a_named_undo(tmp_path: Path) -> None:
+    """Without an action there is nothing recovery could do."""
+    with pytest.raises(ValueError, match="action"):
+        Ledger(tmp_path / "l").intend("k", "s", {}, {"how": "somehow"})
+
+
+def _append_many(path: str, writer: int) -> None:
+    ledger = Ledger(Path(path))
+    for n in range(100):
+        ledger.intend(f"{writer}-{n}", "s", {"n": n, "pad": "x" * 500}, {"action": "a"})
+
+
+def test_concurrent_processes_lose_and_tear_nothing(tmp_path: Path) -> None:
+    """Four processes append 100 records each: 400 whole records come back."""
+    path = tmp_path / "ledger.jsonl"
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_append_many, args=(str(path), w)) for w in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+        assert worker.exitcode == 0
+    records = Ledger(path).records()
+    assert len(records) == 400
+    assert len({r["key"] for r in records}) == 400
+
+
+def test_torn_last_line_is_ignored_but_corruption_elsewhere_is_not(tmp_path: Path) -> None:
+    """A crash mid-append tears only the last line; anything else is reported."""
+    path = tmp_path / "ledger.jsonl"
+    ledger = Ledger(path)
+    ledger.intend("k1", "s", {}, {"action": "a"})
+    with open(path, "a") as handle:
+        handle.write('{"kind": "intent", "key": "k2"')
+    assert [i.key for i in ledger.open_intents()] == ["k1"]
+    path.write_text('garbage\n{"kind": "done", "key": "k1", "at": 0}\n')
+    with pytest.raises(ConfigError, match=r"ledger.jsonl:1: corrupt ledger record"):
+        ledger.records()
+
+
+def test_a_killed_worker_leaves_an_open_intent_that_recovery_closes(tmp_path: Path) -> None:
+    """SIGKILL between intent and completion; the next reconcile compensates it."""
+    path = tmp_path / "ledger.jsonl"
+    script = textwrap.dedent(
+        f"""
+        import os, signal
+        from pathlib import Path
+        from orchestra_ops.ledger import Ledger
+        ledger = Ledger(Path({str(path)!r}))
+        with ledger.step("run-1/launch", "launch", {{"name": "api-green"}},
+                         {{"action": "terminate-instance"}}):
+            os.kill(os.getpid(), signal.SIGKILL)
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], timeout=60, check=False)
+    assert done.returncode == -signal.SIGKILL
+    ledger = Ledger(path)
+    (intent,) = ledger.open_intents()
+    assert intent.action == "terminate-instance"
+    terminated: list[str] = []
+
+    def terminate(found: Intent) -> Outcome:
+        terminated.append(found.target["name"])
+        return Outcome.COMPENSATED
+
+    report = reconcile(ledger, {"terminate-instance": terminate})
+    assert report.clean
+    assert terminated == ["api-green"]
+    assert ledger.open_intents() == []
+    assert ledger.records()[-1]["kind"] == "compensated"
+
+
+def test_one_failing_compensator_does_not_stop_the_others(tmp_path: Path) -> None:
+    """Isolation: the broken one stays open and reported, the rest are closed."""
+    ledger = Ledger(tmp_path / "ledger.jsonl")
+    for key, action in (("a", "explode"), ("b", "adopt"), ("c", "unknown")):
+        ledger.intend(key, "s", {}, {"action": action})
+
+    def explode(intent: Intent) -> Outcome:
+        raise RuntimeError("API down")
+
+    report = reconcile(ledger, {"explode": explode, "adopt": lambda i: Outcome.ADOPTED})
+    assert [(i.key, o) for i, o in report.closed] == [("b", Outcome.ADOPTED)]
+    assert [(i.key, why) for i, why in report.failed] == [
+        ("a", "RuntimeError: API down"),
+        ("c", "no compensator for action 'unknown'"),
+    ]
+    assert sorted(i.key for i in ledger.open_intents()) == ["a", "c"]
+    assert not report.clean
+    assert os.path.getsize(ledger.path) > 0
