@@ -36,9 +36,7 @@ class CounterEmulator:
         async def count(request: Request) -> JSONResponse:
             return JSONResponse({"data": {"count": self.things}})
 
-        inner = Starlette(
-            routes=[Route("/things", add, methods=["POST"]), Route("/things", count)]
-        )
+        inner = Starlette(routes=[Route("/things", add, methods=["POST"]), Route("/things", count)])
         return FaultMiddleware(
             inner,
             plan=self.plan,
@@ -50,9 +48,10 @@ class CounterEmulator:
 @pytest.fixture
 def served() -> Iterator[tuple[CounterEmulator, ServedApp, ServedApp]]:
     emulator = CounterEmulator()
-    with serve_in_thread(emulator.app()) as api, serve_in_thread(
-        admin_app({"counter": emulator})
-    ) as admin:
+    with (
+        serve_in_thread(emulator.app()) as api,
+        serve_in_thread(admin_app({"counter": emulator})) as admin,
+    ):
         yield emulator, api, admin
 
 
@@ -98,7 +97,7 @@ def test_count_limits_a_fault_and_the_log_records_statuses(served: Any) -> None:
 
 def test_admin_endpoint_programs_faults_and_reads_the_log(served: Any) -> None:
     """Faults and the log are reachable over HTTP, for processes outside the tests."""
-    emulator, api, admin = served
+    _emulator, api, admin = served
     created = httpx.post(
         f"{admin.url}/counter/faults", json={"path": "/things", "method": "POST", "status": 429}
     )
