@@ -181,11 +181,16 @@ class FaultMiddleware:
             return
         method, path = scope["method"], scope["path"]
         fault = self.plan.take(method, path)
-        status_seen: list[int] = []
 
         async def send_logged(message: Any) -> None:
+            # Logged before the answer leaves, so a client that has its answer can
+            # already read the entry (tests assert on the log right after a call).
             if message["type"] == "http.response.start":
-                status_seen.append(message["status"])
+                self.log.record(
+                    LoggedRequest(
+                        method, path, message["status"], time.time(), fault.id if fault else None
+                    )
+                )
             await send(message)
 
         if fault is not None and fault.delay_s > 0:
@@ -197,15 +202,6 @@ class FaultMiddleware:
         else:  # after_effect: let it take effect, then lie about it
             await self.app(scope, receive, _discard)
             await self._fault_response(fault)(scope, receive, send_logged)
-        self.log.record(
-            LoggedRequest(
-                method,
-                path,
-                status_seen[0] if status_seen else 0,
-                time.time(),
-                fault.id if fault else None,
-            )
-        )
 
     def _fault_response(self, fault: Fault) -> Response:
         body = fault.body if fault.body is not None else self.error_body(fault.status)
