@@ -1,0 +1,159 @@
+"""The sandbox edge: serves each deployment's uploaded files, chosen by the Host header.
+
+A deployment's ``url`` serves that deployment; an alias (the production domain
+``<project>.vercel.app`` among them) serves whatever deployment it points to now.
+vercel.json routing is decided by :mod:`routing`; rewrites to ``http://127.0.0.1:…``
+(or ``localhost``) are proxied, other external destinations answer 502 (no internet).
+Error pages carry ``x-vercel-error``; the codes for unready and failed deployments
+(DEPLOYMENT_NOT_READY 503, DEPLOYMENT_FAILED 502) are the sandbox's own choice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import mimetypes
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.types import Receive, Scope, Send
+
+from orchestra_ops.sandbox.vercel import routing
+from orchestra_ops.sandbox.vercel.state import DeploymentRecord, Health, State
+
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
+_PROXY_TIMEOUT_S = 10.0
+_HOP_HEADERS = {"host", "connection", "content-length", "transfer-encoding", "keep-alive"}
+
+
+def error_page(status: int, code: str, detail: str) -> Response:
+    """A Vercel-like plain text error page."""
+    text = f"{status}: {detail}\nCode: {code}\n"
+    return PlainTextResponse(text, status, headers={"x-vercel-error": code})
+
+
+@dataclass(frozen=True)
+class _Site:
+    """What one request is served from: a snapshot taken under the state lock."""
+
+    record: DeploymentRecord
+    state: str
+    files: dict[str, bytes]
+    config: dict[str, Any]
+    health: Health | None
+
+
+class Edge:
+    """The edge ASGI app over the emulator's state."""
+
+    def __init__(self, state: State) -> None:
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer one HTTP request."""
+        if scope["type"] != "http":
+            return
+        request = Request(scope, receive)
+        response = await self.respond(request)
+        await response(scope, receive, send)
+
+    async def respond(self, request: Request) -> Response:
+        """Pick the deployment by Host, apply health modes and routing."""
+        host = request.headers.get("host", "").split(":", 1)[0].lower()
+        site = self._site(host)
+        if site is None:
+            return error_page(404, "DEPLOYMENT_NOT_FOUND", "The deployment could not be found")
+        if site.state in ("QUEUED", "BUILDING"):
+            return error_page(503, "DEPLOYMENT_NOT_READY", "The deployment is still building")
+        if site.state != "READY":
+            return error_page(502, "DEPLOYMENT_FAILED", f"The deployment is {site.state}")
+        if site.health is not None:
+            if site.health.mode == "fail":
+                return error_page(500, "FUNCTION_INVOCATION_FAILED", "A server error occurred")
+            if site.health.mode == "slow":
+                await asyncio.sleep(site.health.delay_s)
+        return await self._route(request, site)
+
+    def _site(self, host: str) -> _Site | None:
+        with self.state.lock:
+            self.state.settle()
+            record = next((d for d in self.state.deployments.values() if d.url == host), None)
+            alias = self.state.aliases.get(host)
+            if record is None and alias is not None:
+                record = self.state.deployments.get(alias.deployment_id)
+            if record is None:
+                return None
+            files = _served_files(self.state, record)
+            return _Site(
+                record,
+                self.state.state_of(record),
+                files,
+                record.vercel_json,
+                self.state.health.get(record.id),
+            )
+
+    async def _route(self, request: Request, site: _Site) -> Response:
+        decision = routing.route(
+            site.config, request.url.path, request.url.query, lambda p: p in site.files
+        )
+        if isinstance(decision, routing.Serve):
+            media = mimetypes.guess_type(decision.path)[0] or "application/octet-stream"
+            return Response(
+                site.files[decision.path], decision.status, decision.headers, media_type=media
+            )
+        if isinstance(decision, routing.Redirect):
+            return RedirectResponse(decision.location, decision.status, decision.headers)
+        if isinstance(decision, routing.Proxy):
+            return await _proxy(request, decision)
+        page = error_page(404, "NOT_FOUND", "The page could not be found")
+        page.headers.update(decision.headers)
+        return page
+
+
+def _served_files(state: State, record: DeploymentRecord) -> dict[str, bytes]:
+    """path -> bytes, rooted at the output directory when it was uploaded."""
+    output = record.project_settings.get("outputDirectory") or record.vercel_json.get(
+        "outputDirectory"
+    )
+    files = {path: state.files[sha] for path, sha in record.files.items() if sha in state.files}
+    if isinstance(output, str) and output.strip("/"):
+        prefix = output.strip("/") + "/"
+        inside = {p.removeprefix(prefix): b for p, b in files.items() if p.startswith(prefix)}
+        if inside:
+            return inside
+    return files
+
+
+async def _proxy(request: Request, decision: routing.Proxy) -> Response:
+    """Fetch a rewrite destination on loopback; anything else has no internet to reach."""
+    host = urlsplit(decision.url).hostname or ""
+    if host not in _LOOPBACK_HOSTS:
+        return PlainTextResponse(
+            f"502: the rewrite destination {decision.url} is outside the sandbox, which has "
+            "no internet access; point it at a 127.0.0.1 backend.\nCode: EXTERNAL_REWRITE\n",
+            502,
+            headers={"x-vercel-error": "EXTERNAL_REWRITE"},
+        )
+    headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_HEADERS}
+    try:
+        async with httpx.AsyncClient(timeout=_PROXY_TIMEOUT_S) as client:
+            upstream = await client.request(
+                request.method, decision.url, headers=headers, content=await request.body()
+            )
+    except httpx.HTTPError as error:
+        return PlainTextResponse(
+            f"502: the rewrite destination {decision.url} did not answer "
+            f"({type(error).__name__})\n",
+            502,
+            headers={"x-vercel-error": "ROUTER_EXTERNAL_TARGET_CONNECTION_ERROR"},
+        )
+    answer_headers = {
+        k: v
+        for k, v in upstream.headers.items()
+        if k.lower() not in _HOP_HEADERS | {"content-encoding"}
+    }
+    answer_headers.update(decision.headers)
+    return Response(upstream.content, upstream.status_code, answer_headers)
