@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -43,13 +45,53 @@ def doctor(env_file: EnvFile = Path(".env")) -> None:
 @app.command()
 def demo(env_file: EnvFile = Path(".env")) -> None:
     """Run the roadmap against the local sandbox, end to end."""
+    from orchestra_ops.sandbox.runner import Sandbox
+
     settings = _settings(env_file)
     for line in render_report(credential_statuses(settings), probe_tools()):
         typer.echo(line)
+    with Sandbox(settings.runtime.state_dir / "demo-sandbox") as endpoints:
+        typer.echo("\nSandbox up on 127.0.0.1:")
+        for name, url in sorted(vars(endpoints).items()):
+            if name.endswith("_url"):
+                typer.echo(f"  {name:<24} {url}")
     typer.echo(
-        "\nNot built yet: the sandbox emulators (issue 3) and the roadmap flows "
-        "(issues 4-9). The demo so far checks settings and tools only."
+        "\nNot built yet: the roadmap flows (issues 4-9). The demo so far checks settings "
+        "and tools and starts and stops the sandbox."
     )
+
+
+@app.command()
+def sandbox(
+    endpoints_file: Annotated[
+        Path, typer.Option("--endpoints-file", help="Where to write the endpoints JSON.")
+    ],
+    boot_delay: Annotated[
+        float, typer.Option(help="Seconds a Lambda instance stays booting.")
+    ] = 0.0,
+    build_delay: Annotated[float, typer.Option(help="Seconds a Vercel build takes.")] = 0.0,
+    env_file: EnvFile = Path(".env"),
+) -> None:
+    """Serve the Vercel and Lambda Cloud emulators and the advisory feeds on 127.0.0.1.
+
+    Writes the endpoints file, serves until SIGINT or SIGTERM, then removes it.
+    """
+    from orchestra_ops.sandbox.runner import Sandbox, write_endpoints
+
+    settings = _settings(env_file)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    with Sandbox(
+        settings.runtime.state_dir / "sandbox", boot_delay_s=boot_delay, build_delay_s=build_delay
+    ) as endpoints:
+        write_endpoints(endpoints_file, endpoints)
+        typer.echo(f"sandbox ready; endpoints in {endpoints_file} (Ctrl-C stops it)")
+        try:
+            stop.wait()
+        finally:
+            endpoints_file.unlink(missing_ok=True)
+    typer.echo("sandbox stopped")
 
 
 def main() -> None:

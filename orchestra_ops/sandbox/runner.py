@@ -1,0 +1,141 @@
+"""Start the whole sandbox on loopback and describe where everything is.
+
+Used in-process by tests and the demo, and by `orchestra-ops sandbox`, which writes the
+endpoints file and keeps serving until SIGINT or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from types import TracebackType
+
+from orchestra_ops.sandbox.admin import AdministeredEmulator, admin_app
+from orchestra_ops.sandbox.feeds import Feeds
+from orchestra_ops.sandbox.lambda_cloud import LambdaCloudEmulator
+from orchestra_ops.sandbox.server import ServedApp, serve_in_thread
+from orchestra_ops.sandbox.vercel import VercelEmulator
+
+SANDBOX_VERCEL_TOKEN = "sandbox-vercel-token"  # noqa: S105 - a fixed token of the local emulator
+SANDBOX_LAMBDA_KEY = "sandbox-lambda-key"
+SANDBOX_TEAM_ID = "team_sandbox"
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Where each sandbox piece listens, and the emulators' own (not real) credentials."""
+
+    vercel_api_url: str
+    vercel_token: str
+    vercel_team_id: str
+    vercel_edge_url: str
+    lambda_api_url: str
+    lambda_api_key: str
+    osv_api_url: str
+    npm_registry_url: str
+    safety_auth_server_url: str
+    safety_db_dir: str
+    admin_url: str
+
+    def as_environment(self) -> dict[str, str]:
+        """The settings variables that point Orchestra Ops at this sandbox."""
+        return {
+            "VERCEL_API_URL": self.vercel_api_url,
+            "VERCEL_TOKEN": self.vercel_token,
+            "VERCEL_ORG_ID": self.vercel_team_id,
+            "LAMBDA_LABS_API_URL": self.lambda_api_url,
+            "LAMBDA_LABS_API_KEY": self.lambda_api_key,
+            "ORCHESTRA_OSV_API_URL": self.osv_api_url,
+            "ORCHESTRA_NPM_REGISTRY_URL": self.npm_registry_url,
+            "ORCHESTRA_SAFETY_AUTH_SERVER_URL": self.safety_auth_server_url,
+            "ORCHESTRA_SAFETY_DB_DIR": self.safety_db_dir,
+        }
+
+
+class Sandbox:
+    """Every emulator and feed, served on 127.0.0.1 with free ports."""
+
+    def __init__(
+        self, state_dir: Path, *, boot_delay_s: float = 0.0, build_delay_s: float = 0.0
+    ) -> None:
+        self.state_dir = state_dir
+        self.vercel = VercelEmulator(
+            token=SANDBOX_VERCEL_TOKEN, team_id=SANDBOX_TEAM_ID, build_delay_s=build_delay_s
+        )
+        self.lambda_cloud = LambdaCloudEmulator(
+            api_key=SANDBOX_LAMBDA_KEY, boot_delay_s=boot_delay_s
+        )
+        self.feeds = Feeds()
+        self._served: list[ServedApp] = []
+        self.endpoints: Endpoints | None = None
+
+    def start(self) -> Endpoints:
+        """Serve everything; returns the endpoints."""
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        safety_db = self.state_dir / "safety-db"
+        self.feeds.write_safety_db(safety_db)
+        emulators: dict[str, AdministeredEmulator] = {
+            "vercel": self.vercel,
+            "lambda": self.lambda_cloud,
+            **self.feeds.administered(),
+        }
+        try:
+            vercel = self._serve(self.vercel.app(), "vercel-api")
+            edge = self._serve(self.vercel.edge_app(), "vercel-edge")
+            lambda_api = self._serve(self.lambda_cloud.app(), "lambda-api")
+            osv = self._serve(self.feeds.osv_app(), "osv")
+            npm = self._serve(self.feeds.npm_app(), "npm-registry")
+            safety = self._serve(self.feeds.safety_app(), "safety-auth")
+            admin = self._serve(admin_app(emulators), "sandbox-admin")
+        except Exception:
+            self.stop()
+            raise
+        self.endpoints = Endpoints(
+            vercel_api_url=vercel.url,
+            vercel_token=SANDBOX_VERCEL_TOKEN,
+            vercel_team_id=SANDBOX_TEAM_ID,
+            vercel_edge_url=edge.url,
+            lambda_api_url=lambda_api.url,
+            lambda_api_key=SANDBOX_LAMBDA_KEY,
+            osv_api_url=osv.url,
+            npm_registry_url=npm.url,
+            safety_auth_server_url=safety.url,
+            safety_db_dir=str(safety_db),
+            admin_url=admin.url,
+        )
+        return self.endpoints
+
+    def _serve(self, app: object, name: str) -> ServedApp:
+        served = serve_in_thread(app, name=name)  # type: ignore[arg-type]
+        self._served.append(served)
+        return served
+
+    def stop(self) -> None:
+        """Stop every server (and the instances' health endpoints)."""
+        for served in reversed(self._served):
+            served.stop()
+        self._served.clear()
+        self.lambda_cloud.close()
+
+    def __enter__(self) -> Endpoints:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def write_endpoints(path: Path, endpoints: Endpoints) -> None:
+    """Write the endpoints file atomically, readable by its owner only."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(path.suffix + ".partial")
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        json.dump(asdict(endpoints), handle, indent=2)
+    partial.replace(path)

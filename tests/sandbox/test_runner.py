@@ -1,0 +1,109 @@
+"""The whole sandbox: in-process for tests, and as `orchestra-ops sandbox` for people."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from orchestra_ops.errors import ConfigError
+from orchestra_ops.sandbox.runner import Endpoints, Sandbox
+from orchestra_ops.settings import load_settings
+from orchestra_ops.wiring import build
+
+REQUIRED_KEYS = {
+    "vercel_api_url",
+    "vercel_token",
+    "lambda_api_url",
+    "lambda_api_key",
+    "osv_api_url",
+    "npm_registry_url",
+    "admin_url",
+}
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sandbox, Endpoints]]:
+    runner = Sandbox(tmp_path_factory.mktemp("state"))
+    with runner as endpoints:
+        yield runner, endpoints
+
+
+def test_adapters_built_from_sandbox_settings_reach_the_emulators(
+    sandbox: tuple[Sandbox, Endpoints], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The endpoints' environment is all the composition root needs."""
+    runner, endpoints = sandbox
+    for name, value in endpoints.as_environment().items():
+        monkeypatch.setenv(name, value)
+    with build(load_settings(env_file=None)) as clients:
+        project = clients.vercel().create_project("orchestra-admin")
+        assert [p.name for p in clients.vercel().list_projects()] == ["orchestra-admin"]
+        assert project.id.startswith("prj_")
+        assert "gpu_1x_a10" in clients.lambda_cloud().instance_types()
+    assert all(query == runner.vercel.state.team_id for *_, query in runner.vercel.team_queries)
+
+
+def test_feeds_and_admin_answer(sandbox: tuple[Sandbox, Endpoints]) -> None:
+    """OSV, npm registry, safety stub and the admin endpoint are all up."""
+    _, endpoints = sandbox
+    assert httpx.get(f"{endpoints.osv_api_url}/v1/vulns/PYSEC-2018-28").status_code == 200
+    assert httpx.get(f"{endpoints.npm_registry_url}/lodash").json()["name"] == "lodash"
+    openid = f"{endpoints.safety_auth_server_url}/.well-known/openid-configuration"
+    assert httpx.get(openid).status_code == 200
+    assert (Path(endpoints.safety_db_dir) / "insecure.json").exists()
+    requests = httpx.get(f"{endpoints.admin_url}/vercel/requests").json()
+    assert all({"method", "path", "status"} <= set(entry) for entry in requests)
+
+
+def test_missing_credentials_name_the_variable(tmp_path: Path) -> None:
+    """Asking for a client without its credential says which variable to set."""
+    with build(load_settings(env_file=None)) as clients, pytest.raises(ConfigError) as caught:
+        clients.lambda_cloud()
+    assert "LAMBDA_LABS_API_KEY is not set" in str(caught.value)
+
+
+def test_the_command_writes_endpoints_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    """`orchestra-ops sandbox` serves until SIGTERM, then removes its endpoints file."""
+    endpoints_file = tmp_path / "endpoints.json"
+    env = {**os.environ, "ORCHESTRA_STATE_DIR": str(tmp_path / "state")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "orchestra_ops", "sandbox", "--endpoints-file", str(endpoints_file)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not endpoints_file.exists():
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "sandbox did not write its endpoints file"
+            time.sleep(0.1)
+        endpoints = json.loads(endpoints_file.read_text())
+        assert REQUIRED_KEYS <= set(endpoints)
+        assert all(
+            url.startswith("http://127.0.0.1:")
+            for key, url in endpoints.items()
+            if key.endswith("_url")
+        )
+        assert oct(endpoints_file.stat().st_mode & 0o777) == "0o600"
+        lambda_api = f"{endpoints['lambda_api_url']}/api/v1/instances"
+        answer = httpx.get(
+            lambda_api, headers={"Authorization": f"Bearer {endpoints['lambda_api_key']}"}
+        )
+        assert answer.json() == {"data": []}
+    finally:
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0, stderr
+    assert "sandbox stopped" in stdout
+    assert not endpoints_file.exists()
