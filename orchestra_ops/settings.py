@@ -58,7 +58,7 @@ class _ProviderSettings(BaseSettings):
 
 
 class VercelSettings(_ProviderSettings):
-    """Vercel: ``VERCEL_TOKEN``, ``VERCEL_ORG_ID``, the two project ids, ``VERCEL_API_URL``."""
+    """Vercel: ``VERCEL_TOKEN``, ``VERCEL_ORG_ID``, the project ids, ``VERCEL_API_URL``…"""
 
     model_config = SettingsConfigDict(env_prefix="VERCEL_")
 
@@ -67,6 +67,10 @@ class VercelSettings(_ProviderSettings):
     admin_project_id: str | None = None
     dashboard_project_id: str | None = None
     api_url: HttpUrl = "https://api.vercel.com"
+    edge_url: HttpUrl | None = Field(
+        default=None,
+        description="sandbox only: reach deployment hostnames through this edge (Host header)",
+    )
 
     @property
     def team_id(self) -> str | None:

@@ -148,6 +148,7 @@ def _deployment(data: dict[str, Any]) -> Deployment:
         error_code=data.get("errorCode"),
         error_message=data.get("errorMessage"),
         inspector_url=data.get("inspectorUrl"),
+        meta={str(k): str(v) for k, v in (data.get("meta") or {}).items()},
     )
 
 

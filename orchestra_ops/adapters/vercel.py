@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 from typing import Any
 from urllib.parse import quote
@@ -59,8 +60,10 @@ class VercelClient:
         max_retry_after_s: float = 30.0,
         sleep: Callable[[float], None] = time.sleep,
         page_size: int = _PAGE_SIZE,
+        upload_concurrency: int = 8,
     ) -> None:
         self._page_size = page_size
+        self._upload_concurrency = upload_concurrency
         self._http = VercelHttp(
             base_url,
             token,
@@ -183,10 +186,13 @@ class VercelClient:
         response = self._http.send("POST", "/v13/deployments", json=body)
         if response.status_code == 400 and error_code(response)[0] == "missing_files":
             by_sha = {ref.sha: files[path] for path, ref in refs.items()}
-            for sha in response.json()["error"].get("missing", []):
-                if sha not in by_sha:
-                    raise VercelInvalidRequest(f"Vercel asked for a file we did not send: {sha}")
-                self.upload_file(by_sha[sha])
+            missing = list(dict.fromkeys(response.json()["error"].get("missing", [])))
+            unknown = [sha for sha in missing if sha not in by_sha]
+            if unknown:
+                raise VercelInvalidRequest(f"Vercel asked for files we did not send: {unknown}")
+            with ThreadPoolExecutor(max_workers=self._upload_concurrency) as pool:
+                # list() re-raises the first upload error here, in this thread
+                list(pool.map(lambda sha: self.upload_file(by_sha[sha]), missing))
             response = self._http.send("POST", "/v13/deployments", json=body)
         raise_for(response, "POST /v13/deployments")
         return parse.deployment(response.json())

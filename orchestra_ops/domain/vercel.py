@@ -184,6 +184,7 @@ class Deployment:
     error_code: str | None = None
     error_message: str | None = None
     inspector_url: str | None = None
+    meta: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
 
 @dataclass(frozen=True)

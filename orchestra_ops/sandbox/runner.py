@@ -45,6 +45,7 @@ class Endpoints:
             "VERCEL_API_URL": self.vercel_api_url,
             "VERCEL_TOKEN": self.vercel_token,
             "VERCEL_ORG_ID": self.vercel_team_id,
+            "VERCEL_EDGE_URL": self.vercel_edge_url,
             "LAMBDA_LABS_API_URL": self.lambda_api_url,
             "LAMBDA_LABS_API_KEY": self.lambda_api_key,
             "ORCHESTRA_OSV_API_URL": self.osv_api_url,

@@ -202,3 +202,24 @@ def test_health_modes_fail_slow_recover(site: Site) -> None:
     assert site.get(dep["url"]).text == "ok"
     with pytest.raises(ValueError, match="health mode"):
         site.emulator.set_deployment_health(dep["id"], "sideways")
+
+
+def test_nextjs_build_output_serves_prerendered_pages_and_assets(site: Site) -> None:
+    """A Next.js deployment answers with its prerendered HTML, /_next/static and public/."""
+    deployment = site.deploy(
+        {
+            "package.json": "{}",
+            ".next/server/app/index.html": "<h1>Orchestra Dashboard</h1>",
+            ".next/server/app/agents.html": "<h1>Agents</h1>",
+            ".next/server/app/page.js": "server code, not served",
+            ".next/static/chunks/main-abc.js": "console.log(1)",
+            "public/robots.txt": "User-agent: *",
+        },
+        projectSettings={"framework": "nextjs"},
+    )
+    host = deployment["url"]
+    assert "Orchestra Dashboard" in site.get(host, "/").text
+    assert site.get(host, "/agents.html").text == "<h1>Agents</h1>"
+    assert site.get(host, "/_next/static/chunks/main-abc.js").text == "console.log(1)"
+    assert site.get(host, "/robots.txt").text == "User-agent: *"
+    assert site.get(host, "/page.js").status_code == 404

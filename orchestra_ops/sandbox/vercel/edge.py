@@ -113,12 +113,34 @@ class Edge:
         return page
 
 
+_NEXT_PAGES = ".next/server/app/"
+_NEXT_STATIC = ".next/static/"
+
+
+def _next_build_output(files: dict[str, bytes]) -> dict[str, bytes]:
+    """What Vercel serves statically from a Next.js build: prerendered pages, assets, public/.
+
+    The emulator cannot run a Next.js server, so a Next.js deployment serves the pages
+    its build prerendered (``.next/server/app/*.html``), the hashed assets under
+    ``/_next/static`` and the ``public/`` files, which is what a static route answers.
+    """
+    served = {p.removeprefix("public/"): b for p, b in files.items() if p.startswith("public/")}
+    for path, body in files.items():
+        if path.startswith(_NEXT_PAGES) and path.endswith(".html"):
+            served[path.removeprefix(_NEXT_PAGES)] = body
+        elif path.startswith(_NEXT_STATIC):
+            served["_next/static/" + path.removeprefix(_NEXT_STATIC)] = body
+    return served
+
+
 def _served_files(state: State, record: DeploymentRecord) -> dict[str, bytes]:
     """path -> bytes, rooted at the output directory when it was uploaded."""
     output = record.project_settings.get("outputDirectory") or record.vercel_json.get(
         "outputDirectory"
     )
     files = {path: state.files[sha] for path, sha in record.files.items() if sha in state.files}
+    if any(path.startswith(_NEXT_PAGES) for path in files):
+        return _next_build_output(files)
     if isinstance(output, str) and output.strip("/"):
         prefix = output.strip("/") + "/"
         inside = {p.removeprefix(prefix): b for p, b in files.items() if p.startswith(prefix)}
