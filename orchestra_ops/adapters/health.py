@@ -1,0 +1,79 @@
+"""HTTP health probes, and the loop that runs a health gate until it decides.
+
+In the sandbox, deployment hostnames (``app-abc.vercel.app``) do not resolve; with
+``edge_url`` set, each probe goes to the sandbox edge with the hostname in the ``Host``
+header, as a resolver override would.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+import httpx
+
+from orchestra_ops.domain.health import (
+    GateProgress,
+    GateState,
+    HealthPolicy,
+    ProbeResult,
+    advance,
+)
+
+
+class HttpProber:
+    """Probes one URL at a time; reusable, closable."""
+
+    def __init__(
+        self,
+        *,
+        edge_url: str | None = None,
+        timeout_s: float = 5.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._edge = edge_url.rstrip("/") if edge_url else None
+        self._client = httpx.Client(timeout=timeout_s, transport=transport, follow_redirects=False)
+
+    def probe(self, url: str, marker: str | None = None) -> ProbeResult:
+        """GET ``url``; never raises: a failure is a ProbeResult with no status."""
+        target, headers = url, {}
+        if self._edge is not None:
+            parts = urlsplit(url)
+            path = parts.path or "/"
+            target = f"{self._edge}{path}" + (f"?{parts.query}" if parts.query else "")
+            headers["host"] = parts.netloc
+        started = time.perf_counter()
+        try:
+            answer = self._client.get(target, headers=headers)
+        except httpx.HTTPError as error:
+            return ProbeResult(None, time.perf_counter() - started, error=type(error).__name__)
+        latency = time.perf_counter() - started
+        seen = marker is None or marker in answer.text
+        return ProbeResult(answer.status_code, latency, marker_seen=seen)
+
+    def close(self) -> None:
+        """Release the connection pool."""
+        self._client.close()
+
+
+def wait_healthy(
+    prober: HttpProber,
+    url: str,
+    policy: HealthPolicy,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    on_probe: Callable[[ProbeResult, GateProgress], None] | None = None,
+) -> GateProgress:
+    """Probe ``url`` every ``policy.interval_s`` until the gate passes or fails."""
+    opened = clock()
+    progress = GateProgress()
+    while progress.state is GateState.PROBING:
+        result = prober.probe(url, policy.body_marker)
+        progress = advance(progress, result, clock() - opened, policy)
+        if on_probe is not None:
+            on_probe(result, progress)
+        if progress.state is GateState.PROBING:
+            sleep(policy.interval_s)
+    return progress

@@ -1,0 +1,93 @@
+"""HTTP probes and the gate loop, against a real server on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+from orchestra_ops.adapters.health import HttpProber, wait_healthy
+from orchestra_ops.domain.health import GateState, HealthPolicy
+from orchestra_ops.sandbox.server import ServedApp, serve_in_thread
+
+
+class Backend:
+    """Answers by Host header; a list of statuses to play back, then 200."""
+
+    def __init__(self) -> None:
+        self.statuses: list[int] = []
+        self.hosts: list[str] = []
+
+    def app(self) -> Starlette:
+        async def page(request: Request) -> PlainTextResponse:
+            self.hosts.append(request.headers["host"])
+            status = self.statuses.pop(0) if self.statuses else 200
+            return PlainTextResponse(f"Orchestra {request.url.path}", status_code=status)
+
+        return Starlette(routes=[Route("/{path:path}", page)])
+
+
+@pytest.fixture
+def backend() -> Iterator[tuple[Backend, ServedApp]]:
+    state = Backend()
+    with serve_in_thread(state.app()) as served:
+        yield state, served
+
+
+def test_probe_through_an_edge_sends_the_hostname(backend: tuple[Backend, ServedApp]) -> None:
+    """With an edge, the deployment hostname travels in the Host header."""
+    state, served = backend
+    prober = HttpProber(edge_url=served.url)
+    result = prober.probe("https://admin-abc.vercel.app/health?x=1", marker="Orchestra /health")
+    prober.close()
+    assert (result.status, result.marker_seen) == (200, True)
+    assert state.hosts == ["admin-abc.vercel.app"]
+
+
+def test_refused_connection_is_a_result_not_an_exception() -> None:
+    """A probe never raises: no answer is a result with its reason."""
+    prober = HttpProber(timeout_s=1)
+    result = prober.probe("http://127.0.0.1:1/")
+    prober.close()
+    assert result.status is None
+    assert result.error == "ConnectError"
+
+
+def test_gate_waits_for_consecutive_successes(backend: tuple[Backend, ServedApp]) -> None:
+    """503, 200, 503, 200, 200 with a streak of 2: passes on the fifth probe."""
+    state, served = backend
+    state.statuses = [503, 200, 503]
+    slept: list[float] = []
+    prober = HttpProber()
+    progress = wait_healthy(
+        prober,
+        f"{served.url}/",
+        HealthPolicy(consecutive=2, interval_s=0.5, budget_s=60),
+        sleep=slept.append,
+    )
+    prober.close()
+    assert progress.state is GateState.PASSED
+    assert progress.probes == 5
+    assert slept == [0.5] * 4
+
+
+def test_gate_fails_when_time_runs_out(backend: tuple[Backend, ServedApp]) -> None:
+    """A fake clock runs the budget out; the gate reports the last problem."""
+    state, served = backend
+    state.statuses = [500] * 10
+    ticks = iter(range(100))
+    prober = HttpProber()
+    progress = wait_healthy(
+        prober,
+        f"{served.url}/",
+        HealthPolicy(consecutive=2, interval_s=1, budget_s=3),
+        sleep=lambda _: None,
+        clock=lambda: float(next(ticks)),
+    )
+    prober.close()
+    assert progress.state is GateState.FAILED
+    assert progress.last_problem == "HTTP 500"
