@@ -1,0 +1,98 @@
+"""The preflight build: install and build an app, with its new configuration, in a copy.
+
+A migration that would break the build fails here, before any deploy. The copy leaves
+the target repo untouched; the build's output is returned for the sandbox edge.
+Without node and npm the build is *skipped*, and says so: it is never a silent pass.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from orchestra_ops.adapters.app_source import build_output_files
+from orchestra_ops.domain.frontend.detect import AppProfile
+from orchestra_ops.errors import ConfigError
+
+_COPY_IGNORE = shutil.ignore_patterns("node_modules", ".next", "dist", ".git", ".vercel")
+_LOG_TAIL = 40
+
+
+@dataclass(frozen=True)
+class BuildOutcome:
+    """What the preflight build did; ``output`` is the static output (path -> bytes)."""
+
+    status: str  # "built" or "skipped"
+    detail: str
+    output: dict[str, bytes] = field(default_factory=dict, repr=False)
+
+
+def redact(text: str, secrets: list[str]) -> str:
+    """``text`` with every secret value replaced (build logs may echo the environment)."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        if len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return text
+
+
+def _run(
+    args: list[str], cwd: Path, env: dict[str, str], timeout_s: float, secrets: list[str]
+) -> None:
+    shown = " ".join([Path(args[0]).name, *args[1:]])
+    try:
+        done = subprocess.run(
+            args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout_s, check=False
+        )
+    except subprocess.TimeoutExpired:
+        raise ConfigError(
+            f"`{' '.join(args)}` in {cwd.name} took longer than {timeout_s:.0f} s"
+        ) from None
+    if done.returncode != 0:
+        tail = "\n".join((done.stdout + done.stderr).splitlines()[-_LOG_TAIL:])
+        raise ConfigError(
+            f"preflight `{shown}` failed with exit {done.returncode}; the migration "
+            f"would break the build. Last lines:\n{redact(tail, secrets)}"
+        )
+
+
+def preflight_build(
+    app_dir: Path,
+    profile: AppProfile,
+    overrides: Mapping[str, str],
+    build_env: Mapping[str, str],
+    work_dir: Path,
+    *,
+    timeout_s: float = 900,
+) -> BuildOutcome:
+    """Copy the app, write ``overrides`` (new configs), install and build; raise on failure."""
+    npm = shutil.which("npm")
+    if npm is None or shutil.which("node") is None:
+        return BuildOutcome("skipped", "node and npm are not on PATH; the build was not checked")
+    copy = work_dir / profile.name
+    if copy.exists():
+        shutil.rmtree(copy)
+    shutil.copytree(app_dir, copy, ignore=_COPY_IGNORE, symlinks=True)
+    for relative, text in overrides.items():
+        (copy / relative).write_text(text, encoding="utf-8")
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("VERCEL_", "LAMBDA_LABS_"))},
+        **build_env,
+        "VERCEL": "1",  # as on Vercel: next.config keeps `standalone` off
+        "CI": "1",
+        "NEXT_TELEMETRY_DISABLED": "1",
+    }
+    secrets = list(build_env.values())
+    install = profile.install_command.split()
+    build = profile.build_command.split()
+    if install[0] != "npm" or build[0] != "npm":
+        return BuildOutcome("skipped", f"{profile.package_manager} builds are not run by preflight")
+    _run([npm, *install[1:]], copy, env, timeout_s, secrets)
+    _run([npm, *build[1:]], copy, env, timeout_s, secrets)
+    output = build_output_files(copy, profile.framework, profile.output_directory)
+    return BuildOutcome(
+        "built", f"`{profile.install_command} && {profile.build_command}` passed", output
+    )
