@@ -151,10 +151,19 @@ class Ledger:
         self.close(key, Outcome.DONE)
 
 
-def reconcile(ledger: Ledger, compensators: Mapping[str, Compensator]) -> ReconcileReport:
-    """Hand each open intent to its compensator; one failing does not stop the others."""
+def reconcile(
+    ledger: Ledger,
+    compensators: Mapping[str, Compensator],
+    select: Callable[[Intent], bool] | None = None,
+) -> ReconcileReport:
+    """Hand each open intent to its compensator; one failing does not stop the others.
+
+    ``select`` limits the run to some intents (e.g. one project's); the rest stay open.
+    """
     report = ReconcileReport()
     for intent in ledger.open_intents():
+        if select is not None and not select(intent):
+            continue
         compensator = compensators.get(intent.action)
         if compensator is None:
             report.failed.append((intent, f"no compensator for action {intent.action!r}"))

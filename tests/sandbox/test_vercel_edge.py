@@ -223,3 +223,13 @@ def test_nextjs_build_output_serves_prerendered_pages_and_assets(site: Site) -> 
     assert site.get(host, "/_next/static/chunks/main-abc.js").text == "console.log(1)"
     assert site.get(host, "/robots.txt").text == "User-agent: *"
     assert site.get(host, "/page.js").status_code == 404
+
+
+def test_health_mode_by_hostname_affects_only_that_host(site: Site) -> None:
+    """Production's domain can fail while the deployment's own URL stays healthy."""
+    deployment = site.deploy({"index.html": "<h1>ok</h1>"}, name="web", target="production")
+    site.emulator.set_deployment_health("web.vercel.app", "fail")
+    assert site.get("web.vercel.app").status_code == 500
+    assert site.get(deployment["url"]).status_code == 200
+    site.emulator.set_deployment_health("web.vercel.app", "recover")
+    assert site.get("web.vercel.app").status_code == 200

@@ -6,7 +6,7 @@ import pytest
 from prefect import flow, task
 
 from orchestra_ops.errors import LambdaUnavailable, VercelNotFound
-from tasks.retry import retry_only_transient
+from tasks.policy import retry_only_transient
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 

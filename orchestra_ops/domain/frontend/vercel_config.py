@@ -24,6 +24,16 @@ _SECURITY_HEADERS = [
     {"key": "Referrer-Policy", "value": "strict-origin-when-cross-origin"},
 ]
 _ROUTE_KEYS = {"src", "dest"}
+_KEY_ORDER = (
+    "$schema",
+    "framework",
+    "installCommand",
+    "buildCommand",
+    "outputDirectory",
+    "rewrites",
+    "redirects",
+    "headers",
+)
 _CAPTURE = re.compile(r"\$(\d)")
 
 
@@ -123,4 +133,6 @@ def generate_vercel_json(
         result["rewrites"] = rewrites
     result.setdefault("headers", [{"source": "/(.*)", "headers": _SECURITY_HEADERS}])
     check_not_mixed(result, source)
-    return result
+    # A fixed key order makes the file byte-identical when regenerated from itself.
+    ordered = [k for k in _KEY_ORDER if k in result] + sorted(set(result) - set(_KEY_ORDER))
+    return {key: result[key] for key in ordered}

@@ -23,6 +23,7 @@ from orchestra_ops.sandbox.vercel.state import (
     OWNER_SLUG,
     ApiError,
     DeploymentRecord,
+    Health,
     State,
     bad_request,
 )
@@ -195,6 +196,9 @@ def move_production(
         if record.id == current:
             raise ApiError(409, "already_current", "That deployment already serves production")
     previous = state.point_production(project, record)
+    if kind == "promote" and state.broken_promotions > 0:
+        state.broken_promotions -= 1
+        state.health[record.id] = Health("fail", 0.0)
     request = {
         "fromDeploymentId": previous,
         "toDeploymentId": record.id,

@@ -92,7 +92,7 @@ class Edge:
                 self.state.state_of(record),
                 files,
                 record.vercel_json,
-                self.state.health.get(record.id),
+                self.state.health.get(host) or self.state.health.get(record.id),
             )
 
     async def _route(self, request: Request, site: _Site) -> Response:

@@ -87,7 +87,12 @@ class VercelEmulator:
             self.state.pending_failures.extend([message] * n)
 
     def set_deployment_health(self, deployment_id: str, mode: str, delay_s: float = 5.0) -> None:
-        """Edge health of one deployment: ok, fail (500), slow (``delay_s``), recover (= ok)."""
+        """Edge health of one deployment: ok, fail (500), slow (``delay_s``), recover (= ok).
+
+        ``deployment_id`` may also be a hostname (e.g. ``web.vercel.app``): then only
+        requests for that host are affected, whichever deployment it points at, as when
+        production alone is misconfigured.
+        """
         if mode not in HEALTH_MODES:
             raise ValueError(f"health mode must be one of {', '.join(HEALTH_MODES)}")
         with self.state.lock:
@@ -95,6 +100,15 @@ class VercelEmulator:
                 self.state.health.pop(deployment_id, None)
             else:
                 self.state.health[deployment_id] = Health(mode, delay_s)
+
+    def break_next_promotions(self, n: int = 1) -> None:
+        """The next ``n`` promoted deployments start failing (500) once promoted.
+
+        A release that passes its preview checks and breaks under production traffic:
+        what the production health gate and the automatic rollback are for.
+        """
+        with self.state.lock:
+            self.state.broken_promotions += n
 
     def extra_admin_routes(self) -> list[BaseRoute]:
         """POST /fail-builds {count, message}; POST /health/{deployment_id} {mode, delay_s}."""

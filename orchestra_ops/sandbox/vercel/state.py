@@ -102,6 +102,7 @@ class State:
         self.production: dict[str, str] = {}
         self.pending_failures: list[str] = []
         self.health: dict[str, Health] = {}
+        self.broken_promotions = 0
         self._last_stamp = 0
 
     def stamp(self) -> int:

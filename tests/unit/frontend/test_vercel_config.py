@@ -109,3 +109,13 @@ def test_routes_that_cannot_be_translated_safely_are_refused(route: Any) -> None
     """Anything beyond plain src -> dest needs a person."""
     with pytest.raises(ConfigError, match="by hand"):
         translate_legacy({"routes": [route]}, "vercel.json")
+
+
+@pytest.mark.parametrize("framework", [Framework.VITE, Framework.NEXTJS])
+def test_regenerating_from_the_generated_file_is_byte_identical(framework: Framework) -> None:
+    """A re-run reads back what it wrote and must write exactly the same bytes."""
+    import json
+
+    first = generate_vercel_json(_profile(framework), API, {"regions": ["iad1"]})
+    second = generate_vercel_json(_profile(framework), API, first)
+    assert json.dumps(second) == json.dumps(first)

@@ -1,0 +1,202 @@
+"""Track 1 end to end on the sandbox: migrate, re-run, and every failure path."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from flows.frontend_migration import FrontendMigrationParams, HealthParams, frontend_migration
+from orchestra_ops.errors import DeploymentFailed, HealthCheckFailed
+from orchestra_ops.sandbox.runner import Endpoints, Sandbox
+from orchestra_ops.sandbox.server import ServedApp, serve_in_thread
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "orchestra-main"
+HAS_NODE = shutil.which("npm") is not None and shutil.which("node") is not None
+CANARY = "canary-7c1e-DO-NOT-LEAK"
+
+pytestmark = [
+    pytest.mark.usefixtures("prefect_harness"),
+    pytest.mark.node,
+    pytest.mark.slow,
+    pytest.mark.skipif(not HAS_NODE, reason="node and npm are not on PATH"),
+]
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sandbox, Endpoints]]:
+    runner = Sandbox(tmp_path_factory.mktemp("sandbox"))
+    with runner as endpoints:
+        yield runner, endpoints
+
+
+@pytest.fixture(scope="module")
+def backend() -> Iterator[ServedApp]:
+    async def api(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok", "path": request.url.path})
+
+    with serve_in_thread(Starlette(routes=[Route("/{path:path}", api)])) as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One copy of the example repo shared by the module's ordered scenario."""
+    target = tmp_path_factory.mktemp("repo") / "orchestra-main"
+    shutil.copytree(EXAMPLE, target)
+    return target
+
+
+@pytest.fixture(autouse=True)
+def sandbox_env(
+    sandbox: tuple[Sandbox, Endpoints],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    runner, endpoints = sandbox
+    for name, value in endpoints.as_environment().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("ORCHESTRA_STATE_DIR", str(tmp_path_factory.getbasetemp() / "state"))
+    runner.vercel.plan.clear()
+    runner.vercel.log.clear()
+
+
+def _params(repo: Path, backend: ServedApp, **changes: object) -> FrontendMigrationParams:
+    base: dict[str, object] = {
+        "repo_path": str(repo),
+        "app": "admin-interface",
+        "project": "orchestra-admin",
+        "backend_api_url": backend.url,
+        "env_overrides": {"VITE_API_URL": backend.url, "VITE_APP_TITLE": "Orchestra Admin"},
+        "health": HealthParams(consecutive=2, interval_s=0.05, budget_s=5, body_marker="Orchestra"),
+    }
+    base.update(changes)
+    return FrontendMigrationParams.model_validate(base)
+
+
+def _production(endpoints: Endpoints, path: str = "/") -> httpx.Response:
+    return httpx.get(
+        f"{endpoints.vercel_edge_url}{path}", headers={"host": "orchestra-admin.vercel.app"}
+    )
+
+
+def test_1_admin_migrates_end_to_end(
+    sandbox: tuple[Sandbox, Endpoints], repo: Path, backend: ServedApp
+) -> None:
+    """Plan, preflight, env, deploy, gates, promote: production serves the built app."""
+    _, endpoints = sandbox
+    report = frontend_migration(_params(repo, backend))
+    assert report.outcome == "migrated", report
+    assert report.preflight.startswith("built")
+    assert report.env_written == 2
+    config = json.loads((repo / "admin-interface" / "vercel.json").read_text())
+    assert config["rewrites"][0] == {
+        "source": "/api/:path*",
+        "destination": f"{backend.url}/api/:path*",
+    }
+    page = _production(endpoints)
+    assert page.status_code == 200
+    assert '<script type="module" crossorigin src="/assets/' in page.text  # the built bundle
+    assert _production(endpoints, "/api/health").json() == {"status": "ok", "path": "/api/health"}
+    assert _production(endpoints, "/some/client/route").status_code == 200  # SPA fallback
+
+
+def test_2_rerun_changes_nothing(
+    sandbox: tuple[Sandbox, Endpoints], repo: Path, backend: ServedApp
+) -> None:
+    """Same source and config: the deployment is adopted, no mutating call is made."""
+    runner, _ = sandbox
+    before = len(runner.vercel.state.deployments)
+    report = frontend_migration(_params(repo, backend))
+    assert report.outcome == "migrated"
+    assert report.env_written == 0
+    assert len(runner.vercel.state.deployments) == before
+    assert [(e.method, e.path) for e in runner.vercel.log.mutating()] == []
+
+
+def _change_page(repo: Path, marker: str) -> str:
+    index = repo / "admin-interface" / "index.html"
+    original = index.read_text()
+    index.write_text(original.replace("<title>", f"<!-- {marker} --><title>", 1))
+    return original
+
+
+def test_3_build_failure_stops_before_production(
+    sandbox: tuple[Sandbox, Endpoints], repo: Path, backend: ServedApp
+) -> None:
+    """A failed Vercel build ends the run; production and env are as they were."""
+    runner, endpoints = sandbox
+    served_before = _production(endpoints).text
+    env_before = runner.vercel.state.envs.copy()
+    original = _change_page(repo, "release 2")
+    runner.vercel.fail_next_builds(1, "npm run build exited with 1")
+    try:
+        with pytest.raises(DeploymentFailed, match="ERROR"):
+            frontend_migration(
+                _params(
+                    repo,
+                    backend,
+                    env_overrides={
+                        "VITE_API_URL": "https://x.example",
+                        "VITE_APP_TITLE": "Orchestra Admin",
+                    },
+                )
+            )
+    finally:
+        (repo / "admin-interface" / "index.html").write_text(original)
+    assert _production(endpoints).text == served_before
+    assert runner.vercel.state.envs == env_before  # env snapshot restored
+
+
+def test_4_unhealthy_preview_leaves_production_untouched(
+    sandbox: tuple[Sandbox, Endpoints], repo: Path, backend: ServedApp
+) -> None:
+    """A release whose page lacks the marker fails its preview gate; no promotion."""
+    runner, endpoints = sandbox
+    served_before = _production(endpoints).text
+    original = _change_page(repo, "release 3")
+    try:
+        params = _params(
+            repo,
+            backend,
+            health=HealthParams(
+                consecutive=2, interval_s=0.05, budget_s=1, body_marker="release 4"
+            ),
+        )
+        with pytest.raises(HealthCheckFailed, match="body lacks 'release 4'"):
+            frontend_migration(params)
+    finally:
+        (repo / "admin-interface" / "index.html").write_text(original)
+    assert _production(endpoints).text == served_before
+    assert not [e for e in runner.vercel.log.mutating() if "/promote/" in e.path]
+
+
+def test_5_production_failure_rolls_back_automatically(
+    sandbox: tuple[Sandbox, Endpoints], repo: Path, backend: ServedApp
+) -> None:
+    """Healthy preview, broken in production: instant rollback, env restored, healthy again."""
+    runner, endpoints = sandbox
+    served_before = _production(endpoints).text
+    env_before = runner.vercel.state.envs.copy()
+    original = _change_page(repo, "release 5")
+    runner.vercel.break_next_promotions(1)
+    try:
+        params = _params(
+            repo, backend, env_overrides={"VITE_API_URL": backend.url, "VITE_APP_TITLE": CANARY}
+        )
+        with pytest.raises(HealthCheckFailed):
+            frontend_migration(params)
+    finally:
+        (repo / "admin-interface" / "index.html").write_text(original)
+    assert _production(endpoints).text == served_before
+    assert runner.vercel.state.envs == env_before
+    rollbacks = [e for e in runner.vercel.log.mutating() if "/rollback/" in e.path]
+    assert len(rollbacks) == 1
