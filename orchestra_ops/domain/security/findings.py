@@ -83,6 +83,7 @@ def _merge_two(a: Finding, b: Finding) -> Finding:
         line=a.line if a.line is not None else b.line,
         direct=a.direct or b.direct,
         summary=a.summary or b.summary,
+        extra={**b.extra, **a.extra},
     )
 
 

@@ -1,0 +1,76 @@
+"""Running one scanner subprocess: a private environment, a timeout, errors with context."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from orchestra_ops.errors import ScanError
+
+# Prefixes of variables that would let a developer's configuration (or a credential)
+# change what a scanner does; the runners set what they need explicitly.
+_DROPPED_PREFIXES = ("SAFETY_", "PIP_AUDIT_", "npm_config_", "NPM_CONFIG_")
+_TAIL_LINES = 15
+_TAIL_CHARS = 2000
+# user:password@ in a URL a tool echoes back (a registry URL with credentials).
+_URL_USERINFO = re.compile(r"://[^/@\s]+@")
+
+
+def tool_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The process environment with a private HOME and caches under ``home``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_DROPPED_PREFIXES)}
+    home.mkdir(parents=True, exist_ok=True)
+    env.update(
+        HOME=str(home),
+        XDG_CACHE_HOME=str(home / ".cache"),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        PYTHONWARNINGS="ignore",
+        NO_COLOR="1",
+    )
+    env.update(extra or {})
+    return env
+
+
+def tail(text: str) -> str:
+    """The last lines of a tool's output, bounded, for an error message."""
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return _URL_USERINFO.sub("://***@", "\n".join(lines[-_TAIL_LINES:])[-_TAIL_CHARS:])
+
+
+def run_tool(
+    args: Sequence[str],
+    *,
+    tool: str,
+    manifest: str,
+    cwd: Path,
+    env: Mapping[str, str],
+    timeout_s: float,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``args``; a timeout or a missing executable becomes a ScanError naming both."""
+    try:
+        return subprocess.run(
+            list(args),
+            cwd=cwd,
+            env=dict(env),
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as error:
+        raise ScanError(
+            f"{tool} on {manifest} did not finish within {timeout_s:g} s; "
+            "check that its advisory feed answers, or raise the timeout"
+        ) from error
+    except OSError as error:
+        raise ScanError(f"{tool} on {manifest} could not be started: {error.strerror}") from error
+
+
+def failure(tool: str, manifest: str, code: int, what: str, output: str) -> ScanError:
+    """A ScanError for a run that failed: tool, manifest, exit code, meaning, output tail."""
+    detail = tail(output)
+    suffix = f"\n{detail}" if detail else ""
+    return ScanError(f"{tool} failed on {manifest} (exit {code}): {what}{suffix}")

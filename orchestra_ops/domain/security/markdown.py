@@ -1,0 +1,121 @@
+"""The Markdown summary of a scan: the verdict, counts, what fails, what is ignored (pure)."""
+
+from __future__ import annotations
+
+from orchestra_ops.domain.security.findings import Finding
+from orchestra_ops.domain.security.policy import Policy
+from orchestra_ops.domain.security.remediation import Step
+from orchestra_ops.domain.security.reports import SEVERITY_ORDER, severity_counts, severity_label
+from orchestra_ops.domain.security.scan import Gate, ScanResult
+from orchestra_ops.domain.security.trend import Trend
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _location(finding: Finding) -> str:
+    return f"{finding.manifest}:{finding.line}" if finding.line else finding.manifest
+
+
+def _findings_table(findings: tuple[Finding, ...], policy: Policy) -> list[str]:
+    lines = [
+        "| Severity | Package | Version | Id | Location | Fixed in | Tools |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for f in findings:
+        severity = severity_label(f)
+        if f.severity is None:
+            severity += f" (counted as {policy.unknown_severity.label})"
+        score = f" {f.cvss_score:g}" if f.cvss_score is not None else ""
+        cells = [
+            severity + score,
+            f.package,
+            f.version,
+            f.primary_id,
+            _location(f),
+            ", ".join(f.fixed_versions) or "no fix known",
+            ", ".join(sorted(f.tools)),
+        ]
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    return lines
+
+
+def _counts(result: ScanResult) -> list[str]:
+    counts = severity_counts(result.findings)
+    return [
+        "| " + " | ".join(SEVERITY_ORDER) + " |",
+        "|" + "---|" * len(SEVERITY_ORDER),
+        "| " + " | ".join(str(counts[label]) for label in SEVERITY_ORDER) + " |",
+    ]
+
+
+def _ignores(gate: Gate) -> list[str]:
+    lines: list[str] = []
+    if gate.verdict.ignored:
+        lines += ["", "## Ignored", ""]
+        for finding, ignore in gate.verdict.ignored:
+            lines.append(
+                f"- {finding.primary_id} in {finding.package} {finding.version} "
+                f"({_location(finding)}): {ignore.reason} (until {ignore.expires.isoformat()})"
+            )
+    if gate.verdict.expired:
+        lines += ["", "## Expired ignores (counted again)", ""]
+        for finding, ignore in gate.verdict.expired:
+            lines.append(
+                f"- **{ignore.id}** expired on {ignore.expires.isoformat()}: "
+                f"{finding.package} {finding.version} ({_location(finding)}); "
+                f"was: {ignore.reason}"
+            )
+    return lines
+
+
+def _trend(trend: Trend) -> list[str]:
+    lines = ["", "## Since the previous run", "", f"{trend.summary}."]
+    lines += [
+        f"- new: {f.primary_id} in {f.package} {f.version} ({_location(f)})" for f in trend.new
+    ]
+    lines += [f"- fixed: {f.primary_id} in {f.package} ({f.manifest})" for f in trend.fixed]
+    return lines
+
+
+def _remediation(steps: list[Step]) -> list[str]:
+    return ["", "## Remediation", "", *(f"- {step.text}" for step in steps)]
+
+
+def markdown_summary(
+    result: ScanResult,
+    gate: Gate,
+    policy: Policy,
+    *,
+    trend: Trend | None = None,
+    remediation: list[Step] | None = None,
+) -> str:
+    """A Markdown summary for a Prefect artifact or a pull-request comment."""
+    verdict = "PASSED" if gate.passed else "FAILED"
+    lines = [
+        f"# Dependency security scan: {verdict}",
+        "",
+        f"{len(result.manifests)} manifests, {len(result.findings)} findings; threshold "
+        f"{policy.threshold.label}, unknown severity counted as {policy.unknown_severity.label}.",
+        "",
+        "## Findings by severity",
+        "",
+        *_counts(result),
+    ]
+    if gate.verdict.failing:
+        lines += ["", "## Failing findings", "", *_findings_table(gate.verdict.failing, policy)]
+    lines += _ignores(gate)
+    if result.failures:
+        lines += ["", "## Scan errors (the gate fails until they are fixed)", ""]
+        for failure in result.failures:
+            first = failure.message.splitlines()[0] if failure.message else ""
+            lines.append(f"- {failure.tool} on {failure.manifest}: {first}")
+    if result.unsupported:
+        lines += ["", "## Unsupported manifests (not scanned)", ""]
+        lines += [f"- {u.path}: {u.reason}" for u in result.unsupported]
+    if trend is not None:
+        lines += _trend(trend)
+    if remediation:
+        lines += _remediation(remediation)
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,1 @@
+"""Vendored JSON schemas (data files; see README.md for sources and licences)."""
