@@ -23,6 +23,7 @@ from orchestra_ops.domain.health import HealthPolicy
 from orchestra_ops.errors import HealthCheckFailed
 from orchestra_ops.ledger import Outcome
 from tasks import frontend as t
+from tasks.policy import artifact_key
 
 
 class HealthParams(BaseModel):
@@ -195,4 +196,4 @@ def _publish(report: MigrationReport) -> None:
             lines.append(f"- {label}: {value}")
     if report.rollback:
         lines += ["", "## Rollback and recovery", *[f"- {line}" for line in report.rollback]]
-    create_markdown_artifact("\n".join(lines) + "\n", key=t.artifact_key("frontend", report.app))
+    create_markdown_artifact("\n".join(lines) + "\n", key=artifact_key("frontend", report.app))

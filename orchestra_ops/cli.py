@@ -94,6 +94,40 @@ def sandbox(
     typer.echo("sandbox stopped")
 
 
+security_app = typer.Typer(help="Dependency security: scan a repository.", no_args_is_help=True)
+app.add_typer(security_app, name="security")
+
+
+@security_app.command("scan")
+def security_scan(
+    repo: Annotated[Path, typer.Argument(help="The repository to scan.")] = Path("."),
+    out_dir: Annotated[
+        Path, typer.Option("--out-dir", help="Where report.json, summary.md, ... go.")
+    ] = Path(".orchestra-ops/security"),
+    sarif: Annotated[
+        Path | None, typer.Option("--sarif", help="Also copy the SARIF log here.")
+    ] = None,
+    policy: Annotated[str, typer.Option(help="Policy file, relative to the repo.")] = (
+        "security-policy.yaml"
+    ),
+    env_file: EnvFile = Path(".env"),
+) -> None:
+    """Scan with pip-audit, safety and npm audit; exit 1 when the policy gate fails."""
+    from orchestra_ops.errors import OpsError
+    from orchestra_ops.security_scan import run_scan
+
+    settings = _settings(env_file)
+    try:
+        outcome = run_scan(repo, settings.scan, out_dir, policy_file=policy)
+    except OpsError as error:
+        typer.echo(f"security scan failed: {error}", err=True)
+        raise typer.Exit(code=2) from error
+    if sarif is not None:
+        sarif.write_bytes(outcome.reports["sarif"].read_bytes())
+    typer.echo(outcome.summary)
+    raise typer.Exit(code=0 if outcome.gate.passed else 1)
+
+
 def main() -> None:
     """Entry point for `python -m orchestra_ops`."""
     app()

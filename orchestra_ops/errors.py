@@ -41,6 +41,7 @@ happened, so ``except RateLimited`` catches a rate limit from any provider and
     │   ├── StackConflict           (+ Conflict) another update holds the stack lock
     │   └── StackNotFound           (+ NotFound)
     ├── ScanError                   a scanner crashed, its feed failed, or it skipped a dependency
+    ├── SecurityGateFailed          findings at or above the policy threshold (or scan errors)
     └── ReorgError                  the Pulumi reorganisation cannot go on safely
 """
 
@@ -246,6 +247,10 @@ class ScanError(OpsError):
 
     A scan error is never a pass: the security gate treats it as a failure.
     """
+
+
+class SecurityGateFailed(OpsError):
+    """The security gate failed: findings at or above the threshold, or a scan error."""
 
 
 class ReorgError(OpsError):

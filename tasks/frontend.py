@@ -41,7 +41,7 @@ from orchestra_ops.errors import DeploymentFailed, HealthCheckFailed, VercelNotF
 from orchestra_ops.ledger import Intent, Ledger, Outcome, reconcile
 from orchestra_ops.settings import load_settings
 from orchestra_ops.wiring import build
-from tasks.policy import cloud_task, local_task
+from tasks.policy import artifact_key, cloud_task, local_task
 
 SECRET_PREFIX = "ORCHESTRA_SECRET_"  # noqa: S105 - a variable-name prefix, not a secret
 DIGEST_META = "orchestraDigest"
@@ -60,11 +60,6 @@ def _remember(**values: object) -> None:
     if transaction is not None:
         for key, value in values.items():
             transaction.set(key, value)
-
-
-def artifact_key(*parts: str) -> str:
-    """A Prefect artifact key: lower case letters, digits and dashes."""
-    return "-".join("".join(c if c.isalnum() else "-" for c in p.lower()) for p in parts)
 
 
 @cloud_task

@@ -53,3 +53,8 @@ def cloud_task(fn: Callable[P, R]) -> Task[P, R]:
         retry_jitter_factor=CLOUD_RETRY_JITTER,
         retry_condition_fn=retry_only_transient,
     )
+
+
+def artifact_key(*parts: str) -> str:
+    """A Prefect artifact key: lower case letters, digits and dashes."""
+    return "-".join("".join(c if c.isalnum() else "-" for c in p.lower()) for p in parts)

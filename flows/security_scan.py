@@ -1,0 +1,72 @@
+"""Track 3: the weekly dependency-security scan (pip-audit, safety, npm audit).
+
+Scans every manifest of the target repo, merges the findings, applies the repo's
+``security-policy.yaml``, writes JSON / Markdown / SARIF / CycloneDX reports, publishes
+the summary and the findings table under stable artifact keys, compares with the last
+run, and shows (optionally writes) the Dependabot, Renovate and workflow files. The
+run fails when the gate fails: findings at or above the threshold, or any scan error.
+"""
+
+from __future__ import annotations
+
+from prefect import flow, get_run_logger
+from pydantic import BaseModel, Field
+
+from orchestra_ops.errors import SecurityGateFailed
+from tasks import security as t
+
+
+class SecurityScanParams(BaseModel):
+    """Parameters of the security scan (shown as a form in the Prefect UI)."""
+
+    repo_path: str = Field(description="the target repository on the worker")
+    policy_file: str = Field("security-policy.yaml", description="relative to the repo")
+    out_dir: str | None = Field(None, description="reports; default <state dir>/security/<repo>")
+    max_concurrency: int = Field(4, ge=1, le=32, description="scanner runs at once")
+    write_update_config: bool = Field(
+        False, description="write Dependabot/Renovate/workflow files into the repo"
+    )
+    fail_on_findings: bool = Field(True, description="fail the run when the gate fails")
+
+
+class ScanSummary(BaseModel):
+    """What the scan found, in numbers, and where the reports are."""
+
+    passed: bool
+    findings: int
+    failing: int
+    scan_errors: int
+    new: int
+    fixed: int
+    reports: dict[str, str]
+    config_written: list[str] = Field(default_factory=list)
+
+
+@flow(name="security-scan")
+def security_scan(params: SecurityScanParams) -> ScanSummary:
+    """Scan, gate, report (see the module docstring)."""
+    logger = get_run_logger()
+    out_dir = params.out_dir or str(t.default_out_dir(params.repo_path))
+    outcome = t.scan(params.repo_path, out_dir, params.policy_file, params.max_concurrency)
+    repo_name = outcome.reports["json"].parent.name
+    t.publish(outcome, repo_name)
+    changes = t.plan_update_config(params.repo_path)
+    written = t.write_update_config(params.repo_path, changes) if params.write_update_config else []
+    summary = ScanSummary(
+        passed=outcome.gate.passed,
+        findings=len(outcome.result.findings),
+        failing=len(outcome.gate.verdict.failing),
+        scan_errors=len(outcome.result.failures),
+        new=len(outcome.trend.new),
+        fixed=len(outcome.trend.fixed),
+        reports={kind: str(path) for kind, path in outcome.reports.items()},
+        config_written=written,
+    )
+    logger.info("security scan: %s", summary.model_dump_json())
+    if not summary.passed and params.fail_on_findings:
+        raise SecurityGateFailed(
+            f"security gate failed: {summary.failing} findings at or above "
+            f"{outcome.policy.threshold.label}, {summary.scan_errors} scan errors "
+            f"(report: {summary.reports['markdown']})"
+        )
+    return summary

@@ -1,0 +1,112 @@
+"""One security scan of a repository: scan, gate, reports on disk, trend. No Prefect here.
+
+The weekly flow wraps this in tasks; `orchestra-ops security scan` runs it directly
+(the generated GitHub workflow calls that). Reports land in ``out_dir``:
+``report.json``, ``summary.md``, ``results.sarif``, ``sbom.cdx.json``; the trend compares
+with the previous ``report.json`` there, so keep ``out_dir`` stable between runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from orchestra_ops import __version__
+from orchestra_ops.adapters.scanners.run import scan_repo
+from orchestra_ops.adapters.schema_validation import validate_cyclonedx, validate_sarif
+from orchestra_ops.domain.security.markdown import markdown_summary
+from orchestra_ops.domain.security.policy import Policy, parse_policy
+from orchestra_ops.domain.security.remediation import remediation_plan
+from orchestra_ops.domain.security.reports import json_report
+from orchestra_ops.domain.security.sarif import sarif_log
+from orchestra_ops.domain.security.sbom import cyclonedx_sbom
+from orchestra_ops.domain.security.scan import Gate, ScanResult
+from orchestra_ops.domain.security.trend import Trend, compare_with_report
+from orchestra_ops.errors import ScanError
+from orchestra_ops.settings import ScanSettings
+
+POLICY_FILE = "security-policy.yaml"
+
+
+@dataclass(frozen=True)
+class ScanOutcome:
+    """A finished scan: the result, its gate, the trend and where the reports are."""
+
+    result: ScanResult
+    gate: Gate
+    policy: Policy
+    trend: Trend
+    summary: str
+    reports: dict[str, Path]
+
+
+def load_policy(repo: Path, policy_file: str = POLICY_FILE) -> Policy:
+    """The repo's policy; the defaults (fail on high, unknown counts as high) without one."""
+    path = repo / policy_file
+    if not path.is_file():
+        return Policy()
+    return parse_policy(path.read_text(encoding="utf-8"), source=str(path))
+
+
+def _write_json(path: Path, document: Any) -> None:
+    partial = path.with_suffix(path.suffix + ".partial")
+    partial.write_text(json.dumps(document, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    os.replace(partial, path)
+
+
+def _previous(out_dir: Path) -> dict[str, Any] | None:
+    path = out_dir / "report.json"
+    if not path.is_file():
+        return None
+    try:
+        previous: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError:
+        return None  # a damaged previous report only costs the trend
+    return previous
+
+
+def run_scan(
+    repo: Path,
+    settings: ScanSettings,
+    out_dir: Path,
+    *,
+    policy_file: str = POLICY_FILE,
+    max_concurrency: int = 4,
+    today: dt.date | None = None,
+) -> ScanOutcome:
+    """Scan ``repo``, apply its policy, write the four reports, compare with last time."""
+    policy = load_policy(repo, policy_file)
+    with tempfile.TemporaryDirectory(prefix="orchestra-scan-") as work:
+        result = scan_repo(repo, settings, Path(work), max_concurrency)
+    now = dt.datetime.now(dt.UTC)
+    gate = result.gate(policy, today or now.date())
+    out_dir.mkdir(parents=True, exist_ok=True)
+    trend = compare_with_report(result.findings, _previous(out_dir))
+    report = json_report(result, gate, policy, now)
+    sarif = sarif_log(result.findings, __version__)
+    sbom = cyclonedx_sbom(result, subject=repo.name, tool_version=__version__, timestamp=now)
+    problems = validate_sarif(sarif) + validate_cyclonedx(sbom)
+    if problems:
+        raise ScanError(f"generated reports are not schema-valid: {problems[:3]}")
+    summary = markdown_summary(
+        result, gate, policy, trend=trend, remediation=remediation_plan(gate.verdict.failing)
+    )
+    reports = {
+        "json": out_dir / "report.json",
+        "markdown": out_dir / "summary.md",
+        "sarif": out_dir / "results.sarif",
+        "sbom": out_dir / "sbom.cdx.json",
+    }
+    _write_json(reports["json"], report)
+    _write_json(reports["sarif"], sarif)
+    _write_json(reports["sbom"], sbom)
+    reports["markdown"].write_text(summary, encoding="utf-8")
+    history = out_dir / "history"
+    history.mkdir(exist_ok=True)
+    _write_json(history / f"report-{now.strftime('%Y%m%dT%H%M%SZ')}.json", report)
+    return ScanOutcome(result, gate, policy, trend, summary, reports)

@@ -1,0 +1,75 @@
+"""Tasks of the weekly security flow."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+from orchestra_ops.adapters.update_config import (
+    ConfigChange,
+    plan_config_files,
+    write_config_files,
+)
+from orchestra_ops.domain.security.reports import severity_label
+from orchestra_ops.security_scan import ScanOutcome, run_scan
+from orchestra_ops.settings import load_settings
+from tasks.policy import artifact_key, local_task
+
+
+def default_out_dir(repo_path: str) -> Path:
+    """Reports of a repo live under the state directory, stable between runs (for the trend)."""
+    return load_settings().runtime.state_dir / "security" / Path(repo_path).resolve().name
+
+
+@local_task
+def scan(repo_path: str, out_dir: str, policy_file: str, max_concurrency: int) -> ScanOutcome:
+    """Run the three scanners on every manifest, apply the policy, write the reports."""
+    return run_scan(
+        Path(repo_path),
+        load_settings().scan,
+        Path(out_dir),
+        policy_file=policy_file,
+        max_concurrency=max_concurrency,
+    )
+
+
+@local_task
+def publish(outcome: ScanOutcome, repo_name: str) -> None:
+    """Markdown summary and findings table under stable keys: the UI keeps the history."""
+    create_markdown_artifact(outcome.summary, key=artifact_key("security-summary", repo_name))
+    statuses = {f: "failing" for f in outcome.gate.verdict.failing}
+    rows = [
+        {
+            "id": f.primary_id,
+            "package": f"{f.package} {f.version}",
+            "severity": severity_label(f),
+            "status": statuses.get(f, "below threshold"),
+            "manifest": f"{f.manifest}:{f.line}" if f.line else f.manifest,
+            "tools": ", ".join(sorted(f.tools)),
+        }
+        for f in outcome.result.findings
+    ]
+    create_table_artifact(rows, key=artifact_key("security-findings", repo_name))
+
+
+@local_task
+def plan_update_config(repo_path: str) -> list[ConfigChange]:
+    """Dependabot, Renovate and workflow files as they should be; diffs as an artifact."""
+    changes = plan_config_files(Path(repo_path))
+    lines = ["# Generated update configuration", ""]
+    for change in changes:
+        state = "changes" if change.changed else "up to date"
+        lines.append(f"## {change.path} ({state})")
+        if change.changed:
+            lines += ["```diff", change.diff.rstrip("\n"), "```"]
+    create_markdown_artifact(
+        "\n".join(lines) + "\n", key=artifact_key("security-config", Path(repo_path).name)
+    )
+    return changes
+
+
+@local_task
+def write_update_config(repo_path: str, changes: list[ConfigChange]) -> list[str]:
+    """Write the changed configuration files into the repo."""
+    return write_config_files(Path(repo_path), changes)

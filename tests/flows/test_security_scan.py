@@ -1,0 +1,106 @@
+"""Track 3 end to end: the security flow and `orchestra-ops security scan` on the feeds."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from prefect.artifacts import Artifact
+from typer.testing import CliRunner
+
+from flows.security_scan import SecurityScanParams, security_scan
+from orchestra_ops.adapters.schema_validation import validate_sarif
+from orchestra_ops.cli import app
+from orchestra_ops.errors import SecurityGateFailed
+from orchestra_ops.sandbox.feeds import Feeds, ServedFeeds
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "orchestra-main"
+LENIENT_POLICY = """\
+threshold: critical
+unknown_severity: moderate
+ignore:
+  - id: CVE-2020-1747
+    reason: the YAML loader only reads our own agent files; upgrade tracked in OPS-42
+    expires: 2099-12-31
+"""
+
+pytestmark = [pytest.mark.usefixtures("prefect_harness"), pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def feeds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServedFeeds, Path]]:
+    sandbox = Feeds()
+    db = sandbox.write_safety_db(tmp_path_factory.mktemp("safety") / "db")
+    with sandbox.serve() as served:
+        yield served, db
+
+
+@pytest.fixture
+def repo(tmp_path: Path, feeds: tuple[ServedFeeds, Path], monkeypatch: pytest.MonkeyPatch) -> Path:
+    served, db = feeds
+    monkeypatch.setenv("ORCHESTRA_OSV_API_URL", served.osv.url)
+    monkeypatch.setenv("ORCHESTRA_NPM_REGISTRY_URL", served.npm.url)
+    monkeypatch.setenv("ORCHESTRA_SAFETY_AUTH_SERVER_URL", served.safety.url)
+    monkeypatch.setenv("ORCHESTRA_SAFETY_DB_DIR", str(db))
+    monkeypatch.setenv("ORCHESTRA_STATE_DIR", str(tmp_path / "state"))
+    target = tmp_path / "orchestra-main"
+    shutil.copytree(EXAMPLE, target)
+    return target
+
+
+def test_vulnerable_repo_fails_the_gate_with_full_reports(repo: Path) -> None:
+    """High and critical findings fail the run; every report is written and valid."""
+    with pytest.raises(SecurityGateFailed, match="findings at or above high"):
+        security_scan(SecurityScanParams(repo_path=str(repo)))
+    out = repo.parent / "state" / "security" / "orchestra-main"
+    report = json.loads((out / "report.json").read_text())
+    assert report["passed"] is False
+    requests = next(f for f in report["findings"] if "CVE-2018-18074" in f["ids"])
+    assert sorted(requests["tools"]) == ["pip-audit", "safety"]
+    assert report["summary"]["scan_errors"] == 0
+    assert validate_sarif(json.loads((out / "results.sarif").read_text())) == []
+    assert (out / "sbom.cdx.json").exists()
+    summary = Artifact.get("security-summary-orchestra-main")
+    assert summary is not None and "FAILED" in str(summary.data)
+
+
+def test_lenient_policy_passes_writes_config_and_tracks_the_trend(repo: Path) -> None:
+    """An ignore with a reason and a critical threshold pass; the second run sees no new."""
+    (repo / "security-policy.yaml").write_text(LENIENT_POLICY)
+    params = SecurityScanParams(repo_path=str(repo), write_update_config=True)
+    first = security_scan(params)
+    assert first.passed
+    assert first.findings > 0 and first.failing == 0
+    assert sorted(first.config_written) == [
+        ".github/dependabot.yml",
+        ".github/workflows/security-audit.yml",
+        "renovate.json",
+    ]
+    second = security_scan(params)
+    assert (second.new, second.fixed) == (0, 0)
+    assert second.config_written == []
+
+
+def test_cli_scan_exits_1_on_findings_and_writes_sarif(repo: Path, tmp_path: Path) -> None:
+    """The command the generated GitHub workflow runs."""
+    sarif = tmp_path / "security.sarif"
+    result = CliRunner().invoke(
+        app,
+        ["security", "scan", str(repo), "--out-dir", str(tmp_path / "out"), "--sarif", str(sarif)],
+    )
+    assert result.exit_code == 1, result.output
+    assert "Dependency security scan: FAILED" in result.output
+    assert json.loads(sarif.read_text())["version"] == "2.1.0"
+
+
+def test_feed_down_is_a_scan_error_never_a_pass(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the OSV feed unreachable and a lenient policy, the gate still fails."""
+    (repo / "security-policy.yaml").write_text(LENIENT_POLICY)
+    monkeypatch.setenv("ORCHESTRA_OSV_API_URL", "http://127.0.0.1:1")
+    with pytest.raises(SecurityGateFailed, match=r"[1-9]\d* scan errors"):
+        security_scan(SecurityScanParams(repo_path=str(repo)))
