@@ -12,6 +12,7 @@ from ruamel.yaml import YAML
 
 from orchestra_ops.adapters.schema_validation import validate_config
 from orchestra_ops.adapters.update_config import plan_config_files, write_config_files
+from orchestra_ops.domain.github_actions import PINS
 from orchestra_ops.domain.security.scan import Manifest, ManifestKind, Unsupported
 from orchestra_ops.domain.security.update_config import (
     GENERATED_HEADER,
@@ -21,7 +22,7 @@ from orchestra_ops.domain.security.update_config import (
     to_yaml,
     update_directories,
 )
-from orchestra_ops.domain.security.workflow import PINS, security_audit_workflow
+from orchestra_ops.domain.security.workflow import security_audit_workflow
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "orchestra-main"
 PINNED_USES = re.compile(r"^\s*(?:- )?uses: ([\w./-]+)@([0-9a-f]{40}) # (v\d+\.\d+\.\d+)$")

@@ -1,0 +1,37 @@
+"""GitHub Actions pinned to full commit SHAs, shared by every generated workflow.
+
+A tag can be moved; a commit SHA cannot. Each pin was seen with its release in a
+comment in at least two independent public workflows before it was used here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ActionPin:
+    """An action at a full commit SHA, and the release that SHA is."""
+
+    action: str
+    sha: str
+    version: str
+
+    @property
+    def uses(self) -> str:
+        """The ``uses:`` value with its version comment."""
+        return f"{self.action}@{self.sha} # {self.version}"
+
+
+CHECKOUT = ActionPin("actions/checkout", "11bd71901bbe5b1630ceea73d27597364c9af683", "v4.2.2")
+SETUP_NODE = ActionPin("actions/setup-node", "49933ea5288caeca8642d1e84afbd3f7d6820020", "v4.4.0")
+SETUP_PYTHON = ActionPin(
+    "actions/setup-python", "a26af69be951a213d495a4c3e4e4022e16d87065", "v5.6.0"
+)
+UPLOAD_SARIF = ActionPin(
+    "github/codeql-action/upload-sarif", "5d4e8d1aca955e8d8589aabd499c5cae939e33c7", "v4.31.9"
+)
+DEPENDENCY_REVIEW = ActionPin(
+    "actions/dependency-review-action", "da24556b548a50705dd671f47852072ea4c105d9", "v4.6.0"
+)
+PINS = (CHECKOUT, SETUP_NODE, SETUP_PYTHON, UPLOAD_SARIF, DEPENDENCY_REVIEW)

@@ -1,0 +1,185 @@
+"""Find every Pulumi project of a repo snapshot, its stacks, StackReferences and CI path uses.
+
+Pure and deterministic: the same snapshot gives the same Discovery, sorted by path.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.error import YAMLError
+
+from orchestra_ops.domain.reorg.model import (
+    PROJECT_FILES,
+    Discovery,
+    PathKind,
+    PathRef,
+    Project,
+    Snapshot,
+    StackConfig,
+    StackRef,
+    is_under,
+    join,
+    parent,
+)
+from orchestra_ops.errors import ConfigError
+
+STACK_FILE = re.compile(r"^Pulumi\.(?P<stack>[^/]+)\.ya?ml$")
+# A literal first argument, optionally ``name=``; f-strings and template literals included.
+STACK_REF = re.compile(
+    r"StackReference\(\s*(?:name\s*=\s*)?(?P<prefix>f?)(?P<q>[\"'`])(?P<target>[^\"'`\n]*)(?P=q)"
+)
+CODE_SUFFIXES = (".py", ".ts", ".tsx", ".js", ".mjs", ".cjs")
+_DIR_KEY = re.compile(r"^\s*-?\s*(?P<key>work-dir|working-directory):\s*(?P<value>[^#\n]*[^#\s])")
+_PATHS_KEY = re.compile(r"^(?P<indent>\s*)paths(?:-ignore)?:\s*(?:#.*)?$")
+_LIST_ITEM = re.compile(r"^(?P<indent>\s*)-\s*(?P<value>[^\s#]+)")
+_CD = re.compile(r"(?<![\w-])cd\s+(?P<value>[^\s;&|()`'\"]+)")
+# Nodejs and Python files that belong to a project living at the repo root.
+_ROOT_COMPANIONS = {
+    "nodejs": ("package.json", "package-lock.json", "pnpm-lock.yaml", "yarn.lock", "tsconfig.json"),
+    "python": (),
+}
+
+
+def load_yaml(text: str, source: str) -> Any:
+    """Parse YAML round-trip (comments and lines kept); ConfigError ``source:line`` if invalid."""
+    try:
+        return YAML(typ="rt").load(text)
+    except YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        problem = getattr(error, "problem", None) or error
+        reason = f"{source}:{line}: not valid YAML: {problem}"
+        raise ConfigError(reason, source=f"{source}:{line}") from None
+
+
+def discover(snapshot: Snapshot) -> Discovery:
+    """Every project, StackReference and CI/script path reference in ``snapshot``."""
+    project_files = sorted(p for p in snapshot if p.rsplit("/", 1)[-1] in PROJECT_FILES)
+    projects = tuple(_project(snapshot, path) for path in project_files)
+    dirs = [p.directory for p in projects]
+    if len(set(dirs)) != len(dirs):
+        twice = sorted({d for d in dirs if dirs.count(d) > 1})
+        raise ConfigError(f"{twice[0] or '.'}: holds both Pulumi.yaml and Pulumi.yml; keep one")
+    refs: list[StackRef] = []
+    path_refs: list[PathRef] = []
+    for path in sorted(snapshot):
+        if path.endswith(CODE_SUFFIXES):
+            refs.extend(find_stack_refs(path, snapshot[path]))
+        if is_ci_file(path):
+            path_refs.extend(find_path_refs(path, snapshot[path]))
+    return Discovery(projects, tuple(refs), tuple(path_refs))
+
+
+def is_ci_file(path: str) -> bool:
+    """Workflows, shell scripts and Makefiles: the files whose paths follow the moves."""
+    name = path.rsplit("/", 1)[-1]
+    in_workflows = parent(path) == ".github/workflows" and name.endswith((".yml", ".yaml"))
+    return in_workflows or name.endswith(".sh") or name == "Makefile"
+
+
+def _project(snapshot: Snapshot, project_file: str) -> Project:
+    document = load_yaml(snapshot[project_file], project_file)
+    if not isinstance(document, CommentedMap) or not document.get("name"):
+        raise ConfigError(f"{project_file}:1: a Pulumi project needs a name", source=project_file)
+    runtime = document.get("runtime")
+    options: tuple[tuple[str, str], ...] = ()
+    if isinstance(runtime, CommentedMap):
+        raw = runtime.get("options") or {}
+        options = tuple((str(k), str(v)) for k, v in raw.items())
+        runtime = runtime.get("name")
+    directory = parent(project_file)
+    description = document.get("description")
+    main = document.get("main")
+    return Project(
+        directory=directory,
+        project_file=project_file,
+        name=str(document["name"]),
+        runtime=str(runtime),
+        runtime_options=options,
+        description=None if description is None else str(description),
+        main=None if main is None else str(main),
+        stacks=_stacks(snapshot, directory),
+    )
+
+
+def _stacks(snapshot: Snapshot, directory: str) -> tuple[StackConfig, ...]:
+    stacks = []
+    for path in sorted(snapshot):
+        match = STACK_FILE.match(path[len(directory) + 1 :] if directory else path)
+        if match is None or parent(path) != directory:
+            continue
+        document = load_yaml(snapshot[path], path)
+        config = document.get("config") if isinstance(document, CommentedMap) else None
+        keys = tuple(str(k) for k in config) if isinstance(config, CommentedMap) else ()
+        stacks.append(StackConfig(match["stack"], path, keys))
+    return tuple(stacks)
+
+
+def find_stack_refs(path: str, text: str) -> list[StackRef]:
+    """Every StackReference with a literal (or template) first argument in one code file."""
+    return [
+        StackRef(path, text.count("\n", 0, m.start("target")) + 1, m["target"])
+        for m in STACK_REF.finditer(text)
+    ]
+
+
+def find_path_refs(path: str, text: str) -> list[PathRef]:
+    """``work-dir``/``working-directory`` values, ``paths`` filter items and ``cd`` targets."""
+    found: list[PathRef] = []
+    paths_indent: int | None = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        item = _LIST_ITEM.match(line)
+        if paths_indent is not None and item and len(item["indent"]) >= paths_indent:
+            found.append(PathRef(path, number, "paths", item["value"].strip("\"'")))
+            continue
+        paths_indent = None
+        if (key := _PATHS_KEY.match(line)) is not None:
+            paths_indent = len(key["indent"])
+        elif (directory := _DIR_KEY.match(line)) is not None:
+            kind: PathKind = "work-dir" if directory["key"] == "work-dir" else "working-directory"
+            found.append(PathRef(path, number, kind, directory["value"].strip("\"'")))
+        for cd in _CD.finditer(line):
+            found.append(PathRef(path, number, "cd", cd["value"]))
+    return found
+
+
+def entry_point(project: Project, snapshot: Snapshot) -> str | None:
+    """The program file Pulumi runs: ``main`` if it names a file, else the runtime's default."""
+    if project.main is not None:
+        main = join(project.directory, project.main.strip("/"))
+        if main in snapshot:
+            return main
+        candidates = [join(main, n) for n in ("__main__.py", "index.ts", "index.js")]
+    else:
+        candidates = [join(project.directory, n) for n in ("__main__.py", "index.ts", "index.js")]
+    return next((c for c in candidates if c in snapshot), None)
+
+
+def owned_files(project: Project, discovery: Discovery, snapshot: Snapshot) -> tuple[str, ...]:
+    """The files that move with ``project``, sorted.
+
+    A project below the root owns its whole directory except any nested project's
+    subtree. A root project owns only its own files: project and stack files, its
+    program (``main``, or the default entry point) and, for nodejs, its package files.
+    """
+    if not project.is_root:
+        nested = [p.directory for p in discovery.projects if p.directory != project.directory]
+        nested = [d for d in nested if is_under(d, project.directory)]
+        return tuple(
+            path
+            for path in sorted(snapshot)
+            if is_under(path, project.directory) and not any(is_under(path, d) for d in nested)
+        )
+    owned = {project.project_file, *(s.path for s in project.stacks)}
+    program = entry_point(project, snapshot)
+    if project.main is not None and program is not None and project.main.strip("/") != program:
+        main_dir = project.main.strip("/")
+        owned.update(p for p in snapshot if is_under(p, main_dir))
+    elif program is not None:
+        owned.add(program)
+    owned.update(n for n in _ROOT_COMPANIONS.get(project.runtime, ()) if n in snapshot)
+    return tuple(sorted(owned))

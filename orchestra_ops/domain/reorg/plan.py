@@ -1,0 +1,231 @@
+"""Build the reorganisation plan: file moves, then one rewrite per touched file, then renames.
+
+The crux is where projects sit: one project may be at the repo root and another
+nested inside a third. So nothing moves a directory wholesale: every file moves on its
+own (``owned_files`` says which belong to which project), a root project takes only
+its own files, a parent never drags a nested project along, and nested projects are
+listed first. A destination that already holds a file is refused.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+from orchestra_ops.domain.reorg.discover import CODE_SUFFIXES, discover, is_ci_file, owned_files
+from orchestra_ops.domain.reorg.mapping import WHY_NOT_STACK_FILE, check_mapping
+from orchestra_ops.domain.reorg.model import (
+    Discovery,
+    MappingEntry,
+    Move,
+    Operation,
+    Plan,
+    Project,
+    ReorgMapping,
+    Rewrite,
+    Snapshot,
+    StackRename,
+    is_under,
+    join,
+    show_dir,
+)
+from orchestra_ops.domain.reorg.rewrite import (
+    PathMap,
+    RefContext,
+    rewrite_ci,
+    rewrite_project_file,
+    rewrite_stack_config,
+    rewrite_stack_refs,
+)
+from orchestra_ops.errors import ConfigError, ReorgError
+
+NOTES = (
+    "Step 4A of the roadmap, read literally, renames each Pulumi.yaml to Pulumi.<name>.yaml. "
+    + WHY_NOT_STACK_FILE.format(file="Pulumi.frontend.yaml", stack="frontend")
+    + ". This plan carries out the intent instead: 4B's directories and 4A's project names.",
+    "Only tracked files move; ignored ones (a virtualenv, node_modules) stay behind: "
+    "recreate them in the new directories.",
+    "Stack state keeps the old project name until the renames below run: do not `pulumi up` "
+    "in the new layout before that, or Pulumi creates new, empty stacks.",
+    "Paths relative to a moved program (e.g. `../../deploy_lambda_labs.sh` in a docstring) and "
+    "prose mentions of old project names are not rewritten; review them.",
+)
+
+
+def build_plan(snapshot: Snapshot, mapping: ReorgMapping) -> Plan:
+    """The ordered operations that turn ``snapshot`` into the mapped layout (deterministic)."""
+    discovery = discover(snapshot)
+    check_mapping(mapping, discovery)
+    moves = _moves(snapshot, discovery, mapping)
+    moved = {m.src: m.dst for m in moves}
+    rewrites = _rewrites(snapshot, discovery, mapping, moved)
+    renames = tuple(
+        StackRename(mapping.org, project.name, entry.name, stack.stack, entry.target)
+        for entry, project in _pairs(mapping, discovery)
+        if entry.name != project.name
+        for stack in project.stacks
+    )
+    return Plan(mapping, (*moves, *rewrites), renames, NOTES)
+
+
+def _pairs(mapping: ReorgMapping, discovery: Discovery) -> list[tuple[MappingEntry, Project]]:
+    pairs = []
+    for entry in mapping.entries:
+        project = discovery.project_at(entry.source)
+        assert project is not None  # check_mapping refused unknown sources
+        pairs.append((entry, project))
+    return pairs
+
+
+def _moves(snapshot: Snapshot, discovery: Discovery, mapping: ReorgMapping) -> list[Move]:
+    # Deepest source first: a nested project is planned before the project around it.
+    entries = sorted(
+        mapping.entries, key=lambda e: (-e.source.count("/") - bool(e.source), e.source)
+    )
+    moves: list[Move] = []
+    for entry in entries:
+        project = discovery.project_at(entry.source)
+        assert project is not None
+        for src in owned_files(project, discovery, snapshot):
+            relative = src[len(entry.source) + 1 :] if entry.source else src
+            dst = join(entry.target, relative)
+            if dst == src:
+                continue
+            if dst in snapshot:
+                reason = f"target {dst!r} already exists; choose an empty target directory"
+                raise ConfigError(f"{mapping.source}:{entry.line}: {reason}", source=mapping.source)
+            moves.append(Move(src, dst))
+    return moves
+
+
+def _rewrites(
+    snapshot: Snapshot, discovery: Discovery, mapping: ReorgMapping, moved: dict[str, str]
+) -> list[Rewrite]:
+    renames = {p.name: e.name for e, p in _pairs(mapping, discovery)}
+    finals = {e.source: e.target for e in mapping.entries}
+    new_texts: dict[str, tuple[str, list[str]]] = {}
+
+    def text_of(path: str) -> str:
+        """The text of ``path`` with the rewrites so far (they compose into one per file)."""
+        return new_texts.get(path, (snapshot[path], []))[0]
+
+    def change(path: str, text: str, reason: str) -> None:
+        """Record ``text`` as the new content of ``path``, with why."""
+        if text != text_of(path):
+            new_texts[path] = (text, [*new_texts.get(path, ("", []))[1], reason])
+
+    for entry, project in _pairs(mapping, discovery):
+        text = rewrite_project_file(
+            text_of(project.project_file),
+            project.project_file,
+            entry.name,
+            entry.description,
+            project.name,
+        )
+        change(project.project_file, text, "project name and description")
+        for stack in project.stacks:
+            text = rewrite_stack_config(text_of(stack.path), stack.path, project.name, entry.name)
+            change(stack.path, text, f"config keys {project.name}:* -> {entry.name}:*")
+    known = frozenset(p.name for p in discovery.projects)
+    for path in sorted(p for p in snapshot if p.endswith(CODE_SUFFIXES)):
+        owner = _owner(path, discovery)
+        own = None if owner is None else renames.get(owner.name, owner.name)
+        context = RefContext(mapping.org, renames, known, own)
+        change(path, rewrite_stack_refs(text_of(path), context), "StackReference targets")
+    dirs = {p.directory: finals.get(p.directory, p.directory) for p in discovery.projects}
+    paths = PathMap(moved, {d: t for d, t in dirs.items() if d})
+    for path in sorted(p for p in snapshot if is_ci_file(p)):
+        change(path, rewrite_ci(text_of(path), path, paths), "paths of moved projects")
+    rewrites = [
+        Rewrite(moved.get(path, path), snapshot[path], text, "; ".join(reasons))
+        for path, (text, reasons) in new_texts.items()
+    ]
+    return sorted(rewrites, key=lambda r: r.path)
+
+
+def _owner(path: str, discovery: Discovery) -> Project | None:
+    """The project a file belongs to: the deepest project directory above it."""
+    above = [p for p in discovery.projects if is_under(path, p.directory)]
+    return max(above, key=lambda p: len(p.directory), default=None)
+
+
+def apply_to_snapshot(snapshot: Snapshot, plan: Plan) -> dict[str, str]:
+    """The snapshot after the plan; ReorgError if the snapshot is not the one planned for."""
+    tree = dict(snapshot)
+    for operation in plan.operations:
+        if isinstance(operation, Move):
+            if operation.src not in tree or operation.dst in tree:
+                raise ReorgError(f"cannot move {operation.src} to {operation.dst}: tree changed")
+            tree[operation.dst] = tree.pop(operation.src)
+        else:
+            if tree.get(operation.path) != operation.before:
+                raise ReorgError(f"{operation.path} changed since the plan was made; plan again")
+            tree[operation.path] = operation.after
+    return tree
+
+
+def unified_diff(operation: Rewrite, original_path: str | None = None) -> str:
+    """The rewrite as a unified diff (``a/`` the file before the moves, ``b/`` after)."""
+    return "".join(
+        difflib.unified_diff(
+            operation.before.splitlines(keepends=True),
+            operation.after.splitlines(keepends=True),
+            fromfile=f"a/{original_path or operation.path}",
+            tofile=f"b/{operation.path}",
+        )
+    )
+
+
+def state_commands(plan: Plan) -> list[str]:
+    """The Pulumi CLI commands that carry each stack's state over to its new project name."""
+    commands = []
+    for r in plan.renames:
+        old, new = f"{r.org}/{r.old_project}/{r.stack}", f"{r.org}/{r.new_project}/{r.stack}"
+        backup = f"{r.old_project}.{r.stack}.stack-backup.json"
+        commands.append(f"pulumi stack export --stack {old} --file {backup}")
+        commands.append(f"pulumi stack rename {new} --stack {old} --cwd {show_dir(r.directory)}")
+    return commands
+
+
+def operation_line(operation: Operation) -> str:
+    """One line naming an operation, for journals and Markdown."""
+    if isinstance(operation, Move):
+        return f"move `{operation.src}` -> `{operation.dst}`"
+    return f"rewrite `{operation.path}` ({operation.reason})"
+
+
+def render_discovery(discovery: Discovery) -> list[str]:
+    """Markdown lines listing what was found: projects, StackReferences, CI path uses."""
+    out = ["## Discovered", "", "| directory | project | runtime | stacks |", "|---|---|---|---|"]
+    out += [
+        f"| `{show_dir(p.directory)}` | `{p.name}` | {p.runtime} | "
+        f"{', '.join(s.stack for s in p.stacks) or '-'} |"
+        for p in discovery.projects
+    ]
+    out += [
+        "",
+        *(f"- `{r.path}:{r.line}` StackReference `{r.target}`" for r in discovery.stack_refs),
+    ]
+    out += [f"- `{r.path}:{r.line}` {r.kind} `{r.value}`" for r in discovery.path_refs]
+    return [*out, ""]
+
+
+def render_markdown(plan: Plan, discovery: Discovery | None = None) -> str:
+    """The plan for people: the layout, every operation, every diff, the state commands."""
+    origin = {op.dst: op.src for op in plan.operations if isinstance(op, Move)}
+    out = ["# Pulumi stack reorganisation plan", ""]
+    out += [f"Organisation `{plan.mapping.org}`, branch `{plan.mapping.branch}`.", ""]
+    out += render_discovery(discovery) if discovery is not None else []
+    out += ["| from | to | new name |", "|---|---|---|"]
+    out += [f"| `{show_dir(e.source)}` | `{e.target}` | `{e.name}` |" for e in plan.mapping.entries]
+    out += ["", f"## Operations ({len(plan.operations)})", ""]
+    out += [f"{n}. {operation_line(op)}" for n, op in enumerate(plan.operations, start=1)]
+    out += ["", "## Diffs", ""]
+    for op in plan.operations:
+        if isinstance(op, Rewrite):
+            out += [f"### `{op.path}`", "", "```diff", unified_diff(op, origin.get(op.path)), "```"]
+    out += ["", "## Stack state migration", ""]
+    commands = state_commands(plan)
+    out += ["```sh", *commands, "```"] if commands else ["No project changes its name."]
+    out += ["", "## Notes", ""]
+    out += [f"- {note}" for note in plan.notes]
+    return "\n".join(out) + "\n"

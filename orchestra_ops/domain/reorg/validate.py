@@ -1,0 +1,108 @@
+"""Check a layout after the reorganisation: projects parse, keys, programs and references agree."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from orchestra_ops.domain.reorg.discover import discover, owned_files
+from orchestra_ops.domain.reorg.model import Discovery, Plan, Project, Snapshot, show_dir
+from orchestra_ops.domain.reorg.rewrite import GLOB
+from orchestra_ops.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the new layout, where it is and what it means."""
+
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        """``path:line: message``."""
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """The projects found in the new layout and every problem met."""
+
+    projects: tuple[str, ...]
+    problems: tuple[Problem, ...]
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing is wrong."""
+        return not self.problems
+
+
+def validate_layout(snapshot: Snapshot, plan: Plan | None = None) -> ValidationReport:
+    """Validate ``snapshot`` (the tree after a plan); with ``plan``, also check its targets."""
+    try:
+        discovery = discover(snapshot)
+    except ConfigError as error:
+        where = (error.source or "?:1").rsplit(":", 1)
+        line = int(where[1]) if len(where) == 2 and where[1].isdigit() else 1
+        return ValidationReport((), (Problem(where[0], line, str(error)),))
+    problems: list[Problem] = []
+    retired = {r.old_project for r in plan.renames} if plan else set()
+    if plan is not None:
+        problems += _targets(discovery, plan)
+    names = {p.name for p in discovery.projects}
+    for project in discovery.projects:
+        problems += _config_keys(project, (names | retired) - {project.name})
+        if project.runtime == "python":
+            problems += _compiles(project, discovery, snapshot)
+    problems += _references(discovery, names)
+    return ValidationReport(tuple(sorted(names)), tuple(problems))
+
+
+def _targets(discovery: Discovery, plan: Plan) -> list[Problem]:
+    problems = []
+    for entry in plan.mapping.entries:
+        project = discovery.project_at(entry.target)
+        if project is None or project.name != entry.name:
+            found = "nothing" if project is None else f"project {project.name!r}"
+            message = f"expected project {entry.name!r} in {show_dir(entry.target)}, found {found}"
+            problems.append(Problem(plan.mapping.source, entry.line, message))
+    return problems
+
+
+def _config_keys(project: Project, foreign: set[str]) -> list[Problem]:
+    problems = []
+    for stack in project.stacks:
+        for key in stack.keys:
+            namespace = key.split(":", 1)[0] if ":" in key else None
+            if namespace in foreign:
+                message = f"key {key!r} is namespaced {namespace!r}, not {project.name!r}"
+                problems.append(Problem(stack.path, 1, message))
+    return problems
+
+
+def _compiles(project: Project, discovery: Discovery, snapshot: Snapshot) -> list[Problem]:
+    problems = []
+    for path in owned_files(project, discovery, snapshot):
+        if path.endswith(".py"):
+            try:
+                compile(snapshot[path], path, "exec", dont_inherit=True)
+            except SyntaxError as error:
+                problems.append(Problem(path, error.lineno or 1, f"does not compile: {error.msg}"))
+    return problems
+
+
+def _references(discovery: Discovery, names: set[str]) -> list[Problem]:
+    problems = []
+    for ref in discovery.stack_refs:
+        parts = ref.target.split("/")
+        if len(parts) == 1:
+            continue  # a stack of the referring program's own project
+        project = parts[1] if len(parts) == 3 else parts[0]
+        if GLOB.search(project):
+            continue  # computed at run time: nothing to check statically
+        if len(parts) != 3:
+            message = f"StackReference {ref.target!r} is not fully qualified (org/project/stack)"
+            problems.append(Problem(ref.path, ref.line, message))
+        elif project not in names:
+            message = f"StackReference {ref.target!r} names no project of the new layout"
+            problems.append(Problem(ref.path, ref.line, message))
+    return problems
