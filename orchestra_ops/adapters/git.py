@@ -1,0 +1,146 @@
+"""Git through its command line, and reading a target repository; failures become ReorgError.
+
+Every call runs ``git -C <repo>`` with a bounded timeout; the message of a failure
+names the command and git's stderr so a person can repeat it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+from pathlib import Path
+
+from orchestra_ops.errors import ReorgError, ToolMissing
+
+_TIMEOUT_S = 60
+
+
+class Git:
+    """One repository's git: status, branches, moves and commits."""
+
+    def __init__(
+        self,
+        repo: Path,
+        *,
+        author_name: str = "Orchestra Ops",
+        author_email: str = "orchestra-ops@localhost",
+        timeout_s: float = _TIMEOUT_S,
+    ) -> None:
+        self.repo = repo
+        self._identity = ("-c", f"user.name={author_name}", "-c", f"user.email={author_email}")
+        self._timeout_s = timeout_s
+
+    def run(self, *args: str, identity: bool = False) -> str:
+        """Run ``git args`` in the repo and return its stdout; ReorgError if it fails."""
+        command = ["git", "-C", str(self.repo), *(self._identity if identity else ()), *args]
+        shown = "git " + " ".join(args)
+        try:
+            done = subprocess.run(
+                command, capture_output=True, text=True, timeout=self._timeout_s, check=False
+            )
+        except FileNotFoundError as error:
+            raise ToolMissing(
+                "git", disables="the Pulumi reorganisation", install_hint="Install git."
+            ) from error
+        except subprocess.TimeoutExpired as error:
+            raise ReorgError(f"`{shown}` did not finish in {self._timeout_s:.0f} s") from error
+        if done.returncode != 0:
+            stderr = done.stderr.strip() or done.stdout.strip()
+            raise ReorgError(f"`{shown}` failed ({done.returncode}): {stderr}")
+        return done.stdout
+
+    def is_clean(self) -> bool:
+        """True when nothing is staged, modified or untracked (ignored files do not count)."""
+        return self.run("status", "--porcelain", "--untracked-files=all") == ""
+
+    def current_branch(self) -> str:
+        """The checked-out branch name; ReorgError on a detached HEAD."""
+        name = self.run("rev-parse", "--abbrev-ref", "HEAD").strip()
+        if name == "HEAD":
+            raise ReorgError("HEAD is detached; check out a branch before reorganising")
+        return name
+
+    def head(self) -> tuple[str, str]:
+        """The checked-out branch and its commit id, in one call; ReorgError if detached."""
+        commit, name = self.run("rev-parse", "HEAD", "--abbrev-ref", "HEAD").split()
+        if name == "HEAD":
+            raise ReorgError("HEAD is detached; check out a branch before reorganising")
+        return name, commit
+
+    def rev_parse(self, ref: str = "HEAD") -> str:
+        """The commit id ``ref`` names."""
+        return self.run("rev-parse", "--verify", f"{ref}^{{commit}}").strip()
+
+    def branch_exists(self, name: str) -> bool:
+        """True when a local branch called ``name`` exists."""
+        listed = self.run("branch", "--list", "--format=%(refname:short)", name)
+        return name in listed.split()
+
+    def create_branch(self, name: str) -> None:
+        """Create ``name`` at HEAD and check it out (the working tree is kept)."""
+        self.run("checkout", "-q", "-b", name)
+
+    def checkout(self, name: str) -> None:
+        """Check out an existing branch."""
+        self.run("checkout", "-q", name)
+
+    def delete_branch(self, name: str) -> None:
+        """Delete a local branch, merged or not."""
+        self.run("branch", "-q", "-D", name)
+
+    def mv(self, src: str, dst: str) -> None:
+        """``git mv`` one file (history follows it); the destination directory must exist."""
+        self.run("mv", "--", src, dst)
+
+    def reset_index(self, ref: str) -> None:
+        """Point the current branch and the index at ``ref``, leaving the working tree alone."""
+        self.run("reset", "-q", "--mixed", ref)
+
+    def commit_all(self, message: str) -> None:
+        """Stage every change (renames included) and commit with the configured identity."""
+        self.run("add", "-A")
+        self.run("commit", "-q", "--no-verify", "-m", message, identity=True)
+
+    def tracked_files(self) -> list[str]:
+        """Every tracked path, sorted, as posix paths relative to the repo."""
+        return sorted(self.run("ls-files", "-z").split("\0")[:-1])
+
+
+def tree_hash(repo: Path) -> str:
+    """SHA-256 of every file (path, executable bit, bytes; a link: its target), minus .git."""
+    digest = hashlib.sha256()
+    for root, dirs, files in os.walk(repo):
+        dirs[:] = sorted(d for d in dirs if not (Path(root) == repo and d == ".git"))
+        for name in sorted(files):
+            path = Path(root) / name
+            data = os.readlink(path).encode() if path.is_symlink() else path.read_bytes()
+            executable = not path.is_symlink() and os.access(path, os.X_OK)
+            relative = path.relative_to(repo).as_posix().encode() + (b"*" if executable else b"")
+            digest.update(len(relative).to_bytes(8, "big") + relative)
+            digest.update(len(data).to_bytes(8, "big") + data)
+    return digest.hexdigest()
+
+
+def read_snapshot(repo: Path, git: Git | None = None) -> dict[str, str]:
+    """Every tracked file as text; ReorgError on a symlink that leads out of the repo."""
+    files = (git or Git(repo)).tracked_files()
+    snapshot = {}
+    for relative in files:
+        path = repo / relative
+        inside(repo, relative)
+        if path.is_symlink() or not path.is_file():
+            snapshot[relative] = ""  # a link inside the repo or a submodule: moved, never read
+            continue
+        snapshot[relative] = path.read_bytes().decode("utf-8", errors="surrogateescape")
+    return snapshot
+
+
+def inside(repo: Path, relative: str) -> Path:
+    """``repo/relative`` after resolving links; ReorgError when that is outside the repo."""
+    if relative.startswith("/") or ".." in relative.split("/"):
+        raise ReorgError(f"{relative!r} is outside the repo; refusing to touch it")
+    resolved = (repo / relative).resolve()
+    if not resolved.is_relative_to(repo.resolve()):
+        raise ReorgError(f"{relative!r} leads outside the repo (to {resolved}); refusing")
+    return resolved
