@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from orchestra_ops.domain.frontend.migration import project_settings
 from orchestra_ops.domain.health import HealthPolicy
-from orchestra_ops.errors import HealthCheckFailed
+from orchestra_ops.errors import HealthCheckFailed, RolledBack
 from orchestra_ops.ledger import Outcome
 from tasks import frontend as t
 from tasks.policy import artifact_key
@@ -165,6 +165,13 @@ def frontend_migration(params: FrontendMigrationParams) -> MigrationReport:
             report.outcome = "failed-before-promotion"
         _publish(report)
         logger.error("migration of %s failed: %s", params.app, report.error)
+        if promoted:
+            restored = any("healthy again" in line for line in report.rollback)
+            raise RolledBack(
+                f"{params.app}: {report.error}; rolled back to the previous deployment; "
+                + "; ".join(report.rollback),
+                restored=restored,
+            ) from error
         raise
     report.outcome = "migrated"
     _publish(report)

@@ -43,22 +43,29 @@ def doctor(env_file: EnvFile = Path(".env")) -> None:
 
 
 @app.command()
-def demo(env_file: EnvFile = Path(".env")) -> None:
-    """Run the roadmap against the local sandbox, end to end."""
-    from orchestra_ops.sandbox.runner import Sandbox
+def demo(
+    report: Annotated[
+        Path, typer.Option("--report", help="Where to write the roadmap report JSON.")
+    ] = Path(".orchestra-ops/roadmap-report.json"),
+    inject_failure: Annotated[
+        bool,
+        typer.Option(
+            "--inject-failure/--no-inject-failure",
+            help="Break the first promotion in production, to show the rollback.",
+        ),
+    ] = True,
+    env_file: EnvFile = Path(".env"),
+) -> None:
+    """Run the whole roadmap against the local sandbox, end to end."""
+    from orchestra_ops.demo import run_demo
 
     settings = _settings(env_file)
     for line in render_report(credential_statuses(settings), probe_tools()):
         typer.echo(line)
-    with Sandbox(settings.runtime.state_dir / "demo-sandbox") as endpoints:
-        typer.echo("\nSandbox up on 127.0.0.1:")
-        for name, url in sorted(vars(endpoints).items()):
-            if name.endswith("_url"):
-                typer.echo(f"  {name:<24} {url}")
-    typer.echo(
-        "\nNot built yet: the roadmap flows (issues 4-9). The demo so far checks settings "
-        "and tools and starts and stops the sandbox."
+    code = run_demo(
+        settings.runtime.state_dir, report, inject_failure=inject_failure, echo=typer.echo
     )
+    raise typer.Exit(code=code)
 
 
 @app.command()

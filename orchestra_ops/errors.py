@@ -12,6 +12,7 @@ happened, so ``except RateLimited`` catches a rate limit from any provider and
     ├── ConfigError                 bad settings or config file (names the variable/file)
     ├── ToolMissing                 an external program (pulumi, npm, ...) is not installed
     ├── HealthCheckFailed           a probe of a deployed thing did not pass
+    ├── RolledBack                  a step failed after changing production, and was undone
     ├── TransientError              retrying may help (the retry condition of tasks)
     │   ├── Unavailable             5xx, timeouts, refused connections
     │   └── RateLimited             429; carries ``retry_after`` seconds when known
@@ -80,6 +81,17 @@ class HealthCheckFailed(OpsError):
         super().__init__(f"health check of {url} failed: {reason}")
         self.url = url
         self.reason = reason
+
+
+class RolledBack(OpsError):
+    """A step failed after it changed production, and was rolled back.
+
+    ``restored`` is True when production passed its health gate again afterwards.
+    """
+
+    def __init__(self, message: str, *, restored: bool) -> None:
+        super().__init__(message)
+        self.restored = restored
 
 
 # --- kinds: what happened, whatever the provider -------------------------------------

@@ -75,7 +75,7 @@ class Sandbox:
     def start(self) -> Endpoints:
         """Serve everything; returns the endpoints."""
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        safety_db = self.state_dir / "safety-db"
+        safety_db = (self.state_dir / "safety-db").resolve()
         self.feeds.write_safety_db(safety_db)
         emulators: dict[str, AdministeredEmulator] = {
             "vercel": self.vercel,

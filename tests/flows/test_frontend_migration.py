@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from flows.frontend_migration import FrontendMigrationParams, HealthParams, frontend_migration
-from orchestra_ops.errors import DeploymentFailed, HealthCheckFailed
+from orchestra_ops.errors import DeploymentFailed, HealthCheckFailed, RolledBack
 from orchestra_ops.sandbox.runner import Endpoints, Sandbox
 from orchestra_ops.sandbox.server import ServedApp, serve_in_thread
 
@@ -192,8 +192,9 @@ def test_5_production_failure_rolls_back_automatically(
         params = _params(
             repo, backend, env_overrides={"VITE_API_URL": backend.url, "VITE_APP_TITLE": CANARY}
         )
-        with pytest.raises(HealthCheckFailed):
+        with pytest.raises(RolledBack, match="production healthy again") as caught:
             frontend_migration(params)
+        assert caught.value.restored
     finally:
         (repo / "admin-interface" / "index.html").write_text(original)
     assert _production(endpoints).text == served_before

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,7 +45,8 @@ def repo(tmp_path: Path, feeds: tuple[ServedFeeds, Path], monkeypatch: pytest.Mo
     monkeypatch.setenv("ORCHESTRA_OSV_API_URL", served.osv.url)
     monkeypatch.setenv("ORCHESTRA_NPM_REGISTRY_URL", served.npm.url)
     monkeypatch.setenv("ORCHESTRA_SAFETY_AUTH_SERVER_URL", served.safety.url)
-    monkeypatch.setenv("ORCHESTRA_SAFETY_DB_DIR", str(db))
+    # relative on purpose: the scanners run in each manifest's directory
+    monkeypatch.setenv("ORCHESTRA_SAFETY_DB_DIR", os.path.relpath(db))
     monkeypatch.setenv("ORCHESTRA_STATE_DIR", str(tmp_path / "state"))
     target = tmp_path / "orchestra-main"
     shutil.copytree(EXAMPLE, target)

@@ -60,7 +60,8 @@ class SafetyRunner:
         executable: Path | None = None,
     ) -> None:
         self.workdir = workdir
-        self.db_dir = db_dir
+        # safety runs in the manifest's directory: a relative path would point elsewhere
+        self.db_dir = db_dir.resolve() if db_dir is not None else None
         self.auth_server_url = auth_server_url
         self.timeout_s = timeout_s
         self.executable = executable or sibling_executable("safety")

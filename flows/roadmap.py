@@ -1,0 +1,190 @@
+"""The roadmap: the plan's three weeks as one DAG of phases with explicit dependencies.
+
+Week 1: 1A admin interface and 1B dashboard in parallel, then 1C (the deploy workflow)
+once both are live. Week 2: 2A-2C Lambda Labs provisioning. Week 3: 3A-3C dependency
+security (independent of the others, so it runs alongside week 1), 4A-4C the Pulumi
+reorganisation. Last, an integration check of what is live. Child states are checked,
+never assumed: a failed phase fails the roadmap, and its dependents do not run.
+Completed phases are cached by their inputs, so a re-run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_markdown_artifact
+from prefect.futures import PrefectFuture
+from pydantic import BaseModel, Field
+
+from flows.frontend_migration import FrontendMigrationParams, HealthParams
+from flows.security_scan import SecurityScanParams
+from orchestra_ops.errors import OpsError, RolledBack
+from tasks.phases import PhaseResult, migrate_app, secure, tree_digest, write_deploy_workflow
+
+NOT_BUILT = {
+    "2A-2C lambda provisioning": "not built yet (issue 5)",
+    "4A-4C pulumi reorganisation": "not built yet (issue 7)",
+}
+DEPLOY_GOAL_S = 120.0
+
+
+class RoadmapParams(BaseModel):
+    """The whole roadmap's inputs (shown as a form in the Prefect UI)."""
+
+    repo_path: str = Field(description="the target repository on the worker")
+    backend_api_url: str = Field(pattern=r"^https?://", description="the backend API base")
+    admin_project: str = Field("orchestra-admin", description="Vercel project of 1A")
+    dashboard_project: str = Field("orchestra-dashboard", description="Vercel project of 1B")
+    plan_only: bool = Field(False, description="every phase computes its plan, nothing changes")
+    security_gate_blocks: bool = Field(True, description="a failed security gate fails the roadmap")
+    health: HealthParams = Field(default_factory=HealthParams)
+    report_path: str | None = Field(None, description="also write the report JSON here")
+
+
+class RoadmapReport(BaseModel):
+    """Every phase's outcome and the plan's success metrics, measured."""
+
+    state: str
+    phases: list[PhaseResult]
+    metrics: dict[str, dict[str, Any]]
+
+
+def _frontend(
+    params: RoadmapParams, app: str, project: str, api_var: str
+) -> FrontendMigrationParams:
+    return FrontendMigrationParams(
+        repo_path=params.repo_path,
+        app=app,
+        project=project,
+        backend_api_url=params.backend_api_url,
+        env_overrides={api_var: params.backend_api_url},
+        plan_only=params.plan_only,
+        health=params.health,
+    )
+
+
+def _outcome(phase: str, future: PrefectFuture[PhaseResult], started: float) -> PhaseResult:
+    """The phase's result, or a failed PhaseResult carrying the error (never assumed)."""
+    value = future.result(raise_on_failure=False)
+    if isinstance(value, PhaseResult):
+        return value
+    detail = f"{type(value).__name__}: {value}" if isinstance(value, BaseException) else str(value)
+    metrics = {"rolled_back": isinstance(value, RolledBack)}
+    if isinstance(value, RolledBack):
+        metrics["restored"] = value.restored
+    return PhaseResult(
+        phase=phase,
+        state="failed",
+        duration_s=round(time.monotonic() - started, 2),
+        detail=detail,
+        metrics=metrics,
+    )
+
+
+def _skipped(phase: str, why: str) -> PhaseResult:
+    return PhaseResult(phase=phase, state="skipped", duration_s=0.0, detail=why)
+
+
+def _metrics(phases: list[PhaseResult]) -> dict[str, dict[str, Any]]:
+    by_name = {p.phase: p for p in phases}
+    deploys = [float(p.metrics["deploy_s"]) for p in phases if p.metrics.get("deploy_s")]
+    security = by_name.get("3A-3C dependency security")
+    rollbacks = [p for p in phases if p.metrics.get("rolled_back")]
+    return {
+        "frontend deploy time under 2 minutes": {
+            "value_s": max(deploys) if deploys else None,
+            "met": bool(deploys) and max(deploys) < DEPLOY_GOAL_S,
+        },
+        "provisioning under 10 minutes": {
+            "value_s": None,
+            "met": None,
+            "note": "track 2 not built",
+        },
+        "zero high/critical findings": {
+            "failing": security.metrics.get("failing") if security else None,
+            "met": security is not None and security.metrics.get("failing") == 0,
+        },
+        "rollback worked": {
+            "rollbacks": len(rollbacks),
+            "met": all(p.metrics.get("restored") for p in rollbacks) if rollbacks else None,
+        },
+    }
+
+
+@flow(name="roadmap")
+def roadmap(params: RoadmapParams) -> RoadmapReport:
+    """Run every phase in dependency order (see the module docstring)."""
+    logger = get_run_logger()
+    repo = Path(params.repo_path)
+    started = time.monotonic()
+    admin = migrate_app.submit(
+        "1A admin interface",
+        _frontend(params, "admin-interface", params.admin_project, "VITE_API_URL"),
+        tree_digest(repo / "admin-interface"),
+    )
+    dashboard = migrate_app.submit(
+        "1B dashboard",
+        _frontend(params, "dashboard", params.dashboard_project, "NEXT_PUBLIC_API_URL"),
+        tree_digest(repo / "dashboard"),
+    )
+    security = secure.submit(
+        "3A-3C dependency security",
+        SecurityScanParams(
+            repo_path=params.repo_path,
+            write_update_config=not params.plan_only,
+            fail_on_findings=params.security_gate_blocks and not params.plan_only,
+        ),
+        tree_digest(repo),
+    )
+    week1 = [
+        _outcome("1A admin interface", admin, started),
+        _outcome("1B dashboard", dashboard, started),
+    ]
+    if params.plan_only:
+        deploy_workflow = _skipped("1C deploy workflow", "plan mode")
+    elif all(p.state == "completed" for p in week1):
+        deploy_workflow = write_deploy_workflow(
+            "1C deploy workflow",
+            params.repo_path,
+            {
+                "admin-interface": "VERCEL_ADMIN_PROJECT_ID",
+                "dashboard": "VERCEL_DASHBOARD_PROJECT_ID",
+            },
+        )
+    else:
+        deploy_workflow = _skipped("1C deploy workflow", "1A or 1B did not complete")
+    phases = [
+        *week1,
+        deploy_workflow,
+        *[_skipped(name, why) for name, why in NOT_BUILT.items()],
+        _outcome("3A-3C dependency security", security, started),
+    ]
+    failed = [p for p in phases if p.state == "failed"]
+    report = RoadmapReport(
+        state="failed" if failed else "completed", phases=phases, metrics=_metrics(phases)
+    )
+    _publish(report, params.report_path)
+    if failed:
+        names = ", ".join(p.phase for p in failed)
+        logger.error("roadmap failed in: %s", names)
+        raise OpsError(f"roadmap phases failed: {names}")
+    return report
+
+
+def _publish(report: RoadmapReport, path: str | None) -> None:
+    lines = [f"# Roadmap: {report.state}", "", "| phase | state | duration (s) | detail |"]
+    lines.append("|---|---|---|---|")
+    for phase in report.phases:
+        detail = phase.detail.replace("|", "\\|").replace("\n", " ")[:300]
+        lines.append(f"| {phase.phase} | {phase.state} | {phase.duration_s} | {detail} |")
+    lines += ["", "## Success metrics", ""]
+    for name, metric in report.metrics.items():
+        lines.append(f"- {name}: {json.dumps(metric)}")
+    create_markdown_artifact("\n".join(lines) + "\n", key="roadmap-report")
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")

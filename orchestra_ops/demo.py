@@ -1,0 +1,165 @@
+"""`orchestra-ops demo`: the whole roadmap on the sandbox, in one command.
+
+Starts the sandbox, copies ``examples/orchestra-main`` to a work directory, stands a
+sandbox Lambda instance up as the backend API (the provisioning track is not built
+yet, so the demo launches it directly), then runs the roadmap flow on Prefect's local
+server. One production health failure is injected by default: the first run rolls
+the affected app back and fails visibly; the second run resumes, re-running only what
+did not complete. The report JSON goes to ``--report``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+
+from orchestra_ops.adapters.lambda_cloud import LambdaCloudClient
+from orchestra_ops.domain.lambda_cloud import InstanceStatus, LaunchRequest
+from orchestra_ops.sandbox.runner import Endpoints, Sandbox
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "orchestra-main"
+
+
+def _prepare_prefect(state_dir: Path) -> None:
+    """A private Prefect home with its local SQLite server, no network calls."""
+    os.environ.setdefault("PREFECT_HOME", str((state_dir / "prefect").resolve()))
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+
+
+def _backend(sandbox: Sandbox, endpoints: Endpoints) -> str:
+    """Launch one dev instance in the sandbox; its HTTP endpoint is the backend API."""
+    with LambdaCloudClient(endpoints.lambda_api_url, SecretStr(endpoints.lambda_api_key)) as api:
+        if not any(k.name == "orchestra-demo" for k in api.list_ssh_keys()):
+            api.generate_ssh_key("orchestra-demo")
+        offers = api.instance_types()
+        available = [o for o in offers.values() if o.regions_with_capacity_available]
+        cheapest = min(available, key=lambda o: o.instance_type.price_cents_per_hour)
+        region = cheapest.regions_with_capacity_available[0].name
+        (instance_id,) = api.launch(
+            LaunchRequest(
+                region_name=region,
+                instance_type_name=cheapest.instance_type.name,
+                ssh_key_names=("orchestra-demo",),
+                name="orchestra-api-demo",
+            )
+        )
+        deadline = time.monotonic() + 60
+        while api.get_instance(instance_id).status is not InstanceStatus.ACTIVE:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the sandbox backend instance did not become active")
+            time.sleep(0.2)
+    url = sandbox.lambda_cloud.instance_health_url(instance_id)
+    if url is None:
+        raise RuntimeError("the sandbox backend instance has no health endpoint")
+    return url.rsplit("/health", 1)[0]
+
+
+def run_demo(
+    state_dir: Path, report_path: Path, *, inject_failure: bool, echo: Callable[[str], Any]
+) -> int:
+    """Run the demo; returns the process exit code (0 when the roadmap ends completed)."""
+    _prepare_prefect(state_dir)
+    from flows.frontend_migration import HealthParams
+    from flows.roadmap import RoadmapParams, roadmap
+
+    work = state_dir / "demo"
+    shutil.rmtree(work, ignore_errors=True)
+    repo = work / "orchestra-main"
+    shutil.copytree(EXAMPLE, repo)
+    sandbox = Sandbox(work / "sandbox", build_delay_s=1.0)
+    with sandbox as endpoints:
+        os.environ.update(endpoints.as_environment())
+        os.environ["ORCHESTRA_STATE_DIR"] = str(work / "state")
+        backend = _backend(sandbox, endpoints)
+        echo(f"backend API (a sandbox Lambda instance): {backend}")
+        params = RoadmapParams(
+            repo_path=str(repo),
+            backend_api_url=backend,
+            security_gate_blocks=False,
+            health=HealthParams(consecutive=3, interval_s=0.2, budget_s=20),
+            report_path=str(report_path),
+        )
+        runs = [_run("cold run: the whole roadmap", roadmap, params, report_path, echo)]
+        if inject_failure:
+            index = repo / "admin-interface" / "index.html"
+            release_1 = index.read_text(encoding="utf-8")
+            index.write_text(release_1.replace("<title>", "<!-- release 2 --><title>", 1))
+            sandbox.vercel.break_next_promotions(1)
+            echo("\ninjected: release 2 of the admin interface breaks once in production")
+            runs.append(_run("release 2, broken in production", roadmap, params, report_path, echo))
+            index.write_text(release_1, encoding="utf-8")
+        sandbox.vercel.log.clear()
+        sandbox.lambda_cloud.log.clear()
+        runs.append(_run("warm re-run (resume)", roadmap, params, report_path, echo))
+        runs[-1]["mutating_api_calls"] = len(
+            sandbox.vercel.log.mutating() + sandbox.lambda_cloud.log.mutating()
+        )
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    report["demo_runs"] = runs
+    report_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    _summarise(report_path, echo)
+    for run in runs:
+        echo(f"  {run['run']}: {json.dumps({k: v for k, v in run.items() if k != 'run'})}")
+    return 0 if runs[-1]["state"] == "completed" and _as_expected(runs, inject_failure) else 1
+
+
+def _run(
+    label: str,
+    roadmap: Callable[..., Any],
+    params: Any,
+    report_path: Path,
+    echo: Callable[[str], Any],
+) -> dict[str, Any]:
+    echo(f"\n== {label} ==")
+    started = time.monotonic()
+    try:
+        roadmap(params)
+    except Exception as error:  # a failed roadmap is an outcome to show, not a crash
+        echo(f"roadmap failed: {error}")
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    phases = {p["phase"]: p for p in report["phases"]}
+    echo(f"roadmap {report['state']} in {time.monotonic() - started:.1f} s")
+    return {
+        "run": label,
+        "state": report["state"],
+        "wall_s": round(time.monotonic() - started, 2),
+        "rollbacks": {
+            name: p["metrics"].get("restored")
+            for name, p in phases.items()
+            if p["metrics"].get("rolled_back")
+        },
+    }
+
+
+def _as_expected(runs: list[dict[str, Any]], inject_failure: bool) -> bool:
+    """With the injected failure, the middle run rolled back and production recovered."""
+    if not inject_failure:
+        return True
+    return (
+        runs[1]["state"] == "failed"
+        and all(runs[1]["rollbacks"].values())
+        and bool(runs[1]["rollbacks"])
+    )
+
+
+def _summarise(report_path: Path, echo: Callable[[str], Any]) -> None:
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    echo(f"\nroadmap {report['state']}:")
+    for phase in report["phases"]:
+        echo(
+            f"  {phase['phase']:<30} {phase['state']:<10} {phase['duration_s']:>7} s  "
+            f"{phase['detail'][:90]}"
+        )
+    echo("success metrics:")
+    for name, metric in report["metrics"].items():
+        echo(f"  {name}: {json.dumps(metric)}")
+    echo(f"\nreport: {report_path}")

@@ -1,0 +1,47 @@
+"""What every Lambda dynamic provider shares: the client from settings, time, resource keys."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from orchestra_ops.adapters.lambda_cloud import LambdaCloudClient
+from orchestra_ops.settings import load_settings, require
+
+RESOURCE_TAG = "orchestra-resource"
+"""The tag key that carries a resource's stable key (its idempotency key)."""
+
+
+@dataclass(frozen=True)
+class Timing:
+    """The provider's view of time; tests pass a fake clock whose sleep advances it."""
+
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+
+
+def resource_key(*parts: str) -> str:
+    """A stable 32-hex key from the resource's identity (project, stack, type, name)."""
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:32]
+
+
+def open_client(timing: Timing, timeout_s: float = 30.0) -> LambdaCloudClient:
+    """A client from LAMBDA_LABS_API_KEY / LAMBDA_LABS_API_URL, read now (never pickled)."""
+    settings = load_settings().lambda_cloud
+    key = require(settings.api_key, "LAMBDA_LABS_API_KEY", "by the Lambda Cloud Pulumi provider")
+    return LambdaCloudClient(settings.api_url, key, timeout_s=timeout_s, sleep=timing.sleep)
+
+
+def text(props: dict[str, Any], key: str) -> str | None:
+    """``props[key]`` as a non-empty string, or None."""
+    value = props.get(key)
+    return str(value) if value not in (None, "") else None
+
+
+def strings(props: dict[str, Any], key: str) -> tuple[str, ...]:
+    """``props[key]`` as a tuple of strings (missing: empty)."""
+    value = props.get(key) or ()
+    return tuple(str(v) for v in value)

@@ -1,0 +1,41 @@
+"""The main job: `orchestra-ops demo` runs the roadmap on the sandbox, end to end."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from orchestra_ops.demo import run_demo
+
+pytestmark = [
+    pytest.mark.usefixtures("prefect_harness"),
+    pytest.mark.slow,
+    pytest.mark.node,
+    pytest.mark.skipif(
+        shutil.which("npm") is None or shutil.which("node") is None,
+        reason="node and npm are not on PATH",
+    ),
+]
+
+
+def test_demo_shows_migration_rollback_and_a_warm_resume(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cold run completes; the broken release rolls back; the warm re-run changes nothing."""
+    monkeypatch.chdir(tmp_path)
+    lines: list[str] = []
+    report_path = tmp_path / "report.json"
+    code = run_demo(tmp_path / "state", report_path, inject_failure=True, echo=lines.append)
+    assert code == 0, "\n".join(lines)
+    report = json.loads(report_path.read_text())
+    assert report["state"] == "completed"
+    assert all({"phase", "state", "duration_s"} <= set(p) for p in report["phases"])
+    runs = {run["run"]: run for run in report["demo_runs"]}
+    assert runs["release 2, broken in production"]["rollbacks"] == {"1A admin interface": True}
+    assert runs["warm re-run (resume)"]["mutating_api_calls"] == 0
+    assert report["metrics"]["frontend deploy time under 2 minutes"]["met"] is True
+    security = next(p for p in report["phases"] if p["phase"].startswith("3A"))
+    assert "0 scan errors" in security["detail"]
