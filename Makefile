@@ -51,8 +51,12 @@ doctor: venv
 bench: venv
 	@echo "make bench: the benchmark harness is not built yet (issue 8)." >&2; exit 2
 
+## Deploy every flow of prefect.yaml to the server at PREFECT_API_URL, with a process pool.
+ORCHESTRA_TARGET_REPO ?= $(CURDIR)/examples/orchestra-main
 deploy: venv
-	@echo "make deploy: deployments are not built yet (issue 9)." >&2; exit 2
+	@test -n "$$PREFECT_API_URL" || { echo "make deploy: set PREFECT_API_URL to your Prefect server's API (e.g. http://127.0.0.1:4200/api)" >&2; exit 2; }
+	$(BIN)/prefect work-pool inspect orchestra-ops-process >/dev/null 2>&1 || $(BIN)/prefect work-pool create orchestra-ops-process --type process
+	ORCHESTRA_TARGET_REPO=$(ORCHESTRA_TARGET_REPO) $(BIN)/prefect --no-prompt deploy --all
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

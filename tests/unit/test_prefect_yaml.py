@@ -1,0 +1,42 @@
+"""prefect.yaml: every deployment points at a real flow; the weekly schedule is right."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+from prefect import Flow
+from ruamel.yaml import YAML
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _deployments() -> list[dict[str, Any]]:
+    document = YAML(typ="safe").load((ROOT / "prefect.yaml").read_text())
+    return list(document["deployments"])
+
+
+def test_every_entrypoint_is_an_importable_flow() -> None:
+    """A typo in an entrypoint would only show at deploy time; catch it here."""
+    for deployment in _deployments():
+        path, name = deployment["entrypoint"].split(":")
+        module = importlib.import_module(path.removesuffix(".py").replace("/", "."))
+        assert isinstance(getattr(module, name), Flow), deployment["name"]
+        assert deployment["work_pool"]["name"] == "orchestra-ops-process"
+
+
+def test_weekly_security_scan_runs_monday_6am_in_los_angeles() -> None:
+    """The plan's 'Weekly Monday 6 AM', with an explicit timezone."""
+    weekly = next(d for d in _deployments() if d["name"] == "weekly-security-scan")
+    assert weekly["schedules"] == [
+        {"cron": "0 6 * * 1", "timezone": "America/Los_Angeles", "active": True}
+    ]
+    assert weekly["parameters"]["params"]["repo_path"] == "{{ $ORCHESTRA_TARGET_REPO }}"
+
+
+def test_no_secret_literal_in_the_deployment_file() -> None:
+    """Credentials come from the worker's environment or blocks, never from this file."""
+    text = (ROOT / "prefect.yaml").read_text()
+    for name in ("VERCEL_TOKEN", "LAMBDA_LABS_API_KEY", "PULUMI_ACCESS_TOKEN"):
+        assert name not in text
