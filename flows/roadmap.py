@@ -22,13 +22,18 @@ from pydantic import BaseModel, Field
 
 from flows.frontend_migration import FrontendMigrationParams, HealthParams
 from flows.security_scan import SecurityScanParams
+from flows.stack_reorganisation import ReorgAction, ReorgParams
 from orchestra_ops.errors import OpsError, RolledBack
-from tasks.phases import PhaseResult, migrate_app, secure, tree_digest, write_deploy_workflow
+from tasks.phases import (
+    PhaseResult,
+    migrate_app,
+    reorganise,
+    secure,
+    tree_digest,
+    write_deploy_workflow,
+)
 
-NOT_BUILT = {
-    "2A-2C lambda provisioning": "not built yet (issue 5)",
-    "4A-4C pulumi reorganisation": "not built yet (issue 7)",
-}
+NOT_BUILT = {"2A-2C lambda provisioning": "not built yet (issue 5)"}
 DEPLOY_GOAL_S = 120.0
 
 
@@ -140,6 +145,11 @@ def roadmap(params: RoadmapParams) -> RoadmapReport:
         ),
         tree_digest(repo),
     )
+    reorganisation = reorganise.submit(
+        "4A-4C pulumi reorganisation",
+        ReorgParams(repo_path=params.repo_path, action=ReorgAction.PLAN),
+        tree_digest(repo),
+    )
     week1 = [
         _outcome("1A admin interface", admin, started),
         _outcome("1B dashboard", dashboard, started),
@@ -162,6 +172,7 @@ def roadmap(params: RoadmapParams) -> RoadmapReport:
         deploy_workflow,
         *[_skipped(name, why) for name, why in NOT_BUILT.items()],
         _outcome("3A-3C dependency security", security, started),
+        _outcome("4A-4C pulumi reorganisation", reorganisation, started),
     ]
     failed = [p for p in phases if p.state == "failed"]
     report = RoadmapReport(

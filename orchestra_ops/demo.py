@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from orchestra_ops.adapters.git import Git
 from orchestra_ops.adapters.lambda_cloud import LambdaCloudClient
 from orchestra_ops.domain.lambda_cloud import InstanceStatus, LaunchRequest
 from orchestra_ops.sandbox.runner import Endpoints, Sandbox
@@ -75,6 +76,7 @@ def run_demo(
     shutil.rmtree(work, ignore_errors=True)
     repo = work / "orchestra-main"
     shutil.copytree(EXAMPLE, repo)
+    Git(repo).init("orchestra-main as it is before the roadmap")
     sandbox = Sandbox(work / "sandbox", build_delay_s=1.0)
     with sandbox as endpoints:
         os.environ.update(endpoints.as_environment())

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 
 from flows.frontend_migration import FrontendMigrationParams, frontend_migration
 from flows.security_scan import SecurityScanParams, security_scan
+from flows.stack_reorganisation import ReorgParams, stack_reorganisation
 from orchestra_ops.domain.frontend.workflow import deploy_frontends_workflow
 
 _SKIP_DIRS = {"node_modules", ".git", "dist", ".next", ".venv", "__pycache__"}
@@ -97,4 +98,21 @@ def secure(phase: str, params: SecurityScanParams, source_digest: str) -> PhaseR
         ),
         links=list(summary.reports.values()),
         metrics={"failing": summary.failing, "passed": summary.passed},
+    )
+
+
+@phase_task
+def reorganise(phase: str, params: ReorgParams, source_digest: str) -> PhaseResult:
+    """Phases 4A-4C: the Pulumi reorganisation (planned here; applied on request)."""
+    started = time.monotonic()
+    report = stack_reorganisation(params)
+    detail = f"{report.operations} operations {report.outcome}"
+    if report.action == "plan":
+        detail += "; apply with the stack-reorganisation deployment (action=apply)"
+    return PhaseResult(
+        phase=phase,
+        state="completed",
+        duration_s=round(time.monotonic() - started, 2),
+        detail=detail,
+        metrics={"pending_commands": len(report.pending_commands)},
     )

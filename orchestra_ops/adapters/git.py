@@ -50,6 +50,11 @@ class Git:
             raise ReorgError(f"`{shown}` failed ({done.returncode}): {stderr}")
         return done.stdout
 
+    def init(self, message: str) -> None:
+        """Make the directory a repository on ``main`` holding everything in it."""
+        self.run("init", "-q", "-b", "main")
+        self.commit_all(message)
+
     def is_clean(self) -> bool:
         """True when nothing is staged, modified or untracked (ignored files do not count)."""
         return self.run("status", "--porcelain", "--untracked-files=all") == ""

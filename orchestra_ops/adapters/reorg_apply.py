@@ -63,6 +63,11 @@ class ReorgApplier:
 
     # --- entry points -------------------------------------------------------------------
 
+    def completed_plan(self) -> Plan | None:
+        """The plan of the last run, when that run completed (re-applying it is a no-op)."""
+        state = run_state(self.journal.current_run())
+        return state.plan if state is not None and state.finished == "complete" else None
+
     def apply(self, plan: Plan) -> ApplyResult:
         """Carry out ``plan`` on a new branch; a finished identical plan is a no-op."""
         state = run_state(self.journal.current_run())

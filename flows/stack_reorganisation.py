@@ -1,0 +1,157 @@
+"""Track 4: reorganise the Pulumi projects of the target repo (phases 4A-4C).
+
+Plan (always, as an artifact: every operation and a unified diff), then, when asked,
+apply on a new branch with a durable journal, validate the new layout, and end in
+"state migration pending" with the exact pulumi commands when no engine can migrate
+stack state. A failed validation rolls the files back byte for byte. A run killed
+part-way is finished with ``action=resume`` or undone with ``action=rollback``.
+The plan's step 4A read literally (project files renamed to ``Pulumi.<name>.yaml``)
+is refused: Pulumi reads such a file as the configuration of stack ``<name>``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_markdown_artifact
+from pydantic import BaseModel, Field
+
+from orchestra_ops.adapters.git import read_snapshot
+from orchestra_ops.adapters.reorg_apply import ReorgApplier
+from orchestra_ops.domain.reorg.discover import discover
+from orchestra_ops.domain.reorg.mapping import default_mapping, parse_mapping
+from orchestra_ops.domain.reorg.model import Outcome, Plan
+from orchestra_ops.domain.reorg.plan import build_plan, render_markdown
+from orchestra_ops.domain.reorg.validate import validate_layout
+from orchestra_ops.errors import ConfigError, ReorgError
+from tasks.policy import artifact_key, local_task
+
+LITERAL_4A = (
+    "the plan's step 4A, read literally, renames each Pulumi.yaml to Pulumi.<name>.yaml; "
+    "Pulumi reads that file as the configuration of a stack called <name>, so every project "
+    "would lose its project file. Orchestra Ops carries out the intent instead: 4B's "
+    "directories with 4A's project names, each keeping its Pulumi.yaml."
+)
+
+
+class ReorgAction(StrEnum):
+    """What to do with the repository."""
+
+    PLAN = "plan"
+    APPLY = "apply"
+    RESUME = "resume"
+    ROLLBACK = "rollback"
+
+
+class ReorgParams(BaseModel):
+    """Parameters of the reorganisation (shown as a form in the Prefect UI)."""
+
+    repo_path: str = Field(description="the target repository (a git work tree)")
+    action: ReorgAction = Field(ReorgAction.PLAN, description="plan, apply, resume or rollback")
+    mapping_file: str = Field("reorg.yaml", description="relative to the repo; defaults if absent")
+    literal_4a_rename: bool = Field(
+        False, description="rename project files to Pulumi.<name>.yaml (refused: see docs)"
+    )
+
+
+class ReorgReport(BaseModel):
+    """What the reorganisation did."""
+
+    action: str
+    operations: int
+    outcome: str
+    branch: str | None = None
+    commit: str | None = None
+    pending_commands: list[str] = Field(default_factory=list)
+    problems: list[str] = Field(default_factory=list)
+
+
+@local_task
+def plan_reorganisation(repo_path: str, mapping_file: str) -> Plan:
+    """Discover the projects, read or default the mapping, and publish the plan.
+
+    When the last run on this repo completed, its plan is the plan: the tree has already
+    been reorganised, so re-applying it changes nothing.
+    """
+    repo = Path(repo_path)
+    done = ReorgApplier(repo).completed_plan()
+    if done is not None:
+        return done
+    snapshot = read_snapshot(repo)
+    discovery = discover(snapshot)
+    mapping_path = repo / mapping_file
+    if mapping_path.is_file():
+        mapping = parse_mapping(mapping_path.read_text(encoding="utf-8"), source=mapping_file)
+    else:
+        mapping = default_mapping(discovery)
+    plan = build_plan(snapshot, mapping)
+    create_markdown_artifact(
+        render_markdown(plan, discovery), key=artifact_key("reorg-plan", repo.name)
+    )
+    return plan
+
+
+@local_task
+def apply_plan(repo_path: str, plan: Plan) -> ReorgReport:
+    """Apply on a new branch; then validate, rolling back if the new layout is broken."""
+    repo = Path(repo_path)
+    applier = ReorgApplier(repo)
+    result = applier.apply(plan)
+    report = validate_layout(read_snapshot(repo), plan)
+    if not report.ok:
+        applier.rollback()
+        problems = "; ".join(str(p) for p in report.problems)
+        raise ReorgError(f"the reorganised layout does not validate, rolled back: {problems}")
+    return ReorgReport(
+        action="apply",
+        operations=len(plan.operations),
+        outcome=str(result.outcome),
+        branch=result.branch,
+        commit=result.commit,
+        pending_commands=list(result.pending_commands),
+    )
+
+
+@local_task
+def recover(repo_path: str, action: ReorgAction) -> ReorgReport:
+    """Finish (resume) or undo (rollback) an interrupted run."""
+    applier = ReorgApplier(Path(repo_path))
+    if action is ReorgAction.ROLLBACK:
+        applier.rollback()
+        return ReorgReport(action="rollback", operations=0, outcome="rolled back")
+    result = applier.resume()
+    return ReorgReport(
+        action="resume",
+        operations=0,
+        outcome=str(result.outcome),
+        branch=result.branch,
+        commit=result.commit,
+        pending_commands=list(result.pending_commands),
+    )
+
+
+@flow(name="stack-reorganisation")
+def stack_reorganisation(params: ReorgParams) -> ReorgReport:
+    """Plan, apply, resume or roll back (see the module docstring)."""
+    logger = get_run_logger()
+    if params.literal_4a_rename:
+        raise ConfigError(f"refused: {LITERAL_4A}")
+    if params.action in (ReorgAction.RESUME, ReorgAction.ROLLBACK):
+        return recover(params.repo_path, params.action)
+    plan = plan_reorganisation(params.repo_path, params.mapping_file)
+    if params.action is ReorgAction.PLAN:
+        return ReorgReport(action="plan", operations=len(plan.operations), outcome="planned")
+    report = apply_plan(params.repo_path, plan)
+    if report.outcome == str(Outcome.STATE_MIGRATION_PENDING):
+        commands = "\n".join(f"    {c}" for c in report.pending_commands)
+        create_markdown_artifact(
+            f"# State migration pending\n\nNo Pulumi engine here; run, per stack:\n\n{commands}\n",
+            key=artifact_key("reorg-state", Path(params.repo_path).name),
+        )
+        logger.warning(
+            "files reorganised; stack state migration pending (%d commands)",
+            len(report.pending_commands),
+        )
+    return report
