@@ -34,6 +34,9 @@ class HealthParams(BaseModel):
     budget_s: float = Field(60.0, gt=0, le=3600, description="give up after this long")
     latency_budget_s: float = Field(2.0, gt=0, le=60, description="slower answers count as bad")
     body_marker: str | None = Field(None, description="text a healthy page must contain")
+    fail_fast_after: int | None = Field(
+        2, ge=1, le=50, description="bad probes in a row that fail the gate at once"
+    )
 
     def policy(self) -> HealthPolicy:
         """The domain policy."""
@@ -43,6 +46,7 @@ class HealthParams(BaseModel):
             budget_s=self.budget_s,
             latency_budget_s=self.latency_budget_s,
             body_marker=self.body_marker,
+            fail_fast_after=self.fail_fast_after,
         )
 
 

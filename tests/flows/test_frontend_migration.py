@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -190,7 +191,7 @@ def test_5_production_failure_rolls_back_automatically(
     runner.vercel.break_next_promotions(1)
     try:
         params = _params(
-            repo, backend, env_overrides={"VITE_API_URL": backend.url, "VITE_APP_TITLE": CANARY}
+            repo, backend, env_overrides={"VITE_API_URL": backend.url, "VITE_APP_TITLE": "Orchestra Admin 5"}
         )
         with pytest.raises(RolledBack, match="production healthy again") as caught:
             frontend_migration(params)
@@ -201,3 +202,59 @@ def test_5_production_failure_rolls_back_automatically(
     assert runner.vercel.state.envs == env_before
     rollbacks = [e for e in runner.vercel.log.mutating() if "/rollback/" in e.path]
     assert len(rollbacks) == 1
+
+
+def test_6_rate_limits_and_server_errors_during_upload_and_create_are_ridden_out(
+    sandbox: tuple[Sandbox, Endpoints], repo: Path, backend: ServedApp
+) -> None:
+    """429 with Retry-After on create and a 503 on an upload: retried, then migrated."""
+    runner, endpoints = sandbox
+    original = _change_page(repo, "release 6 Orchestra")
+    rate_limited = runner.vercel.plan.inject(
+        "/v13/deployments", method="POST", status=429, headers={"Retry-After": "0"}
+    )
+    unavailable = runner.vercel.plan.inject("/v2/files", method="POST", status=503)
+    try:
+        report = frontend_migration(_params(repo, backend))
+    finally:
+        (repo / "admin-interface" / "index.html").write_text(original)
+    assert report.outcome == "migrated"
+    hit = {e.fault_id for e in runner.vercel.log.entries()}
+    assert {rate_limited, unavailable} <= hit
+    assert "release 6" in _production(endpoints).text
+
+
+def test_7_secrets_stay_out_of_logs_artifacts_files_and_the_database(
+    sandbox: tuple[Sandbox, Endpoints],
+    repo: Path,
+    backend: ServedApp,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A sensitive value reaches Vercel and nowhere else."""
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_DATABASE_CONNECTION_URL
+
+    runner, _ = sandbox
+    env_file = repo / "admin-interface" / ".env.production"
+    env_file.write_text("SENTRY_AUTH_TOKEN=\n")
+    monkeypatch.setenv("ORCHESTRA_SECRET_SENTRY_AUTH_TOKEN", CANARY)
+    try:
+        report = frontend_migration(_params(repo, backend))
+    finally:
+        env_file.unlink()
+    assert report.outcome == "migrated"
+    stored = [e for envs in runner.vercel.state.envs.values() for e in envs]
+    sentry = next(e for e in stored if e["key"] == "SENTRY_AUTH_TOKEN")
+    assert sentry["type"] == "sensitive"
+    assert CANARY not in caplog.text
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts()
+    assert artifacts and all(CANARY not in str(a.data) for a in artifacts)
+    files = [p for p in repo.rglob("*") if p.is_file() and ".git" not in p.parts]
+    assert all(CANARY.encode() not in p.read_bytes() for p in files)
+    state = Path(os.environ["ORCHESTRA_STATE_DIR"])
+    assert all(CANARY.encode() not in p.read_bytes() for p in state.rglob("*") if p.is_file())
+    database = Path(PREFECT_API_DATABASE_CONNECTION_URL.value().split("///", 1)[1])
+    for path in database.parent.glob(database.name + "*"):
+        assert CANARY.encode() not in path.read_bytes()
