@@ -14,7 +14,8 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,21 @@ def _prepare_prefect(state_dir: Path) -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """Point settings at the sandbox for the demo only, and put everything back after."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _backend(sandbox: Sandbox, endpoints: Endpoints) -> str:
@@ -78,9 +94,10 @@ def run_demo(
     shutil.copytree(EXAMPLE, repo)
     Git(repo).init("orchestra-main as it is before the roadmap")
     sandbox = Sandbox(work / "sandbox", build_delay_s=1.0)
-    with sandbox as endpoints:
-        os.environ.update(endpoints.as_environment())
-        os.environ["ORCHESTRA_STATE_DIR"] = str(work / "state")
+    with (
+        sandbox as endpoints,
+        _environment({**endpoints.as_environment(), "ORCHESTRA_STATE_DIR": str(work / "state")}),
+    ):
         backend = _backend(sandbox, endpoints)
         echo(f"backend API (a sandbox Lambda instance): {backend}")
         params = RoadmapParams(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -39,3 +40,4 @@ def test_demo_shows_migration_rollback_and_a_warm_resume(
     assert report["metrics"]["frontend deploy time under 2 minutes"]["met"] is True
     security = next(p for p in report["phases"] if p["phase"].startswith("3A"))
     assert "0 scan errors" in security["detail"]
+    assert "VERCEL_API_URL" not in os.environ  # the demo leaves the environment as it was

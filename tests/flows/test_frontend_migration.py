@@ -190,9 +190,8 @@ def test_5_production_failure_rolls_back_automatically(
     original = _change_page(repo, "release 5")
     runner.vercel.break_next_promotions(1)
     try:
-        params = _params(
-            repo, backend, env_overrides={"VITE_API_URL": backend.url, "VITE_APP_TITLE": "Orchestra Admin 5"}
-        )
+        overrides = {"VITE_API_URL": backend.url, "VITE_APP_TITLE": "Orchestra Admin 5"}
+        params = _params(repo, backend, env_overrides=overrides)
         with pytest.raises(RolledBack, match="production healthy again") as caught:
             frontend_migration(params)
         assert caught.value.restored
