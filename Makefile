@@ -48,8 +48,10 @@ sandbox: venv
 doctor: venv
 	$(BIN)/orchestra-ops doctor
 
+## Benchmarks: ratios measured side by side; figures land in bench/results/latest.json.
 bench: venv
-	@echo "make bench: the benchmark harness is not built yet (issue 8)." >&2; exit 2
+	$(BIN)/python bench/emulator_rps.py
+	$(BIN)/python bench/frontend.py
 
 ## Deploy every flow of prefect.yaml to the server at PREFECT_API_URL, with a process pool.
 ORCHESTRA_TARGET_REPO ?= $(CURDIR)/examples/orchestra-main
