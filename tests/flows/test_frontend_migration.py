@@ -257,3 +257,45 @@ def test_7_secrets_stay_out_of_logs_artifacts_files_and_the_database(
     database = Path(PREFECT_API_DATABASE_CONNECTION_URL.value().split("///", 1)[1])
     for path in database.parent.glob(database.name + "*"):
         assert CANARY.encode() not in path.read_bytes()
+
+
+def test_8_a_worker_killed_mid_deploy_is_repeated_without_a_duplicate(
+    sandbox: tuple[Sandbox, Endpoints], repo: Path, backend: ServedApp
+) -> None:
+    """SIGKILL while the deployment builds; the re-run adopts it and finishes the job."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from prefect.settings import PREFECT_API_URL
+
+    runner, endpoints = sandbox
+    original = _change_page(repo, "release 8 Orchestra")
+    params = _params(repo, backend, preflight=False)
+    before = set(runner.vercel.state.deployments)
+    runner.vercel.state.build_delay_s = 30.0
+    script = (
+        "from flows.frontend_migration import FrontendMigrationParams, frontend_migration\n"
+        f"frontend_migration(FrontendMigrationParams.model_validate_json({params.model_dump_json()!r}))\n"
+    )
+    env = {**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value())}
+    worker = subprocess.Popen([sys.executable, "-c", script], env=env)
+    try:
+        deadline = time.monotonic() + 120
+        while not set(runner.vercel.state.deployments) - before:
+            assert worker.poll() is None, "the worker ended before it deployed"
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=30)
+        runner.vercel.state.build_delay_s = 0.0
+        report = frontend_migration(params)
+    finally:
+        runner.vercel.state.build_delay_s = 0.0
+        (repo / "admin-interface" / "index.html").write_text(original)
+    new = set(runner.vercel.state.deployments) - before
+    assert len(new) == 1, "the re-run deployed again instead of adopting"
+    assert report.outcome == "migrated"
+    assert report.deployment_id in new
+    assert "release 8" in _production(endpoints).text
