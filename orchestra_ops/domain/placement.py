@@ -14,6 +14,8 @@ from decimal import Decimal
 from orchestra_ops.domain.lambda_cloud import InstanceTypeOffer
 from orchestra_ops.errors import ConfigError
 
+_CENT = Decimal("0.01")
+
 
 @dataclass(frozen=True)
 class Attempt:
@@ -62,7 +64,7 @@ def hourly_cost(offer: InstanceTypeOffer, count: int) -> Decimal:
     """What ``count`` instances of ``offer`` cost per hour, in US dollars."""
     if count < 0:
         raise ValueError("count must not be negative")
-    return Decimal(offer.instance_type.price_cents_per_hour * count) / 100
+    return (Decimal(offer.instance_type.price_cents_per_hour * count) / 100).quantize(_CENT)
 
 
 def check_cost_ceiling(offer: InstanceTypeOffer, count: int, ceiling_usd_per_hour: Decimal) -> None:

@@ -45,3 +45,12 @@ def strings(props: dict[str, Any], key: str) -> tuple[str, ...]:
     """``props[key]`` as a tuple of strings (missing: empty)."""
     value = props.get(key) or ()
     return tuple(str(v) for v in value)
+
+
+PROVIDER_KEY = "__provider"
+"""The input where Pulumi keeps the serialized provider; never part of our outputs."""
+
+
+def inputs_of(props: dict[str, Any]) -> dict[str, Any]:
+    """``props`` without the serialized provider."""
+    return {k: v for k, v in props.items() if k != PROVIDER_KEY}

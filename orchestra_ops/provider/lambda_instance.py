@@ -25,11 +25,10 @@ from pulumi.dynamic import (
 
 from orchestra_ops.domain.lambda_cloud import Instance, InstanceId
 from orchestra_ops.errors import LambdaNotFound
-from orchestra_ops.provider._common import Timing, open_client, resource_key
+from orchestra_ops.provider._common import Timing, inputs_of, open_client, resource_key
 from orchestra_ops.provider._launch import GONE, launch_or_adopt, terminate_and_wait
 from orchestra_ops.provider._spec import InstanceSpec, input_problems
 
-PROVIDER_KEY = "__provider"
 REPLACING_INPUTS = (
     "instance_type",
     "image",
@@ -42,14 +41,10 @@ REPLACING_INPUTS = (
 """Inputs fixed at launch: the API has no call to change them, so a change replaces."""
 
 
-def _inputs(props: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in props.items() if k != PROVIDER_KEY}
-
-
 def instance_outputs(props: dict[str, Any], instance: Instance) -> dict[str, Any]:
     """The inputs plus what Lambda says about the instance now."""
     return {
-        **_inputs(props),
+        **inputs_of(props),
         "name": instance.name or props.get("name"),
         "instance_id": instance.id,
         "status": instance.status.value,
@@ -117,7 +112,7 @@ class LambdaInstanceProvider(ResourceProvider):
         """Rename in place (the only change the API allows)."""
         with open_client(self._timing, self._http_timeout_s) as api:
             instance = api.rename_instance(InstanceId(id_), str(news["name"]))
-        return UpdateResult({**_inputs(olds), **instance_outputs(news, instance)})
+        return UpdateResult({**inputs_of(olds), **instance_outputs(news, instance)})
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         """Terminate and wait (bounded by ``active_timeout_s``) until it is gone."""

@@ -1,0 +1,125 @@
+"""Firewall rulesets as a Pulumi dynamic resource: adopted by name and region, PATCHed in place."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import CreateResult, DiffResult, ReadResult, UpdateResult
+
+from orchestra_ops.domain.lambda_cloud import (
+    FirewallProtocol,
+    FirewallRule,
+    FirewallRuleset,
+    FirewallRulesetId,
+)
+from orchestra_ops.errors import LambdaNotFound
+from orchestra_ops.provider._common import inputs_of, open_client
+from orchestra_ops.provider.lambda_resources import NamedProvider
+
+
+def rules_from(props: dict[str, Any]) -> tuple[FirewallRule, ...]:
+    """Firewall rules from plain dicts ``{protocol, port_range?, source_network, description}``."""
+    rules = []
+    for raw in props.get("rules") or ():
+        ports = raw.get("port_range")
+        rules.append(
+            FirewallRule(
+                protocol=FirewallProtocol(raw["protocol"]),
+                source_network=str(raw["source_network"]),
+                port_range=(int(ports[0]), int(ports[1])) if ports else None,
+                description=str(raw.get("description", "")),
+            )
+        )
+    return tuple(rules)
+
+
+def rules_plain(rules: Sequence[FirewallRule]) -> list[dict[str, Any]]:
+    """Rules as plain dicts (the resource's input shape)."""
+    return [
+        {
+            "protocol": r.protocol.value,
+            "source_network": r.source_network,
+            "port_range": list(r.port_range) if r.port_range else None,
+            "description": r.description,
+        }
+        for r in rules
+    ]
+
+
+def _ruleset_outputs(props: dict[str, Any], ruleset: FirewallRuleset) -> dict[str, Any]:
+    region = ruleset.region.name if ruleset.region else props.get("region")
+    return {**inputs_of(props), "ruleset_id": ruleset.id, "name": ruleset.name, "region": region}
+
+
+class LambdaFirewallRulesetProvider(NamedProvider):
+    """A firewall ruleset by name and region; name and rules change in place."""
+
+    replacing = ("region",)
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        """Adopt the ruleset of this name in this region (setting its rules), or create it."""
+        name, region, rules = str(props["name"]), str(props["region"]), rules_from(props)
+        with open_client(self._timing) as api:
+            found = next(
+                (
+                    r
+                    for r in api.list_firewall_rulesets()
+                    if r.name == name and r.region is not None and r.region.name == region
+                ),
+                None,
+            )
+            if found is None:
+                ruleset = api.create_firewall_ruleset(name, region, rules)
+            else:
+                ruleset = api.update_firewall_ruleset(found.id, rules=rules)
+        return CreateResult(ruleset.id, _ruleset_outputs(props, ruleset))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        """Its current name and rules; missing means gone."""
+        with open_client(self._timing) as api:
+            try:
+                ruleset = api.get_firewall_ruleset(FirewallRulesetId(id_))
+            except LambdaNotFound:
+                return ReadResult(None, {})
+        outs = _ruleset_outputs(props, ruleset)
+        return ReadResult(id_, {**outs, "rules": rules_plain(ruleset.rules)})
+
+    def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        """Replace on region; update on name or rules."""
+        base = super().diff(id_, olds, news)
+        changed = olds.get("name") != news.get("name") or rules_from(olds) != rules_from(news)
+        return DiffResult(
+            changes=bool(base.changes) or changed,
+            replaces=base.replaces,
+            delete_before_replace=True,
+        )
+
+    def update(self, id_: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        """PATCH the name and rules."""
+        with open_client(self._timing) as api:
+            ruleset = api.update_firewall_ruleset(
+                FirewallRulesetId(id_), name=str(news["name"]), rules=rules_from(news)
+            )
+        return UpdateResult(_ruleset_outputs(news, ruleset))
+
+    def delete(self, id_: str, _props: dict[str, Any]) -> None:
+        """Delete; LambdaConflict while an instance uses it; already gone is fine."""
+        with open_client(self._timing) as api:
+            try:
+                api.delete_firewall_ruleset(FirewallRulesetId(id_))
+            except LambdaNotFound:
+                pass
+
+
+class LambdaFirewallRuleset(pulumi.dynamic.Resource, module="lambda", name="FirewallRuleset"):
+    """A Lambda firewall ruleset; ``rules`` are dicts (protocol, port_range, source_network)."""
+
+    ruleset_id: pulumi.Output[str]
+
+    def __init__(
+        self, resource_name: str, name: Any, region: Any, rules: Any, opts: Any = None
+    ) -> None:
+        props = {"name": name, "region": region, "rules": rules, "ruleset_id": None}
+        super().__init__(LambdaFirewallRulesetProvider(), resource_name, props, opts)
