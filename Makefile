@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 UV_VERSION := 0.13.8
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv lock lint format test test-fast demo bench deploy sandbox doctor clean
+.PHONY: venv lock lint format test test-fast demo bench audit deploy sandbox doctor clean
 
 venv: $(STAMP)
 
@@ -52,6 +52,11 @@ doctor: venv
 bench: venv
 	$(BIN)/python bench/emulator_rps.py
 	$(BIN)/python bench/frontend.py
+	$(BIN)/python bench/security.py
+
+## Scan this project's own lock and the target repo against the real advisory services.
+audit: venv
+	$(BIN)/orchestra-ops security scan . --out-dir .orchestra-ops/audit
 
 ## Deploy every flow of prefect.yaml to the server at PREFECT_API_URL, with a process pool.
 ORCHESTRA_TARGET_REPO ?= $(CURDIR)/examples/orchestra-main
