@@ -54,9 +54,12 @@ bench: venv
 	$(BIN)/python bench/frontend.py
 	$(BIN)/python bench/security.py
 
-## Scan this project's own lock and the target repo against the real advisory services.
+## Scan this project's own lock against the real advisory services (examples/ is
+## deliberately vulnerable, so only the lock is scanned).
 audit: venv
-	$(BIN)/orchestra-ops security scan . --out-dir .orchestra-ops/audit
+	@rm -rf .orchestra-ops/audit-src && mkdir -p .orchestra-ops/audit-src
+	@cp requirements.lock .orchestra-ops/audit-src/
+	$(BIN)/orchestra-ops security scan .orchestra-ops/audit-src --out-dir .orchestra-ops/audit
 
 ## Deploy every flow of prefect.yaml to the server at PREFECT_API_URL, with a process pool.
 ORCHESTRA_TARGET_REPO ?= $(CURDIR)/examples/orchestra-main

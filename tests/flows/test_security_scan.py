@@ -106,3 +106,15 @@ def test_feed_down_is_a_scan_error_never_a_pass(
     monkeypatch.setenv("ORCHESTRA_OSV_API_URL", "http://127.0.0.1:1")
     with pytest.raises(SecurityGateFailed, match=r"[1-9]\d* scan errors"):
         security_scan(SecurityScanParams(repo_path=str(repo)))
+
+
+def test_the_project_scans_its_own_lock(tmp_path: Path, repo: Path) -> None:
+    """requirements.lock (hashed) goes through the same flow: every tool ran, no finding."""
+    own = tmp_path / "orchestra-ops"
+    own.mkdir()
+    shutil.copy(Path(__file__).resolve().parents[2] / "requirements.lock", own)
+    summary = security_scan(SecurityScanParams(repo_path=str(own)))
+    assert summary.passed
+    assert (summary.findings, summary.scan_errors) == (0, 0)
+    report = json.loads(Path(summary.reports["json"]).read_text())
+    assert [m["path"] for m in report["manifests"]] == ["requirements.lock"]

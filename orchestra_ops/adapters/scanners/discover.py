@@ -1,7 +1,7 @@
 """Find the manifests of a target repository, and name the ones no scanner can read.
 
-Scanned: pinned ``requirements*.txt`` files (pip-audit, safety) and ``package-lock.json``
-files (npm audit). Reported as unsupported, by name: ``pyproject.toml`` without a
+Scanned: pinned ``requirements*.txt`` and compiled ``requirements*.lock`` files (pip-audit,
+safety) and ``package-lock.json`` files (npm audit). Reported as unsupported, by name: ``pyproject.toml`` without a
 requirements file next to it, Python lockfiles pip-audit cannot read directly
 (``uv.lock``, ``poetry.lock``, ``Pipfile.lock``), the lockfiles of other JavaScript
 package managers, and a ``package.json`` with no lockfile at all.
@@ -43,7 +43,11 @@ def _rel(root: Path, path: Path) -> str:
 
 
 def _python(root: Path, folder: Path, files: list[str]) -> tuple[list[Manifest], list[Unsupported]]:
-    requirements = [f for f in files if fnmatch.fnmatch(f, "requirements*.txt")]
+    requirements = [
+        f
+        for f in files
+        if fnmatch.fnmatch(f, "requirements*.txt") or fnmatch.fnmatch(f, "requirements*.lock")
+    ]
     manifests = [Manifest(_rel(root, folder / f), ManifestKind.REQUIREMENTS) for f in requirements]
     unsupported = [
         Unsupported(_rel(root, folder / name), f"{name} is not audited directly; {hint}")
