@@ -1,10 +1,11 @@
 """Find the manifests of a target repository, and name the ones no scanner can read.
 
-Scanned: pinned ``requirements*.txt`` and compiled ``requirements*.lock`` files (pip-audit,
-safety) and ``package-lock.json`` files (npm audit). Reported as unsupported, by name: ``pyproject.toml`` without a
-requirements file next to it, Python lockfiles pip-audit cannot read directly
-(``uv.lock``, ``poetry.lock``, ``Pipfile.lock``), the lockfiles of other JavaScript
-package managers, and a ``package.json`` with no lockfile at all.
+Scanned: pinned ``requirements*.txt`` and compiled ``requirements*.lock`` files
+(pip-audit, safety) and ``package-lock.json`` files (npm audit). Reported as
+unsupported, by name: ``pyproject.toml`` without a requirements file next to it,
+Python lockfiles pip-audit cannot read directly (``uv.lock``, ``poetry.lock``,
+``Pipfile.lock``), the lockfiles of other JavaScript package managers, and a
+``package.json`` with no lockfile at all.
 """
 
 from __future__ import annotations
