@@ -9,6 +9,8 @@ run fails when the gate fails: findings at or above the threshold, or any scan e
 
 from __future__ import annotations
 
+from typing import Literal
+
 from prefect import flow, get_run_logger
 from pydantic import BaseModel, Field
 
@@ -27,6 +29,9 @@ class SecurityScanParams(BaseModel):
         False, description="write Dependabot/Renovate/workflow files into the repo"
     )
     fail_on_findings: bool = Field(True, description="fail the run when the gate fails")
+    fix: Literal["off", "dry-run", "apply"] = Field(
+        "off", description="raise vulnerable pins: show the diff, or commit it on a branch"
+    )
 
 
 class ScanSummary(BaseModel):
@@ -40,6 +45,7 @@ class ScanSummary(BaseModel):
     fixed: int
     reports: dict[str, str]
     config_written: list[str] = Field(default_factory=list)
+    fixes: dict[str, str] = Field(default_factory=dict)
 
 
 @flow(name="security-scan")
@@ -50,6 +56,7 @@ def security_scan(params: SecurityScanParams) -> ScanSummary:
     outcome = t.scan(params.repo_path, out_dir, params.policy_file, params.max_concurrency)
     repo_name = outcome.reports["json"].parent.name
     t.publish(outcome, repo_name)
+    fixes = t.fix(params.repo_path, outcome, params.fix == "apply") if params.fix != "off" else {}
     changes = t.plan_update_config(params.repo_path)
     written = t.write_update_config(params.repo_path, changes) if params.write_update_config else []
     summary = ScanSummary(
@@ -61,6 +68,7 @@ def security_scan(params: SecurityScanParams) -> ScanSummary:
         fixed=len(outcome.trend.fixed),
         reports={kind: str(path) for kind, path in outcome.reports.items()},
         config_written=written,
+        fixes=fixes,
     )
     logger.info("security scan: %s", summary.model_dump_json())
     if not summary.passed and params.fail_on_findings:

@@ -17,16 +17,18 @@ from pathlib import Path
 from typing import Any
 
 from orchestra_ops import __version__
+from orchestra_ops.adapters.git import Git
 from orchestra_ops.adapters.scanners.run import scan_repo
 from orchestra_ops.adapters.schema_validation import validate_cyclonedx, validate_sarif
 from orchestra_ops.domain.security.markdown import markdown_summary
 from orchestra_ops.domain.security.policy import Policy, parse_policy
-from orchestra_ops.domain.security.remediation import remediation_plan
+from orchestra_ops.domain.security.remediation import remediation_plan, rewrite_pins
 from orchestra_ops.domain.security.reports import json_report
 from orchestra_ops.domain.security.sarif import sarif_log
 from orchestra_ops.domain.security.sbom import cyclonedx_sbom
 from orchestra_ops.domain.security.scan import Gate, ScanResult
 from orchestra_ops.domain.security.trend import Trend, compare_with_report
+from orchestra_ops.domain.security.update_config import config_diff
 from orchestra_ops.errors import ScanError
 from orchestra_ops.settings import ScanSettings
 
@@ -110,3 +112,34 @@ def run_scan(
     history.mkdir(exist_ok=True)
     _write_json(history / f"report-{now.strftime('%Y%m%dT%H%M%SZ')}.json", report)
     return ScanOutcome(result, gate, policy, trend, summary, reports)
+
+
+FIX_BRANCH = "orchestra-ops/security-fixes"
+
+
+def fix_pins(repo: Path, outcome: ScanOutcome, *, apply: bool) -> dict[str, str]:
+    """Raise vulnerable pins to their smallest fix; returns manifest -> unified diff.
+
+    A dry run (``apply=False``) only computes the diffs. Applying needs a clean git work
+    tree and commits the new pins on a new branch, for review as a pull request.
+    """
+    steps = remediation_plan(outcome.result.findings)
+    diffs: dict[str, str] = {}
+    texts: dict[str, str] = {}
+    for manifest in sorted({s.manifest for s in steps if s.manifest.endswith(".txt")}):
+        old = (repo / manifest).read_text(encoding="utf-8")
+        new = rewrite_pins(old, [s for s in steps if s.manifest == manifest], manifest)
+        if new != old:
+            texts[manifest] = new
+            diffs[manifest] = config_diff(old, new, manifest)
+    if apply and texts:
+        git = Git(repo)
+        if not git.is_clean():
+            raise ScanError(f"{repo} has uncommitted changes; commit or stash them first")
+        if git.branch_exists(FIX_BRANCH):
+            raise ScanError(f"branch {FIX_BRANCH} exists; merge or delete it first")
+        git.create_branch(FIX_BRANCH)
+        for manifest, text in texts.items():
+            (repo / manifest).write_text(text, encoding="utf-8")
+        git.commit_all(f"security: raise {len(diffs)} manifests to fixed versions")
+    return diffs

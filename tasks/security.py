@@ -12,7 +12,7 @@ from orchestra_ops.adapters.update_config import (
     write_config_files,
 )
 from orchestra_ops.domain.security.reports import severity_label
-from orchestra_ops.security_scan import ScanOutcome, run_scan
+from orchestra_ops.security_scan import FIX_BRANCH, ScanOutcome, fix_pins, run_scan
 from orchestra_ops.settings import load_settings
 from tasks.policy import artifact_key, local_task
 
@@ -73,3 +73,19 @@ def plan_update_config(repo_path: str) -> list[ConfigChange]:
 def write_update_config(repo_path: str, changes: list[ConfigChange]) -> list[str]:
     """Write the changed configuration files into the repo."""
     return write_config_files(Path(repo_path), changes)
+
+
+@local_task
+def fix(repo_path: str, outcome: ScanOutcome, apply: bool) -> dict[str, str]:
+    """Raise vulnerable pins (dry run unless ``apply``); the diffs become an artifact."""
+    diffs = fix_pins(Path(repo_path), outcome, apply=apply)
+    mode = "committed on branch " + FIX_BRANCH if apply and diffs else "dry run"
+    lines = [f"# Pin fixes ({mode})", ""]
+    for manifest, diff in diffs.items():
+        lines += [f"## {manifest}", "```diff", diff.rstrip("\n"), "```"]
+    if not diffs:
+        lines.append("Nothing to raise: no exact pin has a known fixed version.")
+    create_markdown_artifact(
+        "\n".join(lines) + "\n", key=artifact_key("security-fixes", Path(repo_path).name)
+    )
+    return diffs

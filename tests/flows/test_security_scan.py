@@ -118,3 +118,33 @@ def test_the_project_scans_its_own_lock(tmp_path: Path, repo: Path) -> None:
     assert (summary.findings, summary.scan_errors) == (0, 0)
     report = json.loads(Path(summary.reports["json"]).read_text())
     assert [m["path"] for m in report["manifests"]] == ["requirements.lock"]
+
+
+def test_fix_mode_dry_run_then_commit_on_a_branch(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Dry run shows the diff and changes nothing; apply commits it on a new branch."""
+    import subprocess
+
+    for name in ("GIT_AUTHOR_NAME", "GIT_COMMITTER_NAME"):
+        monkeypatch.setenv(name, "t")
+    for name in ("GIT_AUTHOR_EMAIL", "GIT_COMMITTER_EMAIL"):
+        monkeypatch.setenv(name, "t@example.invalid")
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "legacy"]):
+        subprocess.run(["git", *args], cwd=repo, check=True)
+    manifest = "infrastructure/pulumi/requirements.txt"
+    before = (repo / manifest).read_text()
+    dry = security_scan(
+        SecurityScanParams(repo_path=str(repo), fix="dry-run", fail_on_findings=False)
+    )
+    assert "+requests==2.20.0" in dry.fixes[manifest]
+    assert (repo / manifest).read_text() == before
+    applied = security_scan(
+        SecurityScanParams(repo_path=str(repo), fix="apply", fail_on_findings=False)
+    )
+    assert applied.fixes == dry.fixes
+    branch = subprocess.run(
+        ["git", "branch", "--show-current"], cwd=repo, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert branch == "orchestra-ops/security-fixes"
+    assert "requests==2.20.0" in (repo / manifest).read_text()

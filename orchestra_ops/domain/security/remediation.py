@@ -84,3 +84,26 @@ def remediation_plan(findings: Iterable[Finding]) -> list[Step]:
             )
         )
     return steps
+
+
+def rewrite_pins(text: str, steps: Iterable[Step], source: str) -> str:
+    """``text`` of a requirements file with each step's ``name==current`` raised to its target.
+
+    Only exact pins are touched; the rest of each line (extras, markers, comments) is kept.
+    A hashed file is refused: a new version needs new hashes, so it must be recompiled.
+    """
+    if "--hash" in text:
+        raise ValueError(f"{source} pins hashes; recompile it instead (e.g. `make lock`)")
+    lines = text.splitlines(keepends=True)
+    for step in steps:
+        if step.target is None:
+            continue
+        pattern = re.compile(
+            rf"^(\s*{re.escape(step.package)}\s*(\[[^\]]*\])?\s*===?\s*){re.escape(step.current)}\b",
+            re.IGNORECASE,
+        )
+        for index, line in enumerate(lines):
+            canonical = re.sub(r"[-_.]+", "-", line.split("=", 1)[0].strip()).lower()
+            if canonical.split("[", 1)[0] == step.package and pattern.match(line):
+                lines[index] = pattern.sub(rf"\g<1>{step.target}", line, count=1)
+    return "".join(lines)

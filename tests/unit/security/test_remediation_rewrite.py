@@ -1,0 +1,34 @@
+"""Rewriting vulnerable pins to their fixed versions, keeping everything else."""
+
+from __future__ import annotations
+
+import pytest
+
+from orchestra_ops.domain.security.remediation import Step, rewrite_pins
+
+TEXT = "# backend\nrequests==2.19.0  # old\nPyYAML[extra]==5.3 ; python_version>'3'\nflask>=2\n"
+
+
+def test_exact_pins_are_raised_and_the_rest_kept() -> None:
+    """Comments, extras and markers survive; ranges and unknown fixes are left alone."""
+    steps = [
+        Step("r.txt", "requests", "2.19.0", "2.20.0", ("CVE-2018-18074",)),
+        Step("r.txt", "pyyaml", "5.3", "5.3.1", ("CVE-2020-1747",)),
+        Step("r.txt", "flask", "2", None, ("X",)),
+    ]
+    assert rewrite_pins(TEXT, steps, "r.txt") == (
+        "# backend\nrequests==2.20.0  # old\nPyYAML[extra]==5.3.1 ; python_version>'3'\nflask>=2\n"
+    )
+
+
+def test_a_similar_name_or_another_version_is_not_touched() -> None:
+    """requests-oauthlib is not requests; 2.19.1 is not 2.19.0."""
+    text = "requests-oauthlib==2.19.0\nrequests==2.19.10\n"
+    step = Step("r.txt", "requests", "2.19.0", "2.20.0", ("CVE-1",))
+    assert rewrite_pins(text, [step], "r.txt") == text
+
+
+def test_hashed_files_are_refused() -> None:
+    """New versions need new hashes: such a file is recompiled, not edited."""
+    with pytest.raises(ValueError, match="pins hashes"):
+        rewrite_pins("a==1 --hash=sha256:00\n", [], "requirements.lock")
