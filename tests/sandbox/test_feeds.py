@@ -20,8 +20,9 @@ from typing import Any
 import httpx
 import pytest
 
+from orchestra_ops.adapters.scanners.safety import safety_url_env
 from orchestra_ops.sandbox.admin import admin_app
-from orchestra_ops.sandbox.feeds import Feeds, NpmRegistryFeed, ServedFeeds, safety_env
+from orchestra_ops.sandbox.feeds import Feeds, NpmRegistryFeed, ServedFeeds
 from orchestra_ops.sandbox.feeds.npm_registry import BULK_PATH
 from orchestra_ops.sandbox.feeds.safety import build_safety_db, write_safety_db
 from orchestra_ops.sandbox.server import serve_in_thread
@@ -87,7 +88,7 @@ def tool_env(tmp_path: Path, served: ServedFeeds) -> dict[str, str]:
         PYTHONWARNINGS="ignore",
         NO_COLOR="1",
     )
-    env.update(safety_env(served.safety.url))
+    env.update(safety_url_env(served.safety.url))
     return env
 
 

@@ -25,7 +25,7 @@ from orchestra_ops.sandbox.admin import AdministeredEmulator
 from orchestra_ops.sandbox.faults import FaultPlan, RequestLog
 from orchestra_ops.sandbox.feeds.npm_registry import NpmRegistryFeed
 from orchestra_ops.sandbox.feeds.osv import OsvFeed
-from orchestra_ops.sandbox.feeds.safety import SafetyPlatformStub, safety_env, write_safety_db
+from orchestra_ops.sandbox.feeds.safety import SafetyPlatformStub, write_safety_db
 from orchestra_ops.sandbox.server import ServedApp, serve_in_thread
 
 __all__ = [
@@ -34,7 +34,6 @@ __all__ = [
     "OsvFeed",
     "SafetyPlatformStub",
     "ServedFeeds",
-    "safety_env",
     "write_safety_db",
 ]
 

@@ -36,19 +36,6 @@ SCHEMA_VERSION = "2.0.0"
 BASE_DOMAIN = "https://data.safetycli.com"
 
 
-def safety_env(stub_url: str) -> dict[str, str]:
-    """The ``SAFETY_*`` variables that point every safety endpoint at the stub."""
-    base = stub_url.rstrip("/")
-    return {
-        "SAFETY_AUTH_SERVER_URL": base,
-        "SAFETY_PLATFORM_URL": base,
-        "SAFETY_PLATFORM_API_BASE_URL": f"{base}/cli/api/v1",
-        "SAFETY_DATA_API_BASE_URL": f"{base}/data/",
-        "SAFETY_FIREWALL_API_BASE_URL": f"{base}/fw",
-        "SAFETY_PLATFORM_V2_URL": f"{base}/v2",
-    }
-
-
 class SafetyPlatformStub:
     """Just enough of the safety auth server for ``safety check`` to start offline."""
 
