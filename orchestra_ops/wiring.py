@@ -7,8 +7,8 @@ token; asking for one without its credential raises a ConfigError naming the var
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from types import TracebackType
 
+from orchestra_ops.adapters._http import ClosesOnExit
 from orchestra_ops.adapters.lambda_cloud import LambdaCloudClient
 from orchestra_ops.adapters.vercel import VercelClient
 from orchestra_ops.ports.lambda_cloud import LambdaCloudApi
@@ -17,7 +17,7 @@ from orchestra_ops.settings import Settings, require
 
 
 @dataclass
-class Clients:
+class Clients(ClosesOnExit):
     """The adapters for one run; close them (or use ``with``) when done."""
 
     settings: Settings
@@ -46,17 +46,6 @@ class Clients:
             if client is not None:
                 client.close()
         self._vercel = self._lambda_cloud = None
-
-    def __enter__(self) -> Clients:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def build(settings: Settings) -> Clients:

@@ -7,14 +7,13 @@ no longer than the client's bound is honoured once inside the call.
 
 from __future__ import annotations
 
-import datetime as dt
-import email.utils
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
 import httpx
 
+from orchestra_ops.adapters._http import retry_after_seconds
 from orchestra_ops.errors import (
     InsufficientCapacity,
     LambdaCloudError,
@@ -52,21 +51,6 @@ class Call:
     def label(self) -> str:
         """``POST /instance-operations/launch``."""
         return f"{self.method} {self.path}"
-
-
-def retry_after_seconds(value: str | None) -> float | None:
-    """A Retry-After header (seconds or an HTTP date) as seconds, or None."""
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
 
 
 class LambdaHttp:

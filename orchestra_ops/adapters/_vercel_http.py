@@ -9,7 +9,6 @@ message, a repr or a log line.
 
 from __future__ import annotations
 
-import email.utils
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
+from orchestra_ops.adapters._http import retry_after_seconds
 from orchestra_ops.errors import (
     VercelConflict,
     VercelError,
@@ -152,18 +152,3 @@ def raise_for(response: httpx.Response, what: str) -> None:
     else:
         error = VercelInvalidRequest(detail)
     raise error
-
-
-def retry_after_seconds(value: str | None) -> float | None:
-    """Parse Retry-After as seconds or an HTTP date; None when absent or unreadable."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())

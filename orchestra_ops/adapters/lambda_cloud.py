@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -17,6 +16,7 @@ import httpx
 from pydantic import SecretStr
 
 from orchestra_ops.adapters import _lambda_codec as codec
+from orchestra_ops.adapters._http import ClosesOnExit
 from orchestra_ops.adapters._lambda_http import Call, LambdaHttp
 from orchestra_ops.domain.lambda_cloud import (
     Filesystem,
@@ -42,7 +42,7 @@ def _p(value: str) -> str:
     return quote(value, safe="")
 
 
-class LambdaCloudClient:
+class LambdaCloudClient(ClosesOnExit):
     """Lambda Cloud over HTTP; implements :class:`~orchestra_ops.ports.lambda_cloud.LambdaCloudApi`.
 
     Close it with ``close()`` or use it as a context manager.
@@ -76,17 +76,6 @@ class LambdaCloudClient:
     def close(self) -> None:
         """Close the connection pool."""
         self._client.close()
-
-    def __enter__(self) -> LambdaCloudClient:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _get(self, path: str) -> Any:
         return self._http.send(Call("GET", path))

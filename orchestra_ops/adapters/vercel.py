@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from types import TracebackType
 from typing import Any
 from urllib.parse import quote
 
@@ -17,6 +16,7 @@ import httpx
 from pydantic import SecretStr
 
 from orchestra_ops.adapters import _vercel_parse as parse
+from orchestra_ops.adapters._http import ClosesOnExit
 from orchestra_ops.adapters._vercel_http import Params, VercelHttp, error_code, raise_for
 from orchestra_ops.domain.vercel import (
     Alias,
@@ -42,7 +42,7 @@ def _seg(value: str) -> str:
     return quote(value, safe="")
 
 
-class VercelClient:
+class VercelClient(ClosesOnExit):
     """Talks to the Vercel REST API (or the sandbox emulator) for one token and team.
 
     ``sleep`` is how a Retry-After wait is spent (tests pass a recorder); ``page_size``
@@ -80,17 +80,6 @@ class VercelClient:
     def close(self) -> None:
         """Release the HTTP connections."""
         self._http.close()
-
-    def __enter__(self) -> VercelClient:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # --- projects -----------------------------------------------------------------------
 

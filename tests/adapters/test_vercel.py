@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from orchestra_ops.adapters._vercel_http import retry_after_seconds
+from orchestra_ops.adapters._http import retry_after_seconds
 from orchestra_ops.adapters.vercel import VercelClient
 from orchestra_ops.domain.vercel import (
     AliasJobStatus,

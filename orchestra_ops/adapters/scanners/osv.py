@@ -8,18 +8,18 @@ refused connections are a ScanError: an unenriched report would under-state seve
 from __future__ import annotations
 
 from collections.abc import Iterable
-from types import TracebackType
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
+from orchestra_ops.adapters._http import ClosesOnExit
 from orchestra_ops.domain.security.findings import Finding
 from orchestra_ops.domain.security.normalise import enrich_with_osv
 from orchestra_ops.errors import ScanError
 
 
-class OsvClient:
+class OsvClient(ClosesOnExit):
     """Looks OSV records up by id on one OSV API base URL."""
 
     def __init__(
@@ -35,17 +35,6 @@ class OsvClient:
     def close(self) -> None:
         """Close the connection pool."""
         self._client.close()
-
-    def __enter__(self) -> OsvClient:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def get_vuln(self, vuln_id: str) -> dict[str, Any] | None:
         """The OSV record of ``vuln_id``, or None when OSV has none (404)."""
