@@ -148,8 +148,7 @@ def frontend_migration(params: FrontendMigrationParams) -> MigrationReport:
             report.deployment_id, report.preview_url = ready.id, f"https://{ready.url}"
             report.deploy_s = round(time.monotonic() - started, 2)
             t.health_gate(report.preview_url, policy, "preview")
-            previous = t.ensure_project(project.id, settings, create=False)
-            previous_id = previous.production_deployment_id if previous else None
+            previous_id = t.production_deployment(project.id)
             intent = t.record_promote_intent(project.id, ready.id, previous_id)
             t.promote(project.id, ready.id, previous_id)
             promoted = previous_id != ready.id

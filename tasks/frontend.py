@@ -75,6 +75,13 @@ def ensure_project(project_ref: str, settings: ProjectSettings, create: bool) ->
             return clients.vercel().create_project(project_ref, settings)
 
 
+@cloud_task
+def production_deployment(project_id: str) -> str | None:
+    """The deployment production serves right now, if any."""
+    with build(load_settings()) as clients:
+        return clients.vercel().get_project(project_id).production_deployment_id
+
+
 @local_task
 def detect(repo_path: str, app: str) -> AppProfile:
     """What the app is (framework, commands, output)."""

@@ -47,6 +47,13 @@ def tree_digest(root: Path) -> str:
     return hasher.hexdigest()[:32]
 
 
+def _completed(phase: str, started: float, **fields: Any) -> PhaseResult:
+    """A completed phase, timed from ``started`` (a ``time.monotonic()`` reading)."""
+    return PhaseResult(
+        phase=phase, state="completed", duration_s=round(time.monotonic() - started, 2), **fields
+    )
+
+
 phase_task = task(cache_policy=INPUTS + TASK_SOURCE, persist_result=True)
 
 
@@ -55,10 +62,9 @@ def migrate_app(phase: str, params: FrontendMigrationParams, source_digest: str)
     """Phases 1A / 1B: one frontend app to Vercel."""
     started = time.monotonic()
     report = frontend_migration(params)
-    return PhaseResult(
-        phase=phase,
-        state="completed",
-        duration_s=round(time.monotonic() - started, 2),
+    return _completed(
+        phase,
+        started,
         detail=f"{report.app}: {report.outcome}",
         links=[u for u in (report.preview_url, report.production_url) if u],
         metrics={"deploy_s": report.deploy_s, "rolled_back": report.outcome == "rolled-back"},
@@ -75,10 +81,9 @@ def write_deploy_workflow(phase: str, repo_path: str, apps: dict[str, str]) -> P
     changed = not target.exists() or target.read_text(encoding="utf-8") != text
     if changed:
         target.write_text(text, encoding="utf-8")
-    return PhaseResult(
-        phase=phase,
-        state="completed",
-        duration_s=round(time.monotonic() - started, 2),
+    return _completed(
+        phase,
+        started,
         detail=f"{target.relative_to(repo_path)} {'written' if changed else 'up to date'}",
     )
 
@@ -88,10 +93,9 @@ def secure(phase: str, params: SecurityScanParams, source_digest: str) -> PhaseR
     """Phases 3A-3C: update configuration and the security gate."""
     started = time.monotonic()
     summary = security_scan(params)
-    return PhaseResult(
-        phase=phase,
-        state="completed",
-        duration_s=round(time.monotonic() - started, 2),
+    return _completed(
+        phase,
+        started,
         detail=(
             f"{summary.findings} findings, {summary.failing} at or above the threshold, "
             f"{summary.scan_errors} scan errors"
@@ -109,10 +113,9 @@ def reorganise(phase: str, params: ReorgParams, source_digest: str) -> PhaseResu
     detail = f"{report.operations} operations {report.outcome}"
     if report.action == "plan":
         detail += "; apply with the stack-reorganisation deployment (action=apply)"
-    return PhaseResult(
-        phase=phase,
-        state="completed",
-        duration_s=round(time.monotonic() - started, 2),
+    return _completed(
+        phase,
+        started,
         detail=detail,
         metrics={"pending_commands": len(report.pending_commands)},
     )
