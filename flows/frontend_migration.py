@@ -20,9 +20,11 @@ from pydantic import BaseModel, Field, field_validator
 
 from orchestra_ops.domain.frontend.migration import project_settings
 from orchestra_ops.domain.health import HealthPolicy
+from orchestra_ops.domain.notifications import rollback_ran
 from orchestra_ops.errors import HealthCheckFailed, RolledBack
 from orchestra_ops.ledger import Outcome
 from tasks import frontend as t
+from tasks.notify import send_notice
 from tasks.policy import artifact_key
 
 
@@ -131,6 +133,7 @@ def frontend_migration(params: FrontendMigrationParams) -> MigrationReport:
     policy = params.health.policy()
     started = time.monotonic()
     promoted = False
+    previous_id: str | None = None
     try:
         with transaction():
             t.write_config(params.repo_path, params.app, plan.config_files)
@@ -164,6 +167,7 @@ def frontend_migration(params: FrontendMigrationParams) -> MigrationReport:
                 "rolled back in-process",
             )
             _verify_rollback(production, policy, report)
+            _notify_rollback(project.name, report, previous_id)
         else:
             report.outcome = "failed-before-promotion"
         _publish(report)
@@ -188,6 +192,19 @@ def _verify_rollback(production: str, policy: HealthPolicy, report: MigrationRep
         report.rollback.append(f"production healthy again at {production}")
     except HealthCheckFailed as error:
         report.rollback.append(f"production still unhealthy after rollback: {error}")
+
+
+def _notify_rollback(project: str, report: MigrationReport, restored: str | None) -> None:
+    """Tell people production was rolled back, why, and to what (never fails the flow)."""
+    healthy = any("healthy again" in line for line in report.rollback)
+    send_notice(
+        rollback_ran(
+            f"{report.app} on Vercel project {project}",
+            report.error or "production health gate failed",
+            f"deployment {restored}" if restored else None,
+            healthy=healthy,
+        )
+    )
 
 
 def _publish(report: MigrationReport) -> None:

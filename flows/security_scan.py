@@ -14,8 +14,10 @@ from typing import Literal
 from prefect import flow, get_run_logger
 from pydantic import BaseModel, Field
 
+from orchestra_ops.domain.notifications import findings_notice
 from orchestra_ops.errors import SecurityGateFailed
 from tasks import security as t
+from tasks.notify import send_notice
 
 
 class SecurityScanParams(BaseModel):
@@ -71,6 +73,11 @@ def security_scan(params: SecurityScanParams) -> ScanSummary:
         fixes=fixes,
     )
     logger.info("security scan: %s", summary.model_dump_json())
+    if outcome.gate.verdict.failing:
+        failing, threshold = outcome.gate.verdict.failing, outcome.policy.threshold
+        send_notice(
+            findings_notice(repo_name, failing, threshold, report=summary.reports["markdown"])
+        )
     if not summary.passed and params.fail_on_findings:
         raise SecurityGateFailed(
             f"security gate failed: {summary.failing} findings at or above "

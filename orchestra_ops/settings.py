@@ -91,6 +91,10 @@ class LambdaCloudSettings(_ProviderSettings):
     api_key: Credential = None
     ssh_key_name: str | None = Field(default=None, min_length=1, max_length=64)
     api_url: HttpUrl = "https://cloud.lambda.ai"
+    health_url_template: str = Field(
+        default="http://{ip}:{port}/health",
+        description="an instance's health URL; {ip}, {port}, {instance_id} are filled in",
+    )
 
 
 class PulumiSettings(_ProviderSettings):
@@ -125,6 +129,28 @@ class RuntimeSettings(_ProviderSettings):
     model_config = SettingsConfigDict(env_prefix="ORCHESTRA_")
 
     state_dir: Path = Path(".orchestra-ops")
+    stack_engine: str = Field(
+        default="pulumi",
+        description="`pulumi` (the Automation API), or `package.module:factory` called with "
+        "(settings, state_dir) for another StackEngine",
+    )
+
+
+def _secret_http_url(value: SecretStr | None) -> SecretStr | None:
+    if value is not None:
+        _http_url(value.get_secret_value())  # its error message never quotes the value
+    return value
+
+
+class NotificationSettings(_ProviderSettings):
+    """Where notices go: ``ORCHESTRA_NOTIFY_WEBHOOK_URL`` (a secret), unset = no notices."""
+
+    model_config = SettingsConfigDict(env_prefix="ORCHESTRA_NOTIFY_")
+
+    webhook_url: Annotated[Credential, AfterValidator(_secret_http_url)] = Field(
+        default=None, description="a Slack-compatible incoming webhook; the URL is the secret"
+    )
+    timeout_s: float = Field(default=5.0, gt=0, le=60, description="per attempt")
 
 
 _MODELS: dict[str, type[_ProviderSettings]] = {
@@ -133,6 +159,7 @@ _MODELS: dict[str, type[_ProviderSettings]] = {
     "pulumi": PulumiSettings,
     "scan": ScanSettings,
     "runtime": RuntimeSettings,
+    "notify": NotificationSettings,
 }
 
 
@@ -145,6 +172,7 @@ class Settings:
     pulumi: PulumiSettings
     scan: ScanSettings
     runtime: RuntimeSettings
+    notify: NotificationSettings
 
 
 def load_settings(env_file: Path | None = Path(".env")) -> Settings:

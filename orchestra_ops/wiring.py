@@ -6,14 +6,22 @@ token; asking for one without its credential raises a ConfigError naming the var
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from orchestra_ops.adapters._http import ClosesOnExit
 from orchestra_ops.adapters.lambda_cloud import LambdaCloudClient
+from orchestra_ops.adapters.notify import WebhookNotifier
 from orchestra_ops.adapters.vercel import VercelClient
+from orchestra_ops.errors import ConfigError
 from orchestra_ops.ports.lambda_cloud import LambdaCloudApi
+from orchestra_ops.ports.stack_engine import StackEngine
 from orchestra_ops.ports.vercel import VercelApi
 from orchestra_ops.settings import Settings, require
+
+EngineFactory = Callable[[Settings, Path], StackEngine]
 
 
 @dataclass
@@ -23,6 +31,8 @@ class Clients(ClosesOnExit):
     settings: Settings
     _vercel: VercelClient | None = field(default=None, repr=False)
     _lambda_cloud: LambdaCloudClient | None = field(default=None, repr=False)
+    _notifier: WebhookNotifier | None = field(default=None, repr=False)
+    _stack_engine: StackEngine | None = field(default=None, repr=False)
 
     def vercel(self) -> VercelApi:
         """The Vercel API client (needs VERCEL_TOKEN)."""
@@ -40,12 +50,54 @@ class Clients(ClosesOnExit):
             self._lambda_cloud = LambdaCloudClient(config.api_url, key)
         return self._lambda_cloud
 
+    def stack_engine(self) -> StackEngine:
+        """The stack engine ORCHESTRA_STACK_ENGINE names (the Pulumi CLI by default).
+
+        Raises ToolMissing when the Pulumi CLI is not installed.
+        """
+        if self._stack_engine is None:
+            state_dir = self.settings.runtime.state_dir
+            choice = self.settings.runtime.stack_engine
+            if choice == "pulumi":
+                from orchestra_ops.adapters.pulumi_engine import PulumiEngine
+
+                self._stack_engine = PulumiEngine(self.settings.pulumi, state_dir)
+            else:
+                self._stack_engine = _engine_factory(choice)(self.settings, state_dir)
+        return self._stack_engine
+
+    def notifier(self) -> WebhookNotifier | None:
+        """The webhook notifier, or None when ORCHESTRA_NOTIFY_WEBHOOK_URL is unset."""
+        config = self.settings.notify
+        if self._notifier is None and config.webhook_url is not None:
+            self._notifier = WebhookNotifier(config.webhook_url, config.timeout_s)
+        return self._notifier
+
     def close(self) -> None:
         """Close every client built so far."""
-        for client in (self._vercel, self._lambda_cloud):
+        for client in (self._vercel, self._lambda_cloud, self._notifier):
             if client is not None:
                 client.close()
-        self._vercel = self._lambda_cloud = None
+        self._vercel = self._lambda_cloud = self._notifier = None
+
+
+def _engine_factory(spec: str) -> EngineFactory:
+    """Import ``package.module:factory``; a clear ConfigError when it cannot be found."""
+    module_name, _, attr = spec.partition(":")
+    try:
+        factory = getattr(importlib.import_module(module_name), attr) if attr else None
+    except (ImportError, AttributeError) as error:
+        raise ConfigError(
+            f"ORCHESTRA_STACK_ENGINE={spec!r} cannot be imported ({error}); use `pulumi` or "
+            "`package.module:factory`",
+            source="ORCHESTRA_STACK_ENGINE",
+        ) from error
+    if not callable(factory):
+        raise ConfigError(
+            f"ORCHESTRA_STACK_ENGINE={spec!r} is not `pulumi` or `package.module:factory`",
+            source="ORCHESTRA_STACK_ENGINE",
+        )
+    return factory  # type: ignore[no-any-return]
 
 
 def build(settings: Settings) -> Clients:

@@ -1,0 +1,64 @@
+"""Send notices from flows and Prefect state hooks; a failing webhook never fails a run.
+
+:func:`send_notice` is a plain function, not a task: it is called from flows after the
+interesting thing happened and from ``on_failure`` hooks, where no task can run. It
+builds the notifier from settings, sends, logs the outcome (never the URL) and returns
+the Delivery; whatever goes wrong becomes a logged warning.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from prefect import get_run_logger
+from prefect.client.schemas.objects import State
+from prefect.exceptions import MissingContextError
+
+from orchestra_ops.adapters.notify import Delivery
+from orchestra_ops.domain.notifications import Notice, phase_failed
+from orchestra_ops.errors import OpsError
+from orchestra_ops.settings import load_settings
+from orchestra_ops.wiring import build
+
+StateHook = Callable[[Any, Any, State[Any]], None]
+
+
+def _log() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return logging.getLogger("orchestra_ops.notify")
+
+
+def send_notice(notice: Notice) -> Delivery:
+    """Send ``notice`` to ORCHESTRA_NOTIFY_WEBHOOK_URL when set; never raises."""
+    logger = _log()
+    try:
+        with build(load_settings()) as clients:
+            notifier = clients.notifier()
+            if notifier is None:
+                logger.info("notice %s not sent: no webhook configured", notice.kind.value)
+                return Delivery(False, "ORCHESTRA_NOTIFY_WEBHOOK_URL is not set", attempts=0)
+            delivery = notifier.send(notice)
+    except Exception as error:  # a notice must never fail the run it reports on
+        # OpsError messages are written to be safe; others might quote anything.
+        what = type(error).__name__ + (f": {error}" if isinstance(error, OpsError) else "")
+        logger.warning("notice %s not sent: %s", notice.kind.value, what)
+        return Delivery(False, f"not sent ({type(error).__name__})", attempts=0)
+    if delivery.delivered:
+        logger.info("notice %s delivered: %s", notice.kind.value, delivery.reason)
+    else:
+        logger.warning("notice %s not delivered: %s", notice.kind.value, delivery.reason)
+    return delivery
+
+
+def notify_on_failure(phase: str) -> StateHook:
+    """An ``on_failure`` hook for a flow or task: sends "phase ``phase`` failed"."""
+
+    def hook(_owner: Any, run: Any, state: State[Any]) -> None:
+        error = state.message or f"ended in state {state.name}"
+        send_notice(phase_failed(phase, error, run=getattr(run, "name", None)))
+
+    return hook
