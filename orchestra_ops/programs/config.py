@@ -7,6 +7,7 @@ returns typed settings, or raises ConfigError naming the namespaced key at fault
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -43,7 +44,10 @@ CONFIG_KEYS_BACKEND = (
     "api_port",
     "attach_shared",
     "name_prefix",
+    "colours",
+    "active_colour",
 )
+COLOURS = ("blue", "green")
 
 Raw = Mapping[str, str | None]
 
@@ -77,6 +81,8 @@ class BackendConfig:
     api_port: int
     attach_shared: bool
     name_prefix: str
+    colours: tuple[str, ...] = ("blue",)
+    active_colour: str = "blue"
 
 
 def _error(project: str, key: str, problem: str) -> ConfigError:
@@ -153,8 +159,9 @@ def backend_config(raw: Raw, stack: str) -> BackendConfig:
     timeout, poll = (
         _parse(p, raw, k, d, float) for k, d in (("active_timeout_s", 900.0), ("poll_s", 10.0))
     )
-    if timeout <= 0 or poll <= 0:
+    if not (0 < timeout < math.inf and 0 < poll < math.inf):  # also refuses nan
         raise _error(p, "active_timeout_s", "and poll_s must be positive seconds")
+    colours, active = _colours(raw)
     return BackendConfig(
         instance_type=instance_type,
         fallback_instance_types=_parse(p, raw, "fallback_instance_types", (), _string_list),
@@ -168,7 +175,21 @@ def backend_config(raw: Raw, stack: str) -> BackendConfig:
         api_port=_parse(p, raw, "api_port", 8000, int),
         attach_shared=_parse(p, raw, "attach_shared", True, _bool),
         name_prefix=_parse(p, raw, "name_prefix", "orchestra-api", str),
+        colours=colours,
+        active_colour=active,
     )
+
+
+def _colours(raw: Raw) -> tuple[tuple[str, ...], str]:
+    """The colours that have instances (one, or both mid blue-green) and the serving one."""
+    p = BACKEND_PROJECT
+    colours = _parse(p, raw, "colours", ("blue",), _string_list)
+    if not colours or len(set(colours)) != len(colours) or not set(colours) <= set(COLOURS):
+        raise _error(p, "colours", f"must list distinct colours out of {list(COLOURS)}")
+    active = _parse(p, raw, "active_colour", colours[0], str)
+    if active not in colours:
+        raise _error(p, "active_colour", f"must be one of the stack's colours {list(colours)}")
+    return tuple(c for c in COLOURS if c in colours), active
 
 
 def shared_stack_reference(cfg: BackendConfig) -> str:

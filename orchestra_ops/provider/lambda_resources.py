@@ -38,7 +38,22 @@ class NamedProvider(ResourceProvider):
 class LambdaSshKeyProvider(NamedProvider):
     """An SSH key by name; a generated key's private half is an output (mark it secret)."""
 
-    replacing = ("name", "public_key")
+    replacing = ("name",)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        """Replace on a new name or public key; no public key asked for means "generated"."""
+        result = super().diff(_id, olds, news)
+        wanted = news.get("public_key") or None
+        if wanted is None:
+            key_changed = not olds.get("generated", False)
+        else:
+            key_changed = bool(olds.get("generated")) or (
+                str(wanted).strip() != str(olds.get("public_key") or "").strip()
+            )
+        if not key_changed:
+            return result
+        replaces = [*(result.replaces or []), "public_key"]
+        return DiffResult(changes=True, replaces=replaces, delete_before_replace=True)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         """Adopt the key of this name (same public key), or add or generate one."""
@@ -58,7 +73,8 @@ class LambdaSshKeyProvider(NamedProvider):
                 key = api.generate_ssh_key(name)
                 private = key.private_key.get_secret_value() if key.private_key else None
         outs = {**inputs_of(props), "key_id": key.id, "public_key": key.public_key}
-        return CreateResult(key.id, {**outs, "private_key": private})
+        generated = not public_key
+        return CreateResult(key.id, {**outs, "private_key": private, "generated": generated})
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """Still listed: its current fields; else gone."""

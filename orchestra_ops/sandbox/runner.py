@@ -15,6 +15,7 @@ from types import TracebackType
 from orchestra_ops.sandbox.admin import AdministeredEmulator, admin_app
 from orchestra_ops.sandbox.feeds import Feeds
 from orchestra_ops.sandbox.lambda_cloud import LambdaCloudEmulator
+from orchestra_ops.sandbox.lambda_cloud.emulator import HEALTH_PROXY_PATH
 from orchestra_ops.sandbox.server import ServedApp, serve_in_thread
 from orchestra_ops.sandbox.vercel import VercelEmulator
 
@@ -33,6 +34,7 @@ class Endpoints:
     vercel_edge_url: str
     lambda_api_url: str
     lambda_api_key: str
+    lambda_health_url_template: str
     osv_api_url: str
     npm_registry_url: str
     safety_auth_server_url: str
@@ -48,6 +50,7 @@ class Endpoints:
             "VERCEL_EDGE_URL": self.vercel_edge_url,
             "LAMBDA_LABS_API_URL": self.lambda_api_url,
             "LAMBDA_LABS_API_KEY": self.lambda_api_key,
+            "LAMBDA_LABS_HEALTH_URL_TEMPLATE": self.lambda_health_url_template,
             "ORCHESTRA_OSV_API_URL": self.osv_api_url,
             "ORCHESTRA_NPM_REGISTRY_URL": self.npm_registry_url,
             "ORCHESTRA_SAFETY_AUTH_SERVER_URL": self.safety_auth_server_url,
@@ -100,6 +103,7 @@ class Sandbox:
             vercel_edge_url=edge.url,
             lambda_api_url=lambda_api.url,
             lambda_api_key=SANDBOX_LAMBDA_KEY,
+            lambda_health_url_template=lambda_api.url + HEALTH_PROXY_PATH,
             osv_api_url=osv.url,
             npm_registry_url=npm.url,
             safety_auth_server_url=safety.url,

@@ -108,7 +108,7 @@ def test_backend_outputs_and_fully_qualified_stack_reference(mocks: Mocks) -> An
         assert "__provider" in instances[0].inputs  # the serialized (dill) provider
         assert len(ids) == 2 and all(i.startswith("i-") for i in ids)
         assert all(ip.startswith("198.51.100.") for ip in ips)
-        assert hostnames == ["orchestra-api-dev-0", "orchestra-api-dev-1"]
+        assert hostnames == ["orchestra-api-dev-blue-0", "orchestra-api-dev-blue-1"]
         assert api_url == f"http://{ips[0]}:8000"
 
     return pulumi.Output.all(
@@ -225,3 +225,43 @@ def test_stack_files_are_valid_and_match_the_plan() -> None:
         assert meta["name"] == f"orchestra-{project}"
         assert meta["runtime"]["name"] == "python"
         assert "program()" in (INFRA / project / "__main__.py").read_text()
+
+
+@pulumi.runtime.test
+def test_backend_mid_blue_green_declares_both_colours_and_serves_the_active(mocks: Mocks) -> Any:
+    configure(
+        "orchestra-backend",
+        {
+            "instance_type": "cpu_4x_general",
+            "regions": ["us-west-1"],
+            "count": "1",
+            "colours": ["blue", "green"],
+            "active_colour": "green",
+        },
+    )
+    outputs = backend.program()
+
+    def check(values: list[Any]) -> None:
+        colours, hostnames = values
+        instances = of_type(mocks, "lambda:Instance")
+        assert sorted(r.name for r in instances) == ["api-blue-0", "api-green-0"]
+        assert {r.inputs["tags"]["colour"] for r in instances} == {"blue", "green"}
+        assert set(colours) == {"blue", "green"}
+        assert hostnames == ["orchestra-api-dev-green-0"]
+
+    return pulumi.Output.all(outputs["colours"], outputs["hostnames"]).apply(check)
+
+
+@pytest.mark.parametrize(
+    ("values", "key"),
+    [
+        ({"colours": ["red"]}, "colours"),
+        ({"colours": ["blue", "blue"]}, "colours"),
+        ({"colours": ["blue"], "active_colour": "green"}, "active_colour"),
+    ],
+)
+def test_colour_config_errors_name_the_key(values: dict[str, Any], key: str) -> None:
+    raw = {"instance_type": "x", "regions": '["us-west-1"]'}
+    raw.update({k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()})
+    with pytest.raises(ConfigError, match=f"orchestra-backend:{key}"):
+        backend_config(raw, "dev")

@@ -399,6 +399,23 @@ def test_generated_ssh_key_returns_its_private_half_once(env: Env) -> None:
     assert adopted["private_key"] is None
 
 
+def test_ssh_key_diff_keeps_a_generated_key_and_replaces_on_a_new_public_key(env: Env) -> None:
+    provider = LambdaSshKeyProvider(timing(env))
+    generated = provider.create({"name": "gen"})
+    olds = dict(generated.outs or {})
+    assert not provider.diff(generated.id, olds, {"name": "gen"}).changes
+    assert provider.diff(generated.id, olds, {"name": "gen", "public_key": PUBLIC_KEY}).replaces
+
+    given = provider.create({"name": "given", "public_key": PUBLIC_KEY})
+    kept = dict(given.outs or {})
+    assert not provider.diff(given.id, kept, {"name": "given", "public_key": PUBLIC_KEY}).changes
+    other = PUBLIC_KEY.replace("Gt1", "Gt2")
+    changed = provider.diff(given.id, kept, {"name": "given", "public_key": other})
+    assert changed.replaces == ["public_key"]
+    assert provider.diff(given.id, kept, {"name": "given"}).replaces == ["public_key"]
+    assert provider.diff(given.id, kept, {"name": "renamed", "public_key": PUBLIC_KEY}).replaces
+
+
 def test_filesystem_adopts_by_name_and_region(env: Env) -> None:
     provider = LambdaFilesystemProvider(timing(env))
     first = provider.create({"name": "shared-data", "region": "us-west-1"})

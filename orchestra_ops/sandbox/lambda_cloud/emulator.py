@@ -5,9 +5,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+import httpx
+from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import BaseRoute, Route
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp
 
 from orchestra_ops.sandbox.faults import FaultMiddleware, FaultPlan, RequestLog
@@ -17,6 +19,8 @@ from orchestra_ops.sandbox.lambda_cloud.instances_net import HEALTH_MODES, Healt
 from orchestra_ops.sandbox.lambda_cloud.state import LambdaState
 
 DEFAULT_API_KEY = "sandbox-lambda-key"
+HEALTH_PROXY_PATH = "/sandbox/instances/{instance_id}/health"
+"""Where the API app relays an instance's health endpoint (sandbox instances share one IP)."""
 
 
 class LambdaCloudEmulator:
@@ -50,13 +54,31 @@ class LambdaCloudEmulator:
         return f"LambdaCloudEmulator(instances={len(self.state.instances)})"
 
     def app(self) -> ASGIApp:
-        """The API app behind the fault middleware (Lambda's error envelope for faults)."""
-        return FaultMiddleware(
+        """The API app behind the fault middleware, and the instances' health relay.
+
+        On Lambda each instance has its own IP and serves the API port; in the sandbox all
+        share 127.0.0.1, so ``HEALTH_PROXY_PATH`` relays to the instance's own server
+        (not subject to API faults: an instance's health is steered with ``set_health``).
+        """
+        api = FaultMiddleware(
             build_app(self.state, self._net, self._api_key),
             plan=self.plan,
             log=self.log,
             error_body=error_body_for_status,
         )
+        relay = Route(HEALTH_PROXY_PATH, self._relay_health, methods=["GET"])
+        return Starlette(routes=[relay, Mount("/", app=api)])
+
+    async def _relay_health(self, request: Request) -> Response:
+        url = self.instance_health_url(request.path_params["instance_id"])
+        if url is None:
+            return JSONResponse({"error": "instance is not active"}, status_code=502)
+        try:
+            async with httpx.AsyncClient(timeout=60.0) as client:
+                answer = await client.get(url)
+        except httpx.HTTPError as error:
+            return JSONResponse({"error": type(error).__name__}, status_code=502)
+        return Response(answer.content, answer.status_code, media_type="application/json")
 
     # --- Python controls -----------------------------------------------------------------
 
@@ -76,6 +98,12 @@ class LambdaCloudEmulator:
         if mode not in HEALTH_MODES:
             raise ValueError(f"health mode must be one of {HEALTH_MODES}")
         self._net.set_mode(instance_id, mode)  # type: ignore[arg-type]
+
+    def set_new_instance_health(self, mode: str) -> None:
+        """How instances that become active from now on answer their health checks."""
+        if mode not in HEALTH_MODES:
+            raise ValueError(f"health mode must be one of {HEALTH_MODES}")
+        self._net.set_default_mode(mode)  # type: ignore[arg-type]
 
     def instance_health_url(self, instance_id: str) -> str | None:
         """``http://127.0.0.1:<port>/health`` of an active instance, else None."""

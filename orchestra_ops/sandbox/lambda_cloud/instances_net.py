@@ -49,6 +49,18 @@ class HealthServers:
         self._lock = threading.Lock()
         self._servers: dict[str, ServedApp] = {}
         self._slots: dict[str, _Slot] = {}
+        self._default: HealthMode = "ok"
+
+    def set_default_mode(self, mode: HealthMode) -> None:
+        """How endpoints of instances not seen yet will answer (a bad release, say)."""
+        if mode not in HEALTH_MODES:
+            raise ValueError(f"health mode must be one of {HEALTH_MODES}")
+        with self._lock:
+            self._default = mode
+
+    def _new_slot(self) -> _Slot:
+        mode = self._default
+        return _Slot(mode, RECOVER_FAILURES if mode == "recover" else 0)
 
     def set_mode(self, instance_id: str, mode: HealthMode) -> None:
         """Change how an instance's endpoint answers (kept across restarts)."""
@@ -78,7 +90,8 @@ class HealthServers:
             for instance_id in to_stop:
                 self._slots[instance_id].stopping = True
             for instance_id in to_start:
-                slot = self._slots.setdefault(instance_id, _Slot())
+                slot = self._slots.get(instance_id) or self._new_slot()
+                self._slots[instance_id] = slot
                 slot.stopping = False
                 self._servers[instance_id] = serve_in_thread(
                     _health_app(instance_id, slot), name=f"lambda-health-{instance_id[:8]}"

@@ -1,0 +1,288 @@
+"""Phase 2: Lambda Cloud API instances through Pulumi, blue-green, with automatic rollback.
+
+The request is checked before anything changes (validated parameters, listed capacity,
+the cost ceiling). The shared stack is brought up, then the backend stack's new colour
+next to the serving one; the new colour must pass its health gate before it serves, and
+only then is the old colour torn down. A failure before the switch runs the rollback
+subflow: the new colour is destroyed, the serving one kept, the state checkpoint restored,
+and the Lambda API asked whether any instance of the abandoned colour is left.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from pathlib import Path
+from typing import Annotated, Literal
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_markdown_artifact
+from pydantic import BaseModel, Field, model_validator
+
+import tasks.provisioning as t
+from flows.frontend_migration import HealthParams
+from orchestra_ops.domain.lambda_cloud import REGION_NAMES
+from orchestra_ops.domain.provisioning import (
+    Rollout,
+    StackColours,
+    lease_for,
+    plan_rollout,
+)
+from orchestra_ops.errors import ConfigError, InsufficientCapacity, OpsError, RolledBack
+from orchestra_ops.ports.stack_engine import Checkpoint
+from tasks.policy import artifact_key
+
+INSTANCE_TYPE_PATTERN = r"^(gpu|cpu)_[0-9]+x_[a-z0-9_]+$"
+Region = Annotated[str, Field(pattern=r"^[a-z]+-[a-z]+-[0-9]+$")]
+
+
+class ProvisioningParams(BaseModel):
+    """What to provision (a form in the Prefect UI; validated before any API call)."""
+
+    environment: Literal["dev", "prod"] = Field(description="which stacks: dev or prod")
+    instance_type: str | None = Field(
+        None,
+        pattern=INSTANCE_TYPE_PATTERN,
+        description="Lambda instance type (e.g. gpu_1x_a10); unset = the stack's config",
+    )
+    regions: list[Region] | None = Field(
+        None, min_length=1, description="regions, most preferred first; unset = the stack's"
+    )
+    count: int | None = Field(None, ge=1, le=16, description="API instances; unset = stack's")
+    dry_run: bool = Field(False, description="preview only: change nothing")
+    ttl_hours: float | None = Field(
+        None, gt=0, le=336, description="dev only: destroy the instances after this long"
+    )
+    max_usd_per_hour: float = Field(
+        25.0, gt=0, le=10_000, description="refuse requests that would cost more per hour"
+    )
+    health: HealthParams = Field(
+        default_factory=lambda: HealthParams(interval_s=2.0, budget_s=300.0, fail_fast_after=5),
+        description="how each new instance proves healthy",
+    )
+    infrastructure_dir: str = Field(
+        "infrastructure/pulumi", description="holds the shared/ and backend/ projects"
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ProvisioningParams:
+        unknown = [r for r in self.regions or () if r not in REGION_NAMES]
+        if unknown:
+            raise ValueError(f"regions: unknown Lambda regions {unknown}")
+        if self.ttl_hours is not None and self.environment != "dev":
+            raise ValueError("ttl_hours: only dev environments expire")
+        return self
+
+    def overrides(self) -> dict[str, str]:
+        """The backend stack config these parameters override."""
+        values: dict[str, str] = {}
+        if self.instance_type is not None:
+            values["instance_type"] = self.instance_type
+        if self.regions is not None:
+            values["regions"] = json.dumps(self.regions)
+        if self.count is not None:
+            values["count"] = str(self.count)
+        return values
+
+
+class ProvisioningReport(BaseModel):
+    """What one provisioning run did."""
+
+    environment: str
+    outcome: str = "planned"  # planned | provisioned | refused | rolled-back | failed
+    serving_colour: str | None = None
+    instance_ids: list[str] = Field(default_factory=list)
+    api_url: str | None = None
+    usd_per_hour: str | None = None
+    preview: dict[str, int] = Field(default_factory=dict)
+    health: list[str] = Field(default_factory=list)
+    rollback: list[str] = Field(default_factory=list)
+    duration_s: float | None = None
+    error: str | None = None
+
+
+@flow(name="lambda-provisioning", log_prints=False)
+def lambda_provisioning(params: ProvisioningParams) -> ProvisioningReport:
+    """Provision the environment's API instances blue-green (see the module docstring)."""
+    started = time.monotonic()
+    env, infra = params.environment, Path(params.infrastructure_dir)
+    shared_dir, backend_dir = infra / "shared", infra / "backend"
+    report = ProvisioningReport(environment=env)
+    cfg = t.load_backend_config(backend_dir, env, params.overrides())
+    try:
+        placement = t.check_request(cfg, params.max_usd_per_hour)
+    except (ConfigError, InsufficientCapacity) as error:
+        report.outcome, report.error = "refused", str(error)
+        _publish(report)
+        raise
+    report.usd_per_hour = str(placement.worst_usd_per_hour)
+    if params.dry_run:
+        report.preview = _dry_run(shared_dir, backend_dir, env, params)
+        _publish(report)
+        return report
+    t.up_stack(shared_dir, env)
+    current = StackColours.from_outputs(t.stack_outputs(backend_dir, env))
+    rollout = plan_rollout(current)
+    serving_ids = [i.id for i in current.instances.get(rollout.serving or "", ())]
+    _clear_leftover(backend_dir, env, rollout)
+    t.configure(backend_dir, env, _rollout_config(params, rollout))
+    report.preview = t.preview_stack(backend_dir, env, f"Provisioning {env}: {rollout.new}")
+    checkpoint = t.export_stack(backend_dir, env)
+    try:
+        outputs = t.up_stack(backend_dir, env)
+        new = StackColours.from_outputs(outputs).instances.get(rollout.new, ())
+        report.health = t.health_gate_instances(new, cfg.api_port, params.health.policy())
+    except Exception as error:
+        report.outcome, report.error = "rolled-back", f"{type(error).__name__}: {error}"
+        report.rollback = rollback_provisioning(
+            env, str(backend_dir), rollout.serving, rollout.new, serving_ids, checkpoint
+        )
+        _publish(report)
+        raise RolledBack(
+            f"provisioning {env} failed before {rollout.new} served: {report.error}; "
+            + "; ".join(report.rollback),
+            restored=True,
+        ) from error
+    _switch_and_retire(backend_dir, env, rollout, report)
+    if params.ttl_hours is not None:
+        t.write_lease(lease_for(env, params.ttl_hours, dt.datetime.now(dt.UTC)))
+    report.outcome, report.duration_s = "provisioned", round(time.monotonic() - started, 2)
+    _publish(report)
+    return report
+
+
+def _rollout_config(params: ProvisioningParams, rollout: Rollout) -> dict[str, str]:
+    return {
+        **params.overrides(),
+        "colours": json.dumps(rollout.colours_during()),
+        "active_colour": rollout.serving or rollout.new,
+    }
+
+
+def _dry_run(
+    shared_dir: Path, backend_dir: Path, env: str, params: ProvisioningParams
+) -> dict[str, int]:
+    """Preview with the request's config, then put the stack file back as it was.
+
+    The backend reads the shared stack's outputs, so on an environment whose shared stack
+    was never brought up only the shared stack can be previewed.
+    """
+    counts = {
+        f"shared:{op}": n
+        for op, n in t.preview_stack(shared_dir, env, f"Provisioning {env}: shared").items()
+    }
+    if not t.stack_outputs(shared_dir, env):
+        get_run_logger().info("dry run: %s has no shared stack yet; backend not previewed", env)
+        return counts
+    stack_file = backend_dir / f"Pulumi.{env}.yaml"
+    before = stack_file.read_bytes() if stack_file.exists() else None
+    try:
+        t.configure(backend_dir, env, params.overrides())
+        backend = t.preview_stack(backend_dir, env, f"Provisioning {env}: backend")
+    finally:
+        if before is not None:
+            stack_file.write_bytes(before)
+    return counts | {f"backend:{op}": n for op, n in backend.items()}
+
+
+def _clear_leftover(backend_dir: Path, env: str, rollout: Rollout) -> None:
+    """Tear down a colour an interrupted rollout left next to the serving one."""
+    if rollout.leftover is None or rollout.serving is None:
+        return
+    get_run_logger().warning(
+        "%s instances of %s were left by an interrupted rollout: tearing them down first",
+        rollout.leftover,
+        env,
+    )
+    t.configure(
+        backend_dir,
+        env,
+        {"colours": json.dumps([rollout.serving]), "active_colour": rollout.serving},
+    )
+    t.up_stack(backend_dir, env)
+
+
+def _switch_and_retire(
+    backend_dir: Path, env: str, rollout: Rollout, report: ProvisioningReport
+) -> None:
+    """The new colour serves; then the old one goes (a failure here leaves the new serving)."""
+    if rollout.serving is not None:
+        t.configure(backend_dir, env, {"active_colour": rollout.new})
+        t.up_stack(backend_dir, env)
+    t.configure(backend_dir, env, {"colours": json.dumps([rollout.new])})
+    final = t.up_stack(backend_dir, env)
+    report.serving_colour = rollout.new
+    report.instance_ids = [str(i) for i in final.get("instance_ids") or []]  # type: ignore[attr-defined]
+    api_url = final.get("api_url")
+    report.api_url = str(api_url) if api_url else None
+
+
+@flow(name="lambda-provisioning-rollback", log_prints=False)
+def rollback_provisioning(
+    environment: str,
+    backend_dir: str,
+    serving: str | None,
+    abandoned: str,
+    serving_ids: list[str],
+    checkpoint: Checkpoint,
+) -> list[str]:
+    """Destroy the abandoned colour, keep the serving one, restore the checkpoint, verify."""
+    logger = get_run_logger()
+    project, steps = Path(backend_dir), []
+    try:
+        if serving is None:
+            t.destroy_stack(project, environment)
+        else:
+            only = {"colours": json.dumps([serving]), "active_colour": serving}
+            t.configure(project, environment, only)
+            t.up_stack(project, environment)
+        steps.append(f"{abandoned} destroyed through the stack")
+    except Exception as error:
+        logger.error("rollback through the stack failed (%s); terminating directly", error)
+        gone = t.terminate_colour(environment, abandoned)
+        steps.append(f"{abandoned} terminated through the Lambda API: {len(gone)} instance(s)")
+    t.import_stack(project, environment, checkpoint)
+    steps.append("stack state restored from the checkpoint taken before the update")
+    steps.append(t.verify_rollout_undone(environment, abandoned, serving_ids))
+    for step in steps:
+        logger.info("rollback: %s", step)
+    return steps
+
+
+def _publish(report: ProvisioningReport) -> None:
+    lines = [f"# Lambda provisioning: {report.environment}", "", f"**{report.outcome}**", ""]
+    for label, value in (
+        ("serving colour", report.serving_colour),
+        ("instances", ", ".join(report.instance_ids) or None),
+        ("API", report.api_url),
+        ("cost at most (USD/h)", report.usd_per_hour),
+        ("preview", report.preview or None),
+        ("error", report.error),
+    ):
+        if value:
+            lines.append(f"- {label}: {value}")
+    lines += [f"- health: {line}" for line in report.health]
+    lines += [f"- rollback: {line}" for line in report.rollback]
+    create_markdown_artifact(
+        key=artifact_key("lambda-provisioning", report.environment),
+        markdown="\n".join(lines) + "\n",
+        description=f"provisioning of {report.environment}: {report.outcome}",
+    )
+
+
+@flow(name="lambda-ttl-cleanup", log_prints=False)
+def lambda_ttl_cleanup(infrastructure_dir: str = "infrastructure/pulumi") -> list[str]:
+    """Destroy the dev API instances whose time-to-live has passed."""
+    lease = t.read_lease("dev")
+    now = dt.datetime.now(dt.UTC)
+    if lease is None or not lease.expired(now):
+        return []
+    backend_dir = Path(infrastructure_dir) / "backend"
+    t.destroy_stack(backend_dir, "dev")
+    left = t.live_instance_ids("dev")
+    if left:
+        raise OpsError(f"dev instances still running after cleanup: {', '.join(left)}")
+    t.lease_path("dev").unlink()
+    get_run_logger().info("dev expired at %s: its API instances are destroyed", lease.expires_at)
+    return [f"dev destroyed (expired {lease.expires_at.isoformat()})"]

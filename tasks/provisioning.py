@@ -1,0 +1,274 @@
+"""Tasks of Lambda provisioning: stack operations, the request checks, health, verification.
+
+Each task builds its own engine and clients from settings (a task may run in another
+thread or process). Stack outputs marked secret never leave these tasks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from prefect import get_run_logger
+from prefect.artifacts import create_markdown_artifact
+from prefect.exceptions import MissingContextError
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from orchestra_ops.adapters.health import HttpProber, wait_healthy
+from orchestra_ops.domain.health import GateState, HealthPolicy, describe
+from orchestra_ops.domain.lambda_cloud import InstanceId
+from orchestra_ops.domain.placement import check_cost_ceiling, hourly_cost, plan_attempts
+from orchestra_ops.domain.provisioning import (
+    ApiInstance,
+    Lease,
+    health_url,
+    live_instances_of,
+)
+from orchestra_ops.errors import ConfigError, HealthCheckFailed, InsufficientCapacity, OpsError
+from orchestra_ops.ports.stack_engine import (
+    Checkpoint,
+    StackEngine,
+    StackEvent,
+    StackOutput,
+    StackRef,
+)
+from orchestra_ops.programs.config import BACKEND_PROJECT, CONFIG_KEYS_BACKEND, BackendConfig
+from orchestra_ops.programs.config import backend_config as parse_backend_config
+from orchestra_ops.settings import load_settings
+from orchestra_ops.wiring import build
+from tasks.policy import artifact_key, cloud_task, local_task
+
+
+def _log() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return logging.getLogger("orchestra_ops.provisioning")
+
+
+# --- the request ------------------------------------------------------------------------
+
+
+@local_task
+def load_backend_config(
+    backend_dir: Path, environment: str, overrides: Mapping[str, str]
+) -> BackendConfig:
+    """The backend stack's config file with ``overrides`` applied, validated."""
+    path = backend_dir / f"Pulumi.{environment}.yaml"
+    try:
+        data = YAML(typ="safe").load(path.read_text()) or {}
+    except (OSError, YAMLError) as error:
+        raise ConfigError(f"cannot read {path}: {error}", source=str(path)) from error
+    prefix = f"{BACKEND_PROJECT}:"
+    raw: dict[str, str | None] = {
+        key.removeprefix(prefix): value if isinstance(value, str) else json.dumps(value)
+        for key, value in (data.get("config") or {}).items()
+        if key.startswith(prefix) and key.removeprefix(prefix) in CONFIG_KEYS_BACKEND
+    }
+    raw.update(overrides)
+    return parse_backend_config(raw, environment)
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where the launch will be tried and what it costs at most."""
+
+    attempts: tuple[str, ...]
+    skipped: tuple[str, ...]
+    worst_usd_per_hour: Decimal
+
+
+@cloud_task
+def check_request(cfg: BackendConfig, ceiling_usd_per_hour: float) -> Placement:
+    """Refuse a request no listed capacity can serve, or one above the cost ceiling."""
+    with build(load_settings()) as clients:
+        offers = clients.lambda_cloud().instance_types()
+    plan = plan_attempts(offers, [cfg.instance_type, *cfg.fallback_instance_types], cfg.regions)
+    if not plan.attempts:
+        raise InsufficientCapacity(
+            f"no capacity listed for {cfg.instance_type} (or its fallbacks) in "
+            f"{', '.join(cfg.regions)}: {'; '.join(plan.skipped)}",
+            region=cfg.regions[0],
+            instance_type=cfg.instance_type,
+        )
+    # The dearest type the attempts may land on bounds the cost.
+    dearest = max(
+        {a.instance_type for a in plan.attempts},
+        key=lambda name: offers[name].instance_type.price_cents_per_hour,
+    )
+    check_cost_ceiling(offers[dearest], cfg.count, Decimal(str(ceiling_usd_per_hour)))
+    return Placement(
+        tuple(f"{a.instance_type} in {a.region}" for a in plan.attempts),
+        plan.skipped,
+        hourly_cost(offers[dearest], cfg.count),
+    )
+
+
+# --- stack operations -------------------------------------------------------------------
+
+
+def _engine(project_dir: Path, stack: str) -> tuple[StackEngine, StackRef]:
+    engine = build(load_settings()).stack_engine()
+    return engine, engine.select_or_create(project_dir, stack)
+
+
+def _stream(event: StackEvent) -> None:
+    if event.kind in ("resource-pre", "resource-failed", "diagnostic", "summary"):
+        _log().info("engine: %s", event.message)
+
+
+def _public(outputs: Mapping[str, StackOutput]) -> dict[str, object]:
+    return {name: output.value for name, output in outputs.items() if not output.secret}
+
+
+@local_task
+def stack_outputs(project_dir: Path, stack: str) -> dict[str, object]:
+    """The stack's current outputs (secret ones left out)."""
+    engine, ref = _engine(project_dir, stack)
+    return _public(engine.outputs(ref))
+
+
+@local_task
+def configure(project_dir: Path, stack: str, values: Mapping[str, str]) -> None:
+    """Set plain (not secret) config values of the stack, each namespaced by the project."""
+    engine, ref = _engine(project_dir, stack)
+    project = YAML(typ="safe").load((project_dir / "Pulumi.yaml").read_text())["name"]
+    for key, value in values.items():
+        engine.set_config(ref, f"{project}:{key}", value)
+
+
+@local_task
+def preview_stack(project_dir: Path, stack: str, title: str) -> dict[str, int]:
+    """Preview an update; the change summary becomes an artifact."""
+    engine, ref = _engine(project_dir, stack)
+    summary = engine.preview(ref, _stream)
+    rows = "\n".join(f"| {op} | {n} |" for op, n in sorted(summary.counts.items()))
+    create_markdown_artifact(
+        key=artifact_key("preview", ref.project_dir.name, stack),
+        markdown=f"# {title}\n\n| operation | resources |\n|---|---|\n{rows}\n",
+        description=f"pulumi preview of {ref.label}",
+    )
+    return dict(summary.counts)
+
+
+@local_task
+def up_stack(project_dir: Path, stack: str) -> dict[str, object]:
+    """Update the stack (a checkpoint is exported first); its public outputs."""
+    engine, ref = _engine(project_dir, stack)
+    return _public(engine.up(ref, _stream))
+
+
+@local_task
+def export_stack(project_dir: Path, stack: str) -> Checkpoint:
+    """The stack's state as a checkpoint."""
+    engine, ref = _engine(project_dir, stack)
+    return engine.export(ref)
+
+
+@local_task
+def import_stack(project_dir: Path, stack: str, checkpoint: Checkpoint) -> None:
+    """Restore the stack's state from a checkpoint."""
+    engine, ref = _engine(project_dir, stack)
+    engine.import_(ref, checkpoint)
+
+
+@local_task
+def destroy_stack(project_dir: Path, stack: str) -> dict[str, int]:
+    """Delete every resource of the stack."""
+    engine, ref = _engine(project_dir, stack)
+    return dict(engine.destroy(ref, _stream).counts)
+
+
+# --- health and verification ------------------------------------------------------------
+
+
+@local_task
+def health_gate_instances(
+    instances: Sequence[ApiInstance], port: int, policy: HealthPolicy
+) -> list[str]:
+    """Each instance's health endpoint must pass the gate; HealthCheckFailed names the first."""
+    template = load_settings().lambda_cloud.health_url_template
+    prober = HttpProber()
+    passed = []
+    try:
+        for instance in instances:
+            url = health_url(template, instance, port)
+            progress = wait_healthy(prober, url, policy)
+            verdict = describe(progress, policy)
+            _log().info("instance %s (%s): %s", instance.id, instance.hostname, verdict)
+            if progress.state is not GateState.PASSED:
+                raise HealthCheckFailed(url, f"instance {instance.id}: {verdict}")
+            passed.append(f"{instance.id}: {verdict}")
+    finally:
+        prober.close()
+    return passed
+
+
+@cloud_task
+def terminate_colour(environment: str, colour: str) -> list[str]:
+    """Terminate every live API instance of ``environment`` and ``colour`` (by tags)."""
+    with build(load_settings()) as clients:
+        api = clients.lambda_cloud()
+        found = live_instances_of(api.list_instances(), environment, colour)
+        if found:
+            api.terminate([i.id for i in found])
+    return [str(i.id) for i in found]
+
+
+@cloud_task
+def verify_rollout_undone(environment: str, colour: str, serving: Sequence[str]) -> str:
+    """No live instance of the abandoned colour, and every serving instance still there."""
+    with build(load_settings()) as clients:
+        live = clients.lambda_cloud().list_instances()
+    left = live_instances_of(live, environment, colour)
+    if left:
+        raise OpsError(
+            f"rollback left {len(left)} {colour} instance(s) of {environment} running: "
+            f"{', '.join(i.id for i in left)}; terminate them (`orchestra-ops recover`)"
+        )
+    alive = {i.id for i in live_instances_of(live, environment)}
+    missing = [i for i in serving if InstanceId(i) not in alive]
+    if missing:
+        raise OpsError(f"serving instance(s) {', '.join(missing)} of {environment} are gone")
+    return f"no {colour} instance left; {len(serving)} serving instance(s) untouched"
+
+
+@cloud_task
+def live_instance_ids(environment: str) -> list[str]:
+    """Ids of every live API instance of ``environment``."""
+    with build(load_settings()) as clients:
+        live = clients.lambda_cloud().list_instances()
+    return sorted(str(i.id) for i in live_instances_of(live, environment))
+
+
+# --- leases -----------------------------------------------------------------------------
+
+
+def lease_path(environment: str) -> Path:
+    """Where an environment's time-to-live is kept."""
+    return load_settings().runtime.state_dir / "leases" / f"{environment}.json"
+
+
+@local_task
+def write_lease(lease: Lease) -> None:
+    """Record when ``lease.environment`` is due for cleanup."""
+    path = lease_path(lease.environment)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    partial.write_text(json.dumps({"expires_at": lease.expires_at.isoformat()}))
+    partial.replace(path)
+
+
+def read_lease(environment: str) -> Lease | None:
+    """The environment's lease, if one was recorded."""
+    path = lease_path(environment)
+    if not path.exists():
+        return None
+    data = json.loads(path.read_text())
+    return Lease(environment, dt.datetime.fromisoformat(data["expires_at"]))

@@ -1,0 +1,230 @@
+"""Track 2 on the sandbox: blue-green provisioning, rollback, refusals, dry run, TTL cleanup.
+
+The Pulumi CLI is not installable here, so the stacks run on ProgramUnderMocksEngine
+(tests/doubles): the real programs and the real dynamic providers against the emulator.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from flows.frontend_migration import HealthParams
+from flows.lambda_provisioning import (
+    ProvisioningParams,
+    lambda_provisioning,
+    lambda_ttl_cleanup,
+)
+from orchestra_ops.domain.lambda_cloud import Instance
+from orchestra_ops.domain.provisioning import Lease, live_instances_of
+from orchestra_ops.errors import ConfigError, InsufficientCapacity, RolledBack
+from orchestra_ops.sandbox.faults import Fault
+from orchestra_ops.sandbox.runner import Endpoints, Sandbox
+from tasks.provisioning import write_lease
+
+INFRA = Path(__file__).resolve().parents[2] / "infrastructure" / "pulumi"
+DOUBLE = "tests.doubles.program_engine:ProgramUnderMocksEngine"
+
+pytestmark = [pytest.mark.usefixtures("prefect_harness"), pytest.mark.slow]
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator[tuple[Sandbox, Endpoints]]:
+    runner = Sandbox(tmp_path / "sandbox")
+    with runner as endpoints:
+        yield runner, endpoints
+
+
+@pytest.fixture
+def infra(tmp_path: Path) -> Path:
+    """A copy of the infrastructure projects: the engine writes stack config next to them."""
+    target = tmp_path / "pulumi"
+    for project in ("shared", "backend"):
+        shutil.copytree(INFRA / project, target / project)
+    return target
+
+
+@pytest.fixture(autouse=True)
+def environment(
+    sandbox: tuple[Sandbox, Endpoints], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for name, value in sandbox[1].as_environment().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("ORCHESTRA_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("ORCHESTRA_STACK_ENGINE", DOUBLE)
+
+
+def params(infra: Path, **changes: object) -> ProvisioningParams:
+    base: dict[str, object] = {
+        "environment": "dev",
+        "infrastructure_dir": str(infra),
+        "health": HealthParams(consecutive=2, interval_s=0.05, budget_s=5, fail_fast_after=2),
+    }
+    base.update(changes)
+    return ProvisioningParams.model_validate(base)
+
+
+def api_instances(sandbox: tuple[Sandbox, Endpoints], environment: str = "dev") -> list[Instance]:
+    from pydantic import SecretStr
+
+    from orchestra_ops.adapters.lambda_cloud import LambdaCloudClient
+
+    endpoints = sandbox[1]
+    with LambdaCloudClient(endpoints.lambda_api_url, SecretStr(endpoints.lambda_api_key)) as api:
+        return live_instances_of(api.list_instances(), environment)
+
+
+def colour_of(instance: Instance) -> str:
+    return {t.key: t.value for t in instance.tags}["colour"]
+
+
+def test_first_run_serves_blue_and_the_next_run_switches_to_green(
+    sandbox: tuple[Sandbox, Endpoints], infra: Path
+) -> None:
+    first = lambda_provisioning(params(infra))
+    assert first.outcome == "provisioned" and first.serving_colour == "blue"
+    (blue,) = api_instances(sandbox)
+    assert colour_of(blue) == "blue" and first.instance_ids == [blue.id]
+    assert first.api_url == "http://127.0.0.1:8000"
+    assert any("healthy" in line for line in first.health)
+
+    second = lambda_provisioning(params(infra))
+    assert second.serving_colour == "green"
+    (green,) = api_instances(sandbox)
+    assert colour_of(green) == "green" and second.instance_ids == [green.id]
+    assert green.id != blue.id  # blue was torn down only after green served
+
+
+def test_unhealthy_green_is_rolled_back_and_blue_keeps_serving(
+    sandbox: tuple[Sandbox, Endpoints], infra: Path
+) -> None:
+    runner = sandbox[0]
+    lambda_provisioning(params(infra))
+    (blue,) = api_instances(sandbox)
+    stack_file = (infra / "backend" / "Pulumi.dev.yaml").read_text()
+    runner.lambda_cloud.set_new_instance_health("fail")
+
+    with pytest.raises(RolledBack) as raised:
+        lambda_provisioning(params(infra))
+
+    assert raised.value.restored
+    assert "no green instance left" in str(raised.value)
+    assert [i.id for i in api_instances(sandbox)] == [blue.id]
+    assert "green" not in (infra / "backend" / "Pulumi.dev.yaml").read_text().split("active")[0]
+    del stack_file
+    # The next run, with a healthy release, proceeds from blue as if nothing happened.
+    runner.lambda_cloud.set_new_instance_health("ok")
+    again = lambda_provisioning(params(infra))
+    assert again.serving_colour == "green"
+    assert [colour_of(i) for i in api_instances(sandbox)] == ["green"]
+
+
+def test_first_run_that_never_gets_healthy_leaves_nothing(
+    sandbox: tuple[Sandbox, Endpoints], infra: Path
+) -> None:
+    sandbox[0].lambda_cloud.set_new_instance_health("fail")
+    with pytest.raises(RolledBack):
+        lambda_provisioning(params(infra))
+    assert api_instances(sandbox) == []
+
+
+def test_launch_that_succeeded_but_answered_500_is_adopted_not_doubled(
+    sandbox: tuple[Sandbox, Endpoints], infra: Path
+) -> None:
+    runner = sandbox[0]
+    runner.lambda_cloud.plan.add(
+        Fault(
+            method="POST",
+            path="/api/v1/instance-operations/launch",
+            mode="after_effect",
+            status=500,
+            count=1,
+        )
+    )
+    report = lambda_provisioning(params(infra))
+    assert report.outcome == "provisioned"
+    assert len(api_instances(sandbox)) == 1
+
+
+@pytest.mark.parametrize(
+    ("changes", "error", "words"),
+    [
+        ({"count": 16, "max_usd_per_hour": 1.0}, ConfigError, "above the ceiling"),
+        ({"regions": ["europe-central-1"]}, InsufficientCapacity, "no capacity listed"),
+    ],
+)
+def test_refused_requests_change_nothing(
+    sandbox: tuple[Sandbox, Endpoints],
+    infra: Path,
+    changes: dict[str, object],
+    error: type[Exception],
+    words: str,
+) -> None:
+    runner = sandbox[0]
+    runner.lambda_cloud.set_capacity("cpu_4x_general", ["us-west-1"])
+    runner.lambda_cloud.log.clear()
+    with pytest.raises(error, match=words):
+        lambda_provisioning(params(infra, **changes))
+    assert runner.lambda_cloud.log.mutating() == []
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"environment": "staging"}, "environment"),
+        ({"environment": "dev", "instance_type": "huge; rm -rf /"}, "instance_type"),
+        ({"environment": "dev", "count": 0}, "count"),
+        ({"environment": "dev", "regions": ["mars-north-1"]}, "regions"),
+        ({"environment": "prod", "ttl_hours": 4}, "ttl_hours"),
+        ({"environment": "dev", "max_usd_per_hour": -1}, "max_usd_per_hour"),
+    ],
+)
+def test_invalid_parameters_are_refused_naming_the_field(
+    payload: dict[str, object], field: str
+) -> None:
+    with pytest.raises(ValidationError, match=field):
+        ProvisioningParams.model_validate(payload)
+
+
+def test_dry_run_previews_and_changes_nothing(
+    sandbox: tuple[Sandbox, Endpoints], infra: Path
+) -> None:
+    runner = sandbox[0]
+    fresh = lambda_provisioning(params(infra, dry_run=True))
+    assert fresh.outcome == "planned" and fresh.preview == {"shared:create": 3}
+    lambda_provisioning(params(infra))
+    before = (infra / "backend" / "Pulumi.dev.yaml").read_bytes()
+    runner.lambda_cloud.log.clear()
+
+    report = lambda_provisioning(params(infra, dry_run=True, count=2))
+
+    assert report.preview == {"shared:same": 3, "backend:same": 1, "backend:create": 1}
+    assert runner.lambda_cloud.log.mutating() == []
+    assert (infra / "backend" / "Pulumi.dev.yaml").read_bytes() == before
+    assert len(api_instances(sandbox)) == 1
+
+
+def test_expired_dev_lease_is_cleaned_up(sandbox: tuple[Sandbox, Endpoints], infra: Path) -> None:
+    lambda_provisioning(params(infra, ttl_hours=1))
+    assert len(api_instances(sandbox)) == 1
+    assert lambda_ttl_cleanup(str(infra)) == []  # not expired yet: nothing happens
+    assert len(api_instances(sandbox)) == 1
+
+    write_lease.fn(Lease("dev", dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)))
+    done = lambda_ttl_cleanup(str(infra))
+    assert done and "dev destroyed" in done[0]
+    assert api_instances(sandbox) == []
+
+
+def test_prod_uses_its_gpu_config(sandbox: tuple[Sandbox, Endpoints], infra: Path) -> None:
+    report = lambda_provisioning(params(infra, environment="prod"))
+    instances = api_instances(sandbox, "prod")
+    assert len(instances) == 2 and report.serving_colour == "blue"
+    assert {i.instance_type.name for i in instances} <= {"gpu_1x_a10", "gpu_1x_a100_sxm4"}
+    assert json.loads(report.model_dump_json())["usd_per_hour"]
