@@ -1,9 +1,10 @@
 """Track 4: reorganise the Pulumi projects of the target repo (phases 4A-4C).
 
 Plan (always, as an artifact: every operation and a unified diff), then, when asked,
-apply on a new branch with a durable journal, validate the new layout, and end in
-"state migration pending" with the exact pulumi commands when no engine can migrate
-stack state. A failed validation rolls the files back byte for byte. A run killed
+apply on a new branch with a durable journal, validate the new layout, and migrate the
+stack state (checkpoint, rename, no-change preview, restore on failure) when the Pulumi
+CLI is installed; without it, end in "state migration pending" with the exact pulumi
+commands. A failed validation rolls the files back byte for byte. A run killed
 part-way is finished with ``action=resume`` or undone with ``action=rollback``.
 The plan's step 4A read literally (project files renamed to ``Pulumi.<name>.yaml``)
 is refused: Pulumi reads such a file as the configuration of stack ``<name>``.
@@ -27,6 +28,7 @@ from orchestra_ops.domain.reorg.plan import build_plan, render_markdown
 from orchestra_ops.domain.reorg.validate import validate_layout
 from orchestra_ops.errors import ConfigError, ReorgError
 from tasks.policy import artifact_key, local_task
+from tasks.state_migration import migrate_stack_state
 
 LITERAL_4A = (
     "the plan's step 4A, read literally, renames each Pulumi.yaml to Pulumi.<name>.yaml; "
@@ -65,6 +67,7 @@ class ReorgReport(BaseModel):
     branch: str | None = None
     commit: str | None = None
     pending_commands: list[str] = Field(default_factory=list)
+    stacks: list[str] = Field(default_factory=list, description="state migration, per stack")
     problems: list[str] = Field(default_factory=list)
 
 
@@ -135,23 +138,39 @@ def recover(repo_path: str, action: ReorgAction) -> ReorgReport:
 @flow(name="stack-reorganisation")
 def stack_reorganisation(params: ReorgParams) -> ReorgReport:
     """Plan, apply, resume or roll back (see the module docstring)."""
-    logger = get_run_logger()
     if params.literal_4a_rename:
         raise ConfigError(f"refused: {LITERAL_4A}")
-    if params.action in (ReorgAction.RESUME, ReorgAction.ROLLBACK):
+    if params.action is ReorgAction.ROLLBACK:
         return recover(params.repo_path, params.action)
+    if params.action is ReorgAction.RESUME:
+        return _migrate_state(params.repo_path, recover(params.repo_path, params.action))
     plan = plan_reorganisation(params.repo_path, params.mapping_file)
     if params.action is ReorgAction.PLAN:
         return ReorgReport(action="plan", operations=len(plan.operations), outcome="planned")
-    report = apply_plan(params.repo_path, plan)
-    if report.outcome == str(Outcome.STATE_MIGRATION_PENDING):
+    return _migrate_state(params.repo_path, apply_plan(params.repo_path, plan))
+
+
+def _migrate_state(repo_path: str, report: ReorgReport) -> ReorgReport:
+    """Migrate the stack state after the files moved; list the commands when no CLI can."""
+    if report.outcome != str(Outcome.STATE_MIGRATION_PENDING):
+        return report
+    logger = get_run_logger()
+    key = artifact_key("reorg-state", Path(repo_path).name)
+    migrated = migrate_stack_state(repo_path)
+    if migrated is None:
         commands = "\n".join(f"    {c}" for c in report.pending_commands)
         create_markdown_artifact(
             f"# State migration pending\n\nNo Pulumi engine here; run, per stack:\n\n{commands}\n",
-            key=artifact_key("reorg-state", Path(params.repo_path).name),
+            key=key,
         )
         logger.warning(
             "files reorganised; stack state migration pending (%d commands)",
             len(report.pending_commands),
         )
-    return report
+        return report
+    lines = "\n".join(f"- {line}" for line in migrated)
+    create_markdown_artifact(f"# Stack state migrated\n\n{lines}\n", key=key)
+    logger.info("files reorganised; stack state migrated (%d stacks)", len(migrated))
+    return report.model_copy(
+        update={"outcome": str(Outcome.APPLIED), "pending_commands": [], "stacks": migrated}
+    )
