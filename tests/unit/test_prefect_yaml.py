@@ -40,3 +40,10 @@ def test_no_secret_literal_in_the_deployment_file() -> None:
     text = (ROOT / "prefect.yaml").read_text()
     for name in ("VERCEL_TOKEN", "LAMBDA_LABS_API_KEY", "PULUMI_ACCESS_TOKEN"):
         assert name not in text
+
+
+def test_provisioning_runs_one_at_a_time_with_server_side_validation() -> None:
+    """REST-triggered provisioning: a second request while one runs is cancelled."""
+    provisioning = next(d for d in _deployments() if d["name"] == "lambda-provisioning")
+    assert provisioning["concurrency_limit"] == {"limit": 1, "collision_strategy": "CANCEL_NEW"}
+    assert provisioning["enforce_parameter_schema"] is True
