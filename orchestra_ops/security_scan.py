@@ -23,13 +23,13 @@ from orchestra_ops.adapters.schema_validation import validate_cyclonedx, validat
 from orchestra_ops.domain.security.markdown import markdown_summary
 from orchestra_ops.domain.security.policy import Policy, parse_policy
 from orchestra_ops.domain.security.remediation import remediation_plan, rewrite_pins
-from orchestra_ops.domain.security.reports import json_report
+from orchestra_ops.domain.security.reports import findings_from_report, json_report
 from orchestra_ops.domain.security.sarif import sarif_log
 from orchestra_ops.domain.security.sbom import cyclonedx_sbom
 from orchestra_ops.domain.security.scan import Gate, ScanResult
 from orchestra_ops.domain.security.trend import Trend, compare_with_report
 from orchestra_ops.domain.security.update_config import config_diff
-from orchestra_ops.errors import ScanError
+from orchestra_ops.errors import ConfigError, ScanError
 from orchestra_ops.settings import ScanSettings
 
 POLICY_FILE = "security-policy.yaml"
@@ -52,7 +52,12 @@ def load_policy(repo: Path, policy_file: str = POLICY_FILE) -> Policy:
     path = repo / policy_file
     if not path.is_file():
         return Policy()
-    return parse_policy(path.read_text(encoding="utf-8"), source=str(path))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        reason = f"not UTF-8 text (byte {error.start}); is it a binary file by mistake?"
+        raise ConfigError(f"{path}: {reason}", source=str(path)) from None
+    return parse_policy(text, source=str(path))
 
 
 def _write_json(path: Path, document: Any) -> None:
@@ -67,8 +72,9 @@ def _previous(out_dir: Path) -> dict[str, Any] | None:
         return None
     try:
         previous: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError:
-        return None  # a damaged previous report only costs the trend
+        findings_from_report(previous)
+    except ValueError:  # bad JSON, bad UTF-8 or a bad shape: a damaged report only costs the trend
+        return None
     return previous
 
 

@@ -45,14 +45,24 @@ def read_app_texts(app_dir: Path) -> dict[str, str]:
     for name in _TEXT_NAMES:
         path = app_dir / name
         if path.is_file():
-            texts[name] = path.read_text(encoding="utf-8")
+            texts[name] = _read_text(path)
     for name in _LOCKFILES:
         if (app_dir / name).is_file():
             texts[name] = ""
     for path in sorted(app_dir.glob(".env*")):
         if path.is_file():
-            texts[path.name] = path.read_text(encoding="utf-8")
+            texts[path.name] = _read_text(path)
     return texts
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {error.start}); is it a binary file by mistake?",
+            source=str(path),
+        ) from None
 
 
 def _is_env_file(relative: str) -> bool:

@@ -143,6 +143,11 @@ def parse_compose(text: str, source: str) -> list[FoundVar]:
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1
         raise ConfigError(f"{source}:{line}: not valid YAML", source=f"{source}:{line}") from None
+    except (ValueError, TypeError, LookupError, AttributeError) as error:
+        # ruamel builds values as it reads: a bad date (2027-02-30) or an explicit tag on the
+        # wrong value (`!!int x`, `!!set` on a list) escapes as a plain Python error.
+        reason = f"not valid YAML: cannot build a value ({error!r}); check dates and !!tags"
+        raise ConfigError(f"{source}: {reason}", source=source) from None
     services = (document or {}).get("services") if isinstance(document, dict) else None
     if not isinstance(services, dict):
         raise ConfigError(f"{source}: no services mapping", source=source)

@@ -75,6 +75,8 @@ def _config_files(
             existing = json.loads(texts["vercel.json"])
         except json.JSONDecodeError as error:
             raise ConfigError(f"{app}/vercel.json:{error.lineno}: not valid JSON") from None
+        if existing is not None and not isinstance(existing, dict):
+            raise ConfigError(f"{app}/vercel.json: must hold a JSON object")
     vercel_json = generate_vercel_json(profile, backend_api_url, existing)
     files = {"vercel.json": json.dumps(vercel_json, indent=2) + "\n"}
     if profile.framework is Framework.NEXTJS:

@@ -22,6 +22,8 @@ _ANCHORS = (
     re.compile(r"\bexport\s+default\s*\{"),
 )
 _OUTPUT_STANDALONE = re.compile(r"""output\s*:\s*(['"])standalone\1\s*,?""")
+# A top-level ``rewrites`` entry, possibly after comments (a trailing comment ends up there).
+_REWRITES_KEY = re.compile(r"(?:\s|//[^\n]*|/\*.*?\*/)*(async\s+)?rewrites\b", re.S)
 _VERCEL_GUARD = "...(process.env.VERCEL ? {} : { output: 'standalone' }),"
 _OPEN, _CLOSE = "{[(", "}])"
 
@@ -122,11 +124,13 @@ def _find_config_object(text: str, source: str, api_base: str) -> int:
 
 
 def _depth_at(text: str, position: int) -> int:
-    """Bracket depth at ``position``, ignoring brackets in strings and comments."""
+    """Bracket depth at ``position``, ignoring brackets in strings and comments; -1 in one."""
     depth, i = 0, 0
     while i < position:
         if _is_literal_start(text, i):
             i = _skip_literal(text, i)
+            if i > position:
+                return -1  # a commented-out `output: 'standalone'` is not the setting
             continue
         depth += (text[i] in _OPEN) - (text[i] in _CLOSE)
         i += 1
@@ -152,7 +156,7 @@ def edit_next_config(text: str, source: str, api_base: str) -> NextConfigEdit:
     if standalone and "process.env.VERCEL" not in body:
         body = body[: standalone.start()] + _VERCEL_GUARD + body[standalone.end() :]
         changes.append("output: 'standalone' kept only off Vercel")
-    if any(re.match(r"\s*(async\s+)?rewrites\b", s) for s in segments):
+    if any(_REWRITES_KEY.match(s) for s in segments):
         if "/api/:path*" not in body:
             raise ManualEditRequired(
                 source, "it already has rewrites() that would need merging", _instructions(api_base)

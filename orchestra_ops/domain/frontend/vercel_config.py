@@ -77,18 +77,32 @@ def _translate_route(route: Any, source: str) -> dict[str, str] | None:
     )
 
 
+def _objects(config: dict[str, Any], key: str, source: str, *, strict: bool = True) -> list[Any]:
+    """``config[key]`` as a list (empty when absent) of objects; ConfigError otherwise.
+
+    ``strict=False`` leaves the items to the caller (routes explain their own refusal).
+    """
+    value = config.get(key) or []
+    if not isinstance(value, list) or (strict and not all(isinstance(i, dict) for i in value)):
+        raise ConfigError(f"{source}: `{key}` must be a list of objects", source=source)
+    return value
+
+
 def translate_legacy(config: dict[str, Any], source: str) -> dict[str, Any]:
     """Modern equivalents of a legacy file's ``builds`` and ``routes``; other keys kept."""
     check_not_mixed(config, source)
     modern = {k: v for k, v in config.items() if k not in LEGACY}
-    builds = config.get("builds") or []
-    for build in builds if isinstance(builds, list) else []:
-        dist_dir = (build.get("config") or {}).get("distDir") if isinstance(build, dict) else None
-        if dist_dir:
+    for index, build in enumerate(_objects(config, "builds", source)):
+        build_config = build.get("config") or {}
+        if not isinstance(build_config, dict):
+            reason = f"`builds[{index}].config` must be an object"
+            raise ConfigError(f"{source}: {reason}", source=source)
+        if dist_dir := build_config.get("distDir"):
             modern.setdefault("outputDirectory", str(dist_dir))
-    rewrites = [r for r in (_translate_route(x, source) for x in config.get("routes") or []) if r]
+    routes = _objects(config, "routes", source, strict=False)
+    rewrites = [r for r in (_translate_route(x, source) for x in routes) if r]
     if rewrites:
-        modern["rewrites"] = [*modern.get("rewrites", []), *rewrites]
+        modern["rewrites"] = [*_objects(modern, "rewrites", source), *rewrites]
     return modern
 
 
@@ -110,7 +124,7 @@ def generate_vercel_json(
     config = translate_legacy(existing, source) if existing else {}
     rewrites = [
         r
-        for r in config.get("rewrites", [])
+        for r in _objects(config, "rewrites", source)
         if r.get("source") not in ("/api/:path*", "/(.*)", "/:path*")
     ]
     if profile.framework is Framework.VITE:

@@ -54,6 +54,11 @@ def load_yaml(text: str, source: str) -> Any:
         problem = getattr(error, "problem", None) or error
         reason = f"{source}:{line}: not valid YAML: {problem}"
         raise ConfigError(reason, source=f"{source}:{line}") from None
+    except (ValueError, TypeError, LookupError, AttributeError) as error:
+        # ruamel builds values as it reads: a bad date (2027-02-30) or an explicit tag on the
+        # wrong value (`!!int x`, `!!set` on a list) escapes as a plain Python error.
+        reason = f"not valid YAML: cannot build a value ({error!r}); check dates and !!tags"
+        raise ConfigError(f"{source}: {reason}", source=source) from None
 
 
 def discover(snapshot: Snapshot) -> Discovery:
@@ -89,6 +94,10 @@ def _project(snapshot: Snapshot, project_file: str) -> Project:
     options: tuple[tuple[str, str], ...] = ()
     if isinstance(runtime, CommentedMap):
         raw = runtime.get("options") or {}
+        if not isinstance(raw, dict):
+            line = int(runtime.lc.key("options")[0]) + 1
+            reason = f"{project_file}:{line}: runtime options must be a mapping"
+            raise ConfigError(reason, source=project_file)
         options = tuple((str(k), str(v)) for k, v in raw.items())
         runtime = runtime.get("name")
     directory = parent(project_file)

@@ -220,13 +220,16 @@ def render_mapping(mapping: ReorgMapping) -> str:
     lines = [
         "# Pulumi reorganisation: each project's new directory and name (see orchestra_ops).",
         "# The project file stays Pulumi.yaml; Pulumi.<name>.yaml would be a stack config.",
-        f"org: {mapping.org}",
-        f"branch: {mapping.branch}",
+        # Quoted (JSON strings are YAML): a plain 00, 1e3 or true would read back retyped.
+        f"org: {json.dumps(mapping.org)}",
+        f"branch: {json.dumps(mapping.branch)}",
         "projects:",
     ]
     for entry in mapping.entries:
-        lines += [f"  - source: {show_dir(entry.source)}", f"    target: {entry.target}"]
-        lines.append(f"    name: {entry.name}")
+        lines.append(f"  - source: {json.dumps(show_dir(entry.source))}")
+        lines.append(f"    target: {json.dumps(entry.target)}")
+        lines.append(f"    name: {json.dumps(entry.name)}")
         if entry.description is not None:
-            lines.append(f"    description: {json.dumps(entry.description)}")
+            # Unescaped non-ASCII: YAML reads a JSON surrogate pair (an emoji) as two halves.
+            lines.append(f"    description: {json.dumps(entry.description, ensure_ascii=False)}")
     return "\n".join(lines) + "\n"

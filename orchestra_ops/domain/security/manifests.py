@@ -50,7 +50,8 @@ def parse_requirements(text: str, source: str) -> list[Pin]:
             continue
         match = _REQUIREMENT.match(line)
         if match is None:
-            raise ConfigError(f"{source}:{number}: cannot read requirement {line!r}")
+            shown = line if len(line) <= 80 else f"{line[:80]}..."  # never echo a huge line
+            raise ConfigError(f"{source}:{number}: cannot read requirement {shown!r}")
         name, _, operator, version = match.groups()
         pins.append(Pin(canonical_name(name), operator, version or None, number))
     return pins

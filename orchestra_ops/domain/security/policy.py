@@ -103,6 +103,11 @@ def parse_policy(text: str, source: str = "security-policy.yaml") -> Policy:
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1
         raise _error(source, line, f"not valid YAML: {getattr(error, 'problem', error)}") from None
+    except (ValueError, TypeError, LookupError, AttributeError) as error:
+        # ruamel builds values as it reads: a bad date (2027-02-30) or an explicit tag on the
+        # wrong value (`!!int x`, `!!set` on a list) escapes as a plain Python error.
+        reason = f"not valid YAML: cannot build a value ({error!r}); check dates and !!tags"
+        raise ConfigError(f"{source}: {reason}", source=source) from None
     if document is None:
         return Policy()
     if not isinstance(document, CommentedMap):
@@ -162,7 +167,7 @@ def _ignores(document: CommentedMap, source: str) -> tuple[Ignore, ...]:
         if not isinstance(expires, dt.date):
             reason = "expires must be a date like 2027-01-31"
             raise _error(source, _line(entry, "expires"), reason)
-        if not str(entry["reason"]).strip():
+        if entry["reason"] is None or not str(entry["reason"]).strip():
             raise _error(source, _line(entry, "reason"), "an ignore needs a reason")
         ignores.append(Ignore(str(entry["id"]), str(entry["reason"]), expires))
     return tuple(ignores)

@@ -116,10 +116,15 @@ def json_report(
 
 
 def findings_from_report(report: dict[str, Any]) -> list[Finding]:
-    """The findings of a JSON report written by :func:`json_report`."""
-    if report.get("schema") != REPORT_SCHEMA:
-        raise ValueError(f"not an Orchestra Ops security report (schema {report.get('schema')!r})")
-    return [finding_from_dict(entry) for entry in report["findings"]]
+    """The findings of a JSON report written by :func:`json_report`; ValueError if damaged."""
+    if not isinstance(report, dict) or report.get("schema") != REPORT_SCHEMA:
+        schema = report.get("schema") if isinstance(report, dict) else None
+        raise ValueError(f"not an Orchestra Ops security report (schema {schema!r})")
+    try:
+        return [finding_from_dict(entry) for entry in report["findings"]]
+    except (KeyError, TypeError, AttributeError, ValueError) as error:
+        kind = type(error).__name__
+        raise ValueError(f"damaged security report: findings: {kind} {error}") from error
 
 
 def severity_counts(findings: tuple[Finding, ...] | list[Finding]) -> dict[str, int]:

@@ -1,0 +1,5 @@
+export default {
+  async rewrites() {
+    return [{ source: '/docs/:path*', destination: 'https://docs.example.com/:path*' }]
+  },
+}

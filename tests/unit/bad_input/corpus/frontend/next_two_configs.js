@@ -1,0 +1,2 @@
+module.exports = { reactStrictMode: true }
+export default { output: 'standalone' }
