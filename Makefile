@@ -53,6 +53,8 @@ bench: venv
 	$(BIN)/python bench/emulator_rps.py
 	$(BIN)/python bench/frontend.py
 	$(BIN)/python bench/security.py
+	$(BIN)/python bench/roadmap.py
+	$(BIN)/python bench/prefect_overhead.py
 
 ## Scan this project's own lock against the real advisory services (examples/ is
 ## deliberately vulnerable, so only the lock is scanned).

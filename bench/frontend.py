@@ -5,7 +5,8 @@ B3: time from the first failed production answer to healthy production again, as
     multiple of the health probe interval (goal at most 2), with a poller hitting
     production every 10 ms while release 2 breaks in production and is rolled back.
 
-Run with ``python bench/frontend.py``; figures go to ``bench/results/latest.json``.
+Run with ``python bench/frontend.py``; figures go to ``bench/results/latest.json``
+and ``latest.md``.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from _results import record
 
 COMMAND = "python bench/frontend.py"
-RESULTS = Path(__file__).parent / "results" / "latest.json"
 
 
 def _app(root: Path, files: int) -> Path:
@@ -129,10 +130,7 @@ def main() -> None:
             else "no failure observed",
         },
     ]
-    existing = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    existing.update({f["key"]: f for f in figures})
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(existing, indent=2) + "\n")
+    record(figures)
     for figure in figures:
         value = f"{figure['value']} {figure['unit']}"
         print(f"{figure['key']} {figure['name']}: {value} (goal {figure['goal']})")

@@ -4,20 +4,21 @@ B5: scanning 20 manifests with 4 tool runs at a time / the same runs one after a
     (goal at most 0.6 on 2 cores).
 Flow overhead: the security-scan flow's wall time / the bare scan it wraps.
 
-Run with ``python bench/security.py``; figures go to ``bench/results/latest.json``.
+Run with ``python bench/security.py``; figures go to ``bench/results/latest.json``
+and ``latest.md``.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
 import time
 from pathlib import Path
 
+from _results import record
+
 COMMAND = "python bench/security.py"
-RESULTS = Path(__file__).parent / "results" / "latest.json"
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "orchestra-main"
 
 
@@ -91,9 +92,7 @@ def main() -> None:
             "detail": f"{flow:.1f} s vs {bare:.1f} s",
         },
     ]
-    existing = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    existing.update({f["key"]: f for f in figures})
-    RESULTS.write_text(json.dumps(existing, indent=2) + "\n")
+    record(figures)
     for figure in figures:
         print(f"{figure['key']} {figure['name']}: {figure['value']} ({figure['detail']})")
 
