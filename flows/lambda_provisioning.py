@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field, model_validator
 import tasks.provisioning as t
 from flows.frontend_migration import HealthParams
 from orchestra_ops.domain.lambda_cloud import REGION_NAMES
+from orchestra_ops.domain.notifications import provisioning_refused, rollback_ran
 from orchestra_ops.domain.provisioning import (
     Rollout,
     StackColours,
@@ -31,6 +32,7 @@ from orchestra_ops.domain.provisioning import (
 )
 from orchestra_ops.errors import ConfigError, InsufficientCapacity, OpsError, RolledBack
 from orchestra_ops.ports.stack_engine import Checkpoint
+from tasks.notify import send_notice
 from tasks.policy import artifact_key
 
 INSTANCE_TYPE_PATTERN = r"^(gpu|cpu)_[0-9]+x_[a-z0-9_]+$"
@@ -115,6 +117,7 @@ def lambda_provisioning(params: ProvisioningParams) -> ProvisioningReport:
     except (ConfigError, InsufficientCapacity) as error:
         report.outcome, report.error = "refused", str(error)
         _publish(report)
+        send_notice(provisioning_refused(env, str(error)))
         raise
     report.usd_per_hour = str(placement.worst_usd_per_hour)
     if params.dry_run:
@@ -139,6 +142,13 @@ def lambda_provisioning(params: ProvisioningParams) -> ProvisioningReport:
             env, str(backend_dir), rollout.serving, rollout.new, serving_ids, checkpoint
         )
         _publish(report)
+        send_notice(
+            rollback_ran(
+                f"Lambda provisioning of {env} ({rollout.new} instances)",
+                report.error,
+                f"{rollout.serving} keeps serving" if rollout.serving else None,
+            )
+        )
         raise RolledBack(
             f"provisioning {env} failed before {rollout.new} served: {report.error}; "
             + "; ".join(report.rollback),

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
@@ -21,20 +21,36 @@ from prefect.futures import PrefectFuture
 from pydantic import BaseModel, Field
 
 from flows.frontend_migration import FrontendMigrationParams, HealthParams
+from flows.lambda_provisioning import ProvisioningParams
 from flows.security_scan import SecurityScanParams
 from flows.stack_reorganisation import ReorgAction, ReorgParams
+from orchestra_ops.domain.notifications import phase_failed
 from orchestra_ops.errors import OpsError, RolledBack
+from orchestra_ops.settings import load_settings
+from tasks.notify import send_notice
 from tasks.phases import (
+    DigestMemo,
     PhaseResult,
+    back_up_state,
+    infrastructure_digest,
     migrate_app,
+    provision,
     reorganise,
     secure,
     tree_digest,
     write_deploy_workflow,
+    write_infrastructure_workflow,
 )
 
-NOT_BUILT = {"2A-2C lambda provisioning": "not built yet (issue 5)"}
 DEPLOY_GOAL_S = 120.0
+PROVISION_GOAL_S = 600.0
+
+
+Environment = Literal["dev", "prod"]
+
+
+def _both_environments() -> list[Environment]:
+    return ["dev", "prod"]
 
 
 class RoadmapParams(BaseModel):
@@ -47,6 +63,17 @@ class RoadmapParams(BaseModel):
     plan_only: bool = Field(False, description="every phase computes its plan, nothing changes")
     security_gate_blocks: bool = Field(True, description="a failed security gate fails the roadmap")
     health: HealthParams = Field(default_factory=HealthParams)
+    environments: list[Environment] = Field(
+        default_factory=_both_environments,
+        description="2A provisions these, in this order (each after the one before)",
+    )
+    infrastructure_dir: str = Field(
+        "infrastructure/pulumi", description="the shared/ and backend/ Pulumi projects (2A)"
+    )
+    instance_health: HealthParams = Field(
+        default_factory=lambda: HealthParams(interval_s=2.0, budget_s=300.0, fail_fast_after=5),
+        description="how each new API instance proves healthy (2A)",
+    )
     report_path: str | None = Field(None, description="also write the report JSON here")
 
 
@@ -97,6 +124,7 @@ def _skipped(phase: str, why: str) -> PhaseResult:
 def _metrics(phases: list[PhaseResult]) -> dict[str, dict[str, Any]]:
     by_name = {p.phase: p for p in phases}
     deploys = [float(p.metrics["deploy_s"]) for p in phases if p.metrics.get("deploy_s")]
+    provisions = [float(p.metrics["provision_s"]) for p in phases if p.metrics.get("provision_s")]
     security = by_name.get("3A-3C dependency security")
     rollbacks = [p for p in phases if p.metrics.get("rolled_back")]
     return {
@@ -105,9 +133,8 @@ def _metrics(phases: list[PhaseResult]) -> dict[str, dict[str, Any]]:
             "met": bool(deploys) and max(deploys) < DEPLOY_GOAL_S,
         },
         "provisioning under 10 minutes": {
-            "value_s": None,
-            "met": None,
-            "note": "track 2 not built",
+            "value_s": max(provisions) if provisions else None,
+            "met": bool(provisions) and max(provisions) < PROVISION_GOAL_S,
         },
         "zero high/critical findings": {
             "failing": security.metrics.get("failing") if security else None,
@@ -124,17 +151,17 @@ def _metrics(phases: list[PhaseResult]) -> dict[str, dict[str, Any]]:
 def roadmap(params: RoadmapParams) -> RoadmapReport:
     """Run every phase in dependency order (see the module docstring)."""
     logger = get_run_logger()
-    repo = Path(params.repo_path)
     started = time.monotonic()
+    trees = _PhaseTrees(params)
     admin = migrate_app.submit(
         "1A admin interface",
         _frontend(params, "admin-interface", params.admin_project, "VITE_API_URL"),
-        tree_digest(repo / "admin-interface"),
+        trees.inputs("1A admin interface"),
     )
     dashboard = migrate_app.submit(
         "1B dashboard",
         _frontend(params, "dashboard", params.dashboard_project, "NEXT_PUBLIC_API_URL"),
-        tree_digest(repo / "dashboard"),
+        trees.inputs("1B dashboard"),
     )
     security = secure.submit(
         "3A-3C dependency security",
@@ -143,13 +170,15 @@ def roadmap(params: RoadmapParams) -> RoadmapReport:
             write_update_config=not params.plan_only,
             fail_on_findings=params.security_gate_blocks and not params.plan_only,
         ),
-        tree_digest(repo),
+        trees.inputs("3A-3C dependency security"),
     )
     reorganisation = reorganise.submit(
         "4A-4C pulumi reorganisation",
         ReorgParams(repo_path=params.repo_path, action=ReorgAction.PLAN),
-        tree_digest(repo),
+        trees.inputs("4A-4C pulumi reorganisation"),
     )
+    # Week 2 runs its own chain here while week 1, 3 and 4 proceed on the task runner.
+    week2 = _week2(params, started, trees)
     week1 = [
         _outcome("1A admin interface", admin, started),
         _outcome("1B dashboard", dashboard, started),
@@ -170,10 +199,12 @@ def roadmap(params: RoadmapParams) -> RoadmapReport:
     phases = [
         *week1,
         deploy_workflow,
-        *[_skipped(name, why) for name, why in NOT_BUILT.items()],
+        *week2,
         _outcome("3A-3C dependency security", security, started),
         _outcome("4A-4C pulumi reorganisation", reorganisation, started),
     ]
+    if not params.plan_only:
+        trees.remember([p.phase for p in phases if p.state == "completed"])
     failed = [p for p in phases if p.state == "failed"]
     report = RoadmapReport(
         state="failed" if failed else "completed", phases=phases, metrics=_metrics(phases)
@@ -182,8 +213,69 @@ def roadmap(params: RoadmapParams) -> RoadmapReport:
     if failed:
         names = ", ".join(p.phase for p in failed)
         logger.error("roadmap failed in: %s", names)
+        for phase in failed:
+            send_notice(phase_failed(phase.phase, phase.detail))
         raise OpsError(f"roadmap phases failed: {names}")
     return report
+
+
+class _PhaseTrees:
+    """The tree each phase reads, digested for its cache key (see DigestMemo)."""
+
+    def __init__(self, params: RoadmapParams) -> None:
+        repo = Path(params.repo_path)
+        infrastructure = Path(params.infrastructure_dir)
+        self._digesters = {
+            "1A admin interface": lambda: tree_digest(repo / "admin-interface"),
+            "1B dashboard": lambda: tree_digest(repo / "dashboard"),
+            "3A-3C dependency security": lambda: tree_digest(repo),
+            "4A-4C pulumi reorganisation": lambda: tree_digest(repo),
+            **{
+                f"2A lambda {env}": lambda: infrastructure_digest(infrastructure)
+                for env in params.environments
+            },
+        }
+        self._memo = DigestMemo(load_settings().runtime.state_dir / "roadmap" / "trees.json")
+        self._started: dict[str, str] = {}
+
+    def inputs(self, phase: str) -> str:
+        """The digest the phase's cache key takes for its tree as it is now."""
+        self._started[phase] = self._memo.inputs(phase, self._digesters[phase]())
+        return self._started[phase]
+
+    def remember(self, completed: list[str]) -> None:
+        """The trees these completed phases leave stand for the ones they started from."""
+        for phase in completed:
+            if phase in self._started:
+                self._memo.record(phase, self._digesters[phase](), self._started[phase])
+        self._memo.save()
+
+
+def _week2(params: RoadmapParams, started: float, trees: _PhaseTrees) -> list[PhaseResult]:
+    """2A: each environment after the one before; then 2B and 2C."""
+    phases: list[PhaseResult] = []
+    for environment in params.environments:
+        phase = f"2A lambda {environment}"
+        if phases and phases[-1].state != "completed":
+            phases.append(_skipped(phase, f"{phases[-1].phase} did not complete"))
+            continue
+        request = ProvisioningParams(
+            environment=environment,
+            dry_run=params.plan_only,
+            health=params.instance_health,
+            infrastructure_dir=params.infrastructure_dir,
+        )
+        digest = trees.inputs(phase)
+        phases.append(_outcome(phase, provision.submit(phase, request, digest), started))
+    if params.plan_only:
+        return [*phases, _skipped("2B infrastructure workflow", "plan mode")]
+    if not all(p.state == "completed" for p in phases):
+        return [*phases, _skipped("2B infrastructure workflow", "2A did not complete")]
+    return [
+        *phases,
+        write_infrastructure_workflow("2B infrastructure workflow", params.repo_path),
+        back_up_state("2C state backup", params.infrastructure_dir, list(params.environments)),
+    ]
 
 
 def _publish(report: RoadmapReport, path: str | None) -> None:

@@ -8,18 +8,27 @@ re-run makes no API call at all. A phase that fails is not cached.
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import time
 from pathlib import Path
 from typing import Any
 
 from prefect import task
-from prefect.cache_policies import INPUTS, TASK_SOURCE
+from prefect.cache_policies import INPUTS, NO_CACHE, TASK_SOURCE
 from pydantic import BaseModel, Field
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
 
 from flows.frontend_migration import FrontendMigrationParams, frontend_migration
+from flows.lambda_provisioning import ProvisioningParams, lambda_provisioning
 from flows.security_scan import SecurityScanParams, security_scan
 from flows.stack_reorganisation import ReorgParams, stack_reorganisation
 from orchestra_ops.domain.frontend.workflow import deploy_frontends_workflow
+from orchestra_ops.domain.infrastructure_workflow import infrastructure_workflow
+from orchestra_ops.errors import ToolMissing
+from orchestra_ops.settings import load_settings
+from orchestra_ops.wiring import build
 
 _SKIP_DIRS = {"node_modules", ".git", "dist", ".next", ".venv", "__pycache__"}
 
@@ -45,6 +54,84 @@ def tree_digest(root: Path) -> str:
             hasher.update(path.relative_to(root).as_posix().encode() + b"\0")
             hasher.update(hashlib.sha256(path.read_bytes()).digest())
     return hasher.hexdigest()[:32]
+
+
+#: Stack config keys the provisioning flow itself moves (blue-green); not an input change.
+_ROLLOUT_KEYS = ("colours", "active_colour")
+
+
+def infrastructure_digest(root: Path) -> str:
+    """A digest of the Pulumi projects under ``root``, blind to the blue-green bookkeeping.
+
+    Provisioning sets ``colours``/``active_colour`` in the stack files (and the engine may
+    reformat them); stack files are digested by their meaning, without those keys, so a
+    finished provisioning is not new input to the next run.
+    """
+    hasher = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and not p.is_symlink()):
+        if any(part in _SKIP_DIRS for part in path.relative_to(root).parts):
+            continue
+        data = path.read_bytes()
+        if path.name.startswith("Pulumi.") and path.name != "Pulumi.yaml":
+            data = _stack_config_meaning(data)
+        hasher.update(path.relative_to(root).as_posix().encode() + b"\0")
+        hasher.update(hashlib.sha256(data).digest())
+    return hasher.hexdigest()[:32]
+
+
+def _stack_config_meaning(data: bytes) -> bytes:
+    try:
+        config = (YAML(typ="safe").load(data) or {}).get("config") or {}
+    except (YAMLError, AttributeError):
+        return data  # the flow reading it reports the error, naming the file
+    meaning = {
+        key: _decoded(value)
+        for key, value in config.items()
+        if key.rpartition(":")[2] not in _ROLLOUT_KEYS
+    }
+    return json.dumps(meaning, sort_keys=True, default=str).encode()
+
+
+def _decoded(value: object) -> object:
+    """``'["a"]'`` and ``["a"]`` mean the same to a program reading config."""
+    if isinstance(value, str) and value[:1] in "[{":
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+class DigestMemo:
+    """Which tree states a finished roadmap left behind, mapped to the inputs it started from.
+
+    Phases write into the trees their cache keys digest (vercel.json, workflows, update
+    configuration). Once a run has finished, the tree it leaves is recorded as equivalent
+    to the tree it started from, so the next run finds its cached phases instead of
+    redoing them. Only completed phases are recorded.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        try:
+            self._seen: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            self._seen = {}
+
+    def inputs(self, phase: str, digest: str) -> str:
+        """The digest a phase's cache key uses for a tree now digesting to ``digest``."""
+        return self._seen.get(f"{phase}@{digest}", digest)
+
+    def record(self, phase: str, left: str, started_from: str) -> None:
+        """After ``phase`` completed: the tree it left stands for the one it started from."""
+        self._seen[f"{phase}@{left}"] = started_from
+
+    def save(self) -> None:
+        """Write the memo atomically."""
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        partial = self._path.with_suffix(".partial")
+        partial.write_text(json.dumps(self._seen, indent=1, sort_keys=True), encoding="utf-8")
+        partial.replace(self._path)
 
 
 def _completed(phase: str, started: float, **fields: Any) -> PhaseResult:
@@ -76,11 +163,7 @@ def write_deploy_workflow(phase: str, repo_path: str, apps: dict[str, str]) -> P
     """Phase 1C: the deploy-frontends workflow, once both apps are live."""
     started = time.monotonic()
     target = Path(repo_path) / ".github" / "workflows" / "deploy-frontends.yml"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    text = deploy_frontends_workflow(apps)
-    changed = not target.exists() or target.read_text(encoding="utf-8") != text
-    if changed:
-        target.write_text(text, encoding="utf-8")
+    changed = _write_if_changed(target, deploy_frontends_workflow(apps))
     return _completed(
         phase,
         started,
@@ -118,4 +201,77 @@ def reorganise(phase: str, params: ReorgParams, source_digest: str) -> PhaseResu
         started,
         detail=detail,
         metrics={"pending_commands": len(report.pending_commands)},
+    )
+
+
+@phase_task
+def provision(phase: str, params: ProvisioningParams, infrastructure: str) -> PhaseResult:
+    """Phase 2A: one environment's API instances, blue-green (skipped without an engine)."""
+    started = time.monotonic()
+    try:
+        report = lambda_provisioning(params)
+    except ToolMissing as missing:
+        return PhaseResult(phase=phase, state="skipped", duration_s=0.0, detail=str(missing))
+    return _completed(
+        phase,
+        started,
+        detail=f"{params.environment}: {report.outcome}, serving {report.serving_colour}",
+        links=[report.api_url] if report.api_url else [],
+        metrics={"provision_s": report.duration_s, "instances": len(report.instance_ids)},
+    )
+
+
+@phase_task
+def write_infrastructure_workflow(phase: str, repo_path: str) -> PhaseResult:
+    """Phase 2B: the infrastructure-ci workflow (shared before backend)."""
+    started = time.monotonic()
+    target = Path(repo_path) / ".github" / "workflows" / "infrastructure-ci.yml"
+    text = infrastructure_workflow(
+        ["infrastructure/pulumi/shared", "infrastructure/pulumi/backend"]
+    )
+    changed = _write_if_changed(target, text)
+    return _completed(
+        phase,
+        started,
+        detail=f"{target.relative_to(repo_path)} {'written' if changed else 'up to date'}",
+    )
+
+
+def _write_if_changed(target: Path, text: str) -> bool:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    changed = not target.exists() or target.read_text(encoding="utf-8") != text
+    if changed:
+        target.write_text(text, encoding="utf-8")
+    return changed
+
+
+@task(cache_policy=NO_CACHE, persist_result=False)
+def back_up_state(phase: str, infrastructure_dir: str, environments: list[str]) -> PhaseResult:
+    """Phase 2C: a state backup of every provisioned stack, kept 0600 in the state dir."""
+    started = time.monotonic()
+    settings = load_settings()
+    folder = settings.runtime.state_dir / "state-backups"
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    try:
+        engine = build(settings).stack_engine()
+    except ToolMissing as missing:
+        return PhaseResult(phase=phase, state="skipped", duration_s=0.0, detail=str(missing))
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    for environment in environments:
+        for project in ("shared", "backend"):
+            ref = engine.select_or_create(Path(infrastructure_dir) / project, environment)
+            target = folder / f"{project}-{environment}-{stamp}.json"
+            descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                handle.write(engine.export(ref))
+            written.append(target.name)
+    backend = settings.pulumi.backend_url or (
+        "Pulumi Cloud" if settings.pulumi.access_token else "local file backend"
+    )
+    return _completed(
+        phase,
+        started,
+        detail=f"state in {backend}; {len(written)} stack backups in {folder}",
+        links=[str(folder / name) for name in written],
     )

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import concurrent.futures
+import contextvars
 import json
 import threading
 from collections.abc import Callable, Mapping
@@ -146,23 +148,36 @@ class ProgramUnderMocksEngine:
         mocks = _ApplyingMocks(state["resources"], self._stack_outputs, apply, on_event)
         outputs: dict[str, Any] = {}
         with _PULUMI_RUNTIME:
-            set_mocks(mocks, project=state["project"], stack=ref.stack, preview=not apply)
-            set_all_config(self._config(ref, state["project"]))
             try:
-                _evaluate(PROGRAMS[state["project"]], outputs)
-                mocks.delete_unseen()
+                _in_own_event_loop(
+                    lambda: self._evaluate(mocks, ref, state["project"], outputs, apply)
+                )
             except BaseException:
                 if apply:  # like the engine: what was done so far is recorded
                     state["resources"] = {**mocks.untouched(), **mocks.resources}
                     self._save(ref, state)
                 raise
-            finally:
-                set_all_config({})
         if apply:
             state["resources"] = mocks.resources
             state["outputs"] = outputs
             self._save(ref, state)
         return ChangeSummary(mocks.counts), outputs
+
+    def _evaluate(
+        self,
+        mocks: _ApplyingMocks,
+        ref: StackRef,
+        project: str,
+        outputs: dict[str, Any],
+        apply: bool,
+    ) -> None:
+        set_mocks(mocks, project=project, stack=ref.stack, preview=not apply)
+        set_all_config(self._config(ref, project))
+        try:
+            _evaluate(PROGRAMS[project], outputs)
+            mocks.delete_unseen()
+        finally:
+            set_all_config({})
 
     def _config(self, ref: StackRef, project: str) -> dict[str, str]:
         path = ref.project_dir / f"Pulumi.{ref.stack}.yaml"
@@ -197,6 +212,35 @@ class ProgramUnderMocksEngine:
         partial = self._path(ref).with_suffix(".partial")
         partial.write_text(json.dumps(state, indent=1, sort_keys=True))
         partial.replace(self._path(ref))
+
+
+def _in_own_event_loop(work: Callable[[], None]) -> None:
+    """Run ``work`` on a fresh thread with its own event loop (callers may hold one)."""
+
+    helper_loops: list[asyncio.AbstractEventLoop] = []
+
+    def give_thread_a_loop() -> None:
+        # pulumi's runtime asks for a loop in its executor threads; we close them after.
+        helper_loops.append(asyncio.new_event_loop())
+        asyncio.set_event_loop(helper_loops[-1])
+
+    def run() -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        helpers = concurrent.futures.ThreadPoolExecutor(4, initializer=give_thread_a_loop)
+        loop.set_default_executor(helpers)
+        try:
+            work()
+        finally:
+            asyncio.set_event_loop(None)
+            loop.close()
+            helpers.shutdown(wait=True)
+            for helper_loop in helper_loops:
+                helper_loop.close()
+
+    context = contextvars.copy_context()  # Prefect's run context, for the engine's logs
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="engine-double") as pool:
+        pool.submit(context.run, run).result()
 
 
 def _evaluate(program: Callable[[], dict[str, Any]], into: dict[str, Any]) -> None:

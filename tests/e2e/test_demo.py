@@ -40,4 +40,11 @@ def test_demo_shows_migration_rollback_and_a_warm_resume(
     assert report["metrics"]["frontend deploy time under 2 minutes"]["met"] is True
     security = next(p for p in report["phases"] if p["phase"].startswith("3A"))
     assert "0 scan errors" in security["detail"]
+    week2 = {
+        p["phase"]: p for p in report["phases"] if p["phase"][:2] == "2A" or "2B" in p["phase"]
+    }
+    assert {p["state"] for p in week2.values()} == {"completed"}, week2
+    assert set(week2) == {"2A lambda dev", "2A lambda prod", "2B infrastructure workflow"}
+    assert report["metrics"]["provisioning under 10 minutes"]["met"] is True
     assert "VERCEL_API_URL" not in os.environ  # the demo leaves the environment as it was
+    assert "ORCHESTRA_STACK_ENGINE" not in os.environ

@@ -14,6 +14,10 @@ from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from flows.frontend_migration import HealthParams
 from flows.lambda_provisioning import (
@@ -26,6 +30,7 @@ from orchestra_ops.domain.provisioning import Lease, live_instances_of
 from orchestra_ops.errors import ConfigError, InsufficientCapacity, RolledBack
 from orchestra_ops.sandbox.faults import Fault
 from orchestra_ops.sandbox.runner import Endpoints, Sandbox
+from orchestra_ops.sandbox.server import serve_in_thread
 from tasks.provisioning import write_lease
 
 INFRA = Path(__file__).resolve().parents[2] / "infrastructure" / "pulumi"
@@ -58,6 +63,20 @@ def environment(
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("ORCHESTRA_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("ORCHESTRA_STACK_ENGINE", DOUBLE)
+
+
+@pytest.fixture
+def receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, object]]]:
+    """A Slack-compatible webhook on loopback, recording what it is sent."""
+    received: list[dict[str, object]] = []
+
+    async def hook(request: Request) -> JSONResponse:
+        received.append(await request.json())
+        return JSONResponse({"ok": True})
+
+    with serve_in_thread(Starlette(routes=[Route("/hook", hook, methods=["POST"])])) as served:
+        monkeypatch.setenv("ORCHESTRA_NOTIFY_WEBHOOK_URL", f"{served.url}/hook")
+        yield received
 
 
 def params(infra: Path, **changes: object) -> ProvisioningParams:
@@ -162,6 +181,7 @@ def test_launch_that_succeeded_but_answered_500_is_adopted_not_doubled(
 def test_refused_requests_change_nothing(
     sandbox: tuple[Sandbox, Endpoints],
     infra: Path,
+    receiver: list[dict[str, object]],
     changes: dict[str, object],
     error: type[Exception],
     words: str,
@@ -172,6 +192,8 @@ def test_refused_requests_change_nothing(
     with pytest.raises(error, match=words):
         lambda_provisioning(params(infra, **changes))
     assert runner.lambda_cloud.log.mutating() == []
+    (notice,) = receiver
+    assert "refused" in json.dumps(notice) and words in json.dumps(notice)
 
 
 @pytest.mark.parametrize(
