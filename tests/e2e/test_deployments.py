@@ -1,0 +1,273 @@
+"""End to end through a real Prefect server and process worker, as people use the product.
+
+One module-wide stack: ``prefect server start`` (SQLite in a private PREFECT_HOME), the
+sandbox in-process, the pool and every deployment of ``prefect.yaml`` created by the CLI,
+and one ``prefect worker start`` whose flow runs reach the sandbox. The Pulumi CLI is not
+installable here, so the stacks run on ProgramUnderMocksEngine (tests/doubles).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import itertools
+import json
+import re
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+import yaml
+from pydantic import SecretStr
+
+from deployments.rest import PrefectRest
+from orchestra_ops.adapters.lambda_cloud import LambdaCloudClient
+from orchestra_ops.domain.provisioning import live_instances_of
+from orchestra_ops.errors import InvalidRequest
+from orchestra_ops.sandbox.runner import Endpoints, Sandbox
+from tests.e2e.prefect_processes import (
+    FINAL,
+    POOL,
+    PREFECT,
+    REPO,
+    SECURITY,
+    cli,
+    copy_target,
+    environment,
+    free_port,
+    start,
+    stop,
+    wait_healthy,
+    worker_environment,
+)
+
+PROVISIONING = "lambda-provisioning/lambda-provisioning"
+LOS_ANGELES = ZoneInfo("America/Los_Angeles")
+
+pytestmark = pytest.mark.slow
+
+
+@dataclass
+class Stack:
+    """The running server, worker and sandbox, and where their pieces are."""
+
+    api_url: str
+    ui_url: str
+    env: dict[str, str]
+    infra: Path
+    target: Path
+    state_dir: Path
+    endpoints: Endpoints
+    worker_log: Path
+
+    def api(self, method: str, path: str, body: Any = None) -> Any:
+        """One call to the server's REST API (JSON in, JSON out)."""
+        with httpx.Client(base_url=self.api_url, timeout=30) as client:
+            answer = client.request(method, path, json=body)
+        answer.raise_for_status()
+        return answer.json()
+
+    def worker_tail(self, lines: int = 40) -> str:
+        """The worker's last log lines (the flow-run processes write there too)."""
+        text = self.worker_log.read_text(errors="replace") if self.worker_log.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def wait_final(self, run_id: str, timeout_s: float = 150) -> dict[str, Any]:
+        """Poll the run until it reaches a final state; fail with the worker's log if not."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            run: dict[str, Any] = self.api("GET", f"/flow_runs/{run_id}")
+            if run["state"]["type"] in FINAL:
+                return run
+            if time.monotonic() > deadline:
+                pytest.fail(f"run {run_id} still {run['state']['name']}:\n{self.worker_tail()}")
+            time.sleep(1)
+
+    def assert_completed(self, run: dict[str, Any]) -> None:
+        """The run completed; otherwise say why, with the worker's last lines."""
+        state = run["state"]
+        assert state["type"] == "COMPLETED", (
+            f"run {run['name']} ended {state['name']}: {state.get('message')}\n"
+            f"--- worker log ---\n{self.worker_tail()}"
+        )
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """Server, sandbox, pool, deployments and worker; all stopped at the end, even on failure."""
+    tmp = tmp_path_factory.mktemp("e2e")
+    port = free_port()
+    api_url = f"http://127.0.0.1:{port}/api"
+    env = environment(tmp / "prefect-home", api_url)
+    with contextlib.ExitStack() as cleanup:
+        server_log = tmp / "server.log"
+        server = start(
+            [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+            env,
+            server_log,
+        )
+        cleanup.callback(stop, server)
+        sandbox = Sandbox(tmp / "sandbox")
+        endpoints = cleanup.enter_context(sandbox)
+        infra, target = tmp / "pulumi", copy_target(tmp)
+        for project in ("shared", "backend"):  # the engine writes stack config next to them
+            shutil.copytree(REPO / "infrastructure" / "pulumi" / project, infra / project)
+        worker_env = worker_environment(env, endpoints, tmp / "state", target)
+        wait_healthy(api_url, server, server_log)
+        cli(["work-pool", "create", POOL, "--type", "process"], env)
+        cli(["--no-prompt", "deploy", "--all"], worker_env)
+        worker_log = tmp / "worker.log"
+        worker = start([PREFECT, "worker", "start", "--pool", POOL], worker_env, worker_log)
+        cleanup.callback(stop, worker)
+        yield Stack(
+            api_url=api_url,
+            ui_url=f"http://127.0.0.1:{port}",
+            env=worker_env,
+            infra=infra,
+            target=target,
+            state_dir=tmp / "state",
+            endpoints=endpoints,
+            worker_log=worker_log,
+        )
+
+
+def test_security_scan_run_from_the_cli_completes_and_reports(stack: Stack) -> None:
+    """`prefect deployment run`; the example's findings are reported, not fatal, on request."""
+    params = {"params": {"repo_path": str(stack.target), "fail_on_findings": False}}
+    out = cli(["deployment", "run", SECURITY, "--params", json.dumps(params)], stack.env)
+    found = re.search(r"UUID: ([0-9a-f-]{36})", out)
+    assert found, out
+    run = stack.wait_final(found.group(1))
+    stack.assert_completed(run)
+    report_file = stack.state_dir / "security" / stack.target.name / "report.json"
+    report = json.loads(report_file.read_text())
+    # The gate failed on the example's findings (not on a scanner error), yet the run completed.
+    assert report["passed"] is False and report["summary"]["failing"] > 0
+    assert report["scan_errors"] == [], report["scan_errors"]
+
+
+def _instances(endpoints: Endpoints) -> int:
+    key = SecretStr(endpoints.lambda_api_key)
+    with LambdaCloudClient(endpoints.lambda_api_url, key) as api:
+        return len(live_instances_of(api.list_instances(), "dev"))
+
+
+def _provisioning(stack: Stack, **changes: object) -> dict[str, Any]:
+    health = {"consecutive": 2, "interval_s": 0.2, "budget_s": 20}
+    params = {"environment": "dev", "infrastructure_dir": str(stack.infra), "health": health}
+    return {"params": {**params, **changes}}
+
+
+def test_rest_run_is_idempotent_and_provisions_one_instance(stack: Stack) -> None:
+    """create_flow_run twice with one key: one run; it completes with one live instance."""
+    rest = PrefectRest(stack.api_url)
+    key = f"e2e-{uuid.uuid4()}"
+    try:
+        first = rest.create_flow_run(PROVISIONING, _provisioning(stack), key)
+        again = rest.create_flow_run(PROVISIONING, _provisioning(stack), key)
+    finally:
+        rest.close()
+    assert again.id == first.id
+    stack.assert_completed(stack.wait_final(first.id))
+    assert _instances(stack.endpoints) == 1
+
+
+def _run_count(stack: Stack, deployment_id: str) -> int:
+    body = {"deployments": {"id": {"any_": [deployment_id]}}}
+    return int(stack.api("POST", "/flow_runs/count", body))
+
+
+def test_invalid_instance_type_is_refused_by_the_server(stack: Stack) -> None:
+    """The deployment enforces the parameter schema: no run is created."""
+    rest = PrefectRest(stack.api_url)
+    try:
+        deployment_id = rest.deployment_id(PROVISIONING)
+        before = _run_count(stack, deployment_id)
+        with pytest.raises(InvalidRequest, match=r"instance_type|huge"):
+            rest.create_flow_run(
+                PROVISIONING, _provisioning(stack, instance_type="huge!"), f"e2e-{uuid.uuid4()}"
+            )
+    finally:
+        rest.close()
+    assert _run_count(stack, deployment_id) == before
+
+
+def test_weekly_scan_is_scheduled_on_mondays_at_six_in_los_angeles(stack: Stack) -> None:
+    """The scheduler's next runs of the security deployment, read back from the API."""
+    deployment_id = stack.api("GET", f"/deployments/name/{SECURITY}")["id"]
+    body = {
+        "deployments": {"id": {"any_": [deployment_id]}},
+        "flow_runs": {"state": {"type": {"any_": ["SCHEDULED"]}}},
+        "sort": "EXPECTED_START_TIME_ASC",
+        "limit": 5,
+    }
+    deadline = time.monotonic() + 90
+    runs: list[dict[str, Any]] = stack.api("POST", "/flow_runs/filter", body)
+    while len(runs) < 3 and time.monotonic() < deadline:
+        time.sleep(2)
+        runs = stack.api("POST", "/flow_runs/filter", body)
+    assert len(runs) >= 3, f"only {len(runs)} scheduled runs"
+    starts = [dt.datetime.fromisoformat(r["expected_start_time"]) for r in runs]
+    local = [start.astimezone(LOS_ANGELES) for start in starts]
+    assert all((t.weekday(), t.hour, t.minute) == (0, 6, 0) for t in local), local
+    assert all((b.date() - a.date()).days == 7 for a, b in itertools.pairwise(local))
+    assert starts[0] > dt.datetime.now(dt.UTC)
+
+
+class _Text(HTMLParser):
+    """The visible text of a page (no script or style)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._skip += tag in ("script", "style")
+
+    def handle_endtag(self, tag: str) -> None:
+        self._skip -= tag in ("script", "style")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip and data.strip():
+            self.parts.append(data.strip())
+
+
+def _chromium(stack: Stack, profile: Path, *args: str) -> str:
+    command = [
+        "chromium",
+        "--headless",
+        "--disable-gpu",
+        "--no-sandbox",  # CI runs as root
+        f"--user-data-dir={profile}",
+        "--virtual-time-budget=15000",  # virtual time waits for the SPA's API calls
+        "--window-size=1400,1000",
+        *args,
+        f"{stack.ui_url}/deployments",
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not on PATH")
+def test_ui_lists_every_deployment_by_name(stack: Stack, tmp_path: Path) -> None:
+    """The server's own UI, rendered by headless Chromium, names every deployment."""
+    names = [d["name"] for d in yaml.safe_load((REPO / "prefect.yaml").read_text())["deployments"]]
+    parser = _Text()
+    parser.feed(_chromium(stack, tmp_path / "profile", "--dump-dom"))
+    text = set(parser.parts)
+    assert not [n for n in names if n not in text], f"missing from the UI: {parser.parts}"
+    screenshot = tmp_path / "deployments.png"
+    _chromium(stack, tmp_path / "profile", f"--screenshot={screenshot}")
+    assert screenshot.stat().st_size > 0
+    print(f"UI screenshot: {screenshot}")
