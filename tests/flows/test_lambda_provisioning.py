@@ -250,3 +250,66 @@ def test_prod_uses_its_gpu_config(sandbox: tuple[Sandbox, Endpoints], infra: Pat
     assert len(instances) == 2 and report.serving_colour == "blue"
     assert {i.instance_type.name for i in instances} <= {"gpu_1x_a10", "gpu_1x_a100_sxm4"}
     assert json.loads(report.model_dump_json())["usd_per_hour"]
+
+
+def test_capacity_gone_from_the_first_region_falls_back_to_the_next(
+    sandbox: tuple[Sandbox, Endpoints], infra: Path
+) -> None:
+    """prod prefers us-west-1, then us-east-1: with capacity only in the second, it lands there."""
+    runner = sandbox[0]
+    runner.lambda_cloud.set_capacity("gpu_1x_a10", ["us-east-1"])
+    runner.lambda_cloud.set_capacity("gpu_1x_a100_sxm4", [])
+    lambda_provisioning(params(infra, environment="prod"))
+    instances = api_instances(sandbox, "prod")
+    assert len(instances) == 2
+    assert {(i.instance_type.name, i.region.name) for i in instances} == {
+        ("gpu_1x_a10", "us-east-1")
+    }
+
+
+def test_a_worker_killed_mid_provision_is_repeated_without_a_double_or_orphan(
+    sandbox: tuple[Sandbox, Endpoints], infra: Path
+) -> None:
+    """SIGKILL while the new instance boots; the re-run adopts it and converges."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from prefect.settings import PREFECT_API_URL
+
+    runner = sandbox[0]
+    request = params(infra)
+    runner.lambda_cloud.state.boot_delay_s = 60.0  # the launch lands, then boots "forever"
+    script = (
+        "from flows.lambda_provisioning import ProvisioningParams, lambda_provisioning\n"
+        "lambda_provisioning(ProvisioningParams.model_validate_json("
+        f"{request.model_dump_json()!r}))\n"
+    )
+    env = {
+        **os.environ,
+        "PREFECT_API_URL": str(PREFECT_API_URL.value()),
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+    }
+    worker = subprocess.Popen([sys.executable, "-c", script], env=env)
+    try:
+        deadline = time.monotonic() + 120
+        while not runner.lambda_cloud.state.instances:
+            assert worker.poll() is None, "the worker ended before it launched"
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=30)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+        runner.lambda_cloud.state.boot_delay_s = 0.0
+    assert len(runner.lambda_cloud.state.instances) == 1
+
+    report = lambda_provisioning(request)
+
+    assert report.outcome == "provisioned"
+    (instance,) = api_instances(sandbox)
+    assert report.instance_ids == [instance.id]
+    assert len(runner.lambda_cloud.state.instances) == 1, "the re-run launched a second one"
