@@ -18,6 +18,9 @@ from typing import Annotated, Literal
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
+from prefect.exceptions import FlowPauseTimeout
+from prefect.flow_runs import pause_flow_run
+from prefect.input import RunInput
 from pydantic import BaseModel, Field, model_validator
 
 import tasks.provisioning as t
@@ -59,6 +62,13 @@ class ProvisioningParams(BaseModel):
     max_usd_per_hour: float = Field(
         25.0, gt=0, le=10_000, description="refuse requests that would cost more per hour"
     )
+    approval_timeout_s: int | None = Field(
+        None,
+        ge=2,
+        le=7 * 24 * 3600,
+        description="prod only: pause after the preview until someone approves in the UI; "
+        "no answer within this many seconds rejects the request",
+    )
     health: HealthParams = Field(
         default_factory=lambda: HealthParams(interval_s=2.0, budget_s=300.0, fail_fast_after=5),
         description="how each new instance proves healthy",
@@ -74,6 +84,8 @@ class ProvisioningParams(BaseModel):
             raise ValueError(f"regions: unknown Lambda regions {unknown}")
         if self.ttl_hours is not None and self.environment != "dev":
             raise ValueError("ttl_hours: only dev environments expire")
+        if self.approval_timeout_s is not None and self.environment != "prod":
+            raise ValueError("approval_timeout_s: only prod requests wait for an approval")
         return self
 
     def overrides(self) -> dict[str, str]:
@@ -86,6 +98,13 @@ class ProvisioningParams(BaseModel):
         if self.count is not None:
             values["count"] = str(self.count)
         return values
+
+
+class Approval(RunInput):
+    """The answer to a prod provisioning request, given in the Prefect UI."""
+
+    approve: bool = Field(description="go ahead with the previewed change")
+    note: str = Field("", max_length=500, description="why (kept in the run's logs)")
 
 
 class ProvisioningReport(BaseModel):
@@ -129,8 +148,12 @@ def lambda_provisioning(params: ProvisioningParams) -> ProvisioningReport:
     rollout = plan_rollout(current)
     serving_ids = [i.id for i in current.instances.get(rollout.serving or "", ())]
     _clear_leftover(backend_dir, env, rollout)
+    stack_file = backend_dir / f"Pulumi.{env}.yaml"
+    config_before = stack_file.read_bytes() if stack_file.exists() else b""
     t.configure(backend_dir, env, _rollout_config(params, rollout))
     report.preview = t.preview_stack(backend_dir, env, f"Provisioning {env}: {rollout.new}")
+    if params.approval_timeout_s is not None:
+        _await_approval(params.approval_timeout_s, report, stack_file, config_before)
     checkpoint = t.export_stack(backend_dir, env)
     try:
         outputs = t.up_stack(backend_dir, env)
@@ -160,6 +183,29 @@ def lambda_provisioning(params: ProvisioningParams) -> ProvisioningReport:
     report.outcome, report.duration_s = "provisioned", round(time.monotonic() - started, 2)
     _publish(report)
     return report
+
+
+def _await_approval(
+    timeout_s: int, report: ProvisioningReport, stack_file: Path, config_before: bytes
+) -> None:
+    """Pause for a person's answer; a rejection or no answer in time refuses the request."""
+    logger = get_run_logger()
+    logger.info("waiting up to %d s for approval of the change %s", timeout_s, report.preview)
+    try:
+        answer = pause_flow_run(
+            wait_for_input=Approval, timeout=timeout_s, poll_interval=min(10, timeout_s)
+        )
+        reason = None if answer.approve else f"rejected: {answer.note or 'no reason given'}"
+    except FlowPauseTimeout:
+        reason = f"no approval within {timeout_s} s"
+    if reason is None:
+        logger.info("approved: %s", answer.note or "no note")
+        return
+    stack_file.write_bytes(config_before)  # only the stack file had changed
+    report.outcome, report.error = "refused", reason
+    _publish(report)
+    send_notice(provisioning_refused(report.environment, reason))
+    raise ConfigError(f"provisioning {report.environment}: {reason}", source="approval")
 
 
 def _rollout_config(params: ProvisioningParams, rollout: Rollout) -> dict[str, str]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -313,3 +315,53 @@ def test_a_worker_killed_mid_provision_is_repeated_without_a_double_or_orphan(
     (instance,) = api_instances(sandbox)
     assert report.instance_ids == [instance.id]
     assert len(runner.lambda_cloud.state.instances) == 1, "the re-run launched a second one"
+
+
+def _answer_when_paused(answer: dict[str, object]) -> threading.Thread:
+    """Resume the first paused flow run with ``answer``, as a person would in the UI."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+    from prefect.flow_runs import resume_flow_run
+
+    def answer_it() -> None:
+        paused = FlowRunFilter(
+            state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with get_client(sync_client=True) as client:
+                runs = client.read_flow_runs(flow_run_filter=paused)
+            if runs:
+                resume_flow_run(runs[0].id, run_input=answer)
+                return
+            time.sleep(0.2)
+
+    thread = threading.Thread(target=answer_it, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_prod_waits_for_approval_and_goes_ahead_when_approved(
+    sandbox: tuple[Sandbox, Endpoints], infra: Path
+) -> None:
+    answering = _answer_when_paused({"approve": True, "note": "change window CHG-7"})
+    report = lambda_provisioning(params(infra, environment="prod", approval_timeout_s=30))
+    answering.join(timeout=5)
+    assert report.outcome == "provisioned"
+    assert len(api_instances(sandbox, "prod")) == 2
+
+
+def test_prod_without_an_answer_in_time_is_refused_and_changes_nothing(
+    sandbox: tuple[Sandbox, Endpoints], infra: Path
+) -> None:
+    stack_file = infra / "backend" / "Pulumi.prod.yaml"
+    before = stack_file.read_bytes()
+    with pytest.raises(ConfigError, match="no approval within 2 s"):
+        lambda_provisioning(params(infra, environment="prod", approval_timeout_s=2))
+    assert api_instances(sandbox, "prod") == []
+    assert stack_file.read_bytes() == before
