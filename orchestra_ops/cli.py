@@ -1,11 +1,13 @@
-"""The `orchestra-ops` command: doctor, sandbox and demo."""
+"""The `orchestra-ops` command: doctor, sandbox, demo, security scan and recover."""
 
 from __future__ import annotations
 
+import json
 import signal
 import threading
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -13,6 +15,9 @@ from orchestra_ops.adapters.tools import probe_tools
 from orchestra_ops.domain.doctor import credential_statuses, render_report
 from orchestra_ops.errors import ConfigError
 from orchestra_ops.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from orchestra_ops.recover import OrphanCheck, RecoveryReport
 
 app = typer.Typer(
     name="orchestra-ops",
@@ -133,6 +138,82 @@ def security_scan(
         sarif.write_bytes(outcome.reports["sarif"].read_bytes())
     typer.echo(outcome.summary)
     raise typer.Exit(code=0 if outcome.gate.passed else 1)
+
+
+class Environment(StrEnum):
+    """An environment whose backend stack recovery checks."""
+
+    DEV = "dev"
+    PROD = "prod"
+
+
+@app.command()
+def recover(
+    infrastructure_dir: Annotated[
+        Path, typer.Option("--infrastructure-dir", help="Holds the shared and backend projects.")
+    ] = Path("infrastructure/pulumi"),
+    environment: Annotated[
+        list[Environment] | None,
+        typer.Option("--environment", help="Check this environment (repeatable; default both)."),
+    ] = None,
+    terminate_orphans: Annotated[
+        bool, typer.Option("--terminate-orphans", help="Terminate the orphans found.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be done; change nothing.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    env_file: EnvFile = Path(".env"),
+) -> None:
+    """Close the ledger's open intents and list (or terminate) orphaned API instances.
+
+    Exits 0 when nothing is left open, 1 otherwise.
+    """
+    from orchestra_ops.recover import recover as run_recovery
+
+    settings = _settings(env_file)
+    chosen = [e.value for e in environment] if environment else [e.value for e in Environment]
+    try:
+        report = run_recovery(
+            settings,
+            infrastructure_dir,
+            list(dict.fromkeys(chosen)),
+            terminate_orphans=terminate_orphans,
+            dry_run=dry_run,
+        )
+    except ConfigError as error:  # e.g. a corrupt ledger
+        typer.echo(f"configuration error: {error}", err=True)
+        raise typer.Exit(code=2) from error
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), indent=2))
+    else:
+        for line in _recovery_summary(report):
+            typer.echo(line)
+    raise typer.Exit(code=0 if report.clean else 1)
+
+
+def _recovery_summary(report: RecoveryReport) -> list[str]:
+    """A short human summary: one line per intent and per environment."""
+    lines = ["dry run: nothing was changed"] if report.dry_run else []
+    lines.append(f"open intents found: {len(report.intents)}")
+    lines += [f"  {r.key}: {r.state} ({r.detail})" for r in report.intents]
+    by_line: dict[str, list[str]] = {}  # one skip message for every environment, not one each
+    for check in report.orphans:
+        by_line.setdefault(_orphan_line(check, report.dry_run), []).append(check.environment)
+    lines += [f"orphans in {', '.join(envs)}: {line}" for line, envs in by_line.items()]
+    lines.append("nothing left open" if report.clean else "something is left open")
+    return lines
+
+
+def _orphan_line(check: OrphanCheck, dry_run: bool) -> str:
+    if check.status != "checked":
+        return check.note
+    if not check.orphans:
+        return "none"
+    names = ", ".join(f"{o.id} ({o.name or 'unnamed'})" for o in check.orphans)
+    if check.terminated:
+        return f"{names}; terminated {len(check.terminated)}"
+    return f"{names}; would terminate" if dry_run else f"{names}; listed only"
 
 
 def main() -> None:

@@ -39,6 +39,7 @@ from orchestra_ops.domain.vercel import (
 )
 from orchestra_ops.errors import DeploymentFailed, HealthCheckFailed, VercelNotFound
 from orchestra_ops.ledger import Intent, Ledger, Outcome, reconcile
+from orchestra_ops.recover import PROMOTE_ACTION, compensate_promote, ledger_for
 from orchestra_ops.settings import load_settings
 from orchestra_ops.wiring import build
 from tasks.policy import artifact_key, cloud_task, local_task
@@ -292,7 +293,7 @@ def _undo_promote(transaction: Transaction) -> None:
 
 
 def _ledger() -> Ledger:
-    return Ledger(load_settings().runtime.state_dir / "ledger.jsonl")
+    return ledger_for(load_settings().runtime.state_dir)
 
 
 def promote_intent_key(project_id: str, deployment_id: str) -> str:
@@ -307,7 +308,7 @@ def record_promote_intent(project_id: str, deployment_id: str, previous_id: str 
         key,
         "promote",
         {"project_id": project_id, "deployment_id": deployment_id},
-        {"action": "vercel-rollback", "previous_id": previous_id},
+        {"action": PROMOTE_ACTION, "previous_id": previous_id},
     )
     return key
 
@@ -319,15 +320,8 @@ def close_intent(key: str, outcome: Outcome, detail: str = "") -> None:
 
 def _compensate_promote(intent: Intent) -> Outcome:
     """An unverified promotion found after a crash: put the previous deployment back."""
-    project_id = intent.target["project_id"]
-    previous = intent.undo.get("previous_id")
     with build(load_settings()) as clients:
-        vercel = clients.vercel()
-        serving = vercel.get_project(project_id).production_deployment_id
-        if serving != intent.target["deployment_id"] or previous is None:
-            return Outcome.ADOPTED  # production moved on since, or there is nothing to go back to
-        vercel.rollback(project_id, DeploymentId(previous), "orchestra-ops recovery")
-    return Outcome.COMPENSATED
+        return compensate_promote(clients.vercel(), intent).outcome
 
 
 @local_task
@@ -335,7 +329,7 @@ def recover_project(project_id: str) -> list[str]:
     """Close this project's open intents left by a crashed run; returns what happened."""
     report = reconcile(
         _ledger(),
-        {"vercel-rollback": _compensate_promote},
+        {PROMOTE_ACTION: _compensate_promote},
         select=lambda intent: intent.target.get("project_id") == project_id,
     )
     lines = [f"{i.key}: {o}" for i, o in report.closed]
