@@ -1,0 +1,120 @@
+"""Real Prefect processes for the end-to-end tests: server, CLI and workers as children.
+
+Shared by ``test_deployments.py`` (SQLite, one worker) and ``test_scale_out.py``
+(PostgreSQL, two workers). Every child runs in its own process group, so stopping it
+also stops the flow-run processes it started.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from orchestra_ops.sandbox.runner import Endpoints
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+PREFECT = str(BIN / "prefect")
+POOL = "orchestra-ops-process"
+DOUBLE = "tests.doubles.program_engine:ProgramUnderMocksEngine"
+SECURITY = "security-scan/weekly-security-scan"
+FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
+
+
+def free_port() -> int:
+    """A port free on 127.0.0.1 right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """A child in its own process group, so stopping it also stops what it started."""
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            args, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the child's process group, SIGKILL it after a bounded wait."""
+    for sig, wait_s in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout=wait_s)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)  # children that outlived their parent
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def cli(args: list[str], env: dict[str, str], timeout_s: float = 240) -> str:
+    """Run ``prefect ARGS``; fail the test with its output unless it succeeds."""
+    done = subprocess.run(
+        [PREFECT, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout_s
+    )
+    assert done.returncode == 0, f"prefect {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+def wait_healthy(api_url: str, server: subprocess.Popen[bytes], log: Path) -> None:
+    """Wait for the server's /health; fail with its log if it exits or never answers."""
+    deadline = time.monotonic() + 150
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"prefect server exited ({server.returncode}):\n{log.read_text()}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{api_url}/health", timeout=2).status_code == 200:
+                return
+        time.sleep(0.5)
+    pytest.fail(f"prefect server not healthy after 150 s:\n{log.read_text()[-3000:]}")
+
+
+def environment(home: Path, api_url: str) -> dict[str, str]:
+    """The children's environment: ours without the test session's PREFECT_* settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(
+        PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+        PREFECT_HOME=str(home),
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        DO_NOT_TRACK="1",
+        # The server also hands this URL to the UI; without it the UI calls port 4200.
+        PREFECT_API_URL=api_url,
+        COLUMNS="200",  # the CLI's rich output unwrapped, so the run id parses
+    )
+    return env
+
+
+def copy_target(tmp: Path) -> Path:
+    """A private copy of the example monorepo the flows work on."""
+    target = tmp / "orchestra-main"
+    shutil.copytree(REPO / "examples" / "orchestra-main", target)
+    return target
+
+
+def worker_environment(
+    env: dict[str, str], endpoints: Endpoints, state_dir: Path, target: Path
+) -> dict[str, str]:
+    """What a worker (and the deploy step) needs: the sandbox, the state dir, the engine."""
+    return {
+        **env,
+        **endpoints.as_environment(),
+        "ORCHESTRA_STACK_ENGINE": DOUBLE,
+        "ORCHESTRA_STATE_DIR": str(state_dir),
+        "ORCHESTRA_TARGET_REPO": str(target),
+        "PYTHONPATH": str(REPO),  # tests/doubles is not installed with the project
+        "PWD": str(REPO),  # the pull step's working directory, read in each run
+        "PREFECT_WORKER_QUERY_SECONDS": "2",
+    }
