@@ -54,6 +54,7 @@ bench: venv
 	$(BIN)/python bench/frontend.py
 	$(BIN)/python bench/security.py
 	$(BIN)/python bench/roadmap.py
+	$(BIN)/python bench/provisioning.py
 	$(BIN)/python bench/prefect_overhead.py
 
 ## Scan this project's own lock against the real advisory services (examples/ is
