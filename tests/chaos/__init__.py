@@ -1,0 +1,1 @@
+"""Chaos and secret-hygiene suites: seeded, bounded, loopback only."""
