@@ -345,9 +345,20 @@ class _ApplyingMocks(Mocks):  # type: ignore[misc]
 
     def delete_unseen(self) -> None:
         """Resources the program no longer declares: deleted (counted only, in a preview)."""
-        for urn, old in reversed(list(self._prior.items())):
-            self.counts["delete"] = self.counts.get("delete", 0) + 1
-            if self._apply:
-                _emit(self._on_event, "resource-pre", "delete", urn)
-                _provider(old["outputs"]).delete(old["id"], old["outputs"])
-                del self._prior[urn]
+        if not self._prior:
+            return
+        self.counts["delete"] = self.counts.get("delete", 0) + len(self._prior)
+        if not self._apply:
+            return
+
+        def delete(urn: str) -> None:
+            old = self._prior[urn]
+            _emit(self._on_event, "resource-pre", "delete", urn)
+            _provider(old["outputs"]).delete(old["id"], old["outputs"])
+            del self._prior[urn]
+
+        # Like the engine, independent deletes run side by side (programs here have no
+        # dependencies between the resources one update removes).
+        with concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="delete") as pool:
+            for done in [pool.submit(delete, urn) for urn in reversed(list(self._prior))]:
+                done.result()
