@@ -15,13 +15,19 @@ import argparse
 import json
 import os
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 from pydantic import SecretStr
 
+from orchestra_ops.adapters._http import retry_after_seconds
 from orchestra_ops.errors import ConfigError, InvalidRequest, NotFound, Unavailable
+
+_ATTEMPTS = 4
+_BACKOFF_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -43,7 +49,9 @@ class PrefectRest:
         *,
         timeout_s: float = 30.0,
         transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        self._sleep = sleep
         headers = {"authorization": f"Bearer {api_key.get_secret_value()}"} if api_key else {}
         self._client = httpx.Client(
             base_url=api_url.rstrip("/"), headers=headers, timeout=timeout_s, transport=transport
@@ -75,20 +83,39 @@ class PrefectRest:
         return str(self._call("GET", f"/flow_runs/{flow_run_id}")["state"]["type"])
 
     def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        try:
-            answer = self._client.request(method, path, **kwargs)
-        except httpx.HTTPError as error:
-            raise Unavailable(f"Prefect API {method} {path}: {type(error).__name__}") from error
-        if answer.status_code == 404:
-            raise NotFound(f"Prefect API {method} {path}: not found")
-        if answer.status_code in (409, 422):
-            raise InvalidRequest(f"Prefect refused {method} {path}: {_detail(answer)}")
-        if answer.status_code >= 400:
-            raise Unavailable(f"Prefect API {method} {path}: HTTP {answer.status_code}")
-        data = answer.json()
-        if not isinstance(data, dict):
-            raise Unavailable(f"Prefect API {method} {path}: unexpected answer")
-        return data
+        """One call; a busy server (503, 429, no connection) is asked again, a few times.
+
+        Repeating is safe: reads change nothing and a run is created with an idempotency key.
+        """
+        for attempt in range(1, _ATTEMPTS + 1):
+            try:
+                answer = self._client.request(method, path, **kwargs)
+            except httpx.TransportError as error:
+                if attempt == _ATTEMPTS:
+                    raise Unavailable(
+                        f"Prefect API {method} {path}: {type(error).__name__}"
+                    ) from error
+                self._sleep(_BACKOFF_S * attempt)
+                continue
+            if answer.status_code not in (429, 502, 503, 504) or attempt == _ATTEMPTS:
+                return _decoded(method, path, answer)
+            wait = retry_after_seconds(answer.headers.get("retry-after"))
+            self._sleep(min(wait or _BACKOFF_S * attempt, 30.0))
+        raise AssertionError("unreachable")
+
+
+def _decoded(method: str, path: str, answer: httpx.Response) -> dict[str, Any]:
+    """The JSON body, or the error the status code means."""
+    if answer.status_code == 404:
+        raise NotFound(f"Prefect API {method} {path}: not found")
+    if answer.status_code in (409, 422):
+        raise InvalidRequest(f"Prefect refused {method} {path}: {_detail(answer)}")
+    if answer.status_code >= 400:
+        raise Unavailable(f"Prefect API {method} {path}: HTTP {answer.status_code}")
+    data = answer.json()
+    if not isinstance(data, dict):
+        raise Unavailable(f"Prefect API {method} {path}: unexpected answer")
+    return data
 
 
 def _detail(answer: httpx.Response) -> str:
