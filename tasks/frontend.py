@@ -13,9 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from prefect import get_run_logger
 from prefect.artifacts import create_markdown_artifact
-from prefect.exceptions import MissingContextError
 from prefect.transactions import Transaction, get_transaction
 
 from orchestra_ops.adapters.app_source import deploy_files, read_app_texts
@@ -42,17 +40,14 @@ from orchestra_ops.ledger import Intent, Ledger, Outcome, reconcile
 from orchestra_ops.recover import PROMOTE_ACTION, compensate_promote, ledger_for
 from orchestra_ops.settings import load_settings
 from orchestra_ops.wiring import build
-from tasks.policy import artifact_key, cloud_task, local_task
+from tasks.policy import artifact_key, cloud_task, local_task, run_logger
 
 SECRET_PREFIX = "ORCHESTRA_SECRET_"  # noqa: S105 - a variable-name prefix, not a secret
 DIGEST_META = "orchestraDigest"
 
 
 def _log() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
-    try:
-        return get_run_logger()
-    except MissingContextError:
-        return logging.getLogger("orchestra_ops.frontend")
+    return run_logger("orchestra_ops.frontend")
 
 
 def _remember(**values: object) -> None:

@@ -12,24 +12,20 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from prefect import get_run_logger
 from prefect.client.schemas.objects import State
-from prefect.exceptions import MissingContextError
 
 from orchestra_ops.adapters.notify import Delivery
 from orchestra_ops.domain.notifications import Notice, phase_failed
 from orchestra_ops.errors import OpsError
 from orchestra_ops.settings import load_settings
 from orchestra_ops.wiring import build
+from tasks.policy import run_logger
 
 StateHook = Callable[[Any, Any, State[Any]], None]
 
 
 def _log() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
-    try:
-        return get_run_logger()
-    except MissingContextError:
-        return logging.getLogger("orchestra_ops.notify")
+    return run_logger("orchestra_ops.notify")
 
 
 def send_notice(notice: Notice) -> Delivery:

@@ -8,12 +8,14 @@ values or other secrets), so nothing of theirs reaches result storage.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
-from prefect import Task
+from prefect import Task, get_run_logger
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State
+from prefect.exceptions import MissingContextError
 from prefect.tasks import exponential_backoff
 
 from orchestra_ops.errors import is_transient
@@ -58,3 +60,11 @@ def cloud_task(fn: Callable[P, R]) -> Task[P, R]:
 def artifact_key(*parts: str) -> str:
     """A Prefect artifact key: lower case letters, digits and dashes."""
     return "-".join("".join(c if c.isalnum() else "-" for c in p.lower()) for p in parts)
+
+
+def run_logger(fallback: str) -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
+    """The Prefect run logger inside a run; the ``fallback`` logger outside one."""
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return logging.getLogger(fallback)

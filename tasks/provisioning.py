@@ -14,12 +14,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from prefect import get_run_logger
 from prefect.artifacts import create_markdown_artifact
-from prefect.exceptions import MissingContextError
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from orchestra_ops.adapters.files import write_atomically
 from orchestra_ops.adapters.health import HttpProber, wait_healthy
 from orchestra_ops.domain.health import GateState, HealthPolicy, describe
 from orchestra_ops.domain.lambda_cloud import InstanceId
@@ -42,14 +41,11 @@ from orchestra_ops.programs.config import BACKEND_PROJECT, CONFIG_KEYS_BACKEND, 
 from orchestra_ops.programs.config import backend_config as parse_backend_config
 from orchestra_ops.settings import load_settings
 from orchestra_ops.wiring import build
-from tasks.policy import artifact_key, cloud_task, local_task
+from tasks.policy import artifact_key, cloud_task, local_task, run_logger
 
 
 def _log() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
-    try:
-        return get_run_logger()
-    except MissingContextError:
-        return logging.getLogger("orchestra_ops.provisioning")
+    return run_logger("orchestra_ops.provisioning")
 
 
 # --- the request ------------------------------------------------------------------------
@@ -258,11 +254,8 @@ def lease_path(environment: str) -> Path:
 @local_task
 def write_lease(lease: Lease) -> None:
     """Record when ``lease.environment`` is due for cleanup."""
-    path = lease_path(lease.environment)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial")
-    partial.write_text(json.dumps({"expires_at": lease.expires_at.isoformat()}))
-    partial.replace(path)
+    payload = json.dumps({"expires_at": lease.expires_at.isoformat()})
+    write_atomically(lease_path(lease.environment), payload)
 
 
 def read_lease(environment: str) -> Lease | None:
