@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from orchestra_ops import __version__
+from orchestra_ops.adapters.files import write_atomically
 from orchestra_ops.adapters.git import Git
 from orchestra_ops.adapters.scanners.run import scan_repo
 from orchestra_ops.adapters.schema_validation import validate_cyclonedx, validate_sarif
@@ -61,9 +61,7 @@ def load_policy(repo: Path, policy_file: str = POLICY_FILE) -> Policy:
 
 
 def _write_json(path: Path, document: Any) -> None:
-    partial = path.with_suffix(path.suffix + ".partial")
-    partial.write_text(json.dumps(document, indent=2, sort_keys=False) + "\n", encoding="utf-8")
-    os.replace(partial, path)
+    write_atomically(path, json.dumps(document, indent=2, sort_keys=False) + "\n")
 
 
 def _previous(out_dir: Path) -> dict[str, Any] | None:

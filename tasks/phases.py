@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from flows.frontend_migration import FrontendMigrationParams, frontend_migration
 from flows.lambda_provisioning import ProvisioningParams, lambda_provisioning
 from flows.security_scan import SecurityScanParams, security_scan
 from flows.stack_reorganisation import ReorgParams, stack_reorganisation
+from orchestra_ops.adapters.files import write_atomically
 from orchestra_ops.domain.frontend.workflow import deploy_frontends_workflow
 from orchestra_ops.domain.infrastructure_workflow import infrastructure_workflow
 from orchestra_ops.errors import ToolMissing
@@ -128,10 +128,7 @@ class DigestMemo:
 
     def save(self) -> None:
         """Write the memo atomically."""
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        partial = self._path.with_suffix(".partial")
-        partial.write_text(json.dumps(self._seen, indent=1, sort_keys=True), encoding="utf-8")
-        partial.replace(self._path)
+        write_atomically(self._path, json.dumps(self._seen, indent=1, sort_keys=True))
 
 
 def _completed(phase: str, started: float, **fields: Any) -> PhaseResult:
@@ -262,9 +259,7 @@ def back_up_state(phase: str, infrastructure_dir: str, environments: list[str]) 
         for project in ("shared", "backend"):
             ref = engine.select_or_create(Path(infrastructure_dir) / project, environment)
             target = folder / f"{project}-{environment}-{stamp}.json"
-            descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-                handle.write(engine.export(ref))
+            write_atomically(target, engine.export(ref), private=True)
             written.append(target.name)
     backend = settings.pulumi.backend_url or (
         "Pulumi Cloud" if settings.pulumi.access_token else "local file backend"

@@ -7,11 +7,11 @@ endpoints file and keeps serving until SIGINT or SIGTERM.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import TracebackType
 
+from orchestra_ops.adapters.files import write_atomically
 from orchestra_ops.sandbox.admin import AdministeredEmulator, admin_app
 from orchestra_ops.sandbox.feeds import Feeds
 from orchestra_ops.sandbox.lambda_cloud import LambdaCloudEmulator
@@ -138,9 +138,4 @@ class Sandbox:
 
 def write_endpoints(path: Path, endpoints: Endpoints) -> None:
     """Write the endpoints file atomically, readable by its owner only."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(path.suffix + ".partial")
-    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        json.dump(asdict(endpoints), handle, indent=2)
-    partial.replace(path)
+    write_atomically(path, json.dumps(asdict(endpoints), indent=2), private=True)

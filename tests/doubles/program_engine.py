@@ -19,6 +19,7 @@ import base64
 import concurrent.futures
 import contextvars
 import json
+import shutil
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -30,6 +31,7 @@ import yaml
 from pulumi.dynamic import ResourceProvider
 from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks, set_all_config, set_mocks
 
+from orchestra_ops.adapters.files import write_atomically
 from orchestra_ops.errors import StackError, StackNotFound
 from orchestra_ops.ports.stack_engine import (
     ChangeSummary,
@@ -41,6 +43,17 @@ from orchestra_ops.ports.stack_engine import (
 )
 from orchestra_ops.programs import backend, shared
 from orchestra_ops.settings import Settings
+
+PROJECTS = Path(__file__).resolve().parents[2] / "infrastructure" / "pulumi"
+PROJECT_DIRS = ("shared", "backend")
+
+
+def copy_projects(into: Path) -> Path:
+    """A copy of the shared and backend projects (the engine writes stack config next to them)."""
+    for project in PROJECT_DIRS:
+        shutil.copytree(PROJECTS / project, into / project)
+    return into
+
 
 PROGRAMS: dict[str, Callable[[], dict[str, Any]]] = {
     "orchestra-shared": shared.program,
@@ -209,9 +222,7 @@ class ProgramUnderMocksEngine:
         return dict(json.loads(path.read_text()))
 
     def _save(self, ref: StackRef, state: Mapping[str, Any]) -> None:
-        partial = self._path(ref).with_suffix(".partial")
-        partial.write_text(json.dumps(state, indent=1, sort_keys=True))
-        partial.replace(self._path(ref))
+        write_atomically(self._path(ref), json.dumps(state, indent=1, sort_keys=True))
 
 
 def _in_own_event_loop(work: Callable[[], None]) -> None:
