@@ -30,6 +30,7 @@ from orchestra_ops.domain.notifications import provisioning_refused, rollback_ra
 from orchestra_ops.domain.provisioning import (
     Rollout,
     StackColours,
+    colour_config,
     lease_for,
     plan_rollout,
 )
@@ -209,11 +210,7 @@ def _await_approval(
 
 
 def _rollout_config(params: ProvisioningParams, rollout: Rollout) -> dict[str, str]:
-    return {
-        **params.overrides(),
-        "colours": json.dumps(rollout.colours_during()),
-        "active_colour": rollout.serving or rollout.new,
-    }
+    return {**params.overrides(), **rollout.config_during()}
 
 
 def _dry_run(
@@ -251,11 +248,7 @@ def _clear_leftover(backend_dir: Path, env: str, rollout: Rollout) -> None:
         rollout.leftover,
         env,
     )
-    t.configure(
-        backend_dir,
-        env,
-        {"colours": json.dumps([rollout.serving]), "active_colour": rollout.serving},
-    )
+    t.configure(backend_dir, env, colour_config([rollout.serving], rollout.serving))
     t.up_stack(backend_dir, env)
 
 
@@ -266,7 +259,7 @@ def _switch_and_retire(
     if rollout.serving is not None:
         t.configure(backend_dir, env, {"active_colour": rollout.new})
         t.up_stack(backend_dir, env)
-    t.configure(backend_dir, env, {"colours": json.dumps([rollout.new])})
+    t.configure(backend_dir, env, colour_config([rollout.new], rollout.new))
     final = t.up_stack(backend_dir, env)
     report.serving_colour = rollout.new
     report.instance_ids = [str(i) for i in final.get("instance_ids") or []]  # type: ignore[attr-defined]
@@ -290,8 +283,7 @@ def rollback_provisioning(
         if serving is None:
             t.destroy_stack(project, environment)
         else:
-            only = {"colours": json.dumps([serving]), "active_colour": serving}
-            t.configure(project, environment, only)
+            t.configure(project, environment, colour_config([serving], serving))
             t.up_stack(project, environment)
         steps.append(f"{abandoned} destroyed through the stack")
     except Exception as error:

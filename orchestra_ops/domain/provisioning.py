@@ -8,7 +8,8 @@ outputs, decide what the next rollout does, and recognise what a rollout left be
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+import json
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from orchestra_ops.domain.lambda_cloud import Instance, InstanceStatus
@@ -78,9 +79,17 @@ class Rollout:
     new: str
     leftover: str | None
 
-    def colours_during(self) -> list[str]:
-        """The stack's colours while the new one is brought up."""
-        return [c for c in COLOURS if c in (self.serving, self.new)]
+    def config_during(self) -> dict[str, str]:
+        """The stack config while the new colour is brought up (the old one still serves)."""
+        colours = [c for c in COLOURS if c in (self.serving, self.new)]
+        return colour_config(colours, self.serving or self.new)
+
+
+def colour_config(colours: Sequence[str], active: str) -> dict[str, str]:
+    """The backend stack config that gives ``colours`` instances and lets ``active`` serve."""
+    if active not in colours:
+        raise ValueError(f"the serving colour {active!r} is not among {list(colours)}")
+    return {"colours": json.dumps(list(colours)), "active_colour": active}
 
 
 def plan_rollout(current: StackColours) -> Rollout:
