@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -220,34 +221,42 @@ def roadmap(params: RoadmapParams) -> RoadmapReport:
 
 
 class _PhaseTrees:
-    """The tree each phase reads, digested for its cache key (see DigestMemo)."""
+    """The tree each phase reads, digested for its cache key (see DigestMemo).
+
+    Phases that read the same tree share one digest per pass (at the start, at the end).
+    """
 
     def __init__(self, params: RoadmapParams) -> None:
         repo = Path(params.repo_path)
-        infrastructure = Path(params.infrastructure_dir)
-        self._digesters = {
-            "1A admin interface": lambda: tree_digest(repo / "admin-interface"),
-            "1B dashboard": lambda: tree_digest(repo / "dashboard"),
-            "3A-3C dependency security": lambda: tree_digest(repo),
-            "4A-4C pulumi reorganisation": lambda: tree_digest(repo),
-            **{
-                f"2A lambda {env}": lambda: infrastructure_digest(infrastructure)
-                for env in params.environments
-            },
+        infrastructure = (infrastructure_digest, Path(params.infrastructure_dir))
+        self._trees: dict[str, tuple[Callable[[Path], str], Path]] = {
+            "1A admin interface": (tree_digest, repo / "admin-interface"),
+            "1B dashboard": (tree_digest, repo / "dashboard"),
+            "3A-3C dependency security": (tree_digest, repo),
+            "4A-4C pulumi reorganisation": (tree_digest, repo),
+            **{f"2A lambda {env}": infrastructure for env in params.environments},
         }
         self._memo = DigestMemo(load_settings().runtime.state_dir / "roadmap" / "trees.json")
+        self._at_start: dict[tuple[Callable[[Path], str], Path], str] = {}
         self._started: dict[str, str] = {}
 
     def inputs(self, phase: str) -> str:
         """The digest the phase's cache key takes for its tree as it is now."""
-        self._started[phase] = self._memo.inputs(phase, self._digesters[phase]())
+        tree = self._trees[phase]
+        if tree not in self._at_start:
+            self._at_start[tree] = tree[0](tree[1])
+        self._started[phase] = self._memo.inputs(phase, self._at_start[tree])
         return self._started[phase]
 
     def remember(self, completed: list[str]) -> None:
         """The trees these completed phases leave stand for the ones they started from."""
+        at_end: dict[tuple[Callable[[Path], str], Path], str] = {}
         for phase in completed:
             if phase in self._started:
-                self._memo.record(phase, self._digesters[phase](), self._started[phase])
+                tree = self._trees[phase]
+                if tree not in at_end:
+                    at_end[tree] = tree[0](tree[1])
+                self._memo.record(phase, at_end[tree], self._started[phase])
         self._memo.save()
 
 
