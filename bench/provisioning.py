@@ -42,10 +42,9 @@ def main() -> None:
     from flows.frontend_migration import HealthParams
     from flows.lambda_provisioning import ProvisioningParams, lambda_provisioning
     from orchestra_ops.sandbox.runner import Sandbox
+    from tests.doubles.program_engine import copy_projects
 
-    infra = work / "pulumi"
-    for project in ("shared", "backend"):
-        shutil.copytree(ROOT / "infrastructure" / "pulumi" / project, infra / project)
+    infra = copy_projects(work / "pulumi")
     stack_file = infra / "backend" / "Pulumi.dev.yaml"
     stack_file.write_text(
         stack_file.read_text().replace('poll_s: "10"', f'poll_s: "{POLL_S}"'), encoding="utf-8"

@@ -22,7 +22,6 @@ from __future__ import annotations
 import gc
 import json
 import random
-import shutil
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -42,8 +41,8 @@ from orchestra_ops.sandbox.lambda_cloud.emulator import HEALTH_PROXY_PATH
 from orchestra_ops.sandbox.runner import SANDBOX_LAMBDA_KEY
 from orchestra_ops.sandbox.server import serve_in_thread
 from tasks.provisioning import stack_outputs
+from tests.doubles.program_engine import copy_projects
 
-INFRA = Path(__file__).resolve().parents[2] / "infrastructure" / "pulumi"
 DOUBLE = "tests.doubles.program_engine:ProgramUnderMocksEngine"
 SEEDS = range(20)
 COUNT = 1  # dev's stack config: one API instance
@@ -124,9 +123,7 @@ class World:
 
 @pytest.fixture
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    infra = tmp_path / "pulumi"
-    for project in ("shared", "backend"):
-        shutil.copytree(INFRA / project, infra / project)
+    infra = copy_projects(tmp_path / "pulumi")
     emulator = LambdaCloudEmulator(api_key=SANDBOX_LAMBDA_KEY)
     served = serve_in_thread(emulator.app(), name="lambda-api")
     try:

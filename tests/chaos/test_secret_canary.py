@@ -40,9 +40,9 @@ from orchestra_ops.sandbox.lambda_cloud import LambdaCloudEmulator
 from orchestra_ops.sandbox.lambda_cloud.emulator import HEALTH_PROXY_PATH
 from orchestra_ops.sandbox.server import ServedApp, serve_in_thread
 from orchestra_ops.sandbox.vercel import VercelEmulator
+from tests.doubles.program_engine import copy_projects
 
 ROOT = Path(__file__).resolve().parents[2]
-INFRA = ROOT / "infrastructure" / "pulumi"
 EXAMPLE = ROOT / "examples" / "orchestra-main"
 DOUBLE = "tests.doubles.program_engine:ProgramUnderMocksEngine"
 HAS_NODE = shutil.which("npm") is not None and shutil.which("node") is not None
@@ -213,10 +213,7 @@ def _now() -> dt.datetime:
 
 
 def _infra(tmp_path: Path) -> Path:
-    target = tmp_path / "pulumi"
-    for project in ("shared", "backend"):
-        shutil.copytree(INFRA / project, target / project)
-    return target
+    return copy_projects(tmp_path / "pulumi")
 
 
 def _provisioning(infra: Path) -> ProvisioningParams:

@@ -34,6 +34,7 @@ from orchestra_ops.adapters.lambda_cloud import LambdaCloudClient
 from orchestra_ops.domain.provisioning import live_instances_of
 from orchestra_ops.errors import InvalidRequest
 from orchestra_ops.sandbox.runner import Endpoints, Sandbox
+from tests.doubles.program_engine import copy_projects
 from tests.e2e.prefect_processes import (
     FINAL,
     POOL,
@@ -118,9 +119,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         cleanup.callback(stop, server)
         sandbox = Sandbox(tmp / "sandbox")
         endpoints = cleanup.enter_context(sandbox)
-        infra, target = tmp / "pulumi", copy_target(tmp)
-        for project in ("shared", "backend"):  # the engine writes stack config next to them
-            shutil.copytree(REPO / "infrastructure" / "pulumi" / project, infra / project)
+        infra, target = copy_projects(tmp / "pulumi"), copy_target(tmp)
         worker_env = worker_environment(env, endpoints, tmp / "state", target)
         wait_healthy(api_url, server, server_log)
         cli(["work-pool", "create", POOL, "--type", "process"], env)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -34,8 +33,8 @@ from orchestra_ops.sandbox.faults import Fault
 from orchestra_ops.sandbox.runner import Endpoints, Sandbox
 from orchestra_ops.sandbox.server import serve_in_thread
 from tasks.provisioning import write_lease
+from tests.doubles.program_engine import copy_projects
 
-INFRA = Path(__file__).resolve().parents[2] / "infrastructure" / "pulumi"
 DOUBLE = "tests.doubles.program_engine:ProgramUnderMocksEngine"
 
 pytestmark = [pytest.mark.usefixtures("prefect_harness"), pytest.mark.slow]
@@ -51,10 +50,7 @@ def sandbox(tmp_path: Path) -> Iterator[tuple[Sandbox, Endpoints]]:
 @pytest.fixture
 def infra(tmp_path: Path) -> Path:
     """A copy of the infrastructure projects: the engine writes stack config next to them."""
-    target = tmp_path / "pulumi"
-    for project in ("shared", "backend"):
-        shutil.copytree(INFRA / project, target / project)
-    return target
+    return copy_projects(tmp_path / "pulumi")
 
 
 @pytest.fixture(autouse=True)

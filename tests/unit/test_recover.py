@@ -7,7 +7,6 @@ The Pulumi CLI is not installable here, so the backend stack runs on ProgramUnde
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,9 +26,8 @@ from orchestra_ops.ledger import Outcome
 from orchestra_ops.recover import PROMOTE_ACTION, ledger_for
 from orchestra_ops.sandbox.runner import Endpoints, Sandbox
 from orchestra_ops.settings import load_settings
-from tests.doubles.program_engine import ProgramUnderMocksEngine
+from tests.doubles.program_engine import ProgramUnderMocksEngine, copy_projects
 
-INFRA = Path(__file__).resolve().parents[2] / "infrastructure" / "pulumi"
 DOUBLE = "tests.doubles.program_engine:ProgramUnderMocksEngine"
 PROJECT = "orchestra-admin"
 
@@ -44,10 +42,7 @@ def sandbox(tmp_path: Path) -> Iterator[tuple[Sandbox, Endpoints]]:
 @pytest.fixture
 def infra(tmp_path: Path) -> Path:
     """A copy of the shared and backend projects: the engine writes stack config next to them."""
-    target = tmp_path / "pulumi"
-    for project in ("shared", "backend"):
-        shutil.copytree(INFRA / project, target / project)
-    return target
+    return copy_projects(tmp_path / "pulumi")
 
 
 @pytest.fixture
