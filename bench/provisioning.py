@@ -39,8 +39,8 @@ def main() -> None:
             "ORCHESTRA_STACK_ENGINE": "tests.doubles.program_engine:ProgramUnderMocksEngine",
         }
     )
-    from flows.frontend_migration import HealthParams
     from flows.lambda_provisioning import ProvisioningParams, lambda_provisioning
+    from flows.params import HealthParams
     from orchestra_ops.sandbox.runner import Sandbox
     from tests.doubles.program_engine import copy_projects
 

@@ -1,11 +1,15 @@
 """Track 1: move one frontend app from Docker to Vercel, health-gated, rolled back on failure.
 
-Plan (artifact, no side effect) -> preflight build -> inside one transaction: config
-files, env (snapshot, then upsert), deploy (or adopt the same source), preview health
-gate, promote, production health gate. A failure before promotion leaves production
-untouched; a failure after it rolls production back to the previous deployment,
-restores the env snapshot and the config files, and probes production again.
-Re-running with the same source and configuration makes no mutating API call.
+Plan (artifact, no side effect) -> preflight build -> project (created only now) ->
+journaled steps: config files, env (snapshot, then upsert) -> deploy (or adopt the same
+source) -> preview gate (learns the release's fingerprint) -> promote (journaled) ->
+production gate (the release's bytes and every API route through the rewrite).
+
+Retries live inside the tasks. Only when the run fails, after every retry, are the
+journaled steps undone, newest first (``orchestra_ops.saga``); a compensation that fails
+ends the run ``RollbackFailed`` and stays open for ``orchestra-ops recover``. One run
+at a time per project. Re-running with the same source and configuration makes no
+mutating API call.
 """
 
 from __future__ import annotations
@@ -15,41 +19,22 @@ from pathlib import PurePosixPath
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
-from prefect.transactions import transaction
+from prefect.runtime import flow_run
+from prefect.states import Failed
 from pydantic import BaseModel, Field, field_validator
 
-from orchestra_ops.domain.frontend.migration import project_settings
-from orchestra_ops.domain.health import HealthPolicy
-from orchestra_ops.domain.notifications import rollback_ran
-from orchestra_ops.errors import HealthCheckFailed, RolledBack
-from orchestra_ops.ledger import Outcome
+from flows.params import HealthParams
+from orchestra_ops import frontend_rollback as undo
+from orchestra_ops.domain.frontend.migration import MigrationPlan, project_settings
+from orchestra_ops.domain.notifications import rollback_failed, rollback_ran
+from orchestra_ops.domain.vercel import Project
+from orchestra_ops.errors import HealthCheckFailed, RollbackFailed, RolledBack
 from tasks import frontend as t
 from tasks.notify import send_notice
-from tasks.policy import artifact_key
+from tasks.policy import artifact_key, final_state
+from tasks.serialise import one_at_a_time
 
-
-class HealthParams(BaseModel):
-    """How a deployment proves healthy."""
-
-    consecutive: int = Field(3, ge=1, le=50, description="good probes in a row to pass")
-    interval_s: float = Field(1.0, gt=0, le=60, description="seconds between probes")
-    budget_s: float = Field(60.0, gt=0, le=3600, description="give up after this long")
-    latency_budget_s: float = Field(2.0, gt=0, le=60, description="slower answers count as bad")
-    body_marker: str | None = Field(None, description="text a healthy page must contain")
-    fail_fast_after: int | None = Field(
-        2, ge=1, le=50, description="bad probes in a row that fail the gate at once"
-    )
-
-    def policy(self) -> HealthPolicy:
-        """The domain policy."""
-        return HealthPolicy(
-            consecutive=self.consecutive,
-            interval_s=self.interval_s,
-            budget_s=self.budget_s,
-            latency_budget_s=self.latency_budget_s,
-            body_marker=self.body_marker,
-            fail_fast_after=self.fail_fast_after,
-        )
+__all__ = ["FrontendMigrationParams", "HealthParams", "MigrationReport", "frontend_migration"]
 
 
 class FrontendMigrationParams(BaseModel):
@@ -92,7 +77,8 @@ class MigrationReport(BaseModel):
     """What one app's migration did."""
 
     app: str
-    outcome: str  # planned | migrated | failed-before-promotion | rolled-back
+    # planned | migrated | failed-before-promotion | rolled-back | rollback-failed
+    outcome: str
     project_id: str | None = None
     deployment_id: str | None = None
     preview_url: str | None = None
@@ -100,6 +86,7 @@ class MigrationReport(BaseModel):
     preflight: str = "not run"
     env_written: int = 0
     deploy_s: float | None = None
+    gate: list[str] = Field(default_factory=list)
     rollback: list[str] = Field(default_factory=list)
     error: str | None = None
 
@@ -107,104 +94,150 @@ class MigrationReport(BaseModel):
 @flow(name="frontend-migration", log_prints=False)
 def frontend_migration(params: FrontendMigrationParams) -> MigrationReport:
     """Migrate one frontend app to Vercel (see the module docstring)."""
-    logger = get_run_logger()
     profile = t.detect(params.repo_path, params.app)
     settings = project_settings(profile)
-    project = t.ensure_project(params.project, settings, create=not params.plan_only)
-    plan = t.plan_app(
-        params.repo_path,
-        params.app,
-        project.id if project else None,
-        params.backend_api_url,
-        params.env_overrides,
-    )
-    report = MigrationReport(app=params.app, outcome="planned", project_id=project and project.id)
-    if params.plan_only or project is None:
-        return report
-    report.rollback = t.recover_project(project.id)
-    extra: dict[str, bytes] = {}
-    if params.preflight:
-        built = t.check_build(params.repo_path, plan)
-        report.preflight = f"{built.status}: {built.detail}"
-        if params.include_build_output:
-            extra = built.output
+    t.check_sources(params.repo_path, params.app)
+    with one_at_a_time("vercel-project", params.project):
+        existing = t.find_project(params.project)
+        plan = t.plan_app(
+            params.repo_path,
+            params.app,
+            existing.id if existing else None,
+            params.backend_api_url,
+            params.env_overrides,
+        )
+        report = MigrationReport(
+            app=params.app, outcome="planned", project_id=existing.id if existing else None
+        )
+        if params.plan_only:
+            return report
+        if existing is not None:
+            report.rollback = t.recover_project(existing.id)
+        extra: dict[str, bytes] = {}
+        if params.preflight:
+            built = t.check_build(params.repo_path, plan)
+            report.preflight = f"{built.status}: {built.detail}"
+            if params.include_build_output:
+                extra = built.output
+        project = existing or t.create_project(params.project, settings)
+        report.project_id = project.id
+        return _migrate(params, plan, project, extra, report)
+
+
+def _migrate(
+    params: FrontendMigrationParams,
+    plan: MigrationPlan,
+    project: Project,
+    extra: dict[str, bytes],
+    report: MigrationReport,
+) -> MigrationReport:
+    """The journaled part: every change is undone if the run fails."""
+    saga = undo.saga_id(project.id, str(flow_run.get_id() or time.time_ns()))
+    settings = project_settings(plan.profile)
     production = params.production_url or f"https://{project.name}.vercel.app"
     report.production_url = production
-    policy = params.health.policy()
+    policy, probe = params.health.policy(), params.health.api_probe
     started = time.monotonic()
     promoted = False
     previous_id: str | None = None
     try:
-        with transaction():
-            t.write_config(params.repo_path, params.app, plan.config_files)
-            snapshot = t.snapshot_env(project.id)
-            report.env_written = t.apply_env(project.id, plan, snapshot)
-            digest_settings = {
-                "framework": settings.framework,
-                "buildCommand": settings.build_command,
-                "outputDirectory": settings.output_directory,
-            }
-            deployment = t.deploy(
-                project, params.repo_path, params.app, settings, extra, digest_settings
-            )
-            ready = t.wait_ready(deployment.id, params.deploy_timeout_s)
-            report.deployment_id, report.preview_url = ready.id, f"https://{ready.url}"
-            report.deploy_s = round(time.monotonic() - started, 2)
-            t.health_gate(report.preview_url, policy, "preview")
-            previous_id = t.production_deployment(project.id)
-            intent = t.record_promote_intent(project.id, ready.id, previous_id)
-            t.promote(project.id, ready.id, previous_id)
-            promoted = previous_id != ready.id
-            t.health_gate(production, policy, "production")
-            t.close_intent(intent, Outcome.DONE, "production healthy")
+        t.write_config(saga, params.repo_path, params.app, plan.config_files)
+        report.env_written = t.apply_env(saga, project.id, plan)
+        digest_settings = {
+            "framework": settings.framework,
+            "buildCommand": settings.build_command,
+            "outputDirectory": settings.output_directory,
+        }
+        deployment = t.deploy(
+            project, params.repo_path, params.app, settings, extra, digest_settings
+        )
+        ready = t.wait_ready(deployment.id, params.deploy_timeout_s)
+        report.deployment_id, report.preview_url = ready.id, f"https://{ready.url}"
+        report.deploy_s = round(time.monotonic() - started, 2)
+        preview = t.release_gate(
+            report.preview_url, policy, "preview", None, plan.api_prefixes, probe
+        )
+        report.gate = list(preview.lines)
+        previous_id = t.production_deployment(project.id)
+        gate = undo.gate_record(production, preview.fingerprint, plan.api_prefixes, probe)
+        promoted = t.promote(saga, project.id, ready.id, previous_id, gate)
+        verified = t.release_gate(
+            production, policy, "production", preview.fingerprint, plan.api_prefixes, probe
+        )
+        report.gate += verified.lines
+        t.complete(saga)
     except Exception as error:
-        report.error = f"{type(error).__name__}: {error}"
-        if promoted:
-            report.outcome = "rolled-back"
-            t.close_intent(
-                t.promote_intent_key(project.id, report.deployment_id or ""),
-                Outcome.COMPENSATED,
-                "rolled back in-process",
-            )
-            _verify_rollback(production, policy, report)
-            _notify_rollback(project.name, report, previous_id)
-        else:
-            report.outcome = "failed-before-promotion"
-        _publish(report)
-        logger.error("migration of %s failed: %s", params.app, report.error)
-        if promoted:
-            restored = any("healthy again" in line for line in report.rollback)
-            raise RolledBack(
-                f"{params.app}: {report.error}; rolled back to the previous deployment; "
-                + "; ".join(report.rollback),
-                restored=restored,
-            ) from error
-        raise
+        return _roll_back(params, plan.api_prefixes, saga, report, error, (promoted, previous_id))
     report.outcome = "migrated"
     _publish(report)
     return report
 
 
-def _verify_rollback(production: str, policy: HealthPolicy, report: MigrationReport) -> None:
-    """After an automatic rollback, production must be healthy again."""
+def _roll_back(
+    params: FrontendMigrationParams,
+    prefixes: tuple[str, ...],
+    saga: str,
+    report: MigrationReport,
+    error: Exception,
+    promotion: tuple[bool, str | None],
+) -> MigrationReport:
+    """The run failed: undo its journaled steps, verify production, tell people."""
+    logger = get_run_logger()
+    promoted, previous_id = promotion
+    report.error = f"{type(error).__name__}: {error}"
+    what = f"{params.app} on Vercel project {params.project}"
     try:
-        t.health_gate(production, policy, "production after rollback")
-        report.rollback.append(f"production healthy again at {production}")
+        report.rollback += t.compensate(saga)
+    except RollbackFailed as failed:
+        report.outcome = "rollback-failed"
+        report.rollback += [f"still to undo: {step}" for step in failed.open_steps]
+        _publish(report)
+        send_notice(rollback_failed(what, report.error, failed.open_steps))
+        logger.error("migration of %s failed and its rollback did not finish", params.app)
+        return final_state(
+            Failed(name="RollbackFailed", message=str(failed), data=failed), MigrationReport
+        )
+    report.outcome = "rolled-back" if promoted else "failed-before-promotion"
+    healthy = None
+    if promoted:
+        healthy = _verify_rollback(report, params, prefixes)
+        send_notice(
+            rollback_ran(
+                what,
+                report.error,
+                f"deployment {previous_id}" if previous_id else None,
+                healthy=healthy,
+            )
+        )
+    _publish(report)
+    logger.error("migration of %s failed: %s", params.app, report.error)
+    if not promoted:
+        return final_state(Failed(message=report.error, data=error), MigrationReport)
+    rolled_back = RolledBack(
+        f"{params.app}: {report.error}; rolled back: " + "; ".join(report.rollback),
+        restored=bool(healthy),
+    )
+    rolled_back.__cause__ = error
+    return final_state(
+        Failed(name="RolledBack", message=str(rolled_back), data=rolled_back), MigrationReport
+    )
+
+
+def _verify_rollback(
+    report: MigrationReport, params: FrontendMigrationParams, prefixes: tuple[str, ...]
+) -> bool:
+    """After an automatic rollback, production must answer healthy again."""
+    production = report.production_url or ""
+    api_probe = params.health.api_probe
+    try:
+        t.release_gate(
+            production, params.health.policy(), "after rollback", None, prefixes, api_probe
+        )
     except HealthCheckFailed as error:
         report.rollback.append(f"production still unhealthy after rollback: {error}")
-
-
-def _notify_rollback(project: str, report: MigrationReport, restored: str | None) -> None:
-    """Tell people production was rolled back, why, and to what (never fails the flow)."""
-    healthy = any("healthy again" in line for line in report.rollback)
-    send_notice(
-        rollback_ran(
-            f"{report.app} on Vercel project {project}",
-            report.error or "production health gate failed",
-            f"deployment {restored}" if restored else None,
-            healthy=healthy,
-        )
-    )
+        return False
+    report.rollback.append(f"production healthy again at {production}")
+    return True
 
 
 def _publish(report: MigrationReport) -> None:
@@ -221,6 +254,10 @@ def _publish(report: MigrationReport) -> None:
     ):
         if value is not None:
             lines.append(f"- {label}: {value}")
+    if report.gate:
+        lines += ["", "## Health gates", *[f"- {line}" for line in report.gate]]
     if report.rollback:
         lines += ["", "## Rollback and recovery", *[f"- {line}" for line in report.rollback]]
+    if report.outcome == "rollback-failed":
+        lines += ["", "**Run `orchestra-ops recover` once the cause is fixed.**"]
     create_markdown_artifact("\n".join(lines) + "\n", key=artifact_key("frontend", report.app))

@@ -24,7 +24,7 @@ from prefect.input import RunInput
 from pydantic import BaseModel, Field, model_validator
 
 import tasks.provisioning as t
-from flows.frontend_migration import HealthParams
+from flows.params import HealthParams
 from orchestra_ops.domain.lambda_cloud import REGION_NAMES
 from orchestra_ops.domain.notifications import provisioning_refused, rollback_ran
 from orchestra_ops.domain.provisioning import (

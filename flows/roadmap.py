@@ -21,8 +21,9 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.futures import PrefectFuture
 from pydantic import BaseModel, Field
 
-from flows.frontend_migration import FrontendMigrationParams, HealthParams
+from flows.frontend_migration import FrontendMigrationParams
 from flows.lambda_provisioning import ProvisioningParams
+from flows.params import HealthParams
 from flows.security_scan import SecurityScanParams
 from flows.stack_reorganisation import ReorgAction, ReorgParams
 from orchestra_ops.domain.notifications import phase_failed

@@ -89,7 +89,7 @@ def run_demo(
 ) -> int:
     """Run the demo; returns the process exit code (0 when the roadmap ends completed)."""
     _prepare_prefect(state_dir)
-    from flows.frontend_migration import HealthParams
+    from flows.params import HealthParams
     from flows.roadmap import RoadmapParams, roadmap
 
     work = state_dir / "demo"

@@ -13,6 +13,7 @@ happened, so ``except RateLimited`` catches a rate limit from any provider and
     ├── ToolMissing                 an external program (pulumi, npm, ...) is not installed
     ├── HealthCheckFailed           a probe of a deployed thing did not pass
     ├── RolledBack                  a step failed after changing production, and was undone
+    ├── RollbackFailed              a failed run could not be undone in full: run `recover`
     ├── TransientError              retrying may help (the retry condition of tasks)
     │   ├── Unavailable             5xx, timeouts, refused connections
     │   └── RateLimited             429; carries ``retry_after`` seconds when known
@@ -92,6 +93,22 @@ class RolledBack(OpsError):
     def __init__(self, message: str, *, restored: bool) -> None:
         super().__init__(message)
         self.restored = restored
+
+
+class RollbackFailed(OpsError):
+    """A failed run's compensation did not finish; what is left stays open in the ledger.
+
+    ``open_steps`` says what is still to undo; ``retryable`` is True when the failures
+    were transient (a later attempt may finish it).
+    """
+
+    def __init__(self, message: str, *, open_steps: list[str], retryable: bool) -> None:
+        super().__init__(
+            f"{message}; still to undo: {'; '.join(open_steps)}. "
+            "Run `orchestra-ops recover` once the cause is fixed."
+        )
+        self.open_steps = open_steps
+        self.retryable = retryable
 
 
 # --- kinds: what happened, whatever the provider -------------------------------------
@@ -271,4 +288,6 @@ class ReorgError(OpsError):
 
 def is_transient(error: BaseException) -> bool:
     """Tell whether retrying the same call may succeed (used as tasks' retry condition)."""
+    if isinstance(error, RollbackFailed):
+        return error.retryable
     return isinstance(error, TransientError)

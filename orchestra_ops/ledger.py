@@ -25,7 +25,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from orchestra_ops.errors import ConfigError
+from orchestra_ops.errors import ConfigError, is_transient
 
 
 class Outcome(StrEnum):
@@ -45,6 +45,11 @@ class Intent:
     target: dict[str, Any]
     undo: dict[str, Any]
     at: float
+    saga: str = ""  # the run it belongs to; an intent written without one is its own
+
+    def __post_init__(self) -> None:
+        if not self.saga:
+            object.__setattr__(self, "saga", self.key)
 
     @property
     def action(self) -> str:
@@ -52,7 +57,15 @@ class Intent:
         return str(self.undo.get("action", ""))
 
 
-Compensator = Callable[[Intent], Outcome]
+@dataclass(frozen=True)
+class Decision:
+    """What a compensator did (or would do) with one intent, and why."""
+
+    outcome: Outcome
+    detail: str
+
+
+Compensator = Callable[[Intent], Decision]
 """Looks at the real API for ``intent`` and undoes (COMPENSATED) or keeps (ADOPTED) it."""
 
 
@@ -60,8 +73,9 @@ Compensator = Callable[[Intent], Outcome]
 class ReconcileReport:
     """What a reconciliation did: closed intents, and the ones that could not be closed."""
 
-    closed: list[tuple[Intent, Outcome]] = field(default_factory=list)
+    closed: list[tuple[Intent, Decision]] = field(default_factory=list)
     failed: list[tuple[Intent, str]] = field(default_factory=list)
+    transient: bool = False  # some failure may pass on a later attempt
 
     @property
     def clean(self) -> bool:
@@ -109,21 +123,30 @@ class Ledger:
         return records
 
     def intend(
-        self, key: str, step: str, target: Mapping[str, Any], undo: Mapping[str, Any]
+        self,
+        key: str,
+        step: str,
+        target: Mapping[str, Any],
+        undo: Mapping[str, Any],
+        saga: str | None = None,
     ) -> None:
-        """Record that ``step`` is about to act on ``target``; ``undo['action']`` names how."""
+        """Record that ``step`` is about to act on ``target``; ``undo['action']`` names how.
+
+        ``saga`` groups the intents of one run, which are undone or kept together.
+        """
         if "action" not in undo:
             raise ValueError("undo needs an 'action' naming its compensator")
-        self._append(
-            {
-                "kind": "intent",
-                "key": key,
-                "step": step,
-                "target": dict(target),
-                "undo": dict(undo),
-                "at": time.time(),
-            }
-        )
+        record = {
+            "kind": "intent",
+            "key": key,
+            "step": step,
+            "target": dict(target),
+            "undo": dict(undo),
+            "at": time.time(),
+        }
+        if saga is not None:
+            record["saga"] = saga
+        self._append(record)
 
     def close(self, key: str, outcome: Outcome, detail: str = "") -> None:
         """Record how the intent ``key`` ended."""
@@ -135,7 +158,12 @@ class Ledger:
         for record in self.records():
             if record["kind"] == "intent":
                 pending[record["key"]] = Intent(
-                    record["key"], record["step"], record["target"], record["undo"], record["at"]
+                    record["key"],
+                    record["step"],
+                    record["target"],
+                    record["undo"],
+                    record["at"],
+                    record.get("saga") or "",
                 )
             else:
                 pending.pop(record["key"], None)
@@ -155,13 +183,17 @@ def reconcile(
     ledger: Ledger,
     compensators: Mapping[str, Compensator],
     select: Callable[[Intent], bool] | None = None,
+    *,
+    newest_first: bool = False,
 ) -> ReconcileReport:
     """Hand each open intent to its compensator; one failing does not stop the others.
 
     ``select`` limits the run to some intents (e.g. one project's); the rest stay open.
+    ``newest_first`` undoes in the reverse order of the steps, as a compensation stack.
     """
     report = ReconcileReport()
-    for intent in ledger.open_intents():
+    intents = ledger.open_intents()
+    for intent in reversed(intents) if newest_first else intents:
         if select is not None and not select(intent):
             continue
         compensator = compensators.get(intent.action)
@@ -169,10 +201,11 @@ def reconcile(
             report.failed.append((intent, f"no compensator for action {intent.action!r}"))
             continue
         try:
-            outcome = compensator(intent)
+            decision = compensator(intent)
         except Exception as error:  # isolated: the next intent still gets its turn
             report.failed.append((intent, f"{type(error).__name__}: {error}"))
+            report.transient = report.transient or is_transient(error)
             continue
-        ledger.close(intent.key, outcome, f"reconciled by {intent.action}")
-        report.closed.append((intent, outcome))
+        ledger.close(intent.key, decision.outcome, decision.detail)
+        report.closed.append((intent, decision))
     return report

@@ -1,10 +1,12 @@
 """`orchestra-ops recover`: close what crashed runs left open, and find orphaned API instances.
 
-A crashed run leaves intents open in the ledger (``orchestra_ops.ledger``) and may leave
-Lambda API instances that no backend stack lists. Recovery hands each open intent to the
-compensator of its undo action (isolated: one failing leaves the others their turn), then
-lists live ``role=api`` instances that their environment's backend stack does not list,
-terminating them when asked. Plain functions over the ports; no Prefect needed.
+A crashed run leaves its saga's intents open in the ledger (``orchestra_ops.saga``) and
+may leave Lambda API instances that no backend stack lists. Recovery settles each open
+saga as the next run of its target would (a frontend release is kept only when it passes
+the production gate its run recorded; otherwise env, config files and production are
+restored; each step isolated, failures left open), then lists live ``role=api``
+instances that their environment's backend stack does not list, terminating them when
+asked. Plain functions over the ports; no Prefect needed.
 """
 
 from __future__ import annotations
@@ -14,24 +16,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from orchestra_ops.adapters.health import HttpProber, wait_healthy
-from orchestra_ops.domain.health import GateState, HealthPolicy
+from orchestra_ops import frontend_rollback
+from orchestra_ops.adapters.backups import BackupStore
+from orchestra_ops.domain.health import HealthPolicy
 from orchestra_ops.domain.lambda_cloud import Instance
 from orchestra_ops.domain.provisioning import StackColours, live_instances_of
-from orchestra_ops.domain.vercel import DeploymentId
 from orchestra_ops.errors import OpsError, ToolMissing
-from orchestra_ops.ledger import Compensator, Intent, Ledger, Outcome, reconcile
+from orchestra_ops.frontend_rollback import ReleaseProbe
+from orchestra_ops.ledger import Ledger, Outcome, ReconcileReport
 from orchestra_ops.ports.stack_engine import StackOutput
 from orchestra_ops.ports.vercel import VercelApi
+from orchestra_ops.saga import Saga, open_sagas
 from orchestra_ops.settings import Settings
 from orchestra_ops.wiring import Clients, build
 
 ENVIRONMENTS = ("dev", "prod")
-PROMOTE_ACTION = "vercel-rollback"
-# Recovery has no flow parameters: a short, strict gate decides whether to keep a release.
-PRODUCTION_POLICY = HealthPolicy(consecutive=3, interval_s=0.5, budget_s=30, fail_fast_after=3)
-ProductionProbe = Callable[[str], bool]
-"""Given a Vercel project name, tells whether its production URL is healthy."""
 
 
 def ledger_for(state_dir: Path) -> Ledger:
@@ -39,63 +38,7 @@ def ledger_for(state_dir: Path) -> Ledger:
     return Ledger(state_dir / "ledger.jsonl")
 
 
-# --- the Vercel promotion ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Decision:
-    """What a compensator does (or would do) with one intent, and why."""
-
-    outcome: Outcome
-    detail: str
-
-
-def decide_promote(
-    vercel: VercelApi, intent: Intent, healthy: ProductionProbe | None = None
-) -> Decision:
-    """Read-only: undo an unverified promotion, or keep it (moved on, nothing earlier, healthy)."""
-    project = vercel.get_project(str(intent.target["project_id"]))
-    promoted = intent.target["deployment_id"]
-    previous = intent.undo.get("previous_id")
-    serving = project.production_deployment_id
-    if serving != promoted:
-        return Decision(Outcome.ADOPTED, f"production serves {serving}, not {promoted}")
-    if previous is None:
-        return Decision(Outcome.ADOPTED, "no earlier production deployment to return to")
-    if healthy is not None and healthy(project.name):
-        return Decision(Outcome.ADOPTED, f"{promoted} is healthy in production: kept")
-    return Decision(Outcome.COMPENSATED, f"production rolled back to {previous}")
-
-
-def compensate_promote(
-    vercel: VercelApi, intent: Intent, healthy: ProductionProbe | None = None
-) -> Decision:
-    """Carry out :func:`decide_promote`: roll production back when it says so. Idempotent."""
-    decision = decide_promote(vercel, intent, healthy)
-    if decision.outcome is Outcome.COMPENSATED:
-        previous = DeploymentId(str(intent.undo["previous_id"]))
-        vercel.rollback(str(intent.target["project_id"]), previous, "orchestra-ops recovery")
-    return decision
-
-
-def production_probe(edge_url: str | None, policy: HealthPolicy) -> ProductionProbe:
-    """Probe ``https://<project>.vercel.app`` (through ``edge_url`` when set) with ``policy``."""
-
-    def healthy(project_name: str) -> bool:
-        prober = HttpProber(edge_url=edge_url)
-        try:
-            progress = wait_healthy(prober, f"https://{project_name}.vercel.app", policy)
-        finally:
-            prober.close()
-        return progress.state is GateState.PASSED
-
-    return healthy
-
-
 # --- intents ----------------------------------------------------------------------------
-
-Handler = Callable[[Intent], Decision]
-"""Decides (in a dry run) or carries out (otherwise) the compensation of one intent."""
 
 
 @dataclass(frozen=True)
@@ -108,37 +51,41 @@ class IntentResult:
     detail: str
 
 
-def reconcile_intents(
-    ledger: Ledger, handlers: Mapping[str, Handler], *, dry_run: bool
-) -> list[IntentResult]:
-    """Reconcile every open intent; in a dry run only say what each compensator would do."""
-    details: dict[str, str] = {}
-
-    def compensator(handle: Handler) -> Compensator:
-        def run(intent: Intent) -> Outcome:
-            decision = handle(intent)
-            details[intent.key] = decision.detail
-            return decision.outcome
-
-        return run
-
-    if dry_run:
-        return [_preview(intent, handlers.get(intent.action)) for intent in ledger.open_intents()]
-    report = reconcile(ledger, {a: compensator(h) for a, h in handlers.items()})
-    done = [IntentResult(i.key, i.action, o.value, details[i.key]) for i, o in report.closed]
+def _results(report: ReconcileReport) -> list[IntentResult]:
+    done = [IntentResult(i.key, i.action, d.outcome.value, d.detail) for i, d in report.closed]
     return done + [IntentResult(i.key, i.action, "open", why) for i, why in report.failed]
 
 
-def _preview(intent: Intent, handle: Handler | None) -> IntentResult:
-    if handle is None:
-        return IntentResult(
-            intent.key, intent.action, "open", f"no compensator for action {intent.action!r}"
-        )
+def _preview(saga: Saga, vercel: VercelApi, healthy: ReleaseProbe) -> list[IntentResult]:
+    """What settling ``saga`` would do, changing nothing."""
     try:
-        decision = handle(intent)
+        kept = frontend_rollback.decide(saga, vercel, healthy)
     except Exception as error:  # isolated, as in a real run
-        return IntentResult(intent.key, intent.action, "open", f"{type(error).__name__}: {error}")
-    return IntentResult(intent.key, intent.action, f"would be {decision.outcome}", decision.detail)
+        why = f"{type(error).__name__}: {error}"
+        return [IntentResult(i.key, i.action, "open", why) for i in saga.open_intents()]
+    state, detail = ("would be adopted", kept) if kept else ("would be compensated", "undone")
+    return [IntentResult(i.key, i.action, state, detail or "") for i in saga.open_intents()]
+
+
+def reconcile_intents(
+    ledger: Ledger,
+    vercel: Callable[[], VercelApi],
+    backups: Callable[[], BackupStore],
+    healthy: ReleaseProbe,
+    *,
+    dry_run: bool,
+) -> list[IntentResult]:
+    """Settle every saga a crashed run left open; in a dry run, say what would happen."""
+    results: list[IntentResult] = []
+    for saga in open_sagas(ledger):
+        if not saga.id.startswith(frontend_rollback.SAGA_PREFIX):
+            why = "no compensator for this kind of run"
+            results += [IntentResult(i.key, i.action, "open", why) for i in saga.open_intents()]
+        elif dry_run:
+            results += _preview(saga, vercel(), healthy)
+        else:
+            results += _results(frontend_rollback.settle(saga, vercel(), backups(), healthy))
+    return results
 
 
 # --- orphaned instances -----------------------------------------------------------------
@@ -264,18 +211,16 @@ def recover(
     *,
     terminate_orphans: bool = False,
     dry_run: bool = False,
-    policy: HealthPolicy = PRODUCTION_POLICY,
+    policy: HealthPolicy = frontend_rollback.RECOVERY_POLICY,
 ) -> RecoveryReport:
-    """Reconcile the state directory's ledger, then check each environment for orphans."""
-    probe = production_probe(settings.vercel.edge_url, policy)
+    """Settle the state directory's open sagas, then check each environment for orphans."""
     with build(settings) as clients:
-
-        def promotion(intent: Intent) -> Decision:
-            act = decide_promote if dry_run else compensate_promote
-            return act(clients.vercel(), intent, probe)
-
         intents = reconcile_intents(
-            ledger_for(settings.runtime.state_dir), {PROMOTE_ACTION: promotion}, dry_run=dry_run
+            clients.ledger(),
+            clients.vercel,
+            clients.backups,
+            frontend_rollback.release_probe(clients.prober(), policy),
+            dry_run=dry_run,
         )
         orphans = check_orphans(
             clients,

@@ -123,12 +123,25 @@ class ScanSettings(_ProviderSettings):
     safety_auth_server_url: HttpUrl | None = None
 
 
+def _default_key_file() -> Path:
+    return Path.home() / ".config" / "orchestra-ops" / "state.key"
+
+
 class RuntimeSettings(_ProviderSettings):
-    """Where Orchestra Ops keeps its own state: ``ORCHESTRA_STATE_DIR``."""
+    """Where Orchestra Ops keeps its own state: ``ORCHESTRA_STATE_DIR``, and its key.
+
+    Rollback backups (env snapshots) are encrypted with ``ORCHESTRA_STATE_KEY`` when set,
+    else with the key in ``ORCHESTRA_STATE_KEY_FILE`` (made on first use, mode 0600).
+    Workers that share a state directory need the same key.
+    """
 
     model_config = SettingsConfigDict(env_prefix="ORCHESTRA_")
 
     state_dir: Path = Path(".orchestra-ops")
+    state_key: Credential = Field(default=None, description="a Fernet key (secret)")
+    state_key_file: Path = Field(
+        default_factory=_default_key_file, description="holds the key when STATE_KEY is unset"
+    )
     stack_engine: str = Field(
         default="pulumi",
         description="`pulumi` (the Automation API), or `package.module:factory` called with "

@@ -2,20 +2,26 @@
 
 Clients are built on first use, so a flow that never calls Vercel needs no Vercel
 token; asking for one without its credential raises a ConfigError naming the variable.
+:func:`for_process` keeps one ``Clients`` per distinct settings for the process, so
+tasks share connection pools instead of building clients on every call.
 """
 
 from __future__ import annotations
 
 import importlib
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from orchestra_ops.adapters._http import ClosesOnExit
+from orchestra_ops.adapters.backups import BackupStore, load_or_create_key
+from orchestra_ops.adapters.health import HttpProber
 from orchestra_ops.adapters.lambda_cloud import LambdaCloudClient
 from orchestra_ops.adapters.notify import WebhookNotifier
 from orchestra_ops.adapters.vercel import VercelClient
 from orchestra_ops.errors import ConfigError
+from orchestra_ops.ledger import Ledger
 from orchestra_ops.ports.lambda_cloud import LambdaCloudApi
 from orchestra_ops.ports.stack_engine import StackEngine
 from orchestra_ops.ports.vercel import VercelApi
@@ -33,6 +39,7 @@ class Clients(ClosesOnExit):
     _lambda_cloud: LambdaCloudClient | None = field(default=None, repr=False)
     _notifier: WebhookNotifier | None = field(default=None, repr=False)
     _stack_engine: StackEngine | None = field(default=None, repr=False)
+    _prober: HttpProber | None = field(default=None, repr=False)
 
     def vercel(self) -> VercelApi:
         """The Vercel API client (needs VERCEL_TOKEN)."""
@@ -73,12 +80,28 @@ class Clients(ClosesOnExit):
             self._notifier = WebhookNotifier(config.webhook_url, config.timeout_s)
         return self._notifier
 
+    def prober(self) -> HttpProber:
+        """HTTP health probes (through the sandbox edge when VERCEL_EDGE_URL is set)."""
+        if self._prober is None:
+            self._prober = HttpProber(edge_url=self.settings.vercel.edge_url)
+        return self._prober
+
+    def ledger(self) -> Ledger:
+        """The durable rollback ledger of the state directory."""
+        return Ledger(self.settings.runtime.state_dir / "ledger.jsonl")
+
+    def backups(self) -> BackupStore:
+        """What rollbacks restore, kept before it changes (env snapshots encrypted)."""
+        runtime = self.settings.runtime
+        key = runtime.state_key or load_or_create_key(runtime.state_key_file)
+        return BackupStore(runtime.state_dir / "backups", key)
+
     def close(self) -> None:
         """Close every client built so far."""
-        for client in (self._vercel, self._lambda_cloud, self._notifier):
+        for client in (self._vercel, self._lambda_cloud, self._notifier, self._prober):
             if client is not None:
                 client.close()
-        self._vercel = self._lambda_cloud = self._notifier = None
+        self._vercel = self._lambda_cloud = self._notifier = self._prober = None
 
 
 def _engine_factory(spec: str) -> EngineFactory:
@@ -103,3 +126,16 @@ def _engine_factory(spec: str) -> EngineFactory:
 def build(settings: Settings) -> Clients:
     """The clients for ``settings``."""
     return Clients(settings)
+
+
+_PROCESS_CLIENTS: dict[Settings, Clients] = {}
+_PROCESS_LOCK = threading.Lock()
+
+
+def for_process(settings: Settings) -> Clients:
+    """The process's clients for ``settings``, built once and kept open."""
+    with _PROCESS_LOCK:
+        clients = _PROCESS_CLIENTS.get(settings)
+        if clients is None:
+            clients = _PROCESS_CLIENTS[settings] = Clients(settings)
+        return clients

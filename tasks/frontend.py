@@ -1,8 +1,9 @@
-"""Tasks of the frontend migration: one side effect each, clients built inside.
+"""Tasks of the frontend migration: one side effect each, over the process's clients.
 
 Side-effecting tasks never cache and never persist their results (some carry env
-values). Undo lives in ``on_rollback`` hooks that catch their own errors, so one
-failing hook cannot stop the others; the durable ledger covers crashes.
+values). A step that changes something journals its undo in the run's saga first
+(``orchestra_ops.saga``); nothing is undone on a failed attempt, only when the flow
+fails (:func:`compensate`), or after a crash (:func:`recover_project`).
 """
 
 from __future__ import annotations
@@ -14,19 +15,21 @@ import time
 from pathlib import Path
 
 from prefect.artifacts import create_markdown_artifact
-from prefect.transactions import Transaction, get_transaction
 
-from orchestra_ops.adapters.app_source import deploy_files, read_app_texts
-from orchestra_ops.adapters.health import HttpProber, wait_healthy
+from orchestra_ops import frontend_rollback as undo
+from orchestra_ops.adapters.app_source import check_deploy_set, deploy_files, read_app_texts
+from orchestra_ops.adapters.files import read_texts, write_atomically
+from orchestra_ops.adapters.health import run_checks
 from orchestra_ops.adapters.node_build import BuildOutcome, preflight_build
 from orchestra_ops.domain.frontend.detect import AppProfile, detect_app
+from orchestra_ops.domain.frontend.gate import GateResult, api_checks, index_check, unchecked
 from orchestra_ops.domain.frontend.migration import (
     MigrationPlan,
     plan_migration,
     render_plan,
     source_digest,
 )
-from orchestra_ops.domain.health import GateProgress, GateState, HealthPolicy, describe
+from orchestra_ops.domain.health import GateState, HealthPolicy, describe
 from orchestra_ops.domain.vercel import (
     Deployment,
     DeploymentId,
@@ -35,11 +38,15 @@ from orchestra_ops.domain.vercel import (
     Project,
     ProjectSettings,
 )
-from orchestra_ops.errors import DeploymentFailed, HealthCheckFailed, VercelNotFound
-from orchestra_ops.ledger import Intent, Ledger, Outcome, reconcile
-from orchestra_ops.recover import PROMOTE_ACTION, compensate_promote, ledger_for
+from orchestra_ops.errors import (
+    DeploymentFailed,
+    HealthCheckFailed,
+    RollbackFailed,
+    VercelNotFound,
+)
+from orchestra_ops.saga import Saga, open_sagas
 from orchestra_ops.settings import load_settings
-from orchestra_ops.wiring import build
+from orchestra_ops.wiring import Clients, for_process
 from tasks.policy import artifact_key, cloud_task, local_task, run_logger
 
 SECRET_PREFIX = "ORCHESTRA_SECRET_"  # noqa: S105 - a variable-name prefix, not a secret
@@ -50,38 +57,53 @@ def _log() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
     return run_logger("orchestra_ops.frontend")
 
 
-def _remember(**values: object) -> None:
-    """Keep what a rollback hook needs in the current transaction (memory only)."""
-    transaction = get_transaction()
-    if transaction is not None:
-        for key, value in values.items():
-            transaction.set(key, value)
+def _clients() -> Clients:
+    return for_process(load_settings())
+
+
+def _saga(saga_id: str) -> Saga:
+    return Saga(saga_id, _clients().ledger())
+
+
+# --- reading and planning (no change anywhere) ------------------------------------------
 
 
 @cloud_task
-def ensure_project(project_ref: str, settings: ProjectSettings, create: bool) -> Project | None:
-    """The Vercel project; created with ``settings`` when missing and ``create`` is set."""
-    with build(load_settings()) as clients:
-        try:
-            return clients.vercel().get_project(project_ref)
-        except VercelNotFound:
-            if not create:
-                return None
-            _log().info("creating Vercel project %s", project_ref)
-            return clients.vercel().create_project(project_ref, settings)
+def find_project(project_ref: str) -> Project | None:
+    """The Vercel project, or None when it does not exist yet."""
+    try:
+        return _clients().vercel().get_project(project_ref)
+    except VercelNotFound:
+        return None
+
+
+@cloud_task
+def create_project(project_ref: str, settings: ProjectSettings) -> Project:
+    """Create the project (only once the plan and preflight have passed)."""
+    vercel = _clients().vercel()
+    try:  # a retry after "created but answered 500" finds it
+        return vercel.get_project(project_ref)
+    except VercelNotFound:
+        _log().info("creating Vercel project %s", project_ref)
+        return vercel.create_project(project_ref, settings)
 
 
 @cloud_task
 def production_deployment(project_id: str) -> str | None:
     """The deployment production serves right now, if any."""
-    with build(load_settings()) as clients:
-        return clients.vercel().get_project(project_id).production_deployment_id
+    return _clients().vercel().get_project(project_id).production_deployment_id
 
 
 @local_task
 def detect(repo_path: str, app: str) -> AppProfile:
     """What the app is (framework, commands, output)."""
     return detect_app(app, read_app_texts(Path(repo_path) / app))
+
+
+@local_task
+def check_sources(repo_path: str, app: str) -> int:
+    """Refuse a deploy set Vercel would refuse (size, names) before anything changes."""
+    return check_deploy_set(Path(repo_path) / app)
 
 
 @cloud_task
@@ -96,8 +118,7 @@ def plan_app(
     texts = read_app_texts(Path(repo_path) / app)
     current: list[EnvVar] = []
     if project_id is not None:
-        with build(load_settings()) as clients:
-            current = clients.vercel().list_env(project_id, decrypt=True)
+        current = _clients().vercel().list_env(project_id, decrypt=True)
     secrets = {
         k.removeprefix(SECRET_PREFIX): v
         for k, v in os.environ.items()
@@ -120,81 +141,43 @@ def check_build(repo_path: str, plan: MigrationPlan) -> BuildOutcome:
     return outcome
 
 
+# --- journaled changes ------------------------------------------------------------------
+
+
 @local_task
-def write_config(repo_path: str, app: str, files: dict[str, str]) -> dict[str, str | None]:
-    """Write the new config files into the repo; returns the original texts (None: new)."""
-    originals: dict[str, str | None] = {}
+def write_config(saga_id: str, repo_path: str, app: str, files: dict[str, str]) -> None:
+    """Back up the config files, journal the step, then write the new texts."""
+    if not files:
+        return
+    app_dir = Path(repo_path) / app
+    clients = _clients()
+    clients.backups().keep_files(saga_id, read_texts(app_dir, files))
+    _saga(saga_id).intend(
+        "config",
+        {"dir": str(app_dir), "files": sorted(files)},
+        {"action": undo.FILES_ACTION, "backup": saga_id},
+    )
     for relative, text in files.items():
-        path = Path(repo_path) / app / relative
-        originals[relative] = path.read_text(encoding="utf-8") if path.exists() else None
-        path.write_text(text, encoding="utf-8")
-    _remember(originals=originals, app_dir=str(Path(repo_path) / app))
-    return originals
-
-
-@write_config.on_rollback
-def _restore_config(transaction: Transaction) -> None:
-    logger = _log()
-    try:
-        app_dir = Path(transaction.get("app_dir"))
-        for relative, text in transaction.get("originals").items():
-            path = app_dir / relative
-            if text is None:
-                path.unlink(missing_ok=True)
-            else:
-                path.write_text(text, encoding="utf-8")
-        logger.info("rollback: configuration files of %s restored", app_dir.name)
-    except Exception as error:  # a raising hook would stop the other hooks
-        logger.error("rollback: could not restore configuration files: %s", error)
+        write_atomically(app_dir / relative, text)
 
 
 @cloud_task
-def snapshot_env(project_id: str) -> list[EnvVar]:
-    """The project's env before the migration (sensitive values cannot be read back)."""
-    with build(load_settings()) as clients:
-        return clients.vercel().list_env(project_id, decrypt=True)
-
-
-@cloud_task
-def apply_env(project_id: str, plan: MigrationPlan, snapshot: list[EnvVar]) -> int:
-    """Upsert the planned variables; returns how many were written (0 when in sync)."""
-    _remember(project_id=project_id, snapshot=snapshot, keys=[v.key for v in plan.env.variables])
+def apply_env(saga_id: str, project_id: str, plan: MigrationPlan) -> int:
+    """Snapshot (encrypted), journal, then upsert the planned variables; 0 when in sync."""
     if not plan.env_writes_needed:
         return 0
-    with build(load_settings()) as clients:
-        clients.vercel().upsert_env(project_id, [v.as_env_var() for v in plan.env.variables])
-    return len(plan.env.variables)
-
-
-@apply_env.on_rollback
-def _restore_env(transaction: Transaction) -> None:
-    logger = _log()
-    try:
-        restore_env(
-            transaction.get("project_id"), transaction.get("snapshot"), transaction.get("keys")
-        )
-    except Exception as error:  # a raising hook would stop the other hooks
-        logger.error("rollback: could not restore the env snapshot: %s", error)
-
-
-def restore_env(project_id: str, snapshot: list[EnvVar], keys: list[str]) -> list[str]:
-    """Put ``keys`` back as in ``snapshot``; returns the keys that could not be restored."""
-    logger = _log()
-    before = {(v.key, t): v for v in snapshot for t in v.targets}
-    unrestorable = []
-    with build(load_settings()) as clients:
-        vercel = clients.vercel()
-        for var in vercel.list_env(project_id, decrypt=True):
-            if var.key not in keys:
-                continue
-            if not any((var.key, t) in before for t in var.targets) and var.id is not None:
-                vercel.delete_env(project_id, var.id)
-        back = [v for v in snapshot if v.key in keys and v.value is not None]
-        unrestorable = sorted({v.key for v in snapshot if v.key in keys and v.value is None})
-        if back:
-            vercel.upsert_env(project_id, back)
-    logger.info("rollback: env restored (%d variables; unreadable: %s)", len(back), unrestorable)
-    return unrestorable
+    clients = _clients()
+    vercel = clients.vercel()
+    keys = [v.key for v in plan.env.variables]
+    snapshot = [v for v in vercel.list_env(project_id, decrypt=True) if v.key in keys]
+    clients.backups().keep_env(saga_id, snapshot)  # the first attempt's snapshot is kept
+    _saga(saga_id).intend(
+        "env",
+        {"project_id": project_id, "keys": keys},
+        {"action": undo.ENV_ACTION, "backup": saga_id},
+    )
+    vercel.upsert_env(project_id, [v.as_env_var() for v in plan.env.variables])
+    return len(keys)
 
 
 @cloud_task
@@ -209,126 +192,136 @@ def deploy(
     """Deploy the app's files, or adopt a ready deployment of the very same files."""
     files = {**deploy_files(Path(repo_path) / app), **extra}
     digest = source_digest(files, digest_settings)
-    with build(load_settings()) as clients:
-        vercel = clients.vercel()
-        for existing in vercel.list_deployments(project_id=project.id):
-            if existing.meta.get(DIGEST_META) == digest and existing.state in (
-                DeploymentState.READY,
-                DeploymentState.BUILDING,
-                DeploymentState.QUEUED,
-            ):
-                _log().info("adopting %s: same source digest %s", existing.id, digest)
-                return existing
-        return vercel.create_deployment(
-            project.name, files, project_settings=settings, meta={DIGEST_META: digest}
-        )
-
-
-@local_task
-def wait_ready(deployment_id: str, timeout_s: float, poll_s: float = 1.0) -> Deployment:
-    """Poll until READY with its alias assigned; ERROR ends with the build log's tail."""
-    deadline = time.monotonic() + timeout_s
-    with build(load_settings()) as clients:
-        vercel = clients.vercel()
-        while True:
-            current = vercel.get_deployment(deployment_id)
-            if current.state in (DeploymentState.ERROR, DeploymentState.CANCELED):
-                events = vercel.deployment_events(DeploymentId(deployment_id))
-                tail = " | ".join(e.serial for e in events[-5:])
-                raise DeploymentFailed(
-                    deployment_id, current.state.value, current.error_message or tail
-                )
-            if current.state is DeploymentState.READY and current.alias_assigned:
-                return current
-            if time.monotonic() > deadline:
-                raise DeploymentFailed(
-                    deployment_id, current.state.value, f"not ready in {timeout_s:.0f} s"
-                )
-            time.sleep(poll_s)
-
-
-@local_task
-def health_gate(url: str, policy: HealthPolicy, label: str) -> GateProgress:
-    """Probe ``url`` until the gate decides; a failed gate raises HealthCheckFailed."""
-    logger = _log()
-    prober = HttpProber(edge_url=load_settings().vercel.edge_url)
-    try:
-        progress = wait_healthy(prober, url, policy)
-    finally:
-        prober.close()
-    logger.info("%s %s: %s", label, url, describe(progress, policy))
-    if progress.state is not GateState.PASSED:
-        raise HealthCheckFailed(url, describe(progress, policy))
-    return progress
+    vercel = _clients().vercel()
+    for existing in vercel.list_deployments(project_id=project.id):
+        if existing.meta.get(DIGEST_META) == digest and existing.state in (
+            DeploymentState.READY,
+            DeploymentState.BUILDING,
+            DeploymentState.QUEUED,
+        ):
+            _log().info("adopting %s: same source digest %s", existing.id, digest)
+            return existing
+    return vercel.create_deployment(
+        project.name, files, project_settings=settings, meta={DIGEST_META: digest}
+    )
 
 
 @cloud_task
-def promote(project_id: str, deployment_id: str, previous_id: str | None) -> None:
-    """Point production at ``deployment_id`` (a no-op when it already is)."""
-    _remember(project_id=project_id, previous_id=previous_id)
+def wait_ready(deployment_id: str, timeout_s: float, poll_s: float = 1.0) -> Deployment:
+    """Poll until READY with its alias assigned; ERROR ends with the build log's tail."""
+    deadline = time.monotonic() + timeout_s
+    vercel = _clients().vercel()
+    while True:
+        current = vercel.get_deployment(deployment_id)
+        if current.state in (DeploymentState.ERROR, DeploymentState.CANCELED):
+            events = vercel.deployment_events(DeploymentId(deployment_id))
+            tail = " | ".join(e.serial for e in events[-5:])
+            raise DeploymentFailed(
+                deployment_id, current.state.value, current.error_message or tail
+            )
+        if current.state is DeploymentState.READY and current.alias_assigned:
+            return current
+        if time.monotonic() > deadline:
+            raise DeploymentFailed(
+                deployment_id, current.state.value, f"not ready in {timeout_s:.0f} s"
+            )
+        time.sleep(poll_s)
+
+
+@local_task
+def release_gate(
+    base_url: str,
+    policy: HealthPolicy,
+    label: str,
+    fingerprint: str | None,
+    api_prefixes: tuple[str, ...],
+    api_probe: str | None,
+) -> GateResult:
+    """The release's gate at ``base_url``: its index (its bytes, once known) and API routes.
+
+    Without a ``fingerprint`` the index check learns it. Raises HealthCheckFailed
+    naming the check that failed.
+    """
+    checks = [index_check(base_url, policy, fingerprint)]
+    done = run_checks(_clients().prober(), checks)
+    _, index = done[0]
+    if index.state is GateState.PASSED and fingerprint is None and not index.digest_varies:
+        fingerprint = index.digest
+    if index.state is GateState.PASSED:
+        done += run_checks(
+            _clients().prober(), api_checks(base_url, policy, api_prefixes, api_probe, fingerprint)
+        )
+    lines = [f"{label} {c.what} ({c.url}): {describe(p, c.policy)}" for c, p in done]
+    for line in lines:
+        _log().info("%s", line)
+    failed = [(c, p) for c, p in done if p.state is not GateState.PASSED]
+    if failed:
+        check, progress = failed[0]
+        raise HealthCheckFailed(check.url, f"{check.what}: {describe(progress, check.policy)}")
+    notes = unchecked(api_prefixes, api_probe, fingerprint)
+    return GateResult(fingerprint, tuple(lines + [f"{label}: {n}" for n in notes]))
+
+
+@cloud_task
+def promote(
+    saga_id: str,
+    project_id: str,
+    deployment_id: str,
+    previous_id: str | None,
+    gate: dict[str, object],
+) -> bool:
+    """Journal, then point production at ``deployment_id``; False when it already was."""
     if previous_id == deployment_id:
-        return
-    with build(load_settings()) as clients:
-        clients.vercel().promote(project_id, DeploymentId(deployment_id))
-
-
-@promote.on_rollback
-def _undo_promote(transaction: Transaction) -> None:
-    logger = _log()
-    try:
-        previous = transaction.get("previous_id")
-        if previous is None:
-            logger.error("rollback: no earlier production deployment to return to")
-            return
-        with build(load_settings()) as clients:
-            clients.vercel().rollback(transaction.get("project_id"), DeploymentId(previous))
-        logger.info("rollback: production points at %s again", previous)
-    except Exception as error:  # a raising hook would stop the other hooks
-        logger.error("rollback: instant rollback failed: %s", error)
-
-
-def _ledger() -> Ledger:
-    return ledger_for(load_settings().runtime.state_dir)
-
-
-def promote_intent_key(project_id: str, deployment_id: str) -> str:
-    """The ledger key of promoting one deployment of one project."""
-    return f"frontend:{project_id}:{deployment_id}:promote"
-
-
-def record_promote_intent(project_id: str, deployment_id: str, previous_id: str | None) -> str:
-    """Write the intent before production changes; returns its key."""
-    key = promote_intent_key(project_id, deployment_id)
-    _ledger().intend(
-        key,
-        "promote",
-        {"project_id": project_id, "deployment_id": deployment_id},
-        {"action": PROMOTE_ACTION, "previous_id": previous_id},
+        return False
+    _saga(saga_id).intend(
+        undo.PROMOTE_STEP,
+        {"project_id": project_id, "deployment_id": deployment_id, "gate": gate},
+        {"action": undo.PROMOTE_ACTION, "previous_id": previous_id},
     )
-    return key
+    _clients().vercel().promote(project_id, DeploymentId(deployment_id))
+    return True
 
 
-def close_intent(key: str, outcome: Outcome, detail: str = "") -> None:
-    """Record how a ledger intent ended."""
-    _ledger().close(key, outcome, detail)
+# --- settling the saga ------------------------------------------------------------------
 
 
-def _compensate_promote(intent: Intent) -> Outcome:
-    """An unverified promotion found after a crash: put the previous deployment back."""
-    with build(load_settings()) as clients:
-        return compensate_promote(clients.vercel(), intent).outcome
+@local_task
+def complete(saga_id: str) -> None:
+    """The migration is verified: close its intents, drop its backups."""
+    _saga(saga_id).complete("migrated: production passed its gate")
+    _clients().backups().discard(saga_id)
+
+
+@cloud_task
+def compensate(saga_id: str) -> list[str]:
+    """Undo the failed run's steps, newest first; RollbackFailed when some stay open."""
+    clients = _clients()
+    saga = _saga(saga_id)
+    report = saga.compensate(undo.compensators(clients.vercel(), clients.backups()))
+    lines = [f"{i.step}: {d.outcome.value} ({d.detail})" for i, d in report.closed]
+    for line in lines:
+        _log().warning("rollback: %s", line)
+    if report.failed:
+        raise RollbackFailed(
+            f"rollback of {saga_id} incomplete",
+            open_steps=[f"{i.step}: {why}" for i, why in report.failed],
+            retryable=report.transient,
+        )
+    clients.backups().discard(saga_id)
+    return lines
 
 
 @local_task
 def recover_project(project_id: str) -> list[str]:
-    """Close this project's open intents left by a crashed run; returns what happened."""
-    report = reconcile(
-        _ledger(),
-        {PROMOTE_ACTION: _compensate_promote},
-        select=lambda intent: intent.target.get("project_id") == project_id,
-    )
-    lines = [f"{i.key}: {o}" for i, o in report.closed]
-    lines += [f"{i.key}: still open ({why})" for i, why in report.failed]
+    """Settle this project's sagas that a crashed run left open; returns what happened."""
+    clients = _clients()
+    lines = []
+    for saga in open_sagas(clients.ledger(), undo.saga_id(project_id, "")):
+        report = undo.settle(
+            saga, clients.vercel(), clients.backups(), undo.release_probe(clients.prober())
+        )
+        lines += [f"{i.key}: {d.outcome.value} ({d.detail})" for i, d in report.closed]
+        lines += [f"{i.key}: still open ({why})" for i, why in report.failed]
     for line in lines:
         _log().warning("recovery: %s", line)
     return lines

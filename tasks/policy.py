@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, cast
 
 from prefect import Task, get_run_logger
 from prefect.cache_policies import NO_CACHE
@@ -55,6 +55,16 @@ def cloud_task(fn: Callable[P, R]) -> Task[P, R]:
         retry_jitter_factor=CLOUD_RETRY_JITTER,
         retry_condition_fn=retry_only_transient,
     )
+
+
+def final_state(state: State[Any], returns: type[R]) -> R:
+    """Return this from a flow to end the run in ``state`` (e.g. ``Failed(name=...)``).
+
+    Prefect takes a State returned by a flow as the run's final state, and a caller of
+    the flow gets the state's data raised (or returned), never the State itself; so the
+    flow keeps its declared return type ``returns`` for callers.
+    """
+    return cast(R, state)
 
 
 def artifact_key(*parts: str) -> str:

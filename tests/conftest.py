@@ -22,6 +22,8 @@ os.environ.pop("PREFECT_API_URL", None)
 for _name in list(os.environ):
     if _name.startswith(("VERCEL_", "LAMBDA_LABS_", "PULUMI_", "ORCHESTRA_")):
         del os.environ[_name]
+# Rollback backups are encrypted with a key made for this test session, never the user's.
+os.environ["ORCHESTRA_STATE_KEY_FILE"] = str(_PREFECT_HOME / "state.key")
 
 
 @pytest.fixture(scope="session")

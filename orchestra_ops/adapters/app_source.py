@@ -101,6 +101,11 @@ def deploy_files(app_dir: Path) -> dict[str, bytes]:
     return dict(sorted(files.items()))
 
 
+def check_deploy_set(app_dir: Path) -> int:
+    """Refuse what Vercel would refuse, before anything is created; returns the file count."""
+    return len(deploy_files(app_dir))
+
+
 def _is_next_static(path: Path) -> bool:
     return path.suffix == ".html" or ".next/static/" in path.as_posix()
 

@@ -7,12 +7,14 @@ header, as a resolver override would.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import httpx
 
+from orchestra_ops.domain.frontend.gate import GateCheck
 from orchestra_ops.domain.health import (
     GateProgress,
     GateState,
@@ -20,6 +22,7 @@ from orchestra_ops.domain.health import (
     ProbeResult,
     advance,
 )
+from orchestra_ops.ports.prober import Prober
 
 
 class HttpProber:
@@ -50,7 +53,13 @@ class HttpProber:
             return ProbeResult(None, time.perf_counter() - started, error=type(error).__name__)
         latency = time.perf_counter() - started
         seen = marker is None or marker in answer.text
-        return ProbeResult(answer.status_code, latency, marker_seen=seen)
+        return ProbeResult(
+            answer.status_code,
+            latency,
+            marker_seen=seen,
+            digest=hashlib.sha256(answer.content).hexdigest(),
+            edge_error=answer.headers.get("x-vercel-error"),
+        )
 
     def close(self) -> None:
         """Release the connection pool."""
@@ -58,7 +67,7 @@ class HttpProber:
 
 
 def wait_healthy(
-    prober: HttpProber,
+    prober: Prober,
     url: str,
     policy: HealthPolicy,
     *,
@@ -77,3 +86,20 @@ def wait_healthy(
         if progress.state is GateState.PROBING:
             sleep(policy.interval_s)
     return progress
+
+
+def run_checks(
+    prober: Prober,
+    checks: list[GateCheck],
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> list[tuple[GateCheck, GateProgress]]:
+    """Run each check's gate in turn; stops after the first that fails."""
+    done = []
+    for check in checks:
+        progress = wait_healthy(prober, check.url, check.policy, sleep=sleep, clock=clock)
+        done.append((check, progress))
+        if progress.state is not GateState.PASSED:
+            break
+    return done

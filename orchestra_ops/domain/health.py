@@ -3,6 +3,11 @@
 Pure decision logic; the probing (HTTP) is the health adapter's. A gate passes after
 ``consecutive`` good probes in a row, and fails once ``budget_s`` has passed without
 that, or at once on ``fail_fast_after`` bad probes in a row.
+
+A status of 200 proves little on its own (a maintenance page answers 200 too), so a
+policy can also ask for the exact bytes of a release (``expect_digest``, the SHA-256 of
+the body) or refuse a known page (``reject_digest``: an API route answered by the app's
+own index page means the rewrite is missing).
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ class HealthPolicy:
     latency_budget_s: float = 2.0
     body_marker: str | None = None
     fail_fast_after: int | None = None
+    expect_digest: str | None = None
+    reject_digest: str | None = None
 
     def __post_init__(self) -> None:
         if self.consecutive < 1:
@@ -37,6 +44,8 @@ class ProbeResult:
     latency_s: float
     marker_seen: bool = True
     error: str | None = None
+    digest: str | None = None
+    edge_error: str | None = None
 
 
 def judge(result: ProbeResult, policy: HealthPolicy) -> str | None:
@@ -44,12 +53,25 @@ def judge(result: ProbeResult, policy: HealthPolicy) -> str | None:
     if result.status is None:
         return f"no answer ({result.error or 'unknown error'})"
     if not 200 <= result.status < 400:
-        return f"HTTP {result.status}"
+        return f"HTTP {result.status}" + (f" ({result.edge_error})" if result.edge_error else "")
+    if result.edge_error is not None:
+        return f"an edge error page ({result.edge_error})"
     if result.latency_s > policy.latency_budget_s:
         return f"slow: {result.latency_s:.2f} s > {policy.latency_budget_s:.2f} s"
     if policy.body_marker is not None and not result.marker_seen:
         return f"body lacks {policy.body_marker!r}"
+    if policy.expect_digest is not None and result.digest != policy.expect_digest:
+        return (
+            f"serves other bytes than the release (sha256 {_short(result.digest)}, "
+            f"expected {_short(policy.expect_digest)})"
+        )
+    if policy.reject_digest is not None and result.digest == policy.reject_digest:
+        return "answered by the app's index page, not the API (is the rewrite missing?)"
     return None
+
+
+def _short(digest: str | None) -> str:
+    return digest[:12] if digest else "none"
 
 
 class GateState(StrEnum):
@@ -69,6 +91,8 @@ class GateProgress:
     bad_streak: int = 0
     probes: int = 0
     last_problem: str | None = None
+    digest: str | None = None
+    digest_varies: bool = False
 
 
 def advance(
@@ -80,6 +104,10 @@ def advance(
     problem = judge(result, policy)
     good = 0 if problem else progress.good_streak + 1
     bad = progress.bad_streak + 1 if problem else 0
+    digest, varies = progress.digest, progress.digest_varies
+    if not problem:
+        varies = varies or (progress.good_streak > 0 and result.digest != progress.digest)
+        digest = result.digest
     state = GateState.PROBING
     if good >= policy.consecutive:
         state = GateState.PASSED
@@ -87,7 +115,9 @@ def advance(
         state = GateState.FAILED
     elif elapsed_s >= policy.budget_s:
         state = GateState.FAILED
-    return GateProgress(state, good, bad, progress.probes + 1, problem or progress.last_problem)
+    return GateProgress(
+        state, good, bad, progress.probes + 1, problem or progress.last_problem, digest, varies
+    )
 
 
 def describe(progress: GateProgress, policy: HealthPolicy) -> str:

@@ -37,6 +37,7 @@ class NoticeKind(StrEnum):
 
     PHASE_FAILED = "phase-failed"
     ROLLBACK = "rollback"
+    ROLLBACK_FAILED = "rollback-failed"
     PROVISIONING_REFUSED = "provisioning-refused"
     SECURITY_FINDINGS = "security-findings"
 
@@ -134,6 +135,18 @@ def rollback_ran(
             ("Health", health),
         ],
         detail=f"Why: {why}",
+    )
+
+
+def rollback_failed(what: str, why: str, still_open: Sequence[str]) -> Notice:
+    """A failed run on ``what`` could not be undone in full; a person must finish it."""
+    return _notice(
+        NoticeKind.ROLLBACK_FAILED,
+        Level.ERROR,
+        f"Rollback of {what} FAILED: run `orchestra-ops recover`",
+        [("What", what), ("Still to undo", "; ".join(still_open))],
+        detail=f"Why the run failed: {why}. The open steps stay in the ledger; "
+        "`orchestra-ops recover` retries them once the cause is fixed.",
     )
 
 

@@ -20,12 +20,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from flows.frontend_migration import HealthParams
 from flows.lambda_provisioning import (
     ProvisioningParams,
     lambda_provisioning,
     lambda_ttl_cleanup,
 )
+from flows.params import HealthParams
 from orchestra_ops.domain.lambda_cloud import Instance
 from orchestra_ops.domain.provisioning import Lease, live_instances_of
 from orchestra_ops.errors import ConfigError, InsufficientCapacity, RolledBack

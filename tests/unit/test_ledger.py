@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from orchestra_ops.errors import ConfigError
-from orchestra_ops.ledger import Intent, Ledger, Outcome, reconcile
+from orchestra_ops.ledger import Decision, Intent, Ledger, Outcome, reconcile
 
 
 def test_step_closes_on_success_and_stays_open_on_failure(tmp_path: Path) -> None:
@@ -89,9 +89,9 @@ def test_a_killed_worker_leaves_an_open_intent_that_recovery_closes(tmp_path: Pa
     assert intent.action == "terminate-instance"
     terminated: list[str] = []
 
-    def terminate(found: Intent) -> Outcome:
+    def terminate(found: Intent) -> Decision:
         terminated.append(found.target["name"])
-        return Outcome.COMPENSATED
+        return Decision(Outcome.COMPENSATED, "terminated")
 
     report = reconcile(ledger, {"terminate-instance": terminate})
     assert report.clean
@@ -106,11 +106,14 @@ def test_one_failing_compensator_does_not_stop_the_others(tmp_path: Path) -> Non
     for key, action in (("a", "explode"), ("b", "adopt"), ("c", "unknown")):
         ledger.intend(key, "s", {}, {"action": action})
 
-    def explode(intent: Intent) -> Outcome:
+    def explode(intent: Intent) -> Decision:
         raise RuntimeError("API down")
 
-    report = reconcile(ledger, {"explode": explode, "adopt": lambda i: Outcome.ADOPTED})
-    assert [(i.key, o) for i, o in report.closed] == [("b", Outcome.ADOPTED)]
+    def adopt(intent: Intent) -> Decision:
+        return Decision(Outcome.ADOPTED, "kept")
+
+    report = reconcile(ledger, {"explode": explode, "adopt": adopt})
+    assert [(i.key, d.outcome) for i, d in report.closed] == [("b", Outcome.ADOPTED)]
     assert [(i.key, why) for i, why in report.failed] == [
         ("a", "RuntimeError: API down"),
         ("c", "no compensator for action 'unknown'"),

@@ -6,8 +6,10 @@ The Pulumi CLI is not installable here, so the backend stack runs on ProgramUnde
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +22,15 @@ from orchestra_ops.adapters.lambda_cloud import LambdaCloudClient
 from orchestra_ops.adapters.vercel import VercelClient
 from orchestra_ops.cli import app
 from orchestra_ops.domain.lambda_cloud import InstanceId, InstanceStatus, LaunchRequest, Tag
-from orchestra_ops.domain.vercel import DeploymentId
+from orchestra_ops.domain.vercel import DeploymentId, EnvTarget, EnvType, EnvVar
 from orchestra_ops.errors import LambdaNotFound
-from orchestra_ops.ledger import Outcome
-from orchestra_ops.recover import PROMOTE_ACTION, ledger_for
+from orchestra_ops.frontend_rollback import ENV_ACTION, PROMOTE_ACTION, gate_record, saga_id
+from orchestra_ops.recover import ledger_for
+from orchestra_ops.saga import Saga
 from orchestra_ops.sandbox.runner import Endpoints, Sandbox
 from orchestra_ops.settings import load_settings
+from orchestra_ops.wiring import build
+from tasks import frontend as t
 from tests.doubles.program_engine import ProgramUnderMocksEngine, copy_projects
 
 DOUBLE = "tests.doubles.program_engine:ProgramUnderMocksEngine"
@@ -80,8 +85,24 @@ def lambda_api(endpoints: Endpoints) -> LambdaCloudClient:
     return LambdaCloudClient(endpoints.lambda_api_url, SecretStr(endpoints.lambda_api_key))
 
 
-def crashed_promotion(endpoints: Endpoints, state_dir: Path) -> tuple[str, str, str]:
-    """Production on release 1; release 2 promoted under an intent the crash left open."""
+@dataclass
+class Crashed:
+    """A migration run killed while its production gate probed release 2."""
+
+    project_id: str
+    first: str
+    second: str
+    app_dir: Path
+
+
+def crashed_migration(endpoints: Endpoints, app_dir: Path) -> Crashed:
+    """Release 1 serves; a run journals config, env and promotion of release 2, then dies.
+
+    The steps go through the migration's own tasks (their functions, without Prefect),
+    so the ledger and backups are exactly what a real run leaves.
+    """
+    app_dir.mkdir(parents=True)
+    (app_dir / "vercel.json").write_text('{"old": true}\n')
     with vercel(endpoints) as api:
         project = api.create_project(PROJECT)
         first, second = (
@@ -89,15 +110,38 @@ def crashed_promotion(endpoints: Endpoints, state_dir: Path) -> tuple[str, str, 
             for n in (1, 2)
         )
         api.promote(project.id, DeploymentId(first.id))
-        key = f"frontend:{project.id}:{second.id}:promote"
-        ledger_for(state_dir).intend(
-            key,
-            "promote",
-            {"project_id": project.id, "deployment_id": second.id},
-            {"action": PROMOTE_ACTION, "previous_id": first.id},
-        )
-        api.promote(project.id, DeploymentId(second.id))  # ... and then the worker was killed
-    return project.id, first.id, second.id
+        api.upsert_env(project.id, [plain("VITE_APP_TITLE", "Admin 1")])
+    saga = saga_id(project.id, "run-1")
+    t.write_config.fn(saga, str(app_dir.parent), app_dir.name, {"vercel.json": '{"new": 1}\n'})
+    clients = build(load_settings(None))
+    clients.backups().keep_env(
+        saga, [v for v in clients.vercel().list_env(project.id, decrypt=True)]
+    )
+    Saga(saga, clients.ledger()).intend(
+        "env",
+        {"project_id": project.id, "keys": ["VITE_APP_TITLE", "VITE_NEW"]},
+        {"action": ENV_ACTION, "backup": saga},
+    )
+    clients.vercel().upsert_env(
+        project.id, [plain("VITE_APP_TITLE", "Admin 2"), plain("VITE_NEW", "x")]
+    )
+    release_2 = hashlib.sha256(b"<p>release 2</p>").hexdigest()
+    gate = gate_record(f"https://{PROJECT}.vercel.app", release_2, (), None)
+    t.promote.fn(saga, project.id, second.id, first.id, gate)
+    clients.close()
+    return Crashed(project.id, first.id, second.id, app_dir)  # ... and the worker was killed
+
+
+def plain(key: str, value: str) -> EnvVar:
+    return EnvVar(key, SecretStr(value), EnvType.PLAIN, (EnvTarget.PRODUCTION,))
+
+
+def env_of(endpoints: Endpoints, project_id: str) -> dict[str, str | None]:
+    with vercel(endpoints) as api:
+        return {
+            v.key: v.value.get_secret_value() if v.value else None
+            for v in api.list_env(project_id, decrypt=True)
+        }
 
 
 def production(endpoints: Endpoints) -> httpx.Response:
@@ -112,32 +156,34 @@ def serving(endpoints: Endpoints, project_id: str) -> str | None:
 # --- open intents -----------------------------------------------------------------------
 
 
-def test_a_crashed_promotion_of_a_broken_release_is_rolled_back(
+def test_a_crashed_run_of_a_broken_release_is_undone_whole(
     sandbox: tuple[Sandbox, Endpoints], infra: Path, state_dir: Path, tmp_path: Path
 ) -> None:
-    """Production serves the unverified release and fails: back on the previous deployment."""
+    """Production, the env and the config files all go back to what they were."""
     runner, endpoints = sandbox
-    project_id, first, second = crashed_promotion(endpoints, state_dir)
-    runner.vercel.set_deployment_health(second, "fail")
+    crashed = crashed_migration(endpoints, tmp_path / "repo" / "admin")
+    runner.vercel.set_deployment_health(crashed.second, "fail")
     assert production(endpoints).status_code == 500
 
     code, output = run(tmp_path, infra, "--environment", "dev")
 
     assert code == 0, output
-    assert serving(endpoints, project_id) == first
+    assert serving(endpoints, crashed.project_id) == crashed.first
     assert production(endpoints).text == "<p>release 1</p>"
-    assert f"compensated (production rolled back to {first})" in output
+    assert env_of(endpoints, crashed.project_id) == {"VITE_APP_TITLE": "Admin 1"}
+    assert (crashed.app_dir / "vercel.json").read_text() == '{"old": true}\n'
+    assert f"compensated (production rolled back to {crashed.first})" in output
     assert ledger_for(state_dir).open_intents() == []
-    assert ledger_for(state_dir).records()[-1]["kind"] == Outcome.COMPENSATED.value
+    assert list((state_dir / "backups").iterdir()) == []  # settled: backups dropped
     assert "nothing left open" in output
 
 
-def test_a_crashed_promotion_of_a_healthy_release_is_adopted(
+def test_a_crashed_run_whose_release_passes_its_gate_is_kept_whole(
     sandbox: tuple[Sandbox, Endpoints], infra: Path, state_dir: Path, tmp_path: Path
 ) -> None:
-    """Production is healthy on the new release: it stays, no rollback call is made."""
+    """Release 2 serves its own bytes: it stays, with its env and config; no rollback call."""
     runner, endpoints = sandbox
-    project_id, _, second = crashed_promotion(endpoints, state_dir)
+    crashed = crashed_migration(endpoints, tmp_path / "repo" / "admin")
     runner.vercel.log.clear()
 
     code, output = run(tmp_path, infra, "--environment", "dev", "--json")
@@ -145,12 +191,26 @@ def test_a_crashed_promotion_of_a_healthy_release_is_adopted(
     assert code == 0, output
     report = json.loads(output)
     assert report["clean"] is True
-    assert [(r["state"], r["detail"]) for r in report["intents"]] == [
-        ("adopted", f"{second} is healthy in production: kept")
-    ]
-    assert serving(endpoints, project_id) == second
-    assert not [e for e in runner.vercel.log.mutating() if "/rollback/" in e.path]
-    assert ledger_for(state_dir).open_intents() == []
+    assert {r["state"] for r in report["intents"]} == {"adopted"}
+    assert serving(endpoints, crashed.project_id) == crashed.second
+    assert env_of(endpoints, crashed.project_id) == {"VITE_APP_TITLE": "Admin 2", "VITE_NEW": "x"}
+    assert (crashed.app_dir / "vercel.json").read_text() == '{"new": 1}\n'
+    assert runner.vercel.log.mutating() == []
+
+
+def test_a_maintenance_page_in_production_is_not_mistaken_for_the_release(
+    sandbox: tuple[Sandbox, Endpoints], infra: Path, tmp_path: Path
+) -> None:
+    """200 with other bytes than release 2: the gate the run recorded refuses it."""
+    runner, endpoints = sandbox
+    crashed = crashed_migration(endpoints, tmp_path / "repo" / "admin")
+    runner.vercel.set_deployment_health(crashed.second, "maintenance")
+    assert production(endpoints).status_code == 200
+
+    code, output = run(tmp_path, infra, "--environment", "dev")
+
+    assert code == 0, output
+    assert serving(endpoints, crashed.project_id) == crashed.first
 
 
 def test_dry_run_says_what_it_would_do_and_changes_nothing(
@@ -158,44 +218,47 @@ def test_dry_run_says_what_it_would_do_and_changes_nothing(
 ) -> None:
     """A dry run leaves production and the ledger as they were, and exits 1 (still open)."""
     runner, endpoints = sandbox
-    project_id, first, second = crashed_promotion(endpoints, state_dir)
-    runner.vercel.set_deployment_health(second, "fail")
+    crashed = crashed_migration(endpoints, tmp_path / "repo" / "admin")
+    runner.vercel.set_deployment_health(crashed.second, "fail")
     records = ledger_for(state_dir).records()
 
     code, output = run(tmp_path, infra, "--environment", "dev", "--dry-run")
 
     assert code == 1, output
     assert "dry run: nothing was changed" in output
-    assert f"would be compensated (production rolled back to {first})" in output
-    assert serving(endpoints, project_id) == second
+    assert output.count("would be compensated") == 3
+    assert serving(endpoints, crashed.project_id) == crashed.second
     assert ledger_for(state_dir).records() == records
 
 
 def test_one_failing_compensator_does_not_stop_the_others(
     sandbox: tuple[Sandbox, Endpoints], infra: Path, state_dir: Path, tmp_path: Path
 ) -> None:
-    """An unknown action and a vanished project stay open; the good intent is still closed."""
+    """An unknown kind of run and a vanished project stay open; the good saga is undone."""
     runner, endpoints = sandbox
     ledger = ledger_for(state_dir)
     ledger.intend("first-unknown", "s", {}, {"action": "no-such-undo"})
     ledger.intend(
-        "second-gone",
+        "frontend:prj_gone:run-0:promote",
         "promote",
         {"project_id": "prj_gone", "deployment_id": "dpl_x"},
         {"action": PROMOTE_ACTION, "previous_id": "dpl_y"},
     )
-    project_id, first, second = crashed_promotion(endpoints, state_dir)
-    runner.vercel.set_deployment_health(second, "fail")
+    crashed = crashed_migration(endpoints, tmp_path / "repo" / "admin")
+    runner.vercel.set_deployment_health(crashed.second, "fail")
 
     code, output = run(tmp_path, infra, "--environment", "dev", "--json")
 
     assert code == 1, output
     states = {r["key"]: (r["state"], r["detail"]) for r in json.loads(output)["intents"]}
-    assert states["first-unknown"] == ("open", "no compensator for action 'no-such-undo'")
-    assert states["second-gone"][0] == "open"
-    assert "VercelNotFound" in states["second-gone"][1]
-    assert serving(endpoints, project_id) == first
-    assert sorted(i.key for i in ledger.open_intents()) == ["first-unknown", "second-gone"]
+    assert states["first-unknown"] == ("open", "no compensator for this kind of run")
+    gone = states["frontend:prj_gone:run-0:promote"]
+    assert gone[0] == "open" and "VercelNotFound" in gone[1]
+    assert serving(endpoints, crashed.project_id) == crashed.first
+    assert sorted(i.key for i in ledger.open_intents()) == [
+        "first-unknown",
+        "frontend:prj_gone:run-0:promote",
+    ]
 
 
 def test_a_corrupt_ledger_is_a_configuration_error(
@@ -315,14 +378,14 @@ def test_without_a_stack_engine_the_orphan_check_is_skipped(
     monkeypatch.delenv("ORCHESTRA_STACK_ENGINE")
     monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
     orphan = launch(endpoints, "stray", environment="dev", role="api", colour="green")
-    project_id, first, second = crashed_promotion(endpoints, state_dir)
-    runner.vercel.set_deployment_health(second, "fail")
+    crashed = crashed_migration(endpoints, tmp_path / "repo" / "admin")
+    runner.vercel.set_deployment_health(crashed.second, "fail")
 
     code, output = run(tmp_path, infra, "--terminate-orphans")
 
     assert code == 0, output
     skipped = "orphans in dev, prod: orphan check skipped: pulumi (the Pulumi CLI) is not installed"
     assert skipped in output
-    assert serving(endpoints, project_id) == first
+    assert serving(endpoints, crashed.project_id) == crashed.first
     assert status(endpoints, orphan) is InstanceStatus.ACTIVE
     assert endpoints.lambda_api_key not in output and endpoints.vercel_token not in output

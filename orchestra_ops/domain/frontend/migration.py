@@ -24,6 +24,8 @@ from orchestra_ops.domain.frontend.vercel_config import generate_vercel_json
 from orchestra_ops.domain.vercel import EnvVar, ProjectSettings
 from orchestra_ops.errors import ConfigError
 
+#: The path prefix the generated rewrites send to the backend API.
+API_PREFIX = "/api"
 _NEXT_CONFIGS = ("next.config.js", "next.config.mjs", "next.config.ts")
 _COMPOSE = ("docker-compose.yml", "docker-compose.yaml", "compose.yml", "compose.yaml")
 
@@ -38,6 +40,7 @@ class MigrationPlan:
     config_diffs: dict[str, str]  # relative path -> unified diff
     env: EnvPlan
     env_changes: tuple[EnvChange, ...]
+    api_prefixes: tuple[str, ...] = ()  # path prefixes the rewrites send to the backend
 
     @property
     def env_writes_needed(self) -> bool:
@@ -112,6 +115,7 @@ def plan_migration(
         config_diffs={p: _diff(p, texts.get(p, ""), t) for p, t in config.items()},
         env=env,
         env_changes=tuple(diff_env(env, current_env)),
+        api_prefixes=(API_PREFIX,),
     )
 
 

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import httpx
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from orchestra_ops.sandbox.vercel import routing
@@ -26,6 +26,7 @@ from orchestra_ops.sandbox.vercel.state import DeploymentRecord, Health, State
 
 _LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
 _PROXY_TIMEOUT_S = 10.0
+_MAINTENANCE = "<html><body><h1>Site under maintenance</h1><p>Back soon.</p></body></html>"
 _HOP_HEADERS = {"host", "connection", "content-length", "transfer-encoding", "keep-alive"}
 
 
@@ -75,6 +76,8 @@ class Edge:
                 return error_page(500, "FUNCTION_INVOCATION_FAILED", "A server error occurred")
             if site.health.mode == "slow":
                 await asyncio.sleep(site.health.delay_s)
+            if site.health.mode == "maintenance":
+                return HTMLResponse(_MAINTENANCE, 200)
         return await self._route(request, site)
 
     def _site(self, host: str) -> _Site | None:

@@ -17,7 +17,7 @@ from orchestra_ops.sandbox.vercel.edge import Edge
 from orchestra_ops.sandbox.vercel.limits import RateLimiter, ThrottleHeaders, fault_limit_body
 from orchestra_ops.sandbox.vercel.state import Health, State
 
-HEALTH_MODES = ("ok", "fail", "slow", "recover")
+HEALTH_MODES = ("ok", "fail", "slow", "maintenance", "recover")
 _CODES = {
     400: "bad_request",
     401: "forbidden",
@@ -87,7 +87,8 @@ class VercelEmulator:
             self.state.pending_failures.extend([message] * n)
 
     def set_deployment_health(self, deployment_id: str, mode: str, delay_s: float = 5.0) -> None:
-        """Edge health of one deployment: ok, fail (500), slow (``delay_s``), recover (= ok).
+        """Edge health of one deployment: ok, fail (500), slow (``delay_s``), maintenance (a
+        200 page that is not the deployment's), recover (= ok).
 
         ``deployment_id`` may also be a hostname (e.g. ``web.vercel.app``): then only
         requests for that host are affected, whichever deployment it points at, as when

@@ -1,0 +1,266 @@
+"""Track 1 rollback under transient faults, crashes and content that only looks healthy.
+
+Each test migrates its own Vercel project on one shared sandbox, so the tests stand
+alone. Observations of issue 13 reproduced here: a retried task whose first attempt
+failed must undo nothing (1, 4); a crash must not keep a new env or config (2); a
+200 that is not the release must fail the gate (3); a rollback that cannot finish
+must say so (5).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from prefect.client.orchestration import get_client
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from flows.frontend_migration import frontend_migration
+from flows.params import HealthParams
+from orchestra_ops.errors import HealthCheckFailed, RollbackFailed, RolledBack
+from orchestra_ops.recover import recover
+from orchestra_ops.sandbox.runner import Endpoints, Sandbox
+from orchestra_ops.sandbox.server import ServedApp, serve_in_thread
+from orchestra_ops.settings import load_settings
+from tests.flows.frontend_support import change_page, copy_example, params, project_env, served
+
+pytestmark = [pytest.mark.usefixtures("prefect_harness"), pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sandbox, Endpoints]]:
+    runner = Sandbox(tmp_path_factory.mktemp("sandbox"))
+    with runner as endpoints:
+        yield runner, endpoints
+
+
+@pytest.fixture(scope="module")
+def backend() -> Iterator[ServedApp]:
+    async def api(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok", "path": request.url.path})
+
+    with serve_in_thread(Starlette(routes=[Route("/{path:path}", api)])) as served_app:
+        yield served_app
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    return copy_example(tmp_path / "orchestra-main")
+
+
+@pytest.fixture(autouse=True)
+def environment(
+    sandbox: tuple[Sandbox, Endpoints], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Path:
+    runner, endpoints = sandbox
+    for name, value in endpoints.as_environment().items():
+        monkeypatch.setenv(name, value)
+    state_dir = tmp_path / "state"
+    monkeypatch.setenv("ORCHESTRA_STATE_DIR", str(state_dir))
+    runner.vercel.plan.clear()
+    runner.vercel.log.clear()
+    return state_dir
+
+
+def _migrated(sandbox: Sandbox, repo: Path, backend: ServedApp, project: str) -> None:
+    """Release 1 of ``project`` in production, verified."""
+    report = frontend_migration(params(repo, backend, project, preflight=False))
+    assert report.outcome == "migrated"
+    sandbox.vercel.log.clear()
+
+
+def _assert_migrated_state(
+    sandbox: tuple[Sandbox, Endpoints], repo: Path, project: str, title: str, marker: str
+) -> None:
+    """What "migrated" must mean: config written, env as intended, release and API served."""
+    runner, endpoints = sandbox
+    config = json.loads((repo / "admin-interface" / "vercel.json").read_text())
+    assert config["rewrites"][0]["source"] == "/api/:path*"
+    env = project_env(runner, project)
+    assert env["VITE_APP_TITLE"] == title and "VITE_API_URL" in env
+    assert marker in served(endpoints, project).text
+    assert served(endpoints, project, "/api/health").json()["status"] == "ok"
+
+
+# --- 1 and 4: a transient fault in a retried task undoes nothing ------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "fault"),
+    [
+        ("/v13/deployments", "POST", {"status": 503}),
+        ("/v13/deployments", "POST", {"status": 429, "headers": {"Retry-After": "0"}}),
+        (r"/v13/deployments/[^/]+", "GET", {"status": 503}),
+        (r"/v10/projects/[^/]+/promote/[^/]+", "POST", {"status": 503}),
+        (r"/v10/projects/[^/]+/env", "POST", {"status": 500, "mode": "after_effect"}),
+    ],
+    ids=["503-on-create", "429-on-create", "503-while-polling", "503-on-promote", "env-500-after"],
+)
+def test_a_transient_fault_is_retried_and_the_migration_is_whole(
+    sandbox: tuple[Sandbox, Endpoints],
+    repo: Path,
+    backend: ServedApp,
+    path: str,
+    method: str,
+    fault: dict[str, object],
+) -> None:
+    """The retry succeeds: migrated, and the report is true of the project and the repo."""
+    runner, _ = sandbox
+    project = f"transient-{abs(hash((path, method, json.dumps(fault)))) % 10**6}"
+    fault_id = runner.vercel.plan.inject(path, method=method, **fault)
+    report = frontend_migration(params(repo, backend, project, preflight=False))
+    assert fault_id in {e.fault_id for e in runner.vercel.log.entries()}, "fault never hit"
+    assert report.outcome == "migrated", report
+    assert report.env_written == 2
+    _assert_migrated_state(sandbox, repo, project, "Orchestra Admin", "Orchestra")
+    assert not [e for e in runner.vercel.log.mutating() if "/rollback/" in e.path]
+
+
+# --- 3: a 200 that is not the release fails the gate ------------------------------------
+
+
+def test_a_maintenance_page_answering_200_is_rolled_back(
+    sandbox: tuple[Sandbox, Endpoints], repo: Path, backend: ServedApp
+) -> None:
+    """Production answers 200 with other bytes than the release: rolled back, env restored."""
+    runner, endpoints = sandbox
+    project = "maintenance-200"
+    _migrated(runner, repo, backend, project)
+    before = served(endpoints, project).text
+    change_page(repo, "release 2")
+    runner.vercel.set_deployment_health(f"{project}.vercel.app", "maintenance")
+    try:
+        overrides = {"VITE_API_URL": backend.url, "VITE_APP_TITLE": "Release 2"}
+        with pytest.raises(RolledBack, match="serves other bytes than the release"):
+            frontend_migration(
+                params(repo, backend, project, preflight=False, env_overrides=overrides)
+            )
+    finally:
+        runner.vercel.set_deployment_health(f"{project}.vercel.app", "ok")
+    assert served(endpoints, project).text == before
+    assert project_env(runner, project)["VITE_APP_TITLE"] == "Orchestra Admin"
+    assert '"source": "/api/:path*"' in (repo / "admin-interface" / "vercel.json").read_text()
+
+
+def test_an_api_route_swallowed_by_the_spa_fallback_fails_the_gate(
+    sandbox: tuple[Sandbox, Endpoints], repo: Path, backend: ServedApp
+) -> None:
+    """/api/* answered by index.html (no rewrite reached the backend): not healthy."""
+    runner, _ = sandbox
+    project = "api-swallowed"
+    dead = "http://127.0.0.1:9"  # a backend URL nothing listens on: the edge answers 502
+    with pytest.raises(HealthCheckFailed, match="API route /api"):
+        frontend_migration(params(repo, backend, project, preflight=False, backend_api_url=dead))
+    assert not [e for e in runner.vercel.log.mutating() if "/promote/" in e.path]
+    assert not (repo / "admin-interface" / "vercel.json").exists()  # config undone
+
+
+# --- 2: a crash keeps neither the new env nor the new config ----------------------------
+
+
+def _kill_during_production_gate(
+    runner: Sandbox, repo: Path, backend: ServedApp, project: str
+) -> None:
+    """Start release 2 (new title) in a worker; SIGKILL it while production is probed."""
+    from prefect.settings import PREFECT_API_URL
+
+    change_page(repo, "release 2")
+    slow = HealthParams(consecutive=50, interval_s=0.5, budget_s=600, fail_fast_after=None)
+    overrides = {"VITE_API_URL": backend.url, "VITE_APP_TITLE": "Release 2"}
+    crash = params(repo, backend, project, preflight=False, env_overrides=overrides, health=slow)
+    script = (
+        "from flows.frontend_migration import FrontendMigrationParams, frontend_migration\n"
+        f"frontend_migration(FrontendMigrationParams.model_validate_json({crash.model_dump_json()!r}))\n"
+    )
+    runner.vercel.break_next_promotions(1)
+    env = {**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value())}
+    worker = subprocess.Popen([sys.executable, "-c", script], env=env)
+    try:
+        deadline = time.monotonic() + 120
+        while not [e for e in runner.vercel.log.mutating() if "/promote/" in e.path]:
+            assert worker.poll() is None, "the worker ended before it promoted"
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        time.sleep(1.0)  # inside the production gate
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=30)
+
+
+def test_recover_after_a_crash_restores_production_env_and_config(
+    sandbox: tuple[Sandbox, Endpoints], repo: Path, backend: ServedApp, tmp_path: Path
+) -> None:
+    """SIGKILL during a failing production gate; `recover` puts everything back."""
+    runner, endpoints = sandbox
+    project = "crash-recover"
+    _migrated(runner, repo, backend, project)
+    release_1 = served(endpoints, project).text
+    config_1 = (repo / "admin-interface" / "vercel.json").read_text()
+    _kill_during_production_gate(runner, repo, backend, project)
+    assert project_env(runner, project)["VITE_APP_TITLE"] == "Release 2"
+
+    report = recover(load_settings(None), tmp_path / "no-infrastructure", ())
+
+    assert report.clean, report.as_dict()
+    assert served(endpoints, project).text == release_1
+    assert project_env(runner, project)["VITE_APP_TITLE"] == "Orchestra Admin"
+    assert (repo / "admin-interface" / "vercel.json").read_text() == config_1
+
+
+def test_the_next_run_settles_a_crashed_run_before_its_own_work(
+    sandbox: tuple[Sandbox, Endpoints], repo: Path, backend: ServedApp
+) -> None:
+    """No `recover`: the next run of the project undoes the crashed one, then migrates."""
+    runner, _ = sandbox
+    project = "crash-next-run"
+    _migrated(runner, repo, backend, project)
+    _kill_during_production_gate(runner, repo, backend, project)
+    change_page(repo, "release 3")  # the broken release 2 is fixed
+
+    report = frontend_migration(params(repo, backend, project, preflight=False))
+
+    assert any("compensated" in line for line in report.rollback), report.rollback
+    assert report.outcome == "migrated"
+    _assert_migrated_state(sandbox, repo, project, "Orchestra Admin", "release 3")
+
+
+# --- 5: a rollback that cannot finish says so ------------------------------------------
+
+
+def test_a_rollback_that_fails_ends_rollback_failed_and_stays_open(
+    sandbox: tuple[Sandbox, Endpoints], repo: Path, backend: ServedApp, tmp_path: Path
+) -> None:
+    """Production breaks and Vercel refuses the rollback: a named state, an artifact, recover."""
+    runner, endpoints = sandbox
+    project = "rollback-fails"
+    _migrated(runner, repo, backend, project)
+    change_page(repo, "release 2")
+    runner.vercel.break_next_promotions(1)
+    refused = runner.vercel.plan.inject(
+        r"/v1/projects/[^/]+/rollback/[^/]+", method="POST", status=403, count=None
+    )
+    with pytest.raises(RollbackFailed, match="orchestra-ops recover") as caught:
+        frontend_migration(params(repo, backend, project, preflight=False))
+    assert [s.split(":")[0] for s in caught.value.open_steps] == ["promote"]
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(limit=5, sort="START_TIME_DESC")
+        artifact = client.read_artifacts(limit=1, sort="CREATED_DESC")[0]
+    assert runs[0].state is not None and runs[0].state.name == "RollbackFailed"
+    assert "rollback-failed" in str(artifact.data)
+    assert "orchestra-ops recover" in str(artifact.data)
+    assert project_env(runner, project)["VITE_APP_TITLE"] == "Orchestra Admin"  # env undone
+
+    runner.vercel.plan.remove(refused)
+    report = recover(load_settings(None), tmp_path / "no-infrastructure", ())
+    assert report.clean, report.as_dict()
+    assert "release 2" not in served(endpoints, project).text
