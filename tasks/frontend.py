@@ -34,6 +34,7 @@ from orchestra_ops.domain.vercel import (
     Deployment,
     DeploymentId,
     DeploymentState,
+    EnvType,
     EnvVar,
     Project,
     ProjectSettings,
@@ -131,8 +132,16 @@ def plan_app(
 
 @local_task
 def check_build(repo_path: str, plan: MigrationPlan) -> BuildOutcome:
-    """The preflight build with the new configuration, in a temporary copy."""
-    build_env = {v.key: v.value.get_secret_value() for v in plan.env.variables}
+    """The preflight build with the new configuration, in a temporary copy.
+
+    The build gets the app's own variables except its sensitive ones: it runs install
+    scripts of third-party packages, which need no secret of the app.
+    """
+    build_env = {
+        v.key: v.value.get_secret_value()
+        for v in plan.env.variables
+        if v.type is not EnvType.SENSITIVE
+    }
     with tempfile.TemporaryDirectory(prefix="orchestra-preflight-") as work:
         outcome = preflight_build(
             Path(repo_path) / plan.app, plan.profile, plan.config_files, build_env, Path(work)

@@ -11,6 +11,7 @@ import os
 import subprocess
 from pathlib import Path
 
+from orchestra_ops.adapters.child_env import child_env
 from orchestra_ops.errors import ReorgError, ToolMissing
 
 _TIMEOUT_S = 60
@@ -37,7 +38,12 @@ class Git:
         shown = "git " + " ".join(args)
         try:
             done = subprocess.run(
-                command, capture_output=True, text=True, timeout=self._timeout_s, check=False
+                command,
+                capture_output=True,
+                text=True,
+                timeout=self._timeout_s,
+                check=False,
+                env=child_env(("GIT_", "XDG_CONFIG_HOME")),
             )
         except FileNotFoundError as error:
             raise ToolMissing(

@@ -7,7 +7,6 @@ Without node and npm the build is *skipped*, and says so: it is never a silent p
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from collections.abc import Mapping
@@ -15,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from orchestra_ops.adapters.app_source import build_output_files
+from orchestra_ops.adapters.child_env import NODE_TOOLS, child_env
 from orchestra_ops.domain.frontend.detect import AppProfile
 from orchestra_ops.errors import ConfigError
 
@@ -68,7 +68,11 @@ def preflight_build(
     *,
     timeout_s: float = 900,
 ) -> BuildOutcome:
-    """Copy the app, write ``overrides`` (new configs), install and build; raise on failure."""
+    """Copy the app, write ``overrides`` (new configs), install and build; raise on failure.
+
+    The build sees an allow-listed environment (``child_env``) plus ``build_env``: never
+    the worker's credentials or another app's secrets.
+    """
     npm = shutil.which("npm")
     if npm is None or shutil.which("node") is None:
         return BuildOutcome("skipped", "node and npm are not on PATH; the build was not checked")
@@ -78,13 +82,15 @@ def preflight_build(
     shutil.copytree(app_dir, copy, ignore=_COPY_IGNORE, symlinks=True)
     for relative, text in overrides.items():
         (copy / relative).write_text(text, encoding="utf-8")
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("VERCEL_", "LAMBDA_LABS_"))},
-        **build_env,
-        "VERCEL": "1",  # as on Vercel: next.config keeps `standalone` off
-        "CI": "1",
-        "NEXT_TELEMETRY_DISABLED": "1",
-    }
+    env = child_env(
+        NODE_TOOLS,
+        {
+            **build_env,
+            "VERCEL": "1",  # as on Vercel: next.config keeps `standalone` off
+            "CI": "1",
+            "NEXT_TELEMETRY_DISABLED": "1",
+        },
+    )
     secrets = list(build_env.values())
     install = profile.install_command.split()
     build = profile.build_command.split()

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from orchestra_ops.adapters.child_env import child_env
 from orchestra_ops.errors import ScanError
 
-# Prefixes of variables that would let a developer's configuration (or a credential)
-# change what a scanner does; the runners set what they need explicitly.
-_DROPPED_PREFIXES = ("SAFETY_", "PIP_AUDIT_", "npm_config_", "NPM_CONFIG_")
 _TAIL_LINES = 15
 _TAIL_CHARS = 2000
 # user:password@ in a URL a tool echoes back (a registry URL with credentials).
@@ -20,8 +17,12 @@ _URL_USERINFO = re.compile(r"://[^/@\s]+@")
 
 
 def tool_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The process environment with a private HOME and caches under ``home``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(_DROPPED_PREFIXES)}
+    """An allow-listed environment with a private HOME and caches under ``home``.
+
+    Nothing of the worker's own (credentials, a developer's SAFETY_/npm_config_ settings)
+    reaches a scanner; the runners set what they need in ``extra``.
+    """
+    env = child_env()
     home.mkdir(parents=True, exist_ok=True)
     env.update(
         HOME=str(home),
