@@ -14,6 +14,7 @@ mutating API call.
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import PurePosixPath
 
@@ -33,6 +34,8 @@ from tasks import frontend as t
 from tasks.notify import send_notice
 from tasks.policy import artifact_key, final_state
 from tasks.serialise import one_at_a_time
+
+ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 __all__ = ["FrontendMigrationParams", "HealthParams", "MigrationReport", "frontend_migration"]
 
@@ -67,9 +70,11 @@ class FrontendMigrationParams(BaseModel):
     @field_validator("env_overrides")
     @classmethod
     def _env_keys(cls, value: dict[str, str]) -> dict[str, str]:
-        bad = [k for k in value if not k.replace("_", "").isalnum() or k[:1].isdigit()]
+        bad = [k for k in value if not ENV_KEY.fullmatch(k)]
         if bad:
-            raise ValueError(f"not valid variable names: {bad}")
+            raise ValueError(
+                f"not valid variable names (ASCII letters, digits and _, not first a digit): {bad}"
+            )
         return value
 
 

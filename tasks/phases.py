@@ -16,8 +16,6 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import INPUTS, NO_CACHE, TASK_SOURCE
 from pydantic import BaseModel, Field
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
 
 from flows.frontend_migration import FrontendMigrationParams, frontend_migration
 from flows.lambda_provisioning import ProvisioningParams, lambda_provisioning
@@ -26,7 +24,8 @@ from flows.stack_reorganisation import ReorgParams, stack_reorganisation
 from orchestra_ops.adapters.files import write_atomically
 from orchestra_ops.domain.frontend.workflow import deploy_frontends_workflow
 from orchestra_ops.domain.infrastructure_workflow import infrastructure_workflow
-from orchestra_ops.errors import ToolMissing
+from orchestra_ops.domain.yaml_text import load_yaml
+from orchestra_ops.errors import ConfigError, ToolMissing
 from orchestra_ops.settings import load_settings
 from orchestra_ops.wiring import build
 
@@ -81,8 +80,8 @@ def infrastructure_digest(root: Path) -> str:
 
 def _stack_config_meaning(data: bytes) -> bytes:
     try:
-        config = (YAML(typ="safe").load(data) or {}).get("config") or {}
-    except (YAMLError, AttributeError):
+        config = (load_yaml(data, "stack config", typ="safe") or {}).get("config") or {}
+    except (ConfigError, AttributeError):
         return data  # the flow reading it reports the error, naming the file
     meaning = {
         key: _decoded(value)

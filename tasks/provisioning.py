@@ -15,8 +15,6 @@ from decimal import Decimal
 from pathlib import Path
 
 from prefect.artifacts import create_markdown_artifact
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
 
 from orchestra_ops.adapters.files import write_atomically
 from orchestra_ops.adapters.health import HttpProber, wait_healthy
@@ -29,6 +27,7 @@ from orchestra_ops.domain.provisioning import (
     health_url,
     live_instances_of,
 )
+from orchestra_ops.domain.yaml_text import load_yaml
 from orchestra_ops.errors import ConfigError, HealthCheckFailed, InsufficientCapacity, OpsError
 from orchestra_ops.ports.stack_engine import (
     Checkpoint,
@@ -58,9 +57,12 @@ def load_backend_config(
     """The backend stack's config file with ``overrides`` applied, validated."""
     path = backend_dir / f"Pulumi.{environment}.yaml"
     try:
-        data = YAML(typ="safe").load(path.read_text()) or {}
-    except (OSError, YAMLError) as error:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"cannot read {path}: {error}", source=str(path)) from error
+    data = load_yaml(text, str(path), typ="safe") or {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: must hold a mapping with a config: block", source=str(path))
     prefix = f"{BACKEND_PROJECT}:"
     raw: dict[str, str | None] = {
         key.removeprefix(prefix): value if isinstance(value, str) else json.dumps(value)
@@ -134,7 +136,8 @@ def stack_outputs(project_dir: Path, stack: str) -> dict[str, object]:
 def configure(project_dir: Path, stack: str, values: Mapping[str, str]) -> None:
     """Set plain (not secret) config values of the stack, each namespaced by the project."""
     engine, ref = _engine(project_dir, stack)
-    project = YAML(typ="safe").load((project_dir / "Pulumi.yaml").read_text())["name"]
+    path = project_dir / "Pulumi.yaml"
+    project = load_yaml(path.read_text(encoding="utf-8"), str(path), typ="safe")["name"]
     for key, value in values.items():
         engine.set_config(ref, f"{project}:{key}", value)
 

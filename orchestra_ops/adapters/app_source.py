@@ -78,10 +78,46 @@ def _ignore_spec(app_dir: Path) -> GitIgnoreSpec:
     return GitIgnoreSpec.from_lines([])
 
 
-def deploy_files(app_dir: Path) -> dict[str, bytes]:
-    """Relative path -> bytes of every file a deployment should carry, sorted by path."""
+def _check_name(app_dir: Path, relative: str) -> None:
+    """Refuse a path Vercel cannot take: not UTF-8, or with control characters."""
+    try:
+        relative.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = relative.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        raise ConfigError(
+            f"{app_dir}/{shown}: the file name is not UTF-8; rename it or add it to .vercelignore",
+            source=str(app_dir / shown),
+        ) from None
+    if any(ord(c) < 32 or ord(c) == 127 for c in relative):
+        raise ConfigError(
+            f"{app_dir}: {relative!r}: the file name holds a control character (a newline?); "
+            "rename it or add it to .vercelignore",
+            source=str(app_dir),
+        )
+
+
+def _check_symlink(app_dir: Path, path: Path, relative: str) -> None:
+    """A directory symlink back into its own ancestors is a cycle: refuse it by name."""
+    try:
+        target = path.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return  # dangling or a loop of links: skipped like every symlink
+    if target.is_dir() and path.parent.resolve().is_relative_to(target):
+        raise ConfigError(
+            f"{app_dir}/{relative}: a symlink to its own parent directory (a cycle); remove "
+            "it or add it to .vercelignore",
+            source=str(path),
+        )
+
+
+def deploy_paths(app_dir: Path) -> dict[str, Path]:
+    """Relative path -> file of everything a deployment should carry, checked, sorted.
+
+    Raises ConfigError naming the file for a name Vercel cannot take, a file over
+    50 MB or a symlink cycle; nothing is read, so this is cheap to run first.
+    """
     spec = _ignore_spec(app_dir)
-    files: dict[str, bytes] = {}
+    paths: dict[str, Path] = {}
     for root, dirs, names in os.walk(app_dir, followlinks=False):
         base = Path(root).relative_to(app_dir).as_posix()
         prefix = "" if base == "." else f"{base}/"
@@ -90,20 +126,33 @@ def deploy_files(app_dir: Path) -> dict[str, bytes]:
             for d in dirs
             if f"{prefix}{d}/" not in _NEVER and not spec.match_file(f"{prefix}{d}/")
         )
-        for name in sorted(names):
+        for name in sorted(names + [d for d in dirs if (Path(root) / d).is_symlink()]):
             relative = f"{prefix}{name}"
             path = Path(root) / name
-            if path.is_symlink() or _is_env_file(relative) or spec.match_file(relative):
+            if _is_env_file(relative) or spec.match_file(relative):
+                continue
+            _check_name(app_dir, relative)
+            if path.is_symlink():
+                _check_symlink(app_dir, path, relative)
+                continue
+            if not path.is_file():
                 continue
             if path.stat().st_size > _MAX_FILE_BYTES:
-                raise ConfigError(f"{path}: larger than 50 MB; add it to .vercelignore")
-            files[relative] = path.read_bytes()
-    return dict(sorted(files.items()))
+                raise ConfigError(
+                    f"{path}: larger than 50 MB; add it to .vercelignore", source=str(path)
+                )
+            paths[relative] = path
+    return dict(sorted(paths.items()))
+
+
+def deploy_files(app_dir: Path) -> dict[str, bytes]:
+    """Relative path -> bytes of every file a deployment should carry, sorted by path."""
+    return {relative: path.read_bytes() for relative, path in deploy_paths(app_dir).items()}
 
 
 def check_deploy_set(app_dir: Path) -> int:
     """Refuse what Vercel would refuse, before anything is created; returns the file count."""
-    return len(deploy_files(app_dir))
+    return len(deploy_paths(app_dir))
 
 
 def _is_next_static(path: Path) -> bool:

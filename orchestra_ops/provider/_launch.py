@@ -55,6 +55,9 @@ def _tag_pairs(instance: Instance) -> set[tuple[str, str]]:
     return {(t.key, t.value) for t in instance.tags}
 
 
+_NO_ANSWER = f"no answer after {_TRIES_PER_ATTEMPT} tries"
+
+
 def launch_or_adopt(api: LambdaCloudApi, spec: InstanceSpec, timing: Timing) -> Instance:
     """An active instance for ``spec``: adopted when one exists, launched otherwise."""
     adopted = _adopt(api, spec)
@@ -68,6 +71,12 @@ def launch_or_adopt(api: LambdaCloudApi, spec: InstanceSpec, timing: Timing) -> 
         if instance_id is not None:
             return wait_active(api, instance_id, spec, timing)
     what = "; ".join([*tried, *plan.skipped]) or "nothing to try"
+    if tried and all(t.endswith(_NO_ANSWER) for t in tried):
+        # Nobody said "no capacity": the API did not answer (timeouts, 5xx) every time.
+        raise LambdaUnavailable(
+            f"could not launch {spec.name!r}: the Lambda API did not answer any launch "
+            f"({what}); nothing was refused for capacity; retry later"
+        )
     raise InsufficientCapacity(
         f"could not launch {spec.name!r}: every option is exhausted ({what}); add fallback "
         "types or regions, or retry later",
@@ -127,7 +136,7 @@ def _try(
             adopted = _adopt(api, spec)
             if adopted is not None:
                 return adopted
-    tried.append(f"{label}: no answer after {_TRIES_PER_ATTEMPT} tries")
+    tried.append(f"{label}: {_NO_ANSWER}")
     return None
 
 

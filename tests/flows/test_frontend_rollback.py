@@ -27,7 +27,7 @@ from starlette.routing import Route
 
 from flows.frontend_migration import frontend_migration
 from flows.params import HealthParams
-from orchestra_ops.errors import HealthCheckFailed, RollbackFailed, RolledBack
+from orchestra_ops.errors import ConfigError, HealthCheckFailed, RollbackFailed, RolledBack
 from orchestra_ops.recover import recover
 from orchestra_ops.sandbox.runner import Endpoints, Sandbox
 from orchestra_ops.sandbox.server import ServedApp, serve_in_thread
@@ -264,3 +264,19 @@ def test_a_rollback_that_fails_ends_rollback_failed_and_stays_open(
     report = recover(load_settings(None), tmp_path / "no-infrastructure", ())
     assert report.clean, report.as_dict()
     assert "release 2" not in served(endpoints, project).text
+
+
+# --- 8: bad input is refused before any API call ----------------------------------------
+
+
+def test_a_file_vercel_would_refuse_stops_the_run_before_any_api_call(
+    sandbox: tuple[Sandbox, Endpoints], repo: Path, backend: ServedApp
+) -> None:
+    """A 60 MB file: refused by name; no project, no env, not even a read."""
+    runner, _ = sandbox
+    with open(repo / "admin-interface" / "public" / "video.mp4", "wb") as handle:
+        handle.truncate(60 * 1024 * 1024)
+    with pytest.raises(ConfigError, match="video.mp4: larger than 50 MB"):
+        frontend_migration(params(repo, backend, "too-big", preflight=False))
+    assert runner.vercel.log.entries() == []
+    assert not (repo / "admin-interface" / "vercel.json").exists()

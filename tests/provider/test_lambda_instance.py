@@ -24,6 +24,7 @@ from orchestra_ops.errors import (
     LambdaConflict,
     LambdaNotFound,
     LambdaUnauthorized,
+    LambdaUnavailable,
     OpsError,
 )
 from orchestra_ops.provider._common import RESOURCE_TAG, Timing
@@ -181,6 +182,18 @@ def test_type_fallback(env: Env) -> None:
         or {}
     )
     assert (outs["chosen_instance_type"], outs["region"]) == ("gpu_1x_a100_sxm4", "us-west-2")
+
+
+def test_an_api_that_never_answers_is_unavailable_not_out_of_capacity(env: Env) -> None:
+    """Every launch answers 503 (a hang looks the same): the error says so, and is transient."""
+    env.emulator.plan.add(Fault(LAUNCH, method="POST", status=503, count=None))
+    with pytest.raises(LambdaUnavailable) as info:
+        env.provider.create(props())
+    message = str(info.value)
+    assert "did not answer any launch" in message and "nothing was refused for capacity" in message
+    assert "gpu_1x_a10 in us-west-1: no answer after 3 tries" in message
+    assert not isinstance(info.value, InsufficientCapacity)
+    assert env.live() == []
 
 
 def test_exhausted_everywhere_fails_clearly_and_leaves_nothing(env: Env) -> None:

@@ -11,10 +11,9 @@ import shlex
 from dataclasses import dataclass
 from typing import Any
 
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import YAMLError
 
+from orchestra_ops.domain.yaml_text import load_yaml
 from orchestra_ops.errors import ConfigError
 
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -137,17 +136,7 @@ def parse_compose(text: str, source: str) -> list[FoundVar]:
     Services that only run an image (a database, a cache) are other people's
     containers: their variables are not the app's and are left out.
     """
-    try:
-        document = YAML(typ="rt").load(text)
-    except YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        raise ConfigError(f"{source}:{line}: not valid YAML", source=f"{source}:{line}") from None
-    except (ValueError, TypeError, LookupError, AttributeError) as error:
-        # ruamel builds values as it reads: a bad date (2027-02-30) or an explicit tag on the
-        # wrong value (`!!int x`, `!!set` on a list) escapes as a plain Python error.
-        reason = f"not valid YAML: cannot build a value ({error!r}); check dates and !!tags"
-        raise ConfigError(f"{source}: {reason}", source=source) from None
+    document = load_yaml(text, source)
     services = (document or {}).get("services") if isinstance(document, dict) else None
     if not isinstance(services, dict):
         raise ConfigError(f"{source}: no services mapping", source=source)

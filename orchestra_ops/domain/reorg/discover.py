@@ -6,11 +6,8 @@ Pure and deterministic: the same snapshot gives the same Discovery, sorted by pa
 from __future__ import annotations
 
 import re
-from typing import Any
 
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
-from ruamel.yaml.error import YAMLError
 
 from orchestra_ops.domain.reorg.model import (
     PROJECT_FILES,
@@ -25,6 +22,7 @@ from orchestra_ops.domain.reorg.model import (
     join,
     parent,
 )
+from orchestra_ops.domain.yaml_text import load_yaml
 from orchestra_ops.errors import ConfigError
 
 STACK_FILE = re.compile(r"^Pulumi\.(?P<stack>[^/]+)\.ya?ml$")
@@ -42,23 +40,6 @@ _ROOT_COMPANIONS = {
     "nodejs": ("package.json", "package-lock.json", "pnpm-lock.yaml", "yarn.lock", "tsconfig.json"),
     "python": (),
 }
-
-
-def load_yaml(text: str, source: str) -> Any:
-    """Parse YAML round-trip (comments and lines kept); ConfigError ``source:line`` if invalid."""
-    try:
-        return YAML(typ="rt").load(text)
-    except YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        problem = getattr(error, "problem", None) or error
-        reason = f"{source}:{line}: not valid YAML: {problem}"
-        raise ConfigError(reason, source=f"{source}:{line}") from None
-    except (ValueError, TypeError, LookupError, AttributeError) as error:
-        # ruamel builds values as it reads: a bad date (2027-02-30) or an explicit tag on the
-        # wrong value (`!!int x`, `!!set` on a list) escapes as a plain Python error.
-        reason = f"not valid YAML: cannot build a value ({error!r}); check dates and !!tags"
-        raise ConfigError(f"{source}: {reason}", source=source) from None
 
 
 def discover(snapshot: Snapshot) -> Discovery:

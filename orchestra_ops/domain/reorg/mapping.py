@@ -23,7 +23,6 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from orchestra_ops.domain.reorg.discover import load_yaml
 from orchestra_ops.domain.reorg.model import (
     PROJECT_FILES,
     Discovery,
@@ -33,6 +32,7 @@ from orchestra_ops.domain.reorg.model import (
     is_under,
     show_dir,
 )
+from orchestra_ops.domain.yaml_text import load_yaml
 from orchestra_ops.errors import ConfigError
 
 DEFAULT_BRANCH = "orchestra-ops/pulumi-reorg"

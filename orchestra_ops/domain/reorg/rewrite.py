@@ -15,7 +15,8 @@ from functools import partial
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 
-from orchestra_ops.domain.reorg.discover import STACK_REF, find_path_refs, load_yaml
+from orchestra_ops.domain.reorg.discover import STACK_REF, find_path_refs
+from orchestra_ops.domain.yaml_text import load_yaml
 from orchestra_ops.errors import ReorgError
 
 _TOKEN = re.compile(r"[A-Za-z0-9_.*/-]+")

@@ -20,12 +20,11 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
-from ruamel.yaml.error import YAMLError
 
 from orchestra_ops.domain.security.findings import Finding
 from orchestra_ops.domain.security.severity import Severity
+from orchestra_ops.domain.yaml_text import load_yaml
 from orchestra_ops.errors import ConfigError
 
 _TOP_KEYS = {"threshold", "unknown_severity", "ignore", "packages"}
@@ -97,17 +96,7 @@ def evaluate(findings: list[Finding], policy: Policy, today: dt.date) -> Verdict
 
 def parse_policy(text: str, source: str = "security-policy.yaml") -> Policy:
     """Parse a policy file's text; ConfigError with ``source:line`` on any problem."""
-    try:
-        document = YAML(typ="rt").load(text)
-    except YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        raise _error(source, line, f"not valid YAML: {getattr(error, 'problem', error)}") from None
-    except (ValueError, TypeError, LookupError, AttributeError) as error:
-        # ruamel builds values as it reads: a bad date (2027-02-30) or an explicit tag on the
-        # wrong value (`!!int x`, `!!set` on a list) escapes as a plain Python error.
-        reason = f"not valid YAML: cannot build a value ({error!r}); check dates and !!tags"
-        raise ConfigError(f"{source}: {reason}", source=source) from None
+    document = load_yaml(text, source)
     if document is None:
         return Policy()
     if not isinstance(document, CommentedMap):
