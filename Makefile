@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 UV_VERSION := 0.13.8
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv lock lint format test test-fast demo bench audit deploy sandbox doctor clean
+.PHONY: venv lock lint format test test-fast demo bench audit deploy sandbox doctor clean pulumi
 
 venv: $(STAMP)
 
@@ -70,6 +70,11 @@ deploy: venv
 	@test -n "$$PREFECT_API_URL" || { echo "make deploy: set PREFECT_API_URL to your Prefect server's API (e.g. http://127.0.0.1:4200/api)" >&2; exit 2; }
 	$(BIN)/prefect work-pool inspect orchestra-ops-process >/dev/null 2>&1 || $(BIN)/prefect work-pool create orchestra-ops-process --type process
 	ORCHESTRA_TARGET_REPO=$(ORCHESTRA_TARGET_REPO) $(BIN)/prefect --no-prompt deploy --all
+
+## Build the Pulumi CLI matching the pinned pulumi SDK from Go modules (needs Go), into
+## a cache outside the repo; prints its bin dir: PATH="$(make -s pulumi):$PATH".
+pulumi:
+	@bash tools/build-pulumi.sh
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

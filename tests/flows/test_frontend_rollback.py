@@ -276,7 +276,7 @@ def test_a_file_vercel_would_refuse_stops_the_run_before_any_api_call(
     runner, _ = sandbox
     with open(repo / "admin-interface" / "public" / "video.mp4", "wb") as handle:
         handle.truncate(60 * 1024 * 1024)
-    with pytest.raises(ConfigError, match="video.mp4: larger than 50 MB"):
+    with pytest.raises(ConfigError, match=r"video\.mp4: larger than 50 MB"):
         frontend_migration(params(repo, backend, "too-big", preflight=False))
     assert runner.vercel.log.entries() == []
     assert not (repo / "admin-interface" / "vercel.json").exists()
