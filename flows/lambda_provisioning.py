@@ -21,12 +21,17 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.exceptions import FlowPauseTimeout
 from prefect.flow_runs import pause_flow_run
 from prefect.input import RunInput
+from prefect.states import Failed
 from pydantic import BaseModel, Field, model_validator
 
 import tasks.provisioning as t
 from flows.params import HealthParams
 from orchestra_ops.domain.lambda_cloud import REGION_NAMES
-from orchestra_ops.domain.notifications import provisioning_refused, rollback_ran
+from orchestra_ops.domain.notifications import (
+    provisioning_refused,
+    rollback_failed,
+    rollback_ran,
+)
 from orchestra_ops.domain.provisioning import (
     Rollout,
     StackColours,
@@ -34,10 +39,17 @@ from orchestra_ops.domain.provisioning import (
     lease_for,
     plan_rollout,
 )
-from orchestra_ops.errors import ConfigError, InsufficientCapacity, OpsError, RolledBack
+from orchestra_ops.errors import (
+    ConfigError,
+    InsufficientCapacity,
+    OpsError,
+    RollbackFailed,
+    RolledBack,
+)
 from orchestra_ops.ports.stack_engine import Checkpoint
 from tasks.notify import send_notice
-from tasks.policy import artifact_key
+from tasks.policy import artifact_key, final_state
+from tasks.serialise import one_at_a_time
 
 INSTANCE_TYPE_PATTERN = r"^(gpu|cpu)_[0-9]+x_[a-z0-9_]+$"
 Region = Annotated[str, Field(pattern=r"^[a-z]+-[a-z]+-[0-9]+$")]
@@ -112,7 +124,8 @@ class ProvisioningReport(BaseModel):
     """What one provisioning run did."""
 
     environment: str
-    outcome: str = "planned"  # planned | provisioned | refused | rolled-back | failed
+    # planned | provisioned | refused | rolled-back | rollback-failed
+    outcome: str = "planned"
     serving_colour: str | None = None
     instance_ids: list[str] = Field(default_factory=list)
     api_url: str | None = None
@@ -140,15 +153,27 @@ def lambda_provisioning(params: ProvisioningParams) -> ProvisioningReport:
         send_notice(provisioning_refused(env, str(error)))
         raise
     report.usd_per_hour = str(placement.worst_usd_per_hour)
-    if params.dry_run:
-        report.preview = _dry_run(shared_dir, backend_dir, env, params)
-        _publish(report)
-        return report
+    with one_at_a_time("stack", f"backend-{env}"):
+        if params.dry_run:
+            report.preview = _dry_run(shared_dir, backend_dir, env, params)
+            _publish(report)
+            return report
+        return _provision(params, report, started)
+
+
+def _provision(
+    params: ProvisioningParams, report: ProvisioningReport, started: float
+) -> ProvisioningReport:
+    """The mutating part, one run per environment at a time."""
+    env, infra = params.environment, Path(params.infrastructure_dir)
+    shared_dir, backend_dir = infra / "shared", infra / "backend"
+    cfg = t.load_backend_config(backend_dir, env, params.overrides())
     t.up_stack(shared_dir, env)
     current = StackColours.from_outputs(t.stack_outputs(backend_dir, env))
     rollout = plan_rollout(current)
     serving_ids = [i.id for i in current.instances.get(rollout.serving or "", ())]
     _clear_leftover(backend_dir, env, rollout)
+    report.rollback = t.supersede_rollouts(env)
     stack_file = backend_dir / f"Pulumi.{env}.yaml"
     config_before = stack_file.read_bytes() if stack_file.exists() else b""
     t.configure(backend_dir, env, _rollout_config(params, rollout))
@@ -156,34 +181,69 @@ def lambda_provisioning(params: ProvisioningParams) -> ProvisioningReport:
     if params.approval_timeout_s is not None:
         _await_approval(params.approval_timeout_s, report, stack_file, config_before)
     checkpoint = t.export_stack(backend_dir, env)
+    saga = t.journal_rollout(env, str(backend_dir), rollout.new, serving_ids, checkpoint)
     try:
         outputs = t.up_stack(backend_dir, env)
         new = StackColours.from_outputs(outputs).instances.get(rollout.new, ())
         report.health = t.health_gate_instances(new, cfg.api_port, params.health.policy())
     except Exception as error:
-        report.outcome, report.error = "rolled-back", f"{type(error).__name__}: {error}"
-        report.rollback = rollback_provisioning(
-            env, str(backend_dir), rollout.serving, rollout.new, serving_ids, checkpoint
-        )
-        _publish(report)
-        send_notice(
-            rollback_ran(
-                f"Lambda provisioning of {env} ({rollout.new} instances)",
-                report.error,
-                f"{rollout.serving} keeps serving" if rollout.serving else None,
-            )
-        )
-        raise RolledBack(
-            f"provisioning {env} failed before {rollout.new} served: {report.error}; "
-            + "; ".join(report.rollback),
-            restored=True,
-        ) from error
+        return _roll_back(report, error, saga, str(backend_dir), rollout, serving_ids, checkpoint)
     _switch_and_retire(backend_dir, env, rollout, report)
     if params.ttl_hours is not None:
         t.write_lease(lease_for(env, params.ttl_hours, dt.datetime.now(dt.UTC)))
+    t.close_rollout(saga, "provisioned: the new colour serves")
     report.outcome, report.duration_s = "provisioned", round(time.monotonic() - started, 2)
     _publish(report)
     return report
+
+
+def _roll_back(
+    report: ProvisioningReport,
+    error: Exception,
+    saga: str,
+    backend_dir: str,
+    rollout: Rollout,
+    serving_ids: list[str],
+    checkpoint: Checkpoint,
+) -> ProvisioningReport:
+    """The new colour failed: undo it; a rollback that cannot finish is said loudly."""
+    env = report.environment
+    report.error = f"{type(error).__name__}: {error}"
+    what = f"Lambda provisioning of {env} ({rollout.new} instances)"
+    steps, still_open = rollback_provisioning(
+        env, backend_dir, rollout.serving, rollout.new, serving_ids, checkpoint
+    )
+    report.rollback = steps + [f"NOT DONE: {step}" for step in still_open]
+    if still_open:
+        report.outcome = "rollback-failed"
+        _publish(report)
+        send_notice(rollback_failed(what, report.error, still_open))
+        failed = RollbackFailed(
+            f"provisioning {env} failed ({report.error}) and its rollback did not finish",
+            open_steps=still_open,
+            retryable=False,
+        )
+        failed.__cause__ = error
+        return final_state(
+            Failed(name="RollbackFailed", message=str(failed), data=failed), ProvisioningReport
+        )
+    t.close_rollout(saga, "rolled back: " + "; ".join(steps), compensated=True)
+    report.outcome = "rolled-back"
+    _publish(report)
+    send_notice(
+        rollback_ran(
+            what, report.error, f"{rollout.serving} keeps serving" if rollout.serving else None
+        )
+    )
+    rolled_back = RolledBack(
+        f"provisioning {env} failed before {rollout.new} served: {report.error}; "
+        + "; ".join(steps),
+        restored=True,
+    )
+    rolled_back.__cause__ = error
+    return final_state(
+        Failed(name="RolledBack", message=str(rolled_back), data=rolled_back), ProvisioningReport
+    )
 
 
 def _await_approval(
@@ -275,27 +335,45 @@ def rollback_provisioning(
     abandoned: str,
     serving_ids: list[str],
     checkpoint: Checkpoint,
-) -> list[str]:
-    """Destroy the abandoned colour, keep the serving one, restore the checkpoint, verify."""
+) -> tuple[list[str], list[str]]:
+    """Destroy the abandoned colour, keep the serving one, restore the checkpoint, verify.
+
+    Never raises: returns what was done, and what could not be done (still open).
+    """
     logger = get_run_logger()
-    project, steps = Path(backend_dir), []
+    project, steps, still_open = Path(backend_dir), [], []
     try:
         if serving is None:
             t.destroy_stack(project, environment)
         else:
             t.configure(project, environment, colour_config([serving], serving))
             t.up_stack(project, environment)
-        steps.append(f"{abandoned} destroyed through the stack")
+        steps.append(f"{abandoned} removed from the stack")
     except Exception as error:
-        logger.error("rollback through the stack failed (%s); terminating directly", error)
+        steps.append(f"{abandoned} could not be removed through the stack ({_why(error)})")
+    try:  # also what a create that failed half-way left outside the stack's state
         gone = t.terminate_colour(environment, abandoned)
-        steps.append(f"{abandoned} terminated through the Lambda API: {len(gone)} instance(s)")
-    t.import_stack(project, environment, checkpoint)
-    steps.append("stack state restored from the checkpoint taken before the update")
-    steps.append(t.verify_rollout_undone(environment, abandoned, serving_ids))
+        steps.append(f"{len(gone)} {abandoned} instance(s) left live terminated through the API")
+    except Exception as api_error:
+        still_open.append(f"terminate the {abandoned} instances: {_why(api_error)}")
+    try:
+        t.import_stack(project, environment, checkpoint)
+        steps.append("stack state restored from the checkpoint taken before the update")
+    except Exception as state_error:
+        still_open.append(f"restore the stack state from its checkpoint: {_why(state_error)}")
+    try:
+        steps.append(t.verify_rollout_undone(environment, abandoned, serving_ids))
+    except Exception as verify_error:
+        still_open.append(f"verify that no {abandoned} instance is left: {_why(verify_error)}")
     for step in steps:
         logger.info("rollback: %s", step)
-    return steps
+    for step in still_open:
+        logger.error("rollback: NOT DONE: %s", step)
+    return steps, still_open
+
+
+def _why(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"
 
 
 def _publish(report: ProvisioningReport) -> None:
@@ -312,6 +390,8 @@ def _publish(report: ProvisioningReport) -> None:
             lines.append(f"- {label}: {value}")
     lines += [f"- health: {line}" for line in report.health]
     lines += [f"- rollback: {line}" for line in report.rollback]
+    if report.outcome == "rollback-failed":
+        lines += ["", "**Run `orchestra-ops recover` once the cause is fixed.**"]
     create_markdown_artifact(
         key=artifact_key("lambda-provisioning", report.environment),
         markdown="\n".join(lines) + "\n",

@@ -11,13 +11,12 @@ asked. Plain functions over the ports; no Prefect needed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from orchestra_ops import frontend_rollback
-from orchestra_ops.adapters.backups import BackupStore
+from orchestra_ops import frontend_rollback, provisioning_rollback
 from orchestra_ops.domain.health import HealthPolicy
 from orchestra_ops.domain.lambda_cloud import Instance
 from orchestra_ops.domain.provisioning import StackColours, live_instances_of
@@ -68,23 +67,34 @@ def _preview(saga: Saga, vercel: VercelApi, healthy: ReleaseProbe) -> list[Inten
 
 
 def reconcile_intents(
-    ledger: Ledger,
-    vercel: Callable[[], VercelApi],
-    backups: Callable[[], BackupStore],
-    healthy: ReleaseProbe,
-    *,
-    dry_run: bool,
+    ledger: Ledger, clients: Clients, healthy: ReleaseProbe, *, dry_run: bool
 ) -> list[IntentResult]:
     """Settle every saga a crashed run left open; in a dry run, say what would happen."""
     results: list[IntentResult] = []
     for saga in open_sagas(ledger):
-        if not saga.id.startswith(frontend_rollback.SAGA_PREFIX):
-            why = "no compensator for this kind of run"
-            results += [IntentResult(i.key, i.action, "open", why) for i in saga.open_intents()]
-        elif dry_run:
-            results += _preview(saga, vercel(), healthy)
+        intents = saga.open_intents()
+        if saga.id.startswith(frontend_rollback.SAGA_PREFIX):
+            if dry_run:
+                results += _preview(saga, clients.vercel(), healthy)
+            else:
+                settled = frontend_rollback.settle(
+                    saga, clients.vercel(), clients.backups(), healthy
+                )
+                results += _results(settled)
+        elif saga.id.startswith(provisioning_rollback.SAGA_PREFIX):
+            if dry_run:
+                why = "the abandoned colour would be terminated and the state restored"
+                results += [
+                    IntentResult(i.key, i.action, "would be compensated", why) for i in intents
+                ]
+            else:
+                undo = provisioning_rollback.compensators(
+                    clients.lambda_cloud, clients.stack_engine, clients.backups()
+                )
+                results += _results(saga.compensate(undo))
         else:
-            results += _results(frontend_rollback.settle(saga, vercel(), backups(), healthy))
+            why = "no compensator for this kind of run"
+            results += [IntentResult(i.key, i.action, "open", why) for i in intents]
     return results
 
 
@@ -217,8 +227,7 @@ def recover(
     with build(settings) as clients:
         intents = reconcile_intents(
             clients.ledger(),
-            clients.vercel,
-            clients.backups,
+            clients,
             frontend_rollback.release_probe(clients.prober(), policy),
             dry_run=dry_run,
         )

@@ -9,13 +9,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
 from prefect.artifacts import create_markdown_artifact
+from prefect.runtime import flow_run
 
+from orchestra_ops import provisioning_rollback as undo
 from orchestra_ops.adapters.files import write_atomically
 from orchestra_ops.adapters.health import HttpProber, wait_healthy
 from orchestra_ops.domain.health import GateState, HealthPolicy, describe
@@ -29,6 +32,7 @@ from orchestra_ops.domain.provisioning import (
 )
 from orchestra_ops.domain.yaml_text import load_yaml
 from orchestra_ops.errors import ConfigError, HealthCheckFailed, InsufficientCapacity, OpsError
+from orchestra_ops.ledger import Outcome
 from orchestra_ops.ports.stack_engine import (
     Checkpoint,
     StackEngine,
@@ -38,8 +42,9 @@ from orchestra_ops.ports.stack_engine import (
 )
 from orchestra_ops.programs.config import BACKEND_PROJECT, CONFIG_KEYS_BACKEND, BackendConfig
 from orchestra_ops.programs.config import backend_config as parse_backend_config
+from orchestra_ops.saga import Saga, open_sagas
 from orchestra_ops.settings import load_settings
-from orchestra_ops.wiring import build
+from orchestra_ops.wiring import build, for_process
 from tasks.policy import artifact_key, cloud_task, local_task, run_logger
 
 
@@ -182,6 +187,64 @@ def destroy_stack(project_dir: Path, stack: str) -> dict[str, int]:
     """Delete every resource of the stack."""
     engine, ref = _engine(project_dir, stack)
     return dict(engine.destroy(ref, _stream).counts)
+
+
+# --- the rollout's saga -----------------------------------------------------------------
+
+
+@local_task
+def journal_rollout(
+    environment: str,
+    backend_dir: str,
+    colour: str,
+    serving_ids: list[str],
+    checkpoint: Checkpoint,
+) -> str:
+    """Journal the new colour's rollout before it starts; returns its saga id."""
+    clients = for_process(load_settings())
+    saga = undo.saga_id(environment, str(flow_run.get_id() or time.time_ns()))
+    clients.backups().keep_checkpoint(saga, checkpoint)
+    Saga(saga, clients.ledger()).intend(
+        undo.ROLLOUT_STEP,
+        {
+            "environment": environment,
+            "backend_dir": backend_dir,
+            "colour": colour,
+            "serving_ids": serving_ids,
+        },
+        {"action": undo.ROLLOUT_ACTION, "backup": saga},
+    )
+    return saga
+
+
+@local_task
+def close_rollout(saga: str, detail: str, *, compensated: bool = False) -> None:
+    """The rollout ended as the run says: served, or undone in-process."""
+    clients = for_process(load_settings())
+    journal = Saga(saga, clients.ledger())
+    if compensated:
+        for intent in journal.open_intents():
+            clients.ledger().close(intent.key, Outcome.COMPENSATED, detail)
+    else:
+        journal.complete(detail)
+    clients.backups().discard(saga)
+
+
+@local_task
+def supersede_rollouts(environment: str) -> list[str]:
+    """Close rollouts of ``environment`` that killed runs left open: this run took over.
+
+    Called once the leftover colour is torn down, so nothing of theirs still runs.
+    """
+    clients = for_process(load_settings())
+    closed = []
+    for saga in open_sagas(clients.ledger(), undo.saga_id(environment, "")):
+        saga.adopt("superseded: the next run tore the leftover colour down")
+        clients.backups().discard(saga.id)
+        closed.append(f"{saga.id}: superseded by this run (leftovers torn down)")
+    for line in closed:
+        _log().warning("recovery: %s", line)
+    return closed
 
 
 # --- health and verification ------------------------------------------------------------

@@ -107,9 +107,21 @@ class BackupStore:
             ) from None
         return [_env_var(item) for item in json.loads(plain)]
 
+    def keep_checkpoint(self, name: str, checkpoint: str) -> bool:
+        """Keep a stack checkpoint (its secrets are encrypted by the stack's provider)."""
+        return self._keep(self._path(name, "checkpoint.json"), checkpoint)
+
+    def checkpoint(self, name: str) -> str:
+        """The stack checkpoint kept under ``name``."""
+        path = self._path(name, "checkpoint.json")
+        try:
+            return path.read_text(encoding="utf-8")
+        except OSError as error:
+            raise ConfigError(f"{path}: backup unreadable: {error}", source=str(path)) from None
+
     def discard(self, name: str) -> None:
         """Forget the backups kept under ``name`` (after the run settled)."""
-        for kind in ("files.json", "env.fernet"):
+        for kind in ("files.json", "env.fernet", "checkpoint.json"):
             self._path(name, kind).unlink(missing_ok=True)
 
 

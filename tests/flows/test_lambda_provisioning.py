@@ -28,7 +28,7 @@ from flows.lambda_provisioning import (
 from flows.params import HealthParams
 from orchestra_ops.domain.lambda_cloud import Instance
 from orchestra_ops.domain.provisioning import Lease, live_instances_of
-from orchestra_ops.errors import ConfigError, InsufficientCapacity, RolledBack
+from orchestra_ops.errors import ConfigError, InsufficientCapacity, RollbackFailed, RolledBack
 from orchestra_ops.sandbox.faults import Fault
 from orchestra_ops.sandbox.runner import Endpoints, Sandbox
 from orchestra_ops.sandbox.server import serve_in_thread
@@ -311,6 +311,67 @@ def test_a_worker_killed_mid_provision_is_repeated_without_a_double_or_orphan(
     (instance,) = api_instances(sandbox)
     assert report.instance_ids == [instance.id]
     assert len(runner.lambda_cloud.state.instances) == 1, "the re-run launched a second one"
+
+
+def test_a_rollback_the_lambda_api_refuses_ends_rollback_failed_and_recover_finishes_it(
+    sandbox: tuple[Sandbox, Endpoints],
+    infra: Path,
+    tmp_path: Path,
+    receiver: list[dict[str, object]],
+) -> None:
+    """A 401 from the moment green boots: the run says RollbackFailed, tells people, and
+    leaves the rollout open; `recover` terminates green once the key works again."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterName
+
+    from orchestra_ops.recover import ledger_for, recover
+    from orchestra_ops.settings import load_settings
+
+    runner = sandbox[0]
+    lambda_provisioning(params(infra))
+    (blue,) = api_instances(sandbox)
+    runner.lambda_cloud.state.boot_delay_s = 1.0
+    refused: list[int] = []
+
+    def revoke_the_key_once_green_launched() -> None:
+        deadline = time.monotonic() + 60
+        while len(runner.lambda_cloud.state.instances) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        refused.extend(
+            runner.lambda_cloud.plan.add(Fault(path, method=method, status=401, count=None))
+            for path, method in (
+                (r"/api/v1/instances(/[^/]+)?", "GET"),
+                (r"/api/v1/instance-operations/terminate", "POST"),
+            )
+        )
+
+    revoker = threading.Thread(target=revoke_the_key_once_green_launched, daemon=True)
+    revoker.start()
+    try:
+        with pytest.raises(RollbackFailed, match="orchestra-ops recover") as caught:
+            lambda_provisioning(params(infra))
+    finally:
+        revoker.join(timeout=60)
+        for fault in refused:
+            runner.lambda_cloud.plan.remove(fault)
+        runner.lambda_cloud.state.boot_delay_s = 0.0
+    assert any("terminate the green instances" in step for step in caught.value.open_steps)
+    assert sorted(colour_of(i) for i in api_instances(sandbox)) == ["blue", "green"]
+    with get_client(sync_client=True) as client:
+        only = FlowFilter(name=FlowFilterName(any_=["lambda-provisioning"]))
+        (run,) = client.read_flow_runs(flow_filter=only, limit=1, sort="START_TIME_DESC")
+        artifact = client.read_artifacts(limit=1, sort="CREATED_DESC")[0]
+    assert run.state is not None and run.state.name == "RollbackFailed"
+    assert "rollback-failed" in str(artifact.data) and "orchestra-ops recover" in str(artifact.data)
+    assert any("orchestra-ops recover" in json.dumps(notice) for notice in receiver)
+    state_dir = tmp_path / "state"
+    assert [i.step for i in ledger_for(state_dir).open_intents()] == ["rollout"]
+
+    report = recover(load_settings(None), infra, ("dev",))
+
+    assert report.clean, report.as_dict()
+    assert [i.id for i in api_instances(sandbox)] == [blue.id]
+    assert ledger_for(state_dir).open_intents() == []
 
 
 def _answer_when_paused(answer: dict[str, object]) -> threading.Thread:
