@@ -1,19 +1,31 @@
-"""The stack engine over Pulumi's Automation API (which drives the ``pulumi`` CLI).
+"""The stack engine over Pulumi's Automation API, each project's program run inline.
+
+The CLI is ``pulumi`` on PATH, else the one ``make pulumi`` builds into its cache
+(:func:`find_cli` says which). Programs run in this process as inline Automation API
+programs (no language host plugin), chosen by the project's name in Pulumi.yaml
+(:func:`our_program`); the project directory stays the workspace, so Pulumi.yaml and
+Pulumi.<stack>.yaml are the project and stack settings. Dynamic providers run in the
+``pulumi-resource-pulumi-python`` plugin, with this interpreter (PULUMI_PYTHON).
 
 Backends: Pulumi Cloud when PULUMI_ACCESS_TOKEN is set; else PULUMI_BACKEND_URL when
 set; else a local ``file://`` backend under ``<state_dir>/pulumi``. Non-Cloud backends use
 the passphrase secrets provider, with PULUMI_CONFIG_PASSPHRASE or a generated passphrase
-kept 0600 in the state directory. Every ``up`` is preceded by a checkpoint export.
-Automation errors become the StackError subtree at this boundary.
+kept 0600 in the state directory. Credentials and secret values travel in the environment
+or on stdin, never in argv; checkpoints keep secrets encrypted. Automation errors become
+the StackError subtree at this boundary.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 import secrets
 import shutil
+import subprocess
+import sys
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -37,14 +49,127 @@ from orchestra_ops.ports.stack_engine import (
     StackOutput,
     StackRef,
 )
+from orchestra_ops.programs import our_program
 from orchestra_ops.settings import PulumiSettings
 
 INSTALL_HINT = (
-    "No package registry ships the Pulumi CLI (PyPI's `pulumi` is only the SDK): install it "
-    "from https://www.pulumi.com/docs/install/ (curl -fsSL https://get.pulumi.com | sh) and "
-    "put `pulumi` on PATH, then run `orchestra-ops doctor`"
+    "No package registry ships the Pulumi CLI (PyPI's `pulumi` is only the SDK): build it "
+    "with `make pulumi` (into ~/.cache/orchestra-ops/pulumi, found there without PATH), or "
+    "install it from https://www.pulumi.com/docs/install/ (curl -fsSL https://get.pulumi.com "
+    "| sh) and put `pulumi` on PATH; then run `orchestra-ops doctor`"
 )
+LAUNCHER = "pulumi-resource-pulumi-python"
+"""The plugin the engine starts for Python dynamic providers (``make pulumi`` installs ours)."""
+CLI_VERSION_FILE = Path(__file__).resolve().parents[2] / "tools" / "pulumi-cli.version"
+OFFLINE_ENV = {
+    "PULUMI_SKIP_UPDATE_CHECK": "true",
+    "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+}
+INLINE_PROGRAMS = threading.Lock()
+"""Held while an inline program may run: pulumi's runtime settings are process-global."""
 _STDERR_TAIL = 600
+_CONFIG_TIMEOUT_S = 120
+
+# --- the CLI ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PulumiCli:
+    """The ``pulumi`` executable, where it came from, and the dynamic-provider launcher."""
+
+    executable: Path
+    origin: str
+    launcher_dir: Path | None = None
+
+    def describe(self) -> str:
+        """One line for ``doctor``: the path, its origin, and the launcher (or its absence)."""
+        launcher = (
+            f"dynamic providers through {self.launcher_dir / LAUNCHER}"
+            if self.launcher_dir is not None
+            else f"no {LAUNCHER} found, so dynamic providers cannot run (`make pulumi`)"
+        )
+        return f"{self.executable} (from {self.origin}); {launcher}"
+
+
+def cache_bin_dir(environ: Mapping[str, str]) -> Path | None:
+    """Where ``make pulumi`` installs the pinned CLI (tools/build-pulumi.sh's rules)."""
+    version = environ.get("ORCHESTRA_PULUMI_CLI_VERSION") or _pinned_cli_version()
+    if not version:
+        return None
+    cache = environ.get("ORCHESTRA_PULUMI_CACHE")
+    if not cache:
+        home = environ.get("HOME") or str(Path.home())
+        base = environ.get("XDG_CACHE_HOME") or os.path.join(home, ".cache")
+        cache = os.path.join(base, "orchestra-ops", "pulumi")
+    return Path(cache) / f"v{version.strip().removeprefix('v')}" / "bin"
+
+
+def _pinned_cli_version() -> str | None:
+    try:
+        return CLI_VERSION_FILE.read_text(encoding="utf-8").strip() or None
+    except OSError:  # an installed package has no tools/: only PATH counts then
+        return None
+
+
+def _executable(path: Path) -> bool:
+    return path.is_file() and os.access(path, os.X_OK)
+
+
+def find_cli(environ: Mapping[str, str] | None = None) -> PulumiCli | None:
+    """``pulumi`` on PATH, else the ``make pulumi`` cache; None when neither has it."""
+    env = os.environ if environ is None else environ
+    search = env.get("PATH", os.defpath)
+    cache = cache_bin_dir(env)
+    on_path = shutil.which("pulumi", path=search)
+    if on_path is not None:
+        executable, origin = Path(on_path), "PATH"
+    elif cache is not None and _executable(cache / "pulumi"):
+        executable, origin = cache / "pulumi", f"the `make pulumi` cache {cache}"
+    else:
+        return None
+    launcher = shutil.which(LAUNCHER, path=search)
+    candidates = [executable.parent, Path(launcher).parent if launcher else None, cache]
+    launcher_dir = next(
+        (d for d in candidates if d is not None and _executable(d / LAUNCHER)), None
+    )
+    return PulumiCli(executable, origin, launcher_dir)
+
+
+def tool_env(cli: PulumiCli) -> dict[str, str]:
+    """What every CLI call needs besides credentials: offline flags, plugins, the interpreter.
+
+    PATH leads with the CLI's directory (its own plugins first, as the CLI expects), then
+    the launcher's, then this interpreter's (a launcher that runs ``python3`` finds ours).
+    """
+    dirs = [cli.executable.parent, cli.launcher_dir, Path(sys.executable).parent]
+    path = [str(d) for d in dirs if d is not None]
+    path += os.environ.get("PATH", os.defpath).split(os.pathsep)
+    return {
+        **OFFLINE_ENV,
+        "PULUMI_PYTHON": sys.executable,
+        "PATH": os.pathsep.join(dict.fromkeys(p for p in path if p)),
+    }
+
+
+@functools.cache
+def pulumi_command(executable: Path) -> auto.PulumiCommand:
+    """The Automation API's handle on ``executable`` (its version is checked once)."""
+    # Found on PATH outside a bin/ directory: run by name, as PATH resolves it.
+    root = str(executable.parent.parent) if executable.parent.name == "bin" else None
+    try:
+        return auto.PulumiCommand(root=root)
+    except (OSError, subprocess.SubprocessError, auto.InvalidVersionError) as error:
+        raise StackUnavailable(
+            f"`{executable} version` failed ({error}); reinstall the CLI. {INSTALL_HINT}"
+        ) from error
+
+
+def missing_cli(disables: str) -> ToolMissing:
+    """The ToolMissing raised when :func:`find_cli` finds nothing."""
+    return ToolMissing("pulumi (the Pulumi CLI)", disables=disables, install_hint=INSTALL_HINT)
+
+
+# --- the backend --------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -85,6 +210,21 @@ def _passphrase(settings: PulumiSettings, root: Path) -> str:
     with os.fdopen(fd, "w") as handle:
         handle.write(value + "\n")
     return value
+
+
+def scrubber(backend: Backend) -> Callable[[str], str]:
+    """A function that replaces every credential of ``backend`` in a text with ``***``."""
+    values = [v for k, v in backend.env.items() if k != "PULUMI_BACKEND_URL" and v]
+
+    def scrub(text: str) -> str:
+        for value in values:
+            text = text.replace(value, "***")
+        return text
+
+    return scrub
+
+
+# --- errors and events --------------------------------------------------------------------
 
 
 def to_stack_event(event: auto.EngineEvent) -> StackEvent:
@@ -135,29 +275,33 @@ def translated(what: str, ref: StackRef, scrub: Callable[[str], str]) -> Iterato
         ) from error
 
 
+# --- the engine ---------------------------------------------------------------------------
+
+
 class PulumiEngine:
     """Implements :class:`~orchestra_ops.ports.stack_engine.StackEngine` with the CLI."""
 
-    def __init__(self, settings: PulumiSettings, state_dir: Path) -> None:
-        if shutil.which("pulumi") is None:
-            raise ToolMissing(
-                "pulumi (the Pulumi CLI)",
-                disables="stack preview/up/refresh/destroy cannot run",
-                install_hint=INSTALL_HINT,
-            )
+    def __init__(
+        self, settings: PulumiSettings, state_dir: Path, *, cli: PulumiCli | None = None
+    ) -> None:
+        found = cli or find_cli()
+        if found is None:
+            raise missing_cli("stack preview/up/refresh/destroy cannot run")
+        self._cli = found
         self._state_dir = state_dir
         self._backend = choose_backend(settings, state_dir)
+        self._scrub = scrubber(self._backend)
+        self._env = {**tool_env(found), **self._backend.env}
         self._stacks: dict[StackRef, auto.Stack] = {}
         self.last_checkpoint: Path | None = None
 
     def __repr__(self) -> str:
         return f"PulumiEngine(backend={self._backend.url or 'Pulumi Cloud'!r})"
 
-    def _scrub(self, text: str) -> str:
-        for name, value in self._backend.env.items():
-            if name != "PULUMI_BACKEND_URL" and value:
-                text = text.replace(value, "***")
-        return text
+    @property
+    def cli(self) -> PulumiCli:
+        """The CLI this engine runs."""
+        return self._cli
 
     def _stack(self, ref: StackRef) -> auto.Stack:
         stack = self._stacks.get(ref)
@@ -170,40 +314,76 @@ class PulumiEngine:
             return None
         return lambda event: on_event(to_stack_event(event))
 
-    def select_or_create(self, project_dir: Path, stack: str) -> StackRef:
-        """Select (or create) ``stack`` of the project in ``project_dir``."""
-        ref = StackRef(project_dir.resolve(), stack)
+    def open_stack(self, project_dir: Path, stack: str, *, create: bool = True) -> auto.Stack:
+        """The stack as an inline-program workspace over ``project_dir`` (not translated)."""
+        project = our_program(project_dir)
         options = auto.LocalWorkspaceOptions(
-            env_vars=dict(self._backend.env), secrets_provider=self._backend.secrets_provider
+            work_dir=str(project_dir),
+            pulumi_command=pulumi_command(self._cli.executable),
+            env_vars=dict(self._env),
+            secrets_provider=self._backend.secrets_provider,
         )
+        opener = auto.create_or_select_stack if create else auto.select_stack
+        return opener(
+            stack_name=stack, project_name=project.name, program=project.run, opts=options
+        )
+
+    def select_or_create(self, project_dir: Path, stack: str) -> StackRef:
+        """Select (or create) ``stack`` of the project in ``project_dir``.
+
+        ConfigError, before any CLI call, when the directory holds no program of ours.
+        """
+        ref = StackRef(project_dir.resolve(), stack)
         with translated("select", ref, self._scrub):
-            self._stacks[ref] = auto.create_or_select_stack(
-                stack_name=stack, work_dir=str(ref.project_dir), opts=options
-            )
+            self._stacks[ref] = self.open_stack(ref.project_dir, stack)
         return ref
 
     def set_config(self, ref: StackRef, key: str, value: str, *, secret: bool = False) -> None:
-        """Set one config value (secrets are encrypted by the stack's provider)."""
-        with translated("config", ref, self._scrub):
-            self._stack(ref).set_config(key, auto.ConfigValue(value, secret=secret))
+        """Set one config value; a secret goes to the CLI on stdin and is stored encrypted."""
+        stack = self._stack(ref)
+        if not secret:
+            with translated("config", ref, self._scrub):
+                stack.set_config(key, auto.ConfigValue(value))
+            return
+        # The Automation API would pass the value in argv (visible in `ps`): stdin instead.
+        args = [str(self._cli.executable), "--non-interactive", "config", "set", key]
+        args += ["--secret", "--stack", ref.stack]
+        try:
+            done = subprocess.run(
+                args,
+                input=value,
+                cwd=ref.project_dir,
+                env={**os.environ, **self._env},
+                capture_output=True,
+                text=True,
+                timeout=_CONFIG_TIMEOUT_S,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired) as error:
+            raise StackUnavailable(
+                f"config of {ref.label}: could not run the CLI ({error})"
+            ) from error
+        if done.returncode != 0:
+            tail = self._scrub(done.stderr.strip())[-_STDERR_TAIL:]
+            raise StackError(f"config of {ref.label} failed: {tail}")
 
     def refresh(self, ref: StackRef, on_event: OnEvent | None = None) -> ChangeSummary:
         """Refresh the state from the cloud."""
-        with translated("refresh", ref, self._scrub):
-            result = self._stack(ref).refresh(on_event=self._emit(on_event))
+        with translated("refresh", ref, self._scrub), INLINE_PROGRAMS:
+            result = self._stack(ref).refresh(on_event=self._emit(on_event), show_secrets=False)
         return _summary(result.summary.resource_changes)
 
     def preview(self, ref: StackRef, on_event: OnEvent | None = None) -> ChangeSummary:
         """Preview an update."""
-        with translated("preview", ref, self._scrub):
+        with translated("preview", ref, self._scrub), INLINE_PROGRAMS:
             result = self._stack(ref).preview(on_event=self._emit(on_event))
         return _summary(result.change_summary)
 
     def up(self, ref: StackRef, on_event: OnEvent | None = None) -> Mapping[str, StackOutput]:
         """Export a checkpoint, then update; the outputs."""
         self.last_checkpoint = self._save_checkpoint(ref, self.export(ref))
-        with translated("up", ref, self._scrub):
-            result = self._stack(ref).up(on_event=self._emit(on_event))
+        with translated("up", ref, self._scrub), INLINE_PROGRAMS:
+            result = self._stack(ref).up(on_event=self._emit(on_event), show_secrets=False)
         return _outputs(result.outputs)
 
     def outputs(self, ref: StackRef) -> Mapping[str, StackOutput]:
@@ -212,12 +392,17 @@ class PulumiEngine:
             return _outputs(self._stack(ref).outputs())
 
     def export(self, ref: StackRef) -> Checkpoint:
-        """The state as checkpoint JSON."""
+        """The state as checkpoint JSON, its secrets encrypted (no ``--show-secrets``)."""
+        self._stack(ref)
+        args = ["stack", "export", "--stack", ref.stack]
         with translated("export", ref, self._scrub):
-            deployment = self._stack(ref).export_stack()
-        return Checkpoint(
-            json.dumps({"version": deployment.version, "deployment": deployment.deployment})
-        )
+            result = pulumi_command(self._cli.executable).run(args, str(ref.project_dir), self._env)
+        try:
+            data = json.loads(result.stdout)
+        except json.JSONDecodeError as error:
+            raise StackError(f"export of {ref.label}: the CLI answered no JSON") from error
+        deployment = {"version": data["version"], "deployment": data["deployment"]}
+        return Checkpoint(json.dumps(deployment))
 
     def import_(self, ref: StackRef, checkpoint: Checkpoint) -> None:
         """Replace the state with ``checkpoint``."""
@@ -229,8 +414,8 @@ class PulumiEngine:
 
     def destroy(self, ref: StackRef, on_event: OnEvent | None = None) -> ChangeSummary:
         """Delete every resource of the stack."""
-        with translated("destroy", ref, self._scrub):
-            result = self._stack(ref).destroy(on_event=self._emit(on_event))
+        with translated("destroy", ref, self._scrub), INLINE_PROGRAMS:
+            result = self._stack(ref).destroy(on_event=self._emit(on_event), show_secrets=False)
         return _summary(result.summary.resource_changes)
 
     def cancel(self, ref: StackRef) -> None:

@@ -1,11 +1,13 @@
-"""The Pulumi engine adapter: what works without the CLI, and the CLI tests (skipped here)."""
+"""The Pulumi engine adapter without running the CLI: finding it, backends, errors, events.
+
+The engine against the real CLI and the Lambda emulator: test_pulumi_engine_real.py.
+"""
 
 from __future__ import annotations
 
-import json
-import shutil
+import os
 import stat
-from collections.abc import Iterator
+import sys
 from pathlib import Path
 
 import pulumi.automation as auto
@@ -13,23 +15,23 @@ import pytest
 from pydantic import SecretStr
 
 from orchestra_ops.adapters.pulumi_engine import (
+    LAUNCHER,
+    OFFLINE_ENV,
+    PulumiCli,
     PulumiEngine,
+    cache_bin_dir,
     choose_backend,
+    find_cli,
     to_stack_event,
+    tool_env,
     translated,
 )
 from orchestra_ops.errors import StackConflict, StackError, StackNotFound, ToolMissing
 from orchestra_ops.ports.stack_engine import ChangeSummary, StackOutput, StackRef
-from orchestra_ops.sandbox.lambda_cloud import LambdaCloudEmulator
-from orchestra_ops.sandbox.server import serve_in_thread
 from orchestra_ops.settings import PulumiSettings
 
 CANARY = "canary-pulumi-secret-51ab"
-NO_CLI = shutil.which("pulumi") is None
-needs_cli = pytest.mark.skipif(
-    NO_CLI, reason="the Pulumi CLI is not on PATH (no package registry ships it)"
-)
-INFRA = Path(__file__).resolve().parents[2] / "infrastructure" / "pulumi"
+PINNED = (Path(__file__).resolve().parents[2] / "tools" / "pulumi-cli.version").read_text().strip()
 
 
 def settings(**values: object) -> PulumiSettings:
@@ -42,21 +44,90 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-# --- without the CLI ------------------------------------------------------------------------
+def executable(path: Path, body: str = "#!/bin/sh\necho v3.274.1\n") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(body)
+    path.chmod(0o755)
+    return path
+
+
+# --- finding the CLI ------------------------------------------------------------------------
 
 
 def test_missing_cli_raises_tool_missing_before_anything_else(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clean_env: None
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    monkeypatch.setenv("ORCHESTRA_PULUMI_CACHE", str(tmp_path / "empty-cache"))
     state_dir = tmp_path / "state"
     with pytest.raises(ToolMissing) as info:
         PulumiEngine(settings(), state_dir)
     message = str(info.value)
     assert "Pulumi CLI" in message and "get.pulumi.com" in message
     assert "No package registry ships the Pulumi CLI" in info.value.install_hint
+    assert "make pulumi" in info.value.install_hint
     assert info.value.tool.startswith("pulumi")
     assert not state_dir.exists()  # no backend directory, no passphrase file
+
+
+def test_the_cli_on_path_wins_over_the_make_pulumi_cache(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    cached = executable(cache / f"v{PINNED}" / "bin" / "pulumi")
+    executable(cached.parent / LAUNCHER)
+    on_path = executable(tmp_path / "bin" / "pulumi")
+    env = {"PATH": str(on_path.parent), "ORCHESTRA_PULUMI_CACHE": str(cache)}
+    found = find_cli(env)
+    assert found == PulumiCli(on_path, "PATH", cached.parent)  # its launcher from the cache
+    assert "(from PATH)" in found.describe() and LAUNCHER in found.describe()
+
+    found = find_cli({**env, "PATH": str(tmp_path / "empty-bin")})
+    assert found is not None and found.executable == cached
+    assert found.origin == f"the `make pulumi` cache {cached.parent}"
+    assert found.launcher_dir == cached.parent
+    assert find_cli({"PATH": "", "ORCHESTRA_PULUMI_CACHE": str(tmp_path / "none")}) is None
+
+
+def test_a_launcher_next_to_the_cli_comes_first_and_its_absence_is_said(tmp_path: Path) -> None:
+    on_path = executable(tmp_path / "bin" / "pulumi")
+    elsewhere = executable(tmp_path / "other" / LAUNCHER)
+    env = {"PATH": f"{on_path.parent}:{elsewhere.parent}", "ORCHESTRA_PULUMI_CACHE": "/none"}
+    assert find_cli(env) == PulumiCli(on_path, "PATH", elsewhere.parent)
+    executable(on_path.parent / LAUNCHER)
+    assert find_cli(env) == PulumiCli(on_path, "PATH", on_path.parent)
+    lonely = PulumiCli(on_path, "PATH", None)
+    assert "dynamic providers cannot run" in lonely.describe()
+
+
+def test_the_cache_follows_build_pulumi_sh(tmp_path: Path) -> None:
+    home = {"HOME": str(tmp_path)}
+    assert cache_bin_dir(home) == tmp_path / f".cache/orchestra-ops/pulumi/v{PINNED}/bin"
+    xdg = {**home, "XDG_CACHE_HOME": str(tmp_path / "xdg")}
+    assert cache_bin_dir(xdg) == tmp_path / f"xdg/orchestra-ops/pulumi/v{PINNED}/bin"
+    pinned = {**xdg, "ORCHESTRA_PULUMI_CLI_VERSION": "v3.300.0", "ORCHESTRA_PULUMI_CACHE": "/c"}
+    assert cache_bin_dir(pinned) == Path("/c/v3.300.0/bin")
+
+
+def test_the_tool_environment_is_offline_and_runs_this_interpreter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    cli = PulumiCli(tmp_path / "cli" / "pulumi", "PATH", tmp_path / "launcher")
+    env = tool_env(cli)
+    assert env["PULUMI_PYTHON"] == sys.executable
+    assert OFFLINE_ENV.items() <= env.items()
+    assert env["PULUMI_SKIP_UPDATE_CHECK"] == "true"
+    assert env["PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION"] == "true"
+    path = env["PATH"].split(os.pathsep)
+    assert path[:3] == [
+        str(tmp_path / "cli"),
+        str(tmp_path / "launcher"),
+        str(Path(sys.executable).parent),
+    ]
+    assert path[-2:] == ["/usr/bin", "/bin"]
+    assert not any(k in env for k in ("PULUMI_CONFIG_PASSPHRASE", "PULUMI_ACCESS_TOKEN"))
+
+
+# --- backends, errors, events ---------------------------------------------------------------
 
 
 def test_default_backend_is_a_file_backend_with_a_private_generated_passphrase(
@@ -135,56 +206,3 @@ def test_port_types_hide_secrets_and_count_changes() -> None:
     assert CANARY not in repr(StackOutput(CANARY, secret=True))
     assert "'x'" in repr(StackOutput("x"))
     assert ChangeSummary({"same": 3, "create": 2, "delete": 1}).changes == 3
-
-
-# --- with the CLI (skipped on machines without it) ------------------------------------------
-
-
-def copy_project(name: str, into: Path) -> Path:
-    """A copy of an infrastructure project (the engine writes stack files next to it)."""
-    target = into / name
-    shutil.copytree(INFRA / name, target)
-    venv = Path(__file__).resolve().parents[2] / ".venv"
-    meta = (target / "Pulumi.yaml").read_text().replace("../../../.venv", str(venv))
-    (target / "Pulumi.yaml").write_text(meta)
-    return target
-
-
-@pytest.fixture
-def lambda_sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    emulator = LambdaCloudEmulator(api_key=CANARY)
-    with serve_in_thread(emulator.app()) as api:
-        monkeypatch.setenv("LAMBDA_LABS_API_KEY", CANARY)
-        monkeypatch.setenv("LAMBDA_LABS_API_URL", api.url)
-        yield
-    emulator.close()
-
-
-@pytest.mark.pulumi_cli
-@needs_cli
-def test_preview_up_export_import_destroy_of_the_shared_stack(
-    tmp_path: Path, clean_env: None, lambda_sandbox: None
-) -> None:
-    engine = PulumiEngine(settings(), tmp_path / "state")
-    ref = engine.select_or_create(copy_project("shared", tmp_path), "dev")
-    events: list[str] = []
-    assert engine.preview(ref, on_event=lambda e: events.append(e.kind)).changes >= 1
-    outputs = engine.up(ref)
-    assert outputs["region"].value == "us-west-1"
-    assert engine.last_checkpoint is not None and engine.last_checkpoint.exists()
-    checkpoint = engine.export(ref)
-    assert json.loads(checkpoint)["version"] >= 3
-    engine.import_(ref, checkpoint)
-    assert "resource-pre" in events
-    assert engine.destroy(ref).counts.get("delete", 0) >= 1
-
-
-@pytest.mark.pulumi_cli
-@needs_cli
-def test_secret_config_is_encrypted_in_the_stack_file(tmp_path: Path, clean_env: None) -> None:
-    engine = PulumiEngine(settings(), tmp_path / "state")
-    project = copy_project("backend", tmp_path)
-    ref = engine.select_or_create(project, "dev")
-    engine.set_config(ref, "orchestra-backend:image", CANARY, secret=True)
-    stack_file = (project / "Pulumi.dev.yaml").read_text()
-    assert CANARY not in stack_file and "secure:" in stack_file

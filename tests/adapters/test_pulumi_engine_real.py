@@ -1,0 +1,175 @@
+"""PulumiEngine for real: the Pulumi CLI, inline programs, the dynamic providers, the emulator.
+
+Each test runs the shared and backend programs through the Automation API on a file
+backend in a temp directory (passphrase secrets provider) against the Lambda Cloud
+emulator (no boot delay), and looks at what the emulator holds afterwards. The CLI is
+``pulumi`` on PATH or the one ``make pulumi`` built; without either the tests are skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from orchestra_ops.adapters.lambda_cloud import LambdaCloudClient
+from orchestra_ops.adapters.pulumi_engine import PulumiCli, PulumiEngine, find_cli
+from orchestra_ops.domain.lambda_cloud import InstanceStatus
+from orchestra_ops.errors import ConfigError
+from orchestra_ops.ports.stack_engine import StackEvent
+from orchestra_ops.sandbox.lambda_cloud import LambdaCloudEmulator
+from orchestra_ops.sandbox.server import serve_in_thread
+from orchestra_ops.settings import PulumiSettings
+
+API_KEY = "canary-lambda-key-3c9d"
+PASSPHRASE = "canary-passphrase-8e21"
+SECRET_VALUE = "canary-secret-config-5b7a"
+INFRA = Path(__file__).resolve().parents[2] / "infrastructure" / "pulumi"
+CLI = find_cli()
+
+pytestmark = [
+    pytest.mark.pulumi_cli,
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        CLI is None or CLI.launcher_dir is None,
+        reason="the Pulumi CLI is neither on PATH nor in the `make pulumi` cache (no package "
+        "registry ships it; `make pulumi` builds it)",
+    ),
+]
+
+
+@pytest.fixture
+def lambda_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[LambdaCloudClient]:
+    """The emulator, and the environment the providers read their key and URL from."""
+    for name in ("PULUMI_ACCESS_TOKEN", "PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE"):
+        monkeypatch.delenv(name, raising=False)
+    emulator = LambdaCloudEmulator(api_key=API_KEY, boot_delay_s=0.0)
+    with serve_in_thread(emulator.app()) as served:
+        monkeypatch.setenv("LAMBDA_LABS_API_KEY", API_KEY)
+        monkeypatch.setenv("LAMBDA_LABS_API_URL", served.url)
+        with LambdaCloudClient(served.url, SecretStr(API_KEY)) as client:
+            yield client
+    emulator.close()
+
+
+@pytest.fixture
+def projects(tmp_path: Path) -> Path:
+    """Copies of the shared and backend projects (the engine writes stack files there)."""
+    for name in ("shared", "backend"):
+        shutil.copytree(INFRA / name, tmp_path / "pulumi" / name)
+    return tmp_path / "pulumi"
+
+
+def engine_for(state_dir: Path, cli: PulumiCli | None = None) -> PulumiEngine:
+    settings = PulumiSettings(_env_file=None, config_passphrase=SecretStr(PASSPHRASE))  # type: ignore[call-arg]
+    return PulumiEngine(settings, state_dir, cli=cli)
+
+
+def live(api: LambdaCloudClient) -> list[str]:
+    return sorted(i.id for i in api.list_instances() if i.status is not InstanceStatus.TERMINATED)
+
+
+def test_shared_and_backend_stacks_up_preview_refresh_destroy(
+    tmp_path: Path, projects: Path, lambda_api: LambdaCloudClient
+) -> None:
+    engine = engine_for(tmp_path / "state")
+    shared = engine.select_or_create(projects / "shared", "dev")
+    events: list[StackEvent] = []
+    planned = engine.preview(shared, on_event=events.append)
+    assert planned.counts.get("create") == 4  # the stack, the key, the filesystem, the ruleset
+    assert any(e.kind == "resource-pre" and "lambda:SshKey" in (e.urn or "") for e in events)
+    assert not lambda_api.list_ssh_keys()  # a preview changes nothing
+
+    out = engine.up(shared)
+    (key,) = lambda_api.list_ssh_keys()
+    (filesystem,) = lambda_api.list_filesystems()
+    (ruleset,) = [r for r in lambda_api.list_firewall_rulesets() if r.name == "orchestra-dev-api"]
+    assert (out["ssh_key_id"].value, out["ssh_key_name"].value) == (key.id, key.name)
+    assert out["filesystem_id"].value == filesystem.id
+    assert out["firewall_ruleset_id"].value == ruleset.id
+    assert out["ssh_private_key"].secret and str(out["ssh_private_key"].value).strip()
+    assert [r.port_range for r in ruleset.rules] == [(22, 22), (443, 443), (8000, 8000)]
+
+    backend = engine.select_or_create(projects / "backend", "dev")
+    out = engine.up(backend)
+    (instance_id,) = live(lambda_api)
+    assert out["instance_ids"].value == [instance_id]
+    assert out["api_url"].value == "http://127.0.0.1:8000"
+    launched = lambda_api.get_instance(instance_id)  # wired to the shared stack's resources
+    assert launched.ssh_key_names == ("orchestra-dev",)
+    assert [fs for fs in launched.file_system_names] == ["orchestra-dev-data"]
+    assert engine.preview(backend).changes == 0
+
+    lambda_api.terminate([instance_id])  # gone behind the engine's back
+    assert engine.refresh(backend).counts.get("delete") == 1
+    assert engine.preview(backend).counts.get("create") == 1
+
+    engine.destroy(backend)
+    assert engine.destroy(shared).counts.get("delete") == 4  # with the stack itself
+    assert not live(lambda_api)
+    assert not lambda_api.list_ssh_keys() and not lambda_api.list_filesystems()
+    assert not [r for r in lambda_api.list_firewall_rulesets() if r.name == "orchestra-dev-api"]
+
+
+def test_blue_green_colours_checkpoint_and_restore(
+    tmp_path: Path, projects: Path, lambda_api: LambdaCloudClient
+) -> None:
+    engine = engine_for(tmp_path / "state")
+    engine.up(engine.select_or_create(projects / "shared", "dev"))
+    backend = engine.select_or_create(projects / "backend", "dev")
+    blue = engine.up(backend)["instance_ids"].value
+    before = engine.export(backend)
+
+    engine.set_config(backend, "orchestra-backend:colours", '["blue", "green"]')
+    engine.set_config(backend, "orchestra-backend:active_colour", "green")
+    out = engine.up(backend)
+    assert engine.last_checkpoint is not None
+    assert json.loads(engine.last_checkpoint.read_text()) == json.loads(before)
+    green = out["instance_ids"].value
+    assert set(live(lambda_api)) == {*blue, *green} and blue != green
+    assert set(out["colours"].value) == {"blue", "green"}
+
+    engine.import_(backend, before)  # the state goes back; the cloud does not
+    assert engine.outputs(backend)["instance_ids"].value == blue
+    assert len(live(lambda_api)) == 2
+
+
+def test_secrets_never_reach_state_checkpoints_stack_files_or_argv(
+    tmp_path: Path, projects: Path, lambda_api: LambdaCloudClient
+) -> None:
+    """The API key and the passphrase travel in the environment; secret config encrypted."""
+    assert CLI is not None
+    argv_log = tmp_path / "argv.log"
+    shim = tmp_path / "shim" / "bin" / "pulumi"  # records every CLI call, then runs the CLI
+    shim.parent.mkdir(parents=True)
+    shim.write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> {argv_log}\nexec {CLI.executable} "$@"\n')
+    shim.chmod(0o755)
+    engine = engine_for(tmp_path / "state", PulumiCli(shim, "a test shim", CLI.launcher_dir))
+    shared = engine.select_or_create(projects / "shared", "dev")
+    engine.set_config(shared, "orchestra-shared:unused_secret", SECRET_VALUE, secret=True)
+    private_key = str(engine.up(shared)["ssh_private_key"].value)
+    checkpoint = engine.export(shared)
+
+    stack_file = (projects / "shared" / "Pulumi.dev.yaml").read_text()
+    assert SECRET_VALUE not in stack_file and "secure: v1:" in stack_file
+    texts = {"checkpoint": checkpoint, "argv": argv_log.read_text(), "stack file": stack_file}
+    for path in (tmp_path / "state").rglob("*"):
+        if path.is_file() and path.name != "passphrase":
+            texts[str(path)] = path.read_text(errors="replace")
+    assert any("lambda:SshKey" in text for text in texts.values())
+    for canary in (API_KEY, PASSPHRASE, SECRET_VALUE, private_key):
+        leaks = [where for where, text in texts.items() if canary in text]
+        assert leaks == [], f"{canary[:12]}... in plain text in {leaks}"
+    assert "config set orchestra-shared:unused_secret --secret" in texts["argv"]
+
+
+def test_a_project_without_a_program_of_ours_is_refused_before_the_cli(
+    tmp_path: Path, projects: Path
+) -> None:
+    (projects / "shared" / "Pulumi.yaml").write_text("name: legacy-infra\nruntime: python\n")
+    with pytest.raises(ConfigError, match="legacy-infra"):
+        engine_for(tmp_path / "state").select_or_create(projects / "shared", "dev")
