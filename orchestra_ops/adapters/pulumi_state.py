@@ -1,55 +1,70 @@
 """Stack-state migration over the ``pulumi`` CLI, run through the Automation API's PulumiCommand.
 
-Same backend and environment as the engine (``choose_backend``): Pulumi Cloud with a
-token, else PULUMI_BACKEND_URL, else the local file backend. Stacks are named fully
-qualified, ``org/project/stack``; the file (diy) backends know a single organisation,
+Same CLI, backend and environment as the engine (``find_cli``, ``choose_backend``): Pulumi
+Cloud with a token, else PULUMI_BACKEND_URL, else the local file backend. Stacks are named
+fully qualified, ``org/project/stack``; the file (diy) backends know a single organisation,
 ``organization``, so ``org`` only counts on Pulumi Cloud. Checkpoints are exported without
 ``--show-secrets`` (secrets stay encrypted) into 0600 files. CLI failures become the
 StackError subtree through the engine's ``translated``, with credentials scrubbed.
+
+The no-change preview runs the program of the project directory. One of ours runs inline,
+as the engine runs it. Any other program (a legacy one moved by the reorganisation) runs
+through ``pulumi preview``, which needs what that program needs: the language host of its
+runtime (``pulumi-language-python``, ``-nodejs``...; ``make pulumi`` builds none), its
+dependencies, its provider plugins and its decryptable config. A missing language host is
+a StackUnavailable saying so, and the migration restores the stack.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pulumi.automation as auto
 
 from orchestra_ops.adapters.pulumi_engine import (
-    INSTALL_HINT,
-    Backend,
+    INLINE_PROGRAMS,
+    PulumiCli,
+    PulumiEngine,
     choose_backend,
+    find_cli,
+    missing_cli,
+    pulumi_command,
+    scrubber,
+    tool_env,
     translated,
 )
-from orchestra_ops.errors import StackError, StackUnavailable, ToolMissing
+from orchestra_ops.errors import ConfigError, StackError, StackUnavailable
 from orchestra_ops.ports.stack_engine import StackRef
+from orchestra_ops.programs import our_program
 from orchestra_ops.programs.config import DEFAULT_ORG
 from orchestra_ops.settings import PulumiSettings
+
+_NO_LANGUAGE_HOST = "no language plugin"
 
 
 class PulumiStateMigrator:
     """Implements :class:`~orchestra_ops.ports.stack_state.StateMigrator` with the CLI."""
 
-    def __init__(self, settings: PulumiSettings, state_dir: Path, *, org: str) -> None:
-        if shutil.which("pulumi") is None:
-            raise ToolMissing(
-                "pulumi (the Pulumi CLI)",
-                disables="stack state cannot be migrated, so the reorganisation ends in "
-                "'state migration pending' with the commands to run by hand",
-                install_hint=INSTALL_HINT,
+    def __init__(
+        self, settings: PulumiSettings, state_dir: Path, *, org: str, cli: PulumiCli | None = None
+    ) -> None:
+        found = cli or find_cli()
+        if found is None:
+            raise missing_cli(
+                "stack state cannot be migrated, so the reorganisation ends in "
+                "'state migration pending' with the commands to run by hand"
             )
+        self._settings, self._state_dir, self._cli = settings, state_dir, found
         self._backend = choose_backend(settings, state_dir)
+        self._env = {**tool_env(found), **self._backend.env}
         self._cloud = "PULUMI_ACCESS_TOKEN" in self._backend.env
         self._org = org if self._cloud else DEFAULT_ORG
         # Commands that need no project run here: a directory without a Pulumi.yaml.
         self._neutral_dir = state_dir / "pulumi"
         self._scrub = scrubber(self._backend)
-        self._command: auto.PulumiCommand | None = None
 
     def __repr__(self) -> str:
         return f"PulumiStateMigrator(backend={self._backend.url or 'Pulumi Cloud'!r})"
@@ -101,9 +116,35 @@ class PulumiStateMigrator:
         self._run("restore", project, stack, args, project_dir)
 
     def verify_no_changes(self, project: str, stack: str, project_dir: str) -> None:
-        """``pulumi preview --expect-no-changes`` in ``project_dir``; StackError on changes."""
+        """A preview expecting no changes of the program in ``project_dir``; StackError else.
+
+        Our programs run inline (no language host); any other through ``pulumi preview``.
+        """
+        qualified = self.qualified(project, stack)
+        try:
+            our_program(Path(project_dir))
+        except ConfigError:
+            self._preview_their_program(project, stack, project_dir)
+            return
+        engine = PulumiEngine(self._settings, self._state_dir, cli=self._cli)
+        with translated("no-change preview", StackRef(Path(project), stack), self._scrub):
+            selected = engine.open_stack(Path(project_dir), qualified, create=False)
+            with INLINE_PROGRAMS:
+                selected.preview(expect_no_changes=True)
+
+    def _preview_their_program(self, project: str, stack: str, project_dir: str) -> None:
         args = ["preview", "--expect-no-changes", "--stack", self.qualified(project, stack)]
-        self._run("no-change preview", project, stack, args, project_dir)
+        try:
+            self._run("no-change preview", project, stack, args, project_dir)
+        except StackError as error:
+            if _NO_LANGUAGE_HOST not in str(error):
+                raise
+            raise StackUnavailable(
+                f"no-change preview of {project}/{stack}: the program in {project_dir} is not "
+                "one of ours, and this Pulumi CLI has no language host for its runtime, so it "
+                "cannot run (`make pulumi` builds only the CLI). Install the full CLI "
+                f"distribution (with pulumi-language-*) and the program's dependencies. {error}"
+            ) from error
 
     def _run(
         self, what: str, project: str, stack: str, args: list[str], cwd: str | None = None
@@ -113,30 +154,10 @@ class PulumiStateMigrator:
         if cwd is None:
             self._neutral_dir.mkdir(parents=True, exist_ok=True)
         with translated(what, ref, self._scrub):
-            return self._cli().run(args, cwd or str(self._neutral_dir), dict(self._backend.env))
+            return self._pulumi().run(args, cwd or str(self._neutral_dir), dict(self._env))
 
-    def _cli(self) -> auto.PulumiCommand:
-        if self._command is None:
-            try:
-                self._command = auto.PulumiCommand()
-            except (OSError, subprocess.SubprocessError, auto.InvalidVersionError) as error:
-                raise StackUnavailable(
-                    f"`pulumi version` failed ({self._scrub(str(error))}); reinstall the CLI. "
-                    f"{INSTALL_HINT}"
-                ) from error
-        return self._command
-
-
-def scrubber(backend: Backend) -> Callable[[str], str]:
-    """A function that replaces every credential of ``backend`` in a text with ``***``."""
-    secrets = [v for k, v in backend.env.items() if k != "PULUMI_BACKEND_URL" and v]
-
-    def scrub(text: str) -> str:
-        for value in secrets:
-            text = text.replace(value, "***")
-        return text
-
-    return scrub
+    def _pulumi(self) -> auto.PulumiCommand:
+        return pulumi_command(self._cli.executable)
 
 
 def _names_stack(name: str, project: str, stack: str) -> bool:

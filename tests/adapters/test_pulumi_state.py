@@ -1,10 +1,10 @@
 """The stack-state adapter: ToolMissing, the commands it runs, error translation, the real CLI.
 
-Without the Pulumi CLI (no package registry ships it) most tests run the adapter against
-``fake_pulumi``: a small script put first on PATH that records its argv, working directory
-and the names of the PULUMI_* variables it got, and keeps each stack as one file. It checks
-what *our* code sends and how it reads answers; it says nothing about Pulumi's behaviour,
-which only the ``pulumi_cli`` tests (skipped here) exercise.
+Most tests run the adapter against ``fake_pulumi``: a small script put first on PATH that
+records its argv, working directory and the names of the PULUMI_* variables it got, and
+keeps each stack as one file. It checks what *our* code sends and how it reads answers; it
+says nothing about Pulumi's behaviour, which the ``pulumi_cli`` tests exercise with the real
+CLI (on PATH or built by ``make pulumi``; skipped without it).
 """
 
 from __future__ import annotations
@@ -14,20 +14,25 @@ import os
 import shutil
 import stat
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
 
-from orchestra_ops.adapters.pulumi_engine import PulumiEngine
+from orchestra_ops.adapters.pulumi_engine import PulumiEngine, find_cli
 from orchestra_ops.adapters.pulumi_state import PulumiStateMigrator
-from orchestra_ops.errors import StackError, StackNotFound, ToolMissing
+from orchestra_ops.errors import StackError, StackNotFound, StackUnavailable, ToolMissing
+from orchestra_ops.sandbox.lambda_cloud import LambdaCloudEmulator
+from orchestra_ops.sandbox.server import serve_in_thread
 from orchestra_ops.settings import PulumiSettings
 
 CANARY = "canary-state-secret-7f3e"
-NO_CLI = shutil.which("pulumi") is None
+INFRA = Path(__file__).resolve().parents[2] / "infrastructure" / "pulumi"
 needs_cli = pytest.mark.skipif(
-    NO_CLI, reason="the Pulumi CLI is not on PATH (no package registry ships it)"
+    find_cli() is None,
+    reason="the Pulumi CLI is neither on PATH nor in the `make pulumi` cache (no package "
+    "registry ships it; `make pulumi` builds it)",
 )
 
 FAKE_PULUMI = '''#!{python} -S
@@ -78,6 +83,9 @@ elif args[:2] == ["stack", "rename"]:
 elif args[:2] == ["stack", "import"]:
     existing(opt("--stack")).write_text(Path(opt("--file")).read_text())
 elif args[0] == "preview":
+    if os.environ.get("FAKE_PULUMI_NO_LANGUAGE_HOST"):
+        fail("error: failed to load language plugin python: no language plugin "
+             "'pulumi-language-python' found in the workspace or on your $PATH")
     if os.environ.get("FAKE_PULUMI_PREVIEW_CHANGES"):
         # A leaky CLI on purpose: the adapter must scrub the passphrase from the error.
         secret = os.environ.get("PULUMI_CONFIG_PASSPHRASE", "")
@@ -139,6 +147,7 @@ def test_missing_cli_raises_tool_missing_before_anything_else(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clean_env: None
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    monkeypatch.setenv("ORCHESTRA_PULUMI_CACHE", str(tmp_path / "empty-cache"))
     state_dir = tmp_path / "state"
     with pytest.raises(ToolMissing) as info:
         PulumiStateMigrator(settings(), state_dir, org="orchestra")
@@ -241,36 +250,84 @@ def test_missing_and_clashing_stacks_are_translated(fake_cli: Path, tmp_path: Pa
     assert stack_content(fake_cli, "organization/legacy/dev") == "{}"
 
 
+def test_a_program_without_its_language_host_is_unavailable_and_says_why(
+    fake_cli: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed_stack(fake_cli, "organization/orchestra-backend/dev", "{}")
+    monkeypatch.setenv("FAKE_PULUMI_NO_LANGUAGE_HOST", "1")
+    project_dir = tmp_path / "backend"  # a legacy program moved in under our name
+    project_dir.mkdir()
+    (project_dir / "Pulumi.yaml").write_text("name: orchestra-backend\nruntime: python\n")
+    (project_dir / "__main__.py").write_text("import pulumi\n")
+    migrator = PulumiStateMigrator(settings(), tmp_path / "state", org="orchestra")
+    with pytest.raises(StackUnavailable) as info:
+        migrator.verify_no_changes("orchestra-backend", "dev", str(project_dir))
+    message = str(info.value)
+    assert "not one of ours" in message and "no language host" in message
+    assert "pulumi-language-python" in message
+    preview = [c for c in fake_calls(fake_cli) if "preview" in c["argv"]]
+    assert [c["cwd"] for c in preview] == [str(project_dir)]
+    assert "PULUMI_PYTHON" in preview[0]["env"]
+
+
 # --- with the real CLI (skipped on machines without it) --------------------------------
 
 
+@pytest.fixture
+def lambda_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The Lambda emulator the shared program's providers call (no boot delay)."""
+    emulator = LambdaCloudEmulator(api_key=CANARY)
+    with serve_in_thread(emulator.app()) as served:
+        monkeypatch.setenv("LAMBDA_LABS_API_KEY", CANARY)
+        monkeypatch.setenv("LAMBDA_LABS_API_URL", served.url)
+        yield
+    emulator.close()
+
+
 @pytest.mark.pulumi_cli
+@pytest.mark.slow
 @needs_cli
-def test_real_cli_export_rename_verify_and_restore(tmp_path: Path, clean_env: None) -> None:
-    old_dir, new_dir, state_dir = tmp_path / "legacy", tmp_path / "shared", tmp_path / "state"
-    old_dir.mkdir()
-    program = "runtime: yaml\noutputs:\n  greeting: hello\n"
-    (old_dir / "Pulumi.yaml").write_text(f"name: legacy-infra\n{program}")
+def test_real_cli_migrates_a_stack_and_verifies_our_program_inline(
+    tmp_path: Path, clean_env: None, lambda_api: None
+) -> None:
+    """Rename, export, verify and restore with the real CLI; the state is a real stack.
+
+    The stack is brought up as orchestra-shared, renamed to a legacy name (a directory
+    with another program), then migrated back the way the reorganisation does it.
+    """
+    shared_dir, legacy_dir, state_dir = tmp_path / "shared", tmp_path / "legacy", tmp_path / "st"
+    shutil.copytree(INFRA / "shared", shared_dir)
+    legacy_dir.mkdir()
+    (legacy_dir / "Pulumi.yaml").write_text("name: legacy-shared\nruntime: python\n")
+    (legacy_dir / "__main__.py").write_text("import pulumi\n")
     engine = PulumiEngine(settings(), state_dir)
-    engine.up(engine.select_or_create(old_dir, "dev"))
-    shutil.copytree(old_dir, new_dir)  # the stack config file (with its salt) moves along
-    (new_dir / "Pulumi.yaml").write_text(f"name: orchestra-shared\n{program}")
+    engine.up(engine.select_or_create(shared_dir, "dev"))
 
     migrator = PulumiStateMigrator(settings(), state_dir, org="ignored-on-a-file-backend")
-    assert migrator.stack_exists("legacy-infra", "dev")
-    checkpoint = tmp_path / "checkpoints" / "legacy-infra.dev.json"
-    migrator.export_stack("legacy-infra", "dev", str(checkpoint))
-    assert json.loads(checkpoint.read_text())["version"] >= 3
-    migrator.rename_stack("legacy-infra", "orchestra-shared", "dev", str(new_dir))
-    assert migrator.stack_exists("orchestra-shared", "dev")
-    assert not migrator.stack_exists("legacy-infra", "dev")
-    migrator.verify_no_changes("orchestra-shared", "dev", str(new_dir))
-    with pytest.raises(StackError):  # the old program names another project
-        migrator.verify_no_changes("orchestra-shared", "dev", str(old_dir))
+    migrator.rename_stack("orchestra-shared", "legacy-shared", "dev", str(legacy_dir))
+    assert migrator.stack_exists("legacy-shared", "dev")
+    assert not migrator.stack_exists("orchestra-shared", "dev")
+    with pytest.raises(StackUnavailable, match="no language host"):  # not ours: needs the host
+        migrator.verify_no_changes("legacy-shared", "dev", str(legacy_dir))
 
-    migrator.rename_stack("orchestra-shared", "legacy-infra", "dev", str(old_dir))
-    migrator.restore_stack("legacy-infra", "dev", str(checkpoint), str(old_dir))
-    migrator.verify_no_changes("legacy-infra", "dev", str(old_dir))
+    checkpoint = tmp_path / "checkpoints" / "legacy-shared.dev.json"
+    migrator.export_stack("legacy-shared", "dev", str(checkpoint))
+    assert json.loads(checkpoint.read_text())["version"] >= 3
+    migrator.rename_stack("legacy-shared", "orchestra-shared", "dev", str(shared_dir))
+    migrator.verify_no_changes("orchestra-shared", "dev", str(shared_dir))  # ours: inline
+
+    stack_file = shared_dir / "Pulumi.dev.yaml"
+    settled = stack_file.read_text()
+    stack_file.write_text(settled.replace("orchestra-dev-api", "orchestra-dev-api-2"))
+    with pytest.raises(StackError, match="no-change preview of orchestra-shared/dev failed"):
+        migrator.verify_no_changes("orchestra-shared", "dev", str(shared_dir))
+    stack_file.write_text(settled)
+
+    # Undo as the reorganisation's rollback does: rename back and import, in the new directory.
+    migrator.rename_stack("orchestra-shared", "legacy-shared", "dev", str(shared_dir))
+    migrator.restore_stack("legacy-shared", "dev", str(checkpoint), str(shared_dir))
+    assert migrator.stack_exists("legacy-shared", "dev")
+    assert not migrator.stack_exists("orchestra-shared", "dev")
 
 
 @pytest.mark.pulumi_cli
