@@ -23,6 +23,7 @@ import json
 import os
 import secrets
 import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -30,7 +31,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pulumi.automation as auto
 
@@ -69,6 +70,7 @@ INLINE_PROGRAMS = threading.Lock()
 """Held while an inline program may run: pulumi's runtime settings are process-global."""
 _STDERR_TAIL = 600
 _CONFIG_TIMEOUT_S = 120
+T = TypeVar("T")
 
 # --- the CLI ------------------------------------------------------------------------------
 
@@ -224,6 +226,37 @@ def scrubber(backend: Backend) -> Callable[[str], str]:
     return scrub
 
 
+def stale_locks(backend_url: str | None, project: str, stack: str) -> list[Path]:
+    """Lock files of a ``file://`` backend's stack left by dead CLIs on this host.
+
+    A CLI killed with its worker (SIGKILL, OOM) leaves its lock behind, and every later
+    update of the stack would be refused. All of them, or none: a lock of a live process
+    or of another host means another update may be running.
+    """
+    if not backend_url or not backend_url.startswith("file://") or "?" in backend_url:
+        return []
+    root = Path(backend_url.removeprefix("file://")) / ".pulumi" / "locks"
+    found = sorted(root.glob(f"*/{project}/{stack.rsplit('/', 1)[-1]}/*.json"))
+    return found if found and all(map(_left_by_a_dead_process_here, found)) else []
+
+
+def _left_by_a_dead_process_here(lock: Path) -> bool:
+    try:
+        content = json.loads(lock.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    pid = content.get("pid") if isinstance(content, dict) else None
+    if content.get("hostname") != socket.gethostname() or not isinstance(pid, int) or pid < 1:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False
+
+
 # --- errors and events --------------------------------------------------------------------
 
 
@@ -292,7 +325,7 @@ class PulumiEngine:
         self._backend = choose_backend(settings, state_dir)
         self._scrub = scrubber(self._backend)
         self._env = {**tool_env(found), **self._backend.env}
-        self._stacks: dict[StackRef, auto.Stack] = {}
+        self._stacks: dict[StackRef, tuple[auto.Stack, str]] = {}
         self.last_checkpoint: Path | None = None
 
     def __repr__(self) -> str:
@@ -304,10 +337,40 @@ class PulumiEngine:
         return self._cli
 
     def _stack(self, ref: StackRef) -> auto.Stack:
-        stack = self._stacks.get(ref)
-        if stack is None:
+        selected = self._stacks.get(ref)
+        if selected is None:
             raise StackNotFound(f"{ref.label} was not selected; call select_or_create first")
-        return stack
+        return selected[0]
+
+    def _run(
+        self,
+        what: str,
+        ref: StackRef,
+        operation: Callable[[auto.Stack], T],
+        on_event: OnEvent | None = None,
+    ) -> T:
+        """``operation`` translated, under the inline-program lock; once more after removing
+        locks that dead CLIs left (see :func:`stale_locks`)."""
+        stack = self._stack(ref)
+        try:
+            with translated(what, ref, self._scrub), INLINE_PROGRAMS:
+                return operation(stack)
+        except StackConflict:
+            stale = stale_locks(self._backend.url, self._stacks[ref][1], ref.stack)
+            if not stale:
+                raise
+        for lock in stale:
+            lock.unlink(missing_ok=True)
+        if on_event is not None:
+            on_event(
+                StackEvent(
+                    "diagnostic",
+                    f"removed {len(stale)} lock(s) of {ref.label} left by a CLI that is gone",
+                    severity="warning",
+                )
+            )
+        with translated(what, ref, self._scrub), INLINE_PROGRAMS:
+            return operation(stack)
 
     def _emit(self, on_event: OnEvent | None) -> Callable[[auto.EngineEvent], None] | None:
         if on_event is None:
@@ -335,7 +398,8 @@ class PulumiEngine:
         """
         ref = StackRef(project_dir.resolve(), stack)
         with translated("select", ref, self._scrub):
-            self._stacks[ref] = self.open_stack(ref.project_dir, stack)
+            selected = self.open_stack(ref.project_dir, stack)
+        self._stacks[ref] = (selected, selected.workspace.project_settings().name)
         return ref
 
     def set_config(self, ref: StackRef, key: str, value: str, *, secret: bool = False) -> None:
@@ -369,21 +433,23 @@ class PulumiEngine:
 
     def refresh(self, ref: StackRef, on_event: OnEvent | None = None) -> ChangeSummary:
         """Refresh the state from the cloud."""
-        with translated("refresh", ref, self._scrub), INLINE_PROGRAMS:
-            result = self._stack(ref).refresh(on_event=self._emit(on_event), show_secrets=False)
+        events = self._emit(on_event)
+        result = self._run(
+            "refresh", ref, lambda s: s.refresh(on_event=events, show_secrets=False), on_event
+        )
         return _summary(result.summary.resource_changes)
 
     def preview(self, ref: StackRef, on_event: OnEvent | None = None) -> ChangeSummary:
         """Preview an update."""
-        with translated("preview", ref, self._scrub), INLINE_PROGRAMS:
-            result = self._stack(ref).preview(on_event=self._emit(on_event))
+        events = self._emit(on_event)
+        result = self._run("preview", ref, lambda s: s.preview(on_event=events), on_event)
         return _summary(result.change_summary)
 
     def up(self, ref: StackRef, on_event: OnEvent | None = None) -> Mapping[str, StackOutput]:
         """Export a checkpoint, then update; the outputs."""
         self.last_checkpoint = self._save_checkpoint(ref, self.export(ref))
-        with translated("up", ref, self._scrub), INLINE_PROGRAMS:
-            result = self._stack(ref).up(on_event=self._emit(on_event), show_secrets=False)
+        events = self._emit(on_event)
+        result = self._run("up", ref, lambda s: s.up(on_event=events, show_secrets=False), on_event)
         return _outputs(result.outputs)
 
     def outputs(self, ref: StackRef) -> Mapping[str, StackOutput]:
@@ -407,15 +473,15 @@ class PulumiEngine:
     def import_(self, ref: StackRef, checkpoint: Checkpoint) -> None:
         """Replace the state with ``checkpoint``."""
         data = json.loads(checkpoint)
-        with translated("import", ref, self._scrub):
-            self._stack(ref).import_stack(
-                auto.Deployment(data.get("version"), data.get("deployment"))
-            )
+        deployment = auto.Deployment(data.get("version"), data.get("deployment"))
+        self._run("import", ref, lambda s: s.import_stack(deployment))
 
     def destroy(self, ref: StackRef, on_event: OnEvent | None = None) -> ChangeSummary:
         """Delete every resource of the stack."""
-        with translated("destroy", ref, self._scrub), INLINE_PROGRAMS:
-            result = self._stack(ref).destroy(on_event=self._emit(on_event), show_secrets=False)
+        events = self._emit(on_event)
+        result = self._run(
+            "destroy", ref, lambda s: s.destroy(on_event=events, show_secrets=False), on_event
+        )
         return _summary(result.summary.resource_changes)
 
     def cancel(self, ref: StackRef) -> None:

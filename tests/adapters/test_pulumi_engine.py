@@ -5,8 +5,11 @@ The engine against the real CLI and the Lambda emulator: test_pulumi_engine_real
 
 from __future__ import annotations
 
+import json
 import os
+import socket
 import stat
+import subprocess
 import sys
 from pathlib import Path
 
@@ -22,6 +25,7 @@ from orchestra_ops.adapters.pulumi_engine import (
     cache_bin_dir,
     choose_backend,
     find_cli,
+    stale_locks,
     to_stack_event,
     tool_env,
     translated,
@@ -206,3 +210,32 @@ def test_port_types_hide_secrets_and_count_changes() -> None:
     assert CANARY not in repr(StackOutput(CANARY, secret=True))
     assert "'x'" in repr(StackOutput("x"))
     assert ChangeSummary({"same": 3, "create": 2, "delete": 1}).changes == 3
+
+
+def dead_pid() -> int:
+    done = subprocess.Popen(["true"])
+    done.wait()
+    return done.pid
+
+
+def plant_lock(backend: Path, project: str, stack: str, pid: int, host: str) -> Path:
+    folder = backend / ".pulumi" / "locks" / "organization" / project / stack
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = folder / f"{pid}-{host}.json"
+    lock.write_text(json.dumps({"pid": pid, "username": "u", "hostname": host}))
+    return lock
+
+
+def test_only_locks_of_dead_cli_processes_on_this_host_are_stale(tmp_path: Path) -> None:
+    url, here = tmp_path.as_uri(), socket.gethostname()
+    dead = plant_lock(tmp_path, "orchestra-backend", "dev", dead_pid(), here)
+    assert stale_locks(url, "orchestra-backend", "dev") == [dead]
+    assert stale_locks(url, "orchestra-backend", "organization/orchestra-backend/dev") == [dead]
+    assert stale_locks(url, "orchestra-shared", "dev") == []
+    assert stale_locks("s3://bucket", "orchestra-backend", "dev") == []
+    assert stale_locks(None, "orchestra-backend", "dev") == []
+    live = plant_lock(tmp_path, "orchestra-backend", "dev", os.getpid(), here)
+    assert stale_locks(url, "orchestra-backend", "dev") == []  # all of them, or none
+    live.unlink()
+    plant_lock(tmp_path, "orchestra-backend", "dev", dead_pid(), "another-host")
+    assert stale_locks(url, "orchestra-backend", "dev") == []

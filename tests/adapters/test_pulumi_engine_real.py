@@ -9,7 +9,9 @@ emulator (no boot delay), and looks at what the emulator holds afterwards. The C
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,11 +21,12 @@ from pydantic import SecretStr
 from orchestra_ops.adapters.lambda_cloud import LambdaCloudClient
 from orchestra_ops.adapters.pulumi_engine import PulumiCli, PulumiEngine, find_cli
 from orchestra_ops.domain.lambda_cloud import InstanceStatus
-from orchestra_ops.errors import ConfigError
+from orchestra_ops.errors import ConfigError, StackConflict
 from orchestra_ops.ports.stack_engine import StackEvent
 from orchestra_ops.sandbox.lambda_cloud import LambdaCloudEmulator
 from orchestra_ops.sandbox.server import serve_in_thread
 from orchestra_ops.settings import PulumiSettings
+from tests.adapters.test_pulumi_engine import dead_pid, plant_lock
 
 API_KEY = "canary-lambda-key-3c9d"
 PASSPHRASE = "canary-passphrase-8e21"
@@ -115,7 +118,7 @@ def test_shared_and_backend_stacks_up_preview_refresh_destroy(
     assert not [r for r in lambda_api.list_firewall_rulesets() if r.name == "orchestra-dev-api"]
 
 
-def test_blue_green_colours_checkpoint_and_restore(
+def test_blue_green_colours_stale_locks_checkpoint_and_restore(
     tmp_path: Path, projects: Path, lambda_api: LambdaCloudClient
 ) -> None:
     engine = engine_for(tmp_path / "state")
@@ -126,7 +129,17 @@ def test_blue_green_colours_checkpoint_and_restore(
 
     engine.set_config(backend, "orchestra-backend:colours", '["blue", "green"]')
     engine.set_config(backend, "orchestra-backend:active_colour", "green")
-    out = engine.up(backend)
+    state = tmp_path / "state" / "pulumi" / "state"
+    held = plant_lock(state, "orchestra-backend", "dev", os.getpid(), socket.gethostname())
+    with pytest.raises(StackConflict, match="another update holds the stack lock"):
+        engine.up(backend)  # a live holder: refused, and its lock is left alone
+    held.unlink()
+    # A CLI killed with its worker leaves its lock: removed, said, and the update goes on.
+    stale = plant_lock(state, "orchestra-backend", "dev", dead_pid(), socket.gethostname())
+    events: list[StackEvent] = []
+    out = engine.up(backend, on_event=events.append)
+    assert not stale.exists()
+    assert any("left by a CLI that is gone" in e.message for e in events)
     assert engine.last_checkpoint is not None
     assert json.loads(engine.last_checkpoint.read_text()) == json.loads(before)
     green = out["instance_ids"].value
