@@ -162,10 +162,28 @@ def recover(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would be done; change nothing.")
     ] = False,
+    runs: Annotated[
+        bool,
+        typer.Option(
+            "--runs/--no-runs",
+            help="Ask the Prefect server (PREFECT_API_URL) for runs left RUNNING by a dead "
+            "process.",
+        ),
+    ] = True,
+    mark_crashed: Annotated[
+        bool, typer.Option("--mark-crashed", help="Mark those stuck runs Crashed.")
+    ] = False,
+    stuck_after_s: Annotated[
+        float,
+        typer.Option(
+            "--stuck-after-s", min=10, help="Seconds without a heartbeat that make a run stuck."
+        ),
+    ] = 300.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     env_file: EnvFile = Path(".env"),
 ) -> None:
-    """Close the ledger's open intents and list (or terminate) orphaned API instances.
+    """Settle what crashed runs left open, list (or terminate) orphaned API instances and
+    list (or mark crashed) flow runs left RUNNING by a dead process.
 
     Exits 0 when nothing is left open, 1 otherwise.
     """
@@ -180,6 +198,9 @@ def recover(
             list(dict.fromkeys(chosen)),
             terminate_orphans=terminate_orphans,
             dry_run=dry_run,
+            runs=runs,
+            mark_crashed=mark_crashed,
+            stuck_after_s=stuck_after_s,
         )
     except ConfigError as error:  # e.g. a corrupt ledger
         typer.echo(f"configuration error: {error}", err=True)
@@ -201,8 +222,21 @@ def _recovery_summary(report: RecoveryReport) -> list[str]:
     for check in report.orphans:
         by_line.setdefault(_orphan_line(check, report.dry_run), []).append(check.environment)
     lines += [f"orphans in {', '.join(envs)}: {line}" for line, envs in by_line.items()]
+    lines.append(_runs_line(report))
     lines.append("nothing left open" if report.clean else "something is left open")
     return lines
+
+
+def _runs_line(report: RecoveryReport) -> str:
+    runs = report.runs
+    if runs.status != "checked":
+        return f"stuck flow runs: {runs.status}: {runs.note}"
+    if not runs.stuck:
+        return "stuck flow runs: none"
+    names = ", ".join(f"{r.name} ({r.id}, started {r.started})" for r in runs.stuck)
+    if runs.marked:
+        return f"stuck flow runs: {names}; marked crashed {len(runs.marked)}"
+    return f"stuck flow runs: {names}; mark them with --mark-crashed"
 
 
 def _orphan_line(check: OrphanCheck, dry_run: bool) -> str:

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from orchestra_ops import frontend_rollback, provisioning_rollback
+from orchestra_ops.adapters import prefect_runs
+from orchestra_ops.adapters.prefect_runs import StuckRun
 from orchestra_ops.domain.health import HealthPolicy
 from orchestra_ops.domain.lambda_cloud import Instance
 from orchestra_ops.domain.provisioning import StackColours, live_instances_of
@@ -175,6 +177,42 @@ def check_orphans(
     return checks
 
 
+# --- runs left RUNNING by a dead process ------------------------------------------------
+
+#: A RUNNING run without a heartbeat for this long has lost its process.
+STUCK_AFTER_S = 300.0
+
+
+@dataclass
+class RunCheck:
+    """Flow runs left RUNNING by a dead process: found, marked crashed, or not checked."""
+
+    status: str = "checked"  # checked | skipped | failed
+    stuck: list[StuckRun] = field(default_factory=list)
+    marked: list[str] = field(default_factory=list)
+    note: str = ""
+
+    @property
+    def clean(self) -> bool:
+        """True unless it failed or a stuck run is still RUNNING."""
+        return self.status != "failed" and {r.id for r in self.stuck} <= set(self.marked)
+
+
+def check_runs(silence_s: float, *, mark: bool, dry_run: bool) -> RunCheck:
+    """Stuck runs on the Prefect server; marked CRASHED when asked (and not a dry run)."""
+    if not prefect_runs.server_configured():
+        return RunCheck("skipped", note="no Prefect server to ask (PREFECT_API_URL is unset)")
+    try:
+        check = RunCheck(stuck=prefect_runs.stuck_runs(silence_s))
+        if mark and not dry_run:
+            for run in check.stuck:
+                prefect_runs.mark_crashed(run.id, f"no heartbeat for {silence_s:.0f} s")
+                check.marked.append(run.id)
+    except Exception as error:  # the server is down or refused: say so, never "clean"
+        return RunCheck("failed", note=f"{type(error).__name__}: {error}")
+    return check
+
+
 # --- the whole recovery -----------------------------------------------------------------
 
 
@@ -185,12 +223,14 @@ class RecoveryReport:
     dry_run: bool
     intents: list[IntentResult]
     orphans: list[OrphanCheck]
+    runs: RunCheck = field(default_factory=lambda: RunCheck("skipped", note="not asked"))
 
     @property
     def clean(self) -> bool:
-        """True when no intent is left open and no orphan is left running."""
+        """True when no intent is open, no orphan running and no run stuck."""
         closed = {o.value for o in Outcome}
-        return all(r.state in closed for r in self.intents) and all(c.clean for c in self.orphans)
+        intents = all(r.state in closed for r in self.intents)
+        return intents and all(c.clean for c in self.orphans) and self.runs.clean
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for ``--json``."""
@@ -211,6 +251,12 @@ class RecoveryReport:
                 }
                 for c in self.orphans
             ],
+            "runs": {
+                "status": self.runs.status,
+                "stuck": [vars(r) for r in self.runs.stuck],
+                "marked_crashed": self.runs.marked,
+                "note": self.runs.note,
+            },
         }
 
 
@@ -221,9 +267,13 @@ def recover(
     *,
     terminate_orphans: bool = False,
     dry_run: bool = False,
+    runs: bool = True,
+    mark_crashed: bool = False,
+    stuck_after_s: float = STUCK_AFTER_S,
     policy: HealthPolicy = frontend_rollback.RECOVERY_POLICY,
 ) -> RecoveryReport:
-    """Settle the state directory's open sagas, then check each environment for orphans."""
+    """Settle the state directory's open sagas, check each environment for orphans, and
+    (``runs``) list flow runs a dead process left RUNNING, marking them crashed if asked."""
     with build(settings) as clients:
         intents = reconcile_intents(
             clients.ledger(),
@@ -238,4 +288,9 @@ def recover(
             terminate=terminate_orphans,
             dry_run=dry_run,
         )
-    return RecoveryReport(dry_run, intents, orphans)
+    stuck = (
+        check_runs(stuck_after_s, mark=mark_crashed, dry_run=dry_run)
+        if runs
+        else RunCheck("skipped", note="not asked (--no-runs)")
+    )
+    return RecoveryReport(dry_run, intents, orphans, stuck)

@@ -12,9 +12,12 @@ import contextlib
 import datetime as dt
 import itertools
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -36,6 +39,7 @@ from orchestra_ops.errors import InvalidRequest
 from orchestra_ops.sandbox.runner import Endpoints, Sandbox
 from tests.doubles.program_engine import copy_projects
 from tests.e2e.prefect_processes import (
+    BIN,
     FINAL,
     POOL,
     PREFECT,
@@ -52,6 +56,7 @@ from tests.e2e.prefect_processes import (
 )
 
 PROVISIONING = "lambda-provisioning/lambda-provisioning"
+SILENCE_S = 45  # the zombie automation's window here (300 s in `make deploy`)
 LOS_ANGELES = ZoneInfo("America/Los_Angeles")
 
 pytestmark = pytest.mark.slow
@@ -69,11 +74,17 @@ class Stack:
     state_dir: Path
     endpoints: Endpoints
     worker_log: Path
+    sandbox: Sandbox
 
     def api(self, method: str, path: str, body: Any = None) -> Any:
-        """One call to the server's REST API (JSON in, JSON out)."""
+        """One call to the server's REST API (JSON in, JSON out); a busy SQLite server's 503
+        is asked again, as PrefectRest does."""
         with httpx.Client(base_url=self.api_url, timeout=30) as client:
-            answer = client.request(method, path, json=body)
+            for attempt in range(4):
+                answer = client.request(method, path, json=body)
+                if answer.status_code != 503:
+                    break
+                time.sleep(1 + attempt)
         answer.raise_for_status()
         return answer.json()
 
@@ -124,8 +135,16 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         wait_healthy(api_url, server, server_log)
         cli(["work-pool", "create", POOL, "--type", "process"], env)
         cli(["--no-prompt", "deploy", "--all"], worker_env)
+        automations = run_module("deployments.automations", "--silence-s", str(SILENCE_S), env=env)
+        assert "created 'orchestra-ops: crashed when heartbeats stop'" in automations
+        again = run_module("deployments.automations", "--silence-s", str(SILENCE_S), env=env)
+        assert again.startswith("unchanged"), again  # make deploy twice changes nothing
         worker_log = tmp / "worker.log"
-        worker = start([PREFECT, "worker", "start", "--pool", POOL], worker_env, worker_log)
+        worker = start(
+            [PREFECT, "worker", "start", "--pool", POOL, "--work-queue", "default"],
+            worker_env,
+            worker_log,
+        )
         cleanup.callback(stop, worker)
         yield Stack(
             api_url=api_url,
@@ -136,6 +155,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             state_dir=tmp / "state",
             endpoints=endpoints,
             worker_log=worker_log,
+            sandbox=sandbox,
         )
 
 
@@ -270,3 +290,119 @@ def test_ui_lists_every_deployment_by_name(stack: Stack, tmp_path: Path) -> None
     _chromium(stack, tmp_path / "profile", f"--screenshot={screenshot}")
     assert screenshot.stat().st_size > 0
     print(f"UI screenshot: {screenshot}")
+
+
+def run_module(module: str, *args: str, env: dict[str, str]) -> str:
+    """``python -m module args`` in the repo; its stdout, failing the test if it fails."""
+    done = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, f"{module}: {done.stdout}\n{done.stderr}"
+    return done.stdout.strip()
+
+
+def flow_run_pids(run_id: str) -> list[int]:
+    """The live processes that carry ``run_id`` (PREFECT__FLOW_RUN_ID or on their command)."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            environ = (proc / "environ").read_bytes().split(b"\0")
+            command = (proc / "cmdline").read_bytes()
+            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        mine = f"PREFECT__FLOW_RUN_ID={run_id}".encode() in environ or run_id.encode() in command
+        if mine and state != "Z":
+            pids.append(int(proc.name))
+    return pids
+
+
+def heartbeats(stack: Stack, run_id: str) -> int:
+    """How many heartbeat events the server has for ``run_id``."""
+    page = stack.api(
+        "POST",
+        "/events/filter",
+        {
+            "filter": {
+                "event": {"name": ["prefect.flow-run.heartbeat"]},
+                "resource": {"id": [f"prefect.flow-run.{run_id}"]},
+            },
+            "limit": 50,
+        },
+    )
+    return len(page["events"])
+
+
+def test_a_run_whose_process_died_is_listed_stuck_marked_crashed_and_frees_its_slot(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """A provisioning run executed outside any worker, then SIGKILLed (a machine that died):
+    nothing reports it, so `recover` lists it, the heartbeat automation marks it Crashed,
+    and the deployment's one slot is free for the next request."""
+    cli(["work-queue", "create", "unpolled", "--pool", POOL], stack.env)
+    rest = PrefectRest(stack.api_url)
+    deployment = rest.deployment_id(PROVISIONING)
+    first = stack.api(
+        "POST",
+        f"/deployments/{deployment}/create_flow_run",
+        {"parameters": _provisioning(stack), "work_queue_name": "unpolled"},
+    )["id"]
+    stack.sandbox.lambda_cloud.state.boot_delay_s = 900.0  # the launch lands, then boots
+    env = {**stack.env, "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30"}
+    runner = start([PREFECT, "flow-run", "execute", first], env, tmp_path / "run.log")
+    try:
+        deadline = time.monotonic() + 180
+        while not (
+            stack.api("GET", f"/flow_runs/{first}")["state"]["type"] == "RUNNING"
+            and heartbeats(stack, first) > 0
+            and stack.sandbox.lambda_cloud.state.instances
+        ):
+            assert runner.poll() is None, (tmp_path / "run.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, (tmp_path / "run.log").read_text()[-3000:]
+            time.sleep(1)
+        for pid in flow_run_pids(first):  # the engine runs the flow in a process of its own
+            os.kill(pid, signal.SIGKILL)
+        os.killpg(runner.pid, signal.SIGKILL)
+        runner.wait(timeout=30)
+        assert flow_run_pids(first) == []
+        time.sleep(25)  # no heartbeat since the kill
+        listed = subprocess.run(
+            [
+                str(BIN / "orchestra-ops"),
+                "recover",
+                "--json",
+                "--stuck-after-s",
+                "20",
+                "--infrastructure-dir",
+                str(stack.infra),
+                "--environment",
+                "dev",
+            ],
+            cwd=REPO,
+            env=stack.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        report = json.loads(listed.stdout)
+        run_now = stack.api("GET", f"/flow_runs/{first}")
+        assert first in [r["id"] for r in report["runs"]["stuck"]], (run_now, listed.stdout)
+        assert listed.returncode == 1  # something is left open
+        crashed = stack.wait_final(first, timeout_s=SILENCE_S + 90)
+        assert crashed["state"]["type"] == "CRASHED", crashed["state"]
+        assert "no heartbeat" in (crashed["state"].get("message") or "")
+    finally:
+        stop(runner)
+        stack.sandbox.lambda_cloud.state.boot_delay_s = 0.0
+    second = rest.create_flow_run(PROVISIONING, _provisioning(stack), f"e2e-{uuid.uuid4()}").id
+    rest.close()
+    stack.assert_completed(stack.wait_final(second, timeout_s=240))

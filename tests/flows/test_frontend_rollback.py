@@ -209,7 +209,7 @@ def test_recover_after_a_crash_restores_production_env_and_config(
     _kill_during_production_gate(runner, repo, backend, project)
     assert project_env(runner, project)["VITE_APP_TITLE"] == "Release 2"
 
-    report = recover(load_settings(None), tmp_path / "no-infrastructure", ())
+    report = recover(load_settings(None), tmp_path / "no-infrastructure", (), runs=False)
 
     assert report.clean, report.as_dict()
     assert served(endpoints, project).text == release_1
@@ -261,7 +261,7 @@ def test_a_rollback_that_fails_ends_rollback_failed_and_stays_open(
     assert project_env(runner, project)["VITE_APP_TITLE"] == "Orchestra Admin"  # env undone
 
     runner.vercel.plan.remove(refused)
-    report = recover(load_settings(None), tmp_path / "no-infrastructure", ())
+    report = recover(load_settings(None), tmp_path / "no-infrastructure", (), runs=False)
     assert report.clean, report.as_dict()
     assert "release 2" not in served(endpoints, project).text
 

@@ -67,7 +67,14 @@ def environment(
 
 def run(tmp_path: Path, infra: Path, *args: str) -> tuple[int, str]:
     """Invoke `recover` through typer, with no .env file."""
-    argv = ["recover", "--env-file", str(tmp_path / "none.env"), "--infrastructure-dir", str(infra)]
+    argv = [
+        "recover",
+        "--env-file",
+        str(tmp_path / "none.env"),
+        "--infrastructure-dir",
+        str(infra),
+        "--no-runs",  # stuck runs are asked of a real server in tests/e2e
+    ]
     result = CliRunner().invoke(app, [*argv, *args])
     assert result.exception is None or isinstance(result.exception, SystemExit), result.output
     return result.exit_code, result.output
