@@ -46,7 +46,9 @@ def program() -> dict[str, Any]:
         "region": cfg.region,
         "ssh_key_name": cfg.ssh_key_name,
         "ssh_key_id": key.key_id,
-        "ssh_private_key": key.private_key,
+        # Secret here, not only through the resource option: mocks and the engine double
+        # do not apply additional_secret_outputs, and nothing may show the key as plain.
+        "ssh_private_key": pulumi.Output.secret(key.private_key),
         "filesystem_name": cfg.filesystem_name,
         "filesystem_id": filesystem.filesystem_id,
         "firewall_ruleset_name": cfg.firewall_name,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -169,6 +170,18 @@ def test_shared_outputs(mocks: Mocks) -> Any:
         outputs["filesystem_id"],
         outputs["firewall_ruleset_id"],
     ).apply(check)
+
+
+@pulumi.runtime.test
+def test_the_generated_private_key_is_a_secret_output(mocks: Mocks) -> Any:
+    """Secret in the program itself: mocks (and the engine double) ignore the option."""
+    configure("orchestra-shared", stack_config("shared", "dev"))
+    outputs = shared.program()
+
+    async def check() -> None:
+        assert await pulumi.Output.from_input(outputs["ssh_private_key"]).is_secret()
+
+    return asyncio.ensure_future(check())
 
 
 @pytest.mark.parametrize(
