@@ -51,7 +51,7 @@ from orchestra_ops.ports.stack_engine import (
     StackRef,
 )
 from orchestra_ops.programs import our_program
-from orchestra_ops.settings import PulumiSettings
+from orchestra_ops.settings import LambdaCloudSettings, PulumiSettings
 
 INSTALL_HINT = (
     "No package registry ships the Pulumi CLI (PyPI's `pulumi` is only the SDK): build it "
@@ -214,9 +214,23 @@ def _passphrase(settings: PulumiSettings, root: Path) -> str:
     return value
 
 
-def scrubber(backend: Backend) -> Callable[[str], str]:
-    """A function that replaces every credential of ``backend`` in a text with ``***``."""
+def provider_environment(lambda_cloud: LambdaCloudSettings) -> dict[str, str]:
+    """The settings the dynamic providers read, as their plugin process's environment.
+
+    The plugin runs in the project directory, where a ``.env`` of the worker's directory
+    is not found; the composition root hands the engine the settings it already read.
+    """
+    env = {LambdaCloudSettings.env_name("api_url"): lambda_cloud.api_url}
+    if lambda_cloud.api_key is not None:
+        env[LambdaCloudSettings.env_name("api_key")] = lambda_cloud.api_key.get_secret_value()
+    return env
+
+
+def scrubber(backend: Backend, *credentials: str) -> Callable[[str], str]:
+    """A function that replaces every credential of ``backend`` (and ``credentials``) in a
+    text with ``***``."""
     values = [v for k, v in backend.env.items() if k != "PULUMI_BACKEND_URL" and v]
+    values += [v for v in credentials if v]
 
     def scrub(text: str) -> str:
         for value in values:
@@ -315,16 +329,26 @@ class PulumiEngine:
     """Implements :class:`~orchestra_ops.ports.stack_engine.StackEngine` with the CLI."""
 
     def __init__(
-        self, settings: PulumiSettings, state_dir: Path, *, cli: PulumiCli | None = None
+        self,
+        settings: PulumiSettings,
+        state_dir: Path,
+        *,
+        cli: PulumiCli | None = None,
+        provider_env: Mapping[str, str] | None = None,
     ) -> None:
+        """``provider_env``: what the dynamic providers need besides this process's
+        environment (see :func:`provider_environment`)."""
         found = cli or find_cli()
         if found is None:
             raise missing_cli("stack preview/up/refresh/destroy cannot run")
         self._cli = found
         self._state_dir = state_dir
         self._backend = choose_backend(settings, state_dir)
-        self._scrub = scrubber(self._backend)
-        self._env = {**tool_env(found), **self._backend.env}
+        extra = dict(provider_env or {})
+        self._scrub = scrubber(
+            self._backend, *(v for k, v in extra.items() if not k.endswith("_URL"))
+        )
+        self._env = {**tool_env(found), **extra, **self._backend.env}
         self._stacks: dict[StackRef, tuple[auto.Stack, str]] = {}
         self.last_checkpoint: Path | None = None
 

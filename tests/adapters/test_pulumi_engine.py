@@ -25,6 +25,7 @@ from orchestra_ops.adapters.pulumi_engine import (
     cache_bin_dir,
     choose_backend,
     find_cli,
+    provider_environment,
     stale_locks,
     to_stack_event,
     tool_env,
@@ -32,7 +33,7 @@ from orchestra_ops.adapters.pulumi_engine import (
 )
 from orchestra_ops.errors import StackConflict, StackError, StackNotFound, ToolMissing
 from orchestra_ops.ports.stack_engine import ChangeSummary, StackOutput, StackRef
-from orchestra_ops.settings import PulumiSettings
+from orchestra_ops.settings import LambdaCloudSettings, PulumiSettings
 
 CANARY = "canary-pulumi-secret-51ab"
 PINNED = (Path(__file__).resolve().parents[2] / "tools" / "pulumi-cli.version").read_text().strip()
@@ -239,3 +240,23 @@ def test_only_locks_of_dead_cli_processes_on_this_host_are_stale(tmp_path: Path)
     live.unlink()
     plant_lock(tmp_path, "orchestra-backend", "dev", dead_pid(), "another-host")
     assert stale_locks(url, "orchestra-backend", "dev") == []
+
+
+def test_provider_settings_reach_the_workspace_and_are_scrubbed(
+    tmp_path: Path, clean_env: None
+) -> None:
+    lambda_cloud = LambdaCloudSettings(  # type: ignore[call-arg]
+        _env_file=None, api_key=SecretStr(CANARY), api_url="http://127.0.0.1:9"
+    )
+    env = provider_environment(lambda_cloud)
+    assert env == {"LAMBDA_LABS_API_URL": "http://127.0.0.1:9", "LAMBDA_LABS_API_KEY": CANARY}
+    keyless = LambdaCloudSettings(_env_file=None)  # type: ignore[call-arg]
+    assert "LAMBDA_LABS_API_KEY" not in provider_environment(keyless)
+    cli = PulumiCli(tmp_path / "pulumi", "a test")
+    engine = PulumiEngine(settings(), tmp_path / "state", cli=cli, provider_env=env)
+    ref = StackRef(tmp_path / "backend", "dev")
+    with pytest.raises(StackError) as info:
+        with translated("up", ref, engine._scrub):
+            raise _failure(auto.CommandError, f"401 for {CANARY} at http://127.0.0.1:9")
+    assert CANARY not in str(info.value) and "http://127.0.0.1:9" in str(info.value)
+    assert CANARY not in repr(engine)

@@ -19,13 +19,18 @@ import pytest
 from pydantic import SecretStr
 
 from orchestra_ops.adapters.lambda_cloud import LambdaCloudClient
-from orchestra_ops.adapters.pulumi_engine import PulumiCli, PulumiEngine, find_cli
+from orchestra_ops.adapters.pulumi_engine import (
+    PulumiCli,
+    PulumiEngine,
+    find_cli,
+    provider_environment,
+)
 from orchestra_ops.domain.lambda_cloud import InstanceStatus
 from orchestra_ops.errors import ConfigError, StackConflict
 from orchestra_ops.ports.stack_engine import StackEvent
 from orchestra_ops.sandbox.lambda_cloud import LambdaCloudEmulator
 from orchestra_ops.sandbox.server import serve_in_thread
-from orchestra_ops.settings import PulumiSettings
+from orchestra_ops.settings import LambdaCloudSettings, PulumiSettings
 from tests.adapters.test_pulumi_engine import dead_pid, plant_lock
 
 API_KEY = "canary-lambda-key-3c9d"
@@ -67,9 +72,11 @@ def projects(tmp_path: Path) -> Path:
     return tmp_path / "pulumi"
 
 
-def engine_for(state_dir: Path, cli: PulumiCli | None = None) -> PulumiEngine:
+def engine_for(
+    state_dir: Path, cli: PulumiCli | None = None, provider_env: dict[str, str] | None = None
+) -> PulumiEngine:
     settings = PulumiSettings(_env_file=None, config_passphrase=SecretStr(PASSPHRASE))  # type: ignore[call-arg]
-    return PulumiEngine(settings, state_dir, cli=cli)
+    return PulumiEngine(settings, state_dir, cli=cli, provider_env=provider_env)
 
 
 def live(api: LambdaCloudClient) -> list[str]:
@@ -152,16 +159,29 @@ def test_blue_green_colours_stale_locks_checkpoint_and_restore(
 
 
 def test_secrets_never_reach_state_checkpoints_stack_files_or_argv(
-    tmp_path: Path, projects: Path, lambda_api: LambdaCloudClient
+    tmp_path: Path, projects: Path, lambda_api: LambdaCloudClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The API key and the passphrase travel in the environment; secret config encrypted."""
+    """The API key and the passphrase travel in the environment; secret config encrypted.
+
+    The key is not in this process's environment: the engine hands the settings it was
+    given to the providers (as a `.env` read by the worker would be).
+    """
     assert CLI is not None
+    lambda_settings = LambdaCloudSettings(  # type: ignore[call-arg]
+        _env_file=None, api_key=SecretStr(API_KEY), api_url=os.environ["LAMBDA_LABS_API_URL"]
+    )
+    monkeypatch.delenv("LAMBDA_LABS_API_KEY")
+    monkeypatch.delenv("LAMBDA_LABS_API_URL")
     argv_log = tmp_path / "argv.log"
     shim = tmp_path / "shim" / "bin" / "pulumi"  # records every CLI call, then runs the CLI
     shim.parent.mkdir(parents=True)
     shim.write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> {argv_log}\nexec {CLI.executable} "$@"\n')
     shim.chmod(0o755)
-    engine = engine_for(tmp_path / "state", PulumiCli(shim, "a test shim", CLI.launcher_dir))
+    engine = engine_for(
+        tmp_path / "state",
+        PulumiCli(shim, "a test shim", CLI.launcher_dir),
+        provider_environment(lambda_settings),
+    )
     shared = engine.select_or_create(projects / "shared", "dev")
     engine.set_config(shared, "orchestra-shared:unused_secret", SECRET_VALUE, secret=True)
     private_key = str(engine.up(shared)["ssh_private_key"].value)
