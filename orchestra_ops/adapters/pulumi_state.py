@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -49,8 +50,15 @@ class PulumiStateMigrator:
     """Implements :class:`~orchestra_ops.ports.stack_state.StateMigrator` with the CLI."""
 
     def __init__(
-        self, settings: PulumiSettings, state_dir: Path, *, org: str, cli: PulumiCli | None = None
+        self,
+        settings: PulumiSettings,
+        state_dir: Path,
+        *,
+        org: str,
+        cli: PulumiCli | None = None,
+        provider_env: Mapping[str, str] | None = None,
     ) -> None:
+        """``provider_env`` goes to the engine that previews our programs (see PulumiEngine)."""
         found = cli or find_cli()
         if found is None:
             raise missing_cli(
@@ -58,6 +66,7 @@ class PulumiStateMigrator:
                 "'state migration pending' with the commands to run by hand"
             )
         self._settings, self._state_dir, self._cli = settings, state_dir, found
+        self._provider_env = dict(provider_env or {})
         self._backend = choose_backend(settings, state_dir)
         self._env = {**tool_env(found), **self._backend.env}
         self._cloud = "PULUMI_ACCESS_TOKEN" in self._backend.env
@@ -126,7 +135,9 @@ class PulumiStateMigrator:
         except ConfigError:
             self._preview_their_program(project, stack, project_dir)
             return
-        engine = PulumiEngine(self._settings, self._state_dir, cli=self._cli)
+        engine = PulumiEngine(
+            self._settings, self._state_dir, cli=self._cli, provider_env=self._provider_env
+        )
         with translated("no-change preview", StackRef(Path(project), stack), self._scrub):
             selected = engine.open_stack(Path(project_dir), qualified, create=False)
             with INLINE_PROGRAMS:
