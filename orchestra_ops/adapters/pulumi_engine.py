@@ -12,7 +12,8 @@ set; else a local ``file://`` backend under ``<state_dir>/pulumi``. Non-Cloud ba
 the passphrase secrets provider, with PULUMI_CONFIG_PASSPHRASE or a generated passphrase
 kept 0600 in the state directory. Credentials and secret values travel in the environment
 or on stdin, never in argv; checkpoints keep secrets encrypted. Automation errors become
-the StackError subtree at this boundary.
+the StackError subtree at this boundary; a lock that a killed CLI left on a file backend
+is removed (:func:`stale_locks`) instead of refusing every later update.
 """
 
 from __future__ import annotations
