@@ -71,6 +71,9 @@ class VercelSettings(_ProviderSettings):
         default=None,
         description="sandbox only: reach deployment hostnames through this edge (Host header)",
     )
+    timeout_s: float = Field(
+        default=30.0, gt=0, le=600, description="seconds one API request may take"
+    )
 
     @property
     def team_id(self) -> str | None:
@@ -94,6 +97,9 @@ class LambdaCloudSettings(_ProviderSettings):
     health_url_template: str = Field(
         default="http://{ip}:{port}/health",
         description="an instance's health URL; {ip}, {port}, {instance_id} are filled in",
+    )
+    timeout_s: float = Field(
+        default=30.0, gt=0, le=600, description="seconds one API request may take"
     )
 
 

@@ -46,7 +46,9 @@ class Clients(ClosesOnExit):
         if self._vercel is None:
             config = self.settings.vercel
             token = require(config.token, "VERCEL_TOKEN", "to call the Vercel API")
-            self._vercel = VercelClient(config.api_url, token, team_id=config.team_id)
+            self._vercel = VercelClient(
+                config.api_url, token, team_id=config.team_id, timeout_s=config.timeout_s
+            )
         return self._vercel
 
     def lambda_cloud(self) -> LambdaCloudApi:
@@ -54,7 +56,7 @@ class Clients(ClosesOnExit):
         if self._lambda_cloud is None:
             config = self.settings.lambda_cloud
             key = require(config.api_key, "LAMBDA_LABS_API_KEY", "to call the Lambda Cloud API")
-            self._lambda_cloud = LambdaCloudClient(config.api_url, key)
+            self._lambda_cloud = LambdaCloudClient(config.api_url, key, timeout_s=config.timeout_s)
         return self._lambda_cloud
 
     def stack_engine(self) -> StackEngine:
