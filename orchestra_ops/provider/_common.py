@@ -28,11 +28,11 @@ def resource_key(*parts: str) -> str:
     return hashlib.sha256("/".join(parts).encode()).hexdigest()[:32]
 
 
-def open_client(timing: Timing) -> LambdaCloudClient:
+def open_client(timing: Timing, timeout_s: float | None = None) -> LambdaCloudClient:
     """A client from LAMBDA_LABS_API_KEY / _API_URL / _TIMEOUT_S, read now (never pickled)."""
     settings = load_settings().lambda_cloud
     key = require(settings.api_key, "LAMBDA_LABS_API_KEY", "by the Lambda Cloud Pulumi provider")
-    timeout_s = settings.timeout_s
+    timeout_s = timeout_s or settings.timeout_s
     return LambdaCloudClient(settings.api_url, key, timeout_s=timeout_s, sleep=timing.sleep)
 
 

@@ -60,7 +60,7 @@ def instance_outputs(props: dict[str, Any], instance: Instance) -> dict[str, Any
 class LambdaInstanceProvider(ResourceProvider):
     """CRUD of one Lambda Cloud instance; picklable (no client, no key inside)."""
 
-    def __init__(self, timing: Timing | None = None, http_timeout_s: float = 30.0) -> None:
+    def __init__(self, timing: Timing | None = None, http_timeout_s: float | None = None) -> None:
         super().__init__()
         self._timing = timing or Timing()
         self._http_timeout_s = http_timeout_s

@@ -3,8 +3,9 @@
 The runs are started together from five threads (direct flow calls, as a script or the
 roadmap would). What reached the emulators proves the order: for one Vercel project,
 each run's deployment is promoted before the next run creates its own (create, promote,
-create, promote...; a create is sent again after the missing files are uploaded); for one environment's stack, each rollout's new colour is launched
-and its old colour terminated before the next launch.
+create, promote...; a create is sent again after the missing files are uploaded); for
+one environment's stack, each rollout's new colour is launched and its old colour
+terminated before the next launch.
 """
 
 from __future__ import annotations
