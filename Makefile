@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 UV_VERSION := 0.13.8
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv lock lint format test test-fast demo bench audit deploy sandbox doctor clean pulumi
+.PHONY: venv lock lint format test test-fast chaos demo bench audit deploy sandbox doctor clean pulumi
 
 venv: $(STAMP)
 
@@ -35,6 +35,10 @@ format: venv
 
 test: lint
 	$(BIN)/pytest
+
+## The whole chaos matrix and every trial (longer than CI's share; see tests/chaos).
+chaos: venv
+	ORCHESTRA_SOAK=1 $(BIN)/pytest tests/chaos -q
 
 test-fast: venv
 	$(BIN)/pytest -x -q -m "not slow"

@@ -10,6 +10,7 @@ terminated before the next launch.
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -31,7 +32,8 @@ from tests.doubles.program_engine import copy_projects
 from tests.flows.frontend_support import change_page, copy_example, params
 
 RUNS = 5
-TRIALS = 3
+# `make chaos` (ORCHESTRA_SOAK=1): 3 trials; `make test`: 1.
+TRIALS = 3 if os.environ.get("ORCHESTRA_SOAK") == "1" else 1
 DOUBLE = "tests.doubles.program_engine:ProgramUnderMocksEngine"
 
 pytestmark = [pytest.mark.usefixtures("prefect_harness"), pytest.mark.slow]
