@@ -11,8 +11,8 @@ backend stack's outputs, and one of each shared resource: nothing doubled, nothi
 orphaned. A rollback must leave no instance of the abandoned colour even before the
 re-run.
 
-``hang`` is not drawn: the providers' HTTP timeout is a fixed 30 s (not reachable from
-stack config or settings), so a hang past it would cost more than the whole suite.
+A ``hang`` answers after 2.5 s while the clients give up after 1 s
+(``LAMBDA_LABS_TIMEOUT_S``): the request takes effect after the caller stopped waiting.
 
 The last test writes a JSON summary to the pytest temp dir and prints it.
 """
@@ -63,7 +63,10 @@ MODES: list[tuple[FaultMode, int]] = [
     ("respond", 500),
     ("respond", 503),
     ("after_effect", 500),
+    ("hang", 200),  # answers after HANG_S, past the client's LAMBDA_LABS_TIMEOUT_S
 ]
+TIMEOUT_S = 1.0
+HANG_S = 2.5
 
 pytestmark = [pytest.mark.usefixtures("prefect_harness"), pytest.mark.slow]
 
@@ -102,6 +105,7 @@ class Scenario:
             mode=self.mode,
             count=self.count,
             headers=headers,
+            delay_s=HANG_S if self.mode == "hang" else 0.0,
         )
 
 
@@ -132,6 +136,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         monkeypatch.setenv("LAMBDA_LABS_HEALTH_URL_TEMPLATE", served.url + HEALTH_PROXY_PATH)
         monkeypatch.setenv("ORCHESTRA_STATE_DIR", str(tmp_path / "state"))
         monkeypatch.setenv("ORCHESTRA_STACK_ENGINE", DOUBLE)
+        monkeypatch.setenv("LAMBDA_LABS_TIMEOUT_S", str(TIMEOUT_S))
         yield World(emulator, served.url, infra)
     finally:
         served.stop()
@@ -206,13 +211,16 @@ def test_a_fault_then_a_clean_rerun_leaves_no_double_and_no_orphan(
         assert first.outcome == "provisioned" and first.serving_colour == "blue"
         serving_before = first.instance_ids
     world.emulator.log.clear()
-    world.emulator.plan.add(scenario.fault())
+    fault_id = world.emulator.plan.add(scenario.fault())
     if scenario.unhealthy_new_colour:
         world.emulator.set_new_instance_health("fail")
 
     outcome, error = attempt(world.infra)
 
     fired = sum(1 for e in world.emulator.log.entries() if e.fault_id is not None)
+    if scenario.mode == "hang":  # a hung request the client gave up on is not logged
+        remaining = next((f.count for f in world.emulator.plan.active() if f.id == fault_id), 0)
+        fired = scenario.count - (remaining or 0)
     world.emulator.plan.clear()
     world.emulator.set_new_instance_health("ok")
     # A rollback promises that only what served before is left, before any re-run.
