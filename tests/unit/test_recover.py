@@ -384,6 +384,7 @@ def test_without_a_stack_engine_the_orphan_check_is_skipped(
     runner, endpoints = sandbox
     monkeypatch.delenv("ORCHESTRA_STACK_ENGINE")
     monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    monkeypatch.setenv("ORCHESTRA_PULUMI_CACHE", str(tmp_path / "no-pulumi-cache"))
     orphan = launch(endpoints, "stray", environment="dev", role="api", colour="green")
     crashed = crashed_migration(endpoints, tmp_path / "repo" / "admin")
     runner.vercel.set_deployment_health(crashed.second, "fail")
