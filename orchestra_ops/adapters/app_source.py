@@ -175,4 +175,7 @@ def build_output_files(
             if framework is Framework.NEXTJS and not _is_next_static(path):
                 continue
             files[path.relative_to(app_dir).as_posix()] = path.read_bytes()
+    manifest = app_dir / ".next" / "routes-manifest.json"
+    if framework is Framework.NEXTJS and manifest.is_file():  # next.config's rewrites
+        files[".next/routes-manifest.json"] = manifest.read_bytes()
     return files

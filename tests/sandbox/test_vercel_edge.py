@@ -233,3 +233,29 @@ def test_health_mode_by_hostname_affects_only_that_host(site: Site) -> None:
     assert site.get(deployment["url"]).status_code == 200
     site.emulator.set_deployment_health("web.vercel.app", "recover")
     assert site.get("web.vercel.app").status_code == 200
+
+
+def test_a_nextjs_build_routes_its_own_rewrites_after_its_pages(
+    site: Site, backend: ServedApp
+) -> None:
+    """next.config rewrites reach the edge through .next/routes-manifest.json, as on Vercel."""
+    manifest = {
+        "version": 3,
+        "rewrites": {
+            "beforeFiles": [],
+            "afterFiles": [
+                {"source": "/api/:path*", "destination": f"{backend.url}/api/:path*"}
+            ],
+            "fallback": [],
+        },
+    }
+    deployment = site.deploy(
+        {
+            ".next/server/app/index.html": "<html>dashboard</html>",
+            ".next/routes-manifest.json": manifest,
+        }
+    )
+    assert site.get(deployment["url"]).text == "<html>dashboard</html>"
+    proxied = site.get(deployment["url"], "/api/agents/7?x=1")
+    assert proxied.json() == {"path": "/api/agents/7", "query": "x=1"}
+    assert site.get(deployment["url"], "/.next/routes-manifest.json").status_code == 404

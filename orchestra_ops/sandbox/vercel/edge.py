@@ -11,6 +11,7 @@ Error pages carry ``x-vercel-error``; the codes for unready and failed deploymen
 from __future__ import annotations
 
 import asyncio
+import json
 import mimetypes
 from dataclasses import dataclass
 from typing import Any
@@ -94,7 +95,7 @@ class Edge:
                 record,
                 self.state.state_of(record),
                 files,
-                record.vercel_json,
+                _with_next_rewrites(record.vercel_json, self.state, record),
                 self.state.health.get(host) or self.state.health.get(record.id),
             )
 
@@ -134,6 +135,43 @@ def _next_build_output(files: dict[str, bytes]) -> dict[str, bytes]:
         elif path.startswith(_NEXT_STATIC):
             served["_next/static/" + path.removeprefix(_NEXT_STATIC)] = body
     return served
+
+
+_ROUTES_MANIFEST = ".next/routes-manifest.json"
+
+
+def _with_next_rewrites(
+    config: dict[str, Any], state: State, record: DeploymentRecord
+) -> dict[str, Any]:
+    """A Next.js build's own rewrites (next.config ``rewrites()``), as Vercel applies them.
+
+    Next writes them to ``.next/routes-manifest.json``; Vercel's Next.js builder turns
+    them into routes. The sandbox reads the manifest when the build output carries it and
+    routes its rewrites (``beforeFiles``, ``afterFiles``, ``fallback``, or a plain list)
+    after the filesystem, with the deployment's own vercel.json rewrites after them.
+    """
+    sha = record.files.get(_ROUTES_MANIFEST)
+    if sha is None or sha not in state.files:
+        return config
+    try:
+        manifest = json.loads(state.files[sha])
+        rewrites = manifest.get("rewrites") or []
+        if isinstance(rewrites, dict):
+            rewrites = [
+                *(rewrites.get("beforeFiles") or []),
+                *(rewrites.get("afterFiles") or []),
+                *(rewrites.get("fallback") or []),
+            ]
+        rules = [
+            {"source": str(r["source"]), "destination": str(r["destination"])}
+            for r in rewrites
+            if isinstance(r, dict) and "source" in r and "destination" in r
+        ]
+    except (ValueError, AttributeError, TypeError):
+        return config  # an unreadable manifest: routed as if it were not there
+    if not rules:
+        return config
+    return {**config, "rewrites": [*rules, *(config.get("rewrites") or [])]}
 
 
 def _served_files(state: State, record: DeploymentRecord) -> dict[str, bytes]:
