@@ -23,9 +23,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -46,6 +43,7 @@ from orchestra_ops.sandbox.runner import Endpoints, Sandbox
 from orchestra_ops.sandbox.server import ServedApp, serve_in_thread
 from tasks import frontend as frontend_tasks
 from tests.flows.frontend_support import change_page, copy_example, params, project_env, served
+from tests.killing import flow_in_worker, kill_when
 
 PROJECT = "chaos-admin"
 TIMEOUT_S = 1.0  # VERCEL_TIMEOUT_S in this module: a hang of 2 s is a timeout
@@ -246,8 +244,6 @@ KILLS = (
 @pytest.mark.parametrize("point", KILLS)
 def test_a_killed_run_is_settled_whole_by_recover(world: World, point: str) -> None:
     """SIGKILL right after the step; `recover` leaves all of the release, or none of it."""
-    from prefect.settings import PREFECT_API_URL
-
     from orchestra_ops.recover import recover
     from orchestra_ops.settings import load_settings
 
@@ -264,23 +260,16 @@ def test_a_killed_run_is_settled_whole_by_recover(world: World, point: str) -> N
     if broken:
         world.sandbox.vercel.break_next_promotions(1)
     world.sandbox.vercel.state.build_delay_s = 2.0  # so the poll is seen before READY
-    script = (
-        "from flows.frontend_migration import FrontendMigrationParams, frontend_migration\n"
-        f"frontend_migration(FrontendMigrationParams.model_validate_json({run.model_dump_json()!r}))\n"
-    )
-    env = {**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value())}
-    worker = subprocess.Popen([sys.executable, "-c", script], env=env)
+    worker = flow_in_worker("flows.frontend_migration", "frontend_migration", run)
     try:
-        deadline = time.monotonic() + 120
-        while not any(
-            e.method == method and re.fullmatch(path, e.path)
-            for e in world.sandbox.vercel.log.entries()
-        ):
-            assert worker.poll() is None, "the run ended before the kill point"
-            assert time.monotonic() < deadline
-            time.sleep(0.005)
-        worker.send_signal(signal.SIGKILL)
-        worker.wait(timeout=30)
+        kill_when(
+            worker,
+            lambda: any(
+                e.method == method and re.fullmatch(path, e.path)
+                for e in world.sandbox.vercel.log.entries()
+            ),
+            point,
+        )
     finally:
         world.sandbox.vercel.state.build_delay_s = 0.0
     RESULTS.append(case := Case(f"SIGKILL {point}", "kill", broken))

@@ -5,20 +5,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from flows.frontend_migration import FrontendMigrationParams, HealthParams, frontend_migration
 from orchestra_ops.errors import DeploymentFailed, HealthCheckFailed, RolledBack
 from orchestra_ops.sandbox.runner import Endpoints, Sandbox
-from orchestra_ops.sandbox.server import ServedApp, serve_in_thread
+from orchestra_ops.sandbox.server import ServedApp
+from tests.killing import flow_in_worker, kill_when
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "orchestra-main"
 HAS_NODE = shutil.which("npm") is not None and shutil.which("node") is not None
@@ -30,22 +26,6 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not HAS_NODE, reason="node and npm are not on PATH"),
 ]
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sandbox, Endpoints]]:
-    runner = Sandbox(tmp_path_factory.mktemp("sandbox"))
-    with runner as endpoints:
-        yield runner, endpoints
-
-
-@pytest.fixture(scope="module")
-def backend() -> Iterator[ServedApp]:
-    async def api(request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok", "path": request.url.path})
-
-    with serve_in_thread(Starlette(routes=[Route("/{path:path}", api)])) as served:
-        yield served
 
 
 @pytest.fixture(scope="module")
@@ -263,32 +243,14 @@ def test_8_a_worker_killed_mid_deploy_is_repeated_without_a_duplicate(
     sandbox: tuple[Sandbox, Endpoints], repo: Path, backend: ServedApp
 ) -> None:
     """SIGKILL while the deployment builds; the re-run adopts it and finishes the job."""
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    from prefect.settings import PREFECT_API_URL
-
     runner, endpoints = sandbox
     original = _change_page(repo, "release 8 Orchestra")
     params = _params(repo, backend, preflight=False)
     before = set(runner.vercel.state.deployments)
     runner.vercel.state.build_delay_s = 30.0
-    script = (
-        "from flows.frontend_migration import FrontendMigrationParams, frontend_migration\n"
-        f"frontend_migration(FrontendMigrationParams.model_validate_json({params.model_dump_json()!r}))\n"
-    )
-    env = {**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value())}
-    worker = subprocess.Popen([sys.executable, "-c", script], env=env)
+    worker = flow_in_worker("flows.frontend_migration", "frontend_migration", params)
     try:
-        deadline = time.monotonic() + 120
-        while not set(runner.vercel.state.deployments) - before:
-            assert worker.poll() is None, "the worker ended before it deployed"
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-        worker.send_signal(signal.SIGKILL)
-        worker.wait(timeout=30)
+        kill_when(worker, lambda: bool(set(runner.vercel.state.deployments) - before), "a deploy")
         runner.vercel.state.build_delay_s = 0.0
         report = frontend_migration(params)
     finally:

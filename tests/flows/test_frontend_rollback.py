@@ -10,47 +10,22 @@ must say so (5).
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from prefect.client.orchestration import get_client
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from flows.frontend_migration import frontend_migration
 from flows.params import HealthParams
 from orchestra_ops.errors import ConfigError, HealthCheckFailed, RollbackFailed, RolledBack
 from orchestra_ops.recover import recover
 from orchestra_ops.sandbox.runner import Endpoints, Sandbox
-from orchestra_ops.sandbox.server import ServedApp, serve_in_thread
+from orchestra_ops.sandbox.server import ServedApp
 from orchestra_ops.settings import load_settings
 from tests.flows.frontend_support import change_page, copy_example, params, project_env, served
+from tests.killing import flow_in_worker, kill_when
 
 pytestmark = [pytest.mark.usefixtures("prefect_harness"), pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sandbox, Endpoints]]:
-    runner = Sandbox(tmp_path_factory.mktemp("sandbox"))
-    with runner as endpoints:
-        yield runner, endpoints
-
-
-@pytest.fixture(scope="module")
-def backend() -> Iterator[ServedApp]:
-    async def api(request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok", "path": request.url.path})
-
-    with serve_in_thread(Starlette(routes=[Route("/{path:path}", api)])) as served_app:
-        yield served_app
 
 
 @pytest.fixture
@@ -172,29 +147,14 @@ def _kill_during_production_gate(
     runner: Sandbox, repo: Path, backend: ServedApp, project: str
 ) -> None:
     """Start release 2 (new title) in a worker; SIGKILL it while production is probed."""
-    from prefect.settings import PREFECT_API_URL
-
     change_page(repo, "release 2")
     slow = HealthParams(consecutive=50, interval_s=0.5, budget_s=600, fail_fast_after=None)
     overrides = {"VITE_API_URL": backend.url, "VITE_APP_TITLE": "Release 2"}
     crash = params(repo, backend, project, preflight=False, env_overrides=overrides, health=slow)
-    script = (
-        "from flows.frontend_migration import FrontendMigrationParams, frontend_migration\n"
-        f"frontend_migration(FrontendMigrationParams.model_validate_json({crash.model_dump_json()!r}))\n"
-    )
     runner.vercel.break_next_promotions(1)
-    env = {**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value())}
-    worker = subprocess.Popen([sys.executable, "-c", script], env=env)
-    try:
-        deadline = time.monotonic() + 120
-        while not [e for e in runner.vercel.log.mutating() if "/promote/" in e.path]:
-            assert worker.poll() is None, "the worker ended before it promoted"
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-        time.sleep(1.0)  # inside the production gate
-    finally:
-        worker.send_signal(signal.SIGKILL)
-        worker.wait(timeout=30)
+    worker = flow_in_worker("flows.frontend_migration", "frontend_migration", crash)
+    promoted = lambda: any("/promote/" in e.path for e in runner.vercel.log.mutating())  # noqa: E731
+    kill_when(worker, promoted, "the promotion", after_s=1.0)  # inside the production gate
 
 
 def test_recover_after_a_crash_restores_production_env_and_config(

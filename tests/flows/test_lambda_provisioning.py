@@ -34,6 +34,7 @@ from orchestra_ops.sandbox.runner import Endpoints, Sandbox
 from orchestra_ops.sandbox.server import serve_in_thread
 from tasks.provisioning import write_lease
 from tests.doubles.program_engine import copy_projects
+from tests.killing import flow_in_worker, kill_when
 
 DOUBLE = "tests.doubles.program_engine:ProgramUnderMocksEngine"
 
@@ -269,39 +270,14 @@ def test_a_worker_killed_mid_provision_is_repeated_without_a_double_or_orphan(
     sandbox: tuple[Sandbox, Endpoints], infra: Path
 ) -> None:
     """SIGKILL while the new instance boots; the re-run adopts it and converges."""
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    from prefect.settings import PREFECT_API_URL
 
     runner = sandbox[0]
     request = params(infra)
     runner.lambda_cloud.state.boot_delay_s = 60.0  # the launch lands, then boots "forever"
-    script = (
-        "from flows.lambda_provisioning import ProvisioningParams, lambda_provisioning\n"
-        "lambda_provisioning(ProvisioningParams.model_validate_json("
-        f"{request.model_dump_json()!r}))\n"
-    )
-    env = {
-        **os.environ,
-        "PREFECT_API_URL": str(PREFECT_API_URL.value()),
-        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
-    }
-    worker = subprocess.Popen([sys.executable, "-c", script], env=env)
+    worker = flow_in_worker("flows.lambda_provisioning", "lambda_provisioning", request)
     try:
-        deadline = time.monotonic() + 120
-        while not runner.lambda_cloud.state.instances:
-            assert worker.poll() is None, "the worker ended before it launched"
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-        worker.send_signal(signal.SIGKILL)
-        worker.wait(timeout=30)
+        kill_when(worker, lambda: bool(runner.lambda_cloud.state.instances), "the launch")
     finally:
-        if worker.poll() is None:
-            worker.kill()
         runner.lambda_cloud.state.boot_delay_s = 0.0
     assert len(runner.lambda_cloud.state.instances) == 1
 

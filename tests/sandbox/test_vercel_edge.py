@@ -243,9 +243,7 @@ def test_a_nextjs_build_routes_its_own_rewrites_after_its_pages(
         "version": 3,
         "rewrites": {
             "beforeFiles": [],
-            "afterFiles": [
-                {"source": "/api/:path*", "destination": f"{backend.url}/api/:path*"}
-            ],
+            "afterFiles": [{"source": "/api/:path*", "destination": f"{backend.url}/api/:path*"}],
             "fallback": [],
         },
     }
