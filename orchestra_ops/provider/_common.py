@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import pickle
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,3 +58,25 @@ PROVIDER_KEY = "__provider"
 def inputs_of(props: dict[str, Any]) -> dict[str, Any]:
     """``props`` without the serialized provider."""
     return {k: v for k, v in props.items() if k != PROVIDER_KEY}
+
+
+_SERIALISING = threading.Lock()
+_PICKLER_PATCHED = ("_batch_setitems", "save_dict")
+
+
+@contextmanager
+def pickler_restored() -> Iterator[None]:
+    """Around a dynamic resource's registration: undo what pulumi leaves on the pickler.
+
+    ``pulumi.dynamic.serialize_provider`` (SDK 3.272) wraps ``pickle._Pickler``'s
+    ``_batch_setitems`` and ``save_dict`` on every call and never puts them back, so each
+    registration adds a layer; after a few hundred in one process every pickle fails with
+    RecursionError. The engine runs programs inline, in the worker's process: restore them.
+    """
+    with _SERIALISING:
+        saved = {name: getattr(pickle._Pickler, name) for name in _PICKLER_PATCHED}
+        try:
+            yield
+        finally:
+            for name, value in saved.items():
+                setattr(pickle._Pickler, name, value)

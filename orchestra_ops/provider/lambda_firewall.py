@@ -15,7 +15,7 @@ from orchestra_ops.domain.lambda_cloud import (
     FirewallRulesetId,
 )
 from orchestra_ops.errors import LambdaNotFound
-from orchestra_ops.provider._common import inputs_of, open_client
+from orchestra_ops.provider._common import inputs_of, open_client, pickler_restored
 from orchestra_ops.provider.lambda_resources import NamedProvider
 
 
@@ -122,4 +122,5 @@ class LambdaFirewallRuleset(pulumi.dynamic.Resource, module="lambda", name="Fire
         self, resource_name: str, name: Any, region: Any, rules: Any, opts: Any = None
     ) -> None:
         props = {"name": name, "region": region, "rules": rules, "ruleset_id": None}
-        super().__init__(LambdaFirewallRulesetProvider(), resource_name, props, opts)
+        with pickler_restored():
+            super().__init__(LambdaFirewallRulesetProvider(), resource_name, props, opts)

@@ -25,7 +25,13 @@ from pulumi.dynamic import (
 
 from orchestra_ops.domain.lambda_cloud import Instance, InstanceId
 from orchestra_ops.errors import LambdaNotFound
-from orchestra_ops.provider._common import Timing, inputs_of, open_client, resource_key
+from orchestra_ops.provider._common import (
+    Timing,
+    inputs_of,
+    open_client,
+    pickler_restored,
+    resource_key,
+)
 from orchestra_ops.provider._launch import GONE, launch_or_adopt, terminate_and_wait
 from orchestra_ops.provider._spec import InstanceSpec, input_problems
 
@@ -182,4 +188,5 @@ class LambdaInstance(pulumi.dynamic.Resource, module="lambda", name="Instance"):
             "status": None,
             "price_cents_per_hour": None,
         }
-        super().__init__(provider or LambdaInstanceProvider(), resource_name, props, opts)
+        with pickler_restored():
+            super().__init__(provider or LambdaInstanceProvider(), resource_name, props, opts)

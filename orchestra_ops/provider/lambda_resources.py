@@ -14,7 +14,7 @@ from pulumi.dynamic import CreateResult, DiffResult, ReadResult, ResourceProvide
 
 from orchestra_ops.domain.lambda_cloud import FilesystemId, SshKeyId
 from orchestra_ops.errors import LambdaConflict, LambdaNotFound
-from orchestra_ops.provider._common import Timing, inputs_of, open_client
+from orchestra_ops.provider._common import Timing, inputs_of, open_client, pickler_restored
 
 
 class NamedProvider(ResourceProvider):
@@ -144,7 +144,8 @@ class LambdaSshKey(pulumi.dynamic.Resource, module="lambda", name="SshKey"):
         secret = pulumi.ResourceOptions(additional_secret_outputs=["private_key"])
         props = {"name": name, "public_key": public_key, "key_id": None, "private_key": None}
         merged = pulumi.ResourceOptions.merge(secret, opts)
-        super().__init__(LambdaSshKeyProvider(), resource_name, props, merged)
+        with pickler_restored():
+            super().__init__(LambdaSshKeyProvider(), resource_name, props, merged)
 
 
 class LambdaFilesystem(pulumi.dynamic.Resource, module="lambda", name="Filesystem"):
@@ -155,4 +156,5 @@ class LambdaFilesystem(pulumi.dynamic.Resource, module="lambda", name="Filesyste
 
     def __init__(self, resource_name: str, name: Any, region: Any, opts: Any = None) -> None:
         props = {"name": name, "region": region, "filesystem_id": None, "mount_point": None}
-        super().__init__(LambdaFilesystemProvider(), resource_name, props, opts)
+        with pickler_restored():
+            super().__init__(LambdaFilesystemProvider(), resource_name, props, opts)
