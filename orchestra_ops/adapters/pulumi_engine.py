@@ -221,7 +221,10 @@ def provider_environment(lambda_cloud: LambdaCloudSettings) -> dict[str, str]:
     The plugin runs in the project directory, where a ``.env`` of the worker's directory
     is not found; the composition root hands the engine the settings it already read.
     """
-    env = {LambdaCloudSettings.env_name("api_url"): lambda_cloud.api_url}
+    env = {
+        LambdaCloudSettings.env_name("api_url"): lambda_cloud.api_url,
+        LambdaCloudSettings.env_name("timeout_s"): str(lambda_cloud.timeout_s),
+    }
     if lambda_cloud.api_key is not None:
         env[LambdaCloudSettings.env_name("api_key")] = lambda_cloud.api_key.get_secret_value()
     return env
@@ -347,7 +350,7 @@ class PulumiEngine:
         self._backend = choose_backend(settings, state_dir)
         extra = dict(provider_env or {})
         self._scrub = scrubber(
-            self._backend, *(v for k, v in extra.items() if not k.endswith("_URL"))
+            self._backend, *(v for k, v in extra.items() if k.endswith(("_KEY", "_TOKEN")))
         )
         self._env = {**tool_env(found), **extra, **self._backend.env}
         self._stacks: dict[StackRef, tuple[auto.Stack, str]] = {}

@@ -249,7 +249,11 @@ def test_provider_settings_reach_the_workspace_and_are_scrubbed(
         _env_file=None, api_key=SecretStr(CANARY), api_url="http://127.0.0.1:9"
     )
     env = provider_environment(lambda_cloud)
-    assert env == {"LAMBDA_LABS_API_URL": "http://127.0.0.1:9", "LAMBDA_LABS_API_KEY": CANARY}
+    assert env == {
+        "LAMBDA_LABS_API_URL": "http://127.0.0.1:9",
+        "LAMBDA_LABS_TIMEOUT_S": str(lambda_cloud.timeout_s),
+        "LAMBDA_LABS_API_KEY": CANARY,
+    }
     keyless = LambdaCloudSettings(_env_file=None)  # type: ignore[call-arg]
     assert "LAMBDA_LABS_API_KEY" not in provider_environment(keyless)
     cli = PulumiCli(tmp_path / "pulumi", "a test")
