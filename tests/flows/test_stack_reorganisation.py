@@ -43,8 +43,12 @@ def test_plan_changes_nothing(repo: Path) -> None:
     assert tree_hash(repo) == before
 
 
-def test_apply_moves_projects_and_leaves_state_migration_pending(repo: Path) -> None:
+def test_apply_moves_projects_and_leaves_state_migration_pending(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Without the Pulumi CLI the files move and the stack commands are listed."""
+    monkeypatch.setenv("ORCHESTRA_PULUMI_CACHE", str(tmp_path / "no-pulumi-cache"))
+    assert shutil.which("pulumi") is None, "this test needs a machine without pulumi on PATH"
     report = stack_reorganisation(ReorgParams(repo_path=str(repo), action=ReorgAction.APPLY))
     assert report.outcome == "state migration pending"
     assert (repo / "infrastructure/pulumi/backend/Pulumi.yaml").exists()
