@@ -14,6 +14,7 @@ mutating API call.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from pathlib import PurePosixPath
@@ -102,8 +103,14 @@ def frontend_migration(params: FrontendMigrationParams) -> MigrationReport:
     profile = t.detect(params.repo_path, params.app)
     settings = project_settings(profile)
     t.check_sources(params.repo_path, params.app)
-    with one_at_a_time("vercel-project", params.project):
-        existing = t.find_project(params.project)
+    with contextlib.ExitStack() as held:
+        existing = _hold_project(held, params.project)
+        report = MigrationReport(
+            app=params.app, outcome="planned", project_id=existing.id if existing else None
+        )
+        if existing is not None and not params.plan_only:
+            # A crashed run's changes are settled first, so the plan sees the real state.
+            report.rollback = t.recover_project(existing.id)
         plan = t.plan_app(
             params.repo_path,
             params.app,
@@ -111,13 +118,8 @@ def frontend_migration(params: FrontendMigrationParams) -> MigrationReport:
             params.backend_api_url,
             params.env_overrides,
         )
-        report = MigrationReport(
-            app=params.app, outcome="planned", project_id=existing.id if existing else None
-        )
         if params.plan_only:
             return report
-        if existing is not None:
-            report.rollback = t.recover_project(existing.id)
         extra: dict[str, bytes] = {}
         if params.preflight:
             built = t.check_build(params.repo_path, plan)
@@ -125,8 +127,21 @@ def frontend_migration(params: FrontendMigrationParams) -> MigrationReport:
             if params.include_build_output:
                 extra = built.output
         project = existing or t.create_project(params.project, settings)
+        if existing is None:
+            held.enter_context(one_at_a_time("vercel-project", project.id))
         report.project_id = project.id
         return _migrate(params, plan, project, extra, report)
+
+
+def _hold_project(held: contextlib.ExitStack, project_ref: str) -> Project | None:
+    """Take the project's lock (by its id; by name while it does not exist); the project."""
+    existing = t.find_project(project_ref)
+    if existing is None:
+        held.enter_context(one_at_a_time("vercel-project", f"name:{project_ref.lower()}"))
+        existing = t.find_project(project_ref)  # a run we waited for may have created it
+    if existing is not None:
+        held.enter_context(one_at_a_time("vercel-project", existing.id))
+    return existing
 
 
 def _migrate(
@@ -192,7 +207,7 @@ def _roll_back(
     report.error = f"{type(error).__name__}: {error}"
     what = f"{params.app} on Vercel project {params.project}"
     try:
-        report.rollback += t.compensate(saga)
+        undone = t.compensate(saga)
     except RollbackFailed as failed:
         report.outcome = "rollback-failed"
         report.rollback += [f"still to undo: {step}" for step in failed.open_steps]
@@ -202,6 +217,9 @@ def _roll_back(
         return final_state(
             Failed(name="RollbackFailed", message=str(failed), data=failed), MigrationReport
         )
+    report.rollback += [step.line() for step in undone]
+    # A promote that answered an error may still have taken effect, and been undone now.
+    promoted = promoted or any(s.step == undo.PROMOTE_STEP and s.changed for s in undone)
     report.outcome = "rolled-back" if promoted else "failed-before-promotion"
     healthy = None
     if promoted:

@@ -31,6 +31,7 @@ from orchestra_ops.domain.notifications import (
     provisioning_refused,
     rollback_failed,
     rollback_ran,
+    run_unfinished,
 )
 from orchestra_ops.domain.provisioning import (
     Rollout,
@@ -124,7 +125,7 @@ class ProvisioningReport(BaseModel):
     """What one provisioning run did."""
 
     environment: str
-    # planned | provisioned | refused | rolled-back | rollback-failed
+    # planned | provisioned | refused | rolled-back | rollback-failed | unfinished
     outcome: str = "planned"
     serving_colour: str | None = None
     instance_ids: list[str] = Field(default_factory=list)
@@ -181,20 +182,47 @@ def _provision(
     if params.approval_timeout_s is not None:
         _await_approval(params.approval_timeout_s, report, stack_file, config_before)
     checkpoint = t.export_stack(backend_dir, env)
-    saga = t.journal_rollout(env, str(backend_dir), rollout.new, serving_ids, checkpoint)
+    saga = t.journal_rollout(
+        env, str(backend_dir), rollout.new, serving_ids, checkpoint, config_before.decode()
+    )
     try:
         outputs = t.up_stack(backend_dir, env)
         new = StackColours.from_outputs(outputs).instances.get(rollout.new, ())
         report.health = t.health_gate_instances(new, cfg.api_port, params.health.policy())
     except Exception as error:
         return _roll_back(report, error, saga, str(backend_dir), rollout, serving_ids, checkpoint)
-    _switch_and_retire(backend_dir, env, rollout, report)
+    # Past the gate the new colour is kept whatever happens next: nothing left to undo.
+    t.close_rollout(saga, f"{rollout.new} passed its health gate; switching to it")
+    try:
+        _switch_and_retire(backend_dir, env, rollout, report)
+    except Exception as error:
+        return _unfinished(report, error, rollout)
     if params.ttl_hours is not None:
         t.write_lease(lease_for(env, params.ttl_hours, dt.datetime.now(dt.UTC)))
-    t.close_rollout(saga, "provisioned: the new colour serves")
     report.outcome, report.duration_s = "provisioned", round(time.monotonic() - started, 2)
     _publish(report)
     return report
+
+
+def _unfinished(
+    report: ProvisioningReport, error: Exception, rollout: Rollout
+) -> ProvisioningReport:
+    """The new colour passed its gate, but the switch or the old colour's removal failed."""
+    env = report.environment
+    report.outcome, report.error = "unfinished", f"{type(error).__name__}: {error}"
+    left = (
+        f"{rollout.new} passed its health gate; switching to it and retiring "
+        f"{rollout.serving or 'nothing'} did not finish: the next run of {env} finishes it, "
+        "`orchestra-ops recover --terminate-orphans` removes instances the stack no longer lists"
+    )
+    report.rollback = [left]
+    _publish(report)
+    send_notice(run_unfinished(f"Lambda provisioning of {env}", report.error, left))
+    failed = OpsError(f"provisioning {env} unfinished: {report.error}; {left}")
+    failed.__cause__ = error
+    return final_state(
+        Failed(name="Unfinished", message=str(failed), data=failed), ProvisioningReport
+    )
 
 
 def _roll_back(

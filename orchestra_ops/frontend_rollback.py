@@ -12,6 +12,7 @@ Plain functions; no Prefect.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from orchestra_ops.adapters.backups import BackupStore
@@ -20,7 +21,7 @@ from orchestra_ops.adapters.health import run_checks
 from orchestra_ops.domain.frontend.gate import api_checks, index_check
 from orchestra_ops.domain.health import GateState, HealthPolicy
 from orchestra_ops.domain.vercel import DeploymentId, EnvVar
-from orchestra_ops.errors import is_transient
+from orchestra_ops.errors import OpsError, is_transient
 from orchestra_ops.ledger import Compensator, Decision, Intent, Outcome, ReconcileReport
 from orchestra_ops.ports.prober import Prober
 from orchestra_ops.ports.vercel import VercelApi
@@ -36,6 +37,10 @@ ReleaseProbe = Callable[[Intent], bool]
 """Given a promote intent, tells whether production passes the run's own gate now."""
 #: After a crash no flow parameters are at hand: a short, strict gate decides.
 RECOVERY_POLICY = HealthPolicy(consecutive=3, interval_s=0.5, budget_s=30, fail_fast_after=3)
+
+
+class FirstReleaseServes(OpsError):
+    """A project's first production release failed: there is nothing to roll back to."""
 
 
 def saga_id(project_id: str, run_id: str) -> str:
@@ -71,15 +76,37 @@ def undo_promotion(vercel: VercelApi, intent: Intent) -> Decision:
     serving = vercel.get_project(project_id).production_deployment_id
     if serving != promoted:
         return Decision(
-            Outcome.COMPENSATED, f"nothing to undo: production serves {serving}, not {promoted}"
+            Outcome.COMPENSATED,
+            f"production already serves {serving}, not {promoted} (rolled back, or moved on)",
+            changed=False,
         )
     if previous is None:
-        return Decision(
-            Outcome.ADOPTED,
-            f"first release of the project: nothing earlier to return to, {promoted} stays",
+        raise FirstReleaseServes(
+            f"{promoted} is the project's first production release: Vercel cannot take a "
+            "release out of production and there is nothing earlier to return to; promote a "
+            "fixed release (or remove the production domain)"
         )
     vercel.rollback(project_id, DeploymentId(str(previous)), "orchestra-ops rollback")
     return Decision(Outcome.COMPENSATED, f"production rolled back to {previous}")
+
+
+@dataclass(frozen=True)
+class Undone:
+    """One step a failed run undid: ``changed`` is False when it found nothing to undo."""
+
+    step: str
+    outcome: str
+    detail: str
+    changed: bool
+
+    def line(self) -> str:
+        """``promote: compensated (production rolled back to dpl_1)``."""
+        return f"{self.step}: {self.outcome} ({self.detail})"
+
+
+def target_of(saga: Saga) -> str:
+    """The Vercel project id a frontend saga changed (its lock's target)."""
+    return saga.id.removeprefix(SAGA_PREFIX).split(":", 1)[0]
 
 
 def compensators(vercel: VercelApi, backups: BackupStore) -> dict[str, Compensator]:
@@ -109,11 +136,12 @@ def compensators(vercel: VercelApi, backups: BackupStore) -> dict[str, Compensat
 def decide(saga: Saga, vercel: VercelApi, healthy: ReleaseProbe | None) -> str | None:
     """Read-only: why a crashed run's saga is kept, or None when it must be undone.
 
-    It is kept only when production serves its promoted release and that release passes
-    the gate the run recorded.
+    It is kept only when the run crashed (every step still open: a run that failed and
+    began undoing is finished off, never adopted), production serves its promoted release,
+    and that release passes the gate the run recorded.
     """
     promote = next((i for i in saga.open_intents() if i.step == PROMOTE_STEP), None)
-    if promote is None or healthy is None:
+    if promote is None or healthy is None or saga.undo_decided():
         return None
     project = vercel.get_project(str(promote.target["project_id"]))
     serving = project.production_deployment_id

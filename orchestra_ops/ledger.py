@@ -59,10 +59,14 @@ class Intent:
 
 @dataclass(frozen=True)
 class Decision:
-    """What a compensator did (or would do) with one intent, and why."""
+    """What a compensator did (or would do) with one intent, and why.
+
+    ``changed`` is False when the compensator found nothing to change (already undone).
+    """
 
     outcome: Outcome
     detail: str
+    changed: bool = True
 
 
 Compensator = Callable[[Intent], Decision]

@@ -15,10 +15,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from orchestra_ops.adapters.backups import BackupStore
+from orchestra_ops.adapters.files import restore_texts
 from orchestra_ops.domain.provisioning import live_instances_of
 from orchestra_ops.ledger import Compensator, Decision, Intent, Outcome
 from orchestra_ops.ports.lambda_cloud import LambdaCloudApi
 from orchestra_ops.ports.stack_engine import Checkpoint, StackEngine
+from orchestra_ops.saga import Saga
 
 SAGA_PREFIX = "lambda:"
 ROLLOUT_STEP = "rollout"
@@ -28,6 +30,11 @@ ROLLOUT_ACTION = "lambda-rollout-undo"
 def saga_id(environment: str, run_id: str) -> str:
     """The saga of one provisioning run of one environment."""
     return f"{SAGA_PREFIX}{environment}:{run_id}"
+
+
+def environment_of(saga: Saga) -> str:
+    """The environment a provisioning saga changed (its lock's target)."""
+    return saga.id.removeprefix(SAGA_PREFIX).split(":", 1)[0]
 
 
 def undo_rollout(
@@ -44,13 +51,16 @@ def undo_rollout(
     if left:
         api.terminate([i.id for i in left])
     stack = engine()  # ToolMissing without the Pulumi CLI: the intent stays open, saying so
-    ref = stack.select_or_create(Path(str(intent.target["backend_dir"])), environment)
-    stack.import_(ref, Checkpoint(backups.checkpoint(str(intent.undo["backup"]))))
-    backups.discard(str(intent.undo["backup"]))
+    backend_dir = Path(str(intent.target["backend_dir"]))
+    ref = stack.select_or_create(backend_dir, environment)
+    name = str(intent.undo["backup"])
+    stack.import_(ref, Checkpoint(backups.checkpoint(name)))
+    restore_texts(backend_dir, backups.files(name))
+    backups.discard(name)
     return Decision(
         Outcome.COMPENSATED,
-        f"{len(left)} {colour} instance(s) of {environment} terminated; stack state restored "
-        "from the checkpoint taken before the rollout",
+        f"{len(left)} {colour} instance(s) of {environment} terminated; stack state and "
+        f"Pulumi.{environment}.yaml restored from before the rollout",
     )
 
 

@@ -11,7 +11,8 @@ asked. Plain functions over the ports; no Prefect needed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,10 +20,11 @@ from typing import Any
 from orchestra_ops import frontend_rollback, provisioning_rollback
 from orchestra_ops.adapters import prefect_runs
 from orchestra_ops.adapters.prefect_runs import StuckRun
+from orchestra_ops.adapters.target_lock import describe_holder, hold, lock_path
 from orchestra_ops.domain.health import HealthPolicy
 from orchestra_ops.domain.lambda_cloud import Instance
 from orchestra_ops.domain.provisioning import StackColours, live_instances_of
-from orchestra_ops.errors import OpsError, ToolMissing
+from orchestra_ops.errors import Conflict, OpsError, ToolMissing
 from orchestra_ops.frontend_rollback import ReleaseProbe
 from orchestra_ops.ledger import Ledger, Outcome, ReconcileReport
 from orchestra_ops.ports.stack_engine import StackOutput
@@ -68,36 +70,62 @@ def _preview(saga: Saga, vercel: VercelApi, healthy: ReleaseProbe) -> list[Inten
     return [IntentResult(i.key, i.action, state, detail or "") for i in saga.open_intents()]
 
 
+def _lock_of(saga: Saga) -> tuple[str, str] | None:
+    """The target lock a run of this saga holds while it runs (see tasks/serialise.py)."""
+    if saga.id.startswith(frontend_rollback.SAGA_PREFIX):
+        return "vercel-project", frontend_rollback.target_of(saga)
+    if saga.id.startswith(provisioning_rollback.SAGA_PREFIX):
+        return "stack", f"backend-{provisioning_rollback.environment_of(saga)}"
+    return None
+
+
+@contextmanager
+def idle_target(state_dir: Path, lock: tuple[str, str] | None) -> Iterator[None]:
+    """Hold a target's lock for the block; Conflict at once when a live run holds it."""
+    if lock is None:
+        yield
+        return
+    with hold(lock_path(state_dir, *lock), describe_holder("recover"), wait_s=0):
+        yield
+
+
 def reconcile_intents(
     ledger: Ledger, clients: Clients, healthy: ReleaseProbe, *, dry_run: bool
 ) -> list[IntentResult]:
-    """Settle every saga a crashed run left open; in a dry run, say what would happen."""
+    """Settle every saga a crashed run left open; in a dry run, say what would happen.
+
+    A saga whose target is locked belongs to a run still in progress: it is left alone.
+    """
     results: list[IntentResult] = []
     for saga in open_sagas(ledger):
-        intents = saga.open_intents()
-        if saga.id.startswith(frontend_rollback.SAGA_PREFIX):
-            if dry_run:
-                results += _preview(saga, clients.vercel(), healthy)
-            else:
-                settled = frontend_rollback.settle(
-                    saga, clients.vercel(), clients.backups(), healthy
-                )
-                results += _results(settled)
-        elif saga.id.startswith(provisioning_rollback.SAGA_PREFIX):
-            if dry_run:
-                why = "the abandoned colour would be terminated and the state restored"
-                results += [
-                    IntentResult(i.key, i.action, "would be compensated", why) for i in intents
-                ]
-            else:
-                undo = provisioning_rollback.compensators(
-                    clients.lambda_cloud, clients.stack_engine, clients.backups()
-                )
-                results += _results(saga.compensate(undo))
-        else:
-            why = "no compensator for this kind of run"
-            results += [IntentResult(i.key, i.action, "open", why) for i in intents]
+        try:
+            with idle_target(clients.settings.runtime.state_dir, _lock_of(saga)):
+                results += _settle(saga, clients, healthy, dry_run=dry_run)
+        except Conflict as busy:
+            why = f"a run of this target is in progress ({busy}); not touched"
+            results += [IntentResult(i.key, i.action, "open", why) for i in saga.open_intents()]
     return results
+
+
+def _settle(
+    saga: Saga, clients: Clients, healthy: ReleaseProbe, *, dry_run: bool
+) -> list[IntentResult]:
+    intents = saga.open_intents()
+    if saga.id.startswith(frontend_rollback.SAGA_PREFIX):
+        if dry_run:
+            return _preview(saga, clients.vercel(), healthy)
+        settled = frontend_rollback.settle(saga, clients.vercel(), clients.backups(), healthy)
+        return _results(settled)
+    if saga.id.startswith(provisioning_rollback.SAGA_PREFIX):
+        if dry_run:
+            why = "the abandoned colour would be terminated and the state restored"
+            return [IntentResult(i.key, i.action, "would be compensated", why) for i in intents]
+        undo = provisioning_rollback.compensators(
+            clients.lambda_cloud, clients.stack_engine, clients.backups()
+        )
+        return _results(saga.compensate(undo))
+    why = "no compensator for this kind of run"
+    return [IntentResult(i.key, i.action, "open", why) for i in intents]
 
 
 # --- orphaned instances -----------------------------------------------------------------
@@ -147,28 +175,32 @@ def check_orphans(
 ) -> list[OrphanCheck]:
     """Find (and terminate, when asked and not a dry run) each environment's orphans.
 
-    Not meant to run next to a provisioning run: an instance its stack update has launched
-    but not yet recorded looks like an orphan.
+    An environment whose stack a provisioning run holds is skipped (its new instances are
+    not in the stack yet, so they would look like orphans).
     """
     try:
         engine = clients.stack_engine()
-        # Listed before any stack is read, so an instance launched meanwhile is not judged.
-        instances = clients.lambda_cloud().list_instances()
     except ToolMissing as error:
         return [OrphanCheck(e, "skipped", note=f"orphan check skipped: {error}") for e in envs]
     except OpsError as error:
         return [OrphanCheck(e, "failed", note=f"{type(error).__name__}: {error}") for e in envs]
+    state_dir = clients.settings.runtime.state_dir
     checks = []
     for environment in envs:
         check = OrphanCheck(environment)
         try:
-            ref = engine.select_or_create(backend_dir, environment)
-            check.orphans = find_orphans(
-                instances, environment, stack_instance_ids(engine.outputs(ref))
-            )
-            if terminate and check.orphans and not dry_run:
-                gone = clients.lambda_cloud().terminate([o.id for o in check.orphans])
-                check.terminated = [str(i.id) for i in gone]
+            with idle_target(state_dir, ("stack", f"backend-{environment}")):
+                # Listed before the stack is read: an instance launched meanwhile is not judged.
+                instances = clients.lambda_cloud().list_instances()
+                ref = engine.select_or_create(backend_dir, environment)
+                listed = stack_instance_ids(engine.outputs(ref))
+                check.orphans = find_orphans(instances, environment, listed)
+                if terminate and check.orphans and not dry_run:
+                    gone = clients.lambda_cloud().terminate([o.id for o in check.orphans])
+                    check.terminated = [str(i.id) for i in gone]
+        except Conflict:
+            check.status = "skipped"
+            check.note = f"a provisioning run of {environment} is in progress; not judged"
         except ToolMissing as error:
             check.status, check.note = "skipped", f"orphan check skipped: {error}"
         except (OpsError, ValueError) as error:  # unreadable stack: nothing is an orphan then

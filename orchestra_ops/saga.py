@@ -33,6 +33,8 @@ from orchestra_ops.ledger import (
     reconcile,
 )
 
+UNDO_VERDICT = "verdict"
+
 
 @dataclass(frozen=True)
 class Saga:
@@ -55,6 +57,19 @@ class Saga:
     def open_intents(self) -> list[Intent]:
         """This saga's open intents, oldest first."""
         return [i for i in self.ledger.open_intents() if i.saga == self.id]
+
+    def decide_undo(self, why: str) -> None:
+        """Record the run's verdict that it failed: whatever happens next, it is undone."""
+        self.ledger.close(self.key(UNDO_VERDICT), Outcome.COMPENSATED, why)
+
+    def undo_decided(self) -> bool:
+        """True once the run failed (or began undoing): never adopt such a saga. Only a
+        saga whose run left no verdict at all is a plain crash."""
+        prefix = f"{self.id}:"
+        return any(
+            r["kind"] != "intent" and str(r.get("key", "")).startswith(prefix)
+            for r in self.ledger.records()
+        )
 
     def complete(self, detail: str) -> None:
         """The run succeeded: close every open intent as done."""

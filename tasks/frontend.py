@@ -302,14 +302,15 @@ def complete(saga_id: str) -> None:
 
 
 @cloud_task
-def compensate(saga_id: str) -> list[str]:
+def compensate(saga_id: str) -> list[undo.Undone]:
     """Undo the failed run's steps, newest first; RollbackFailed when some stay open."""
     clients = _clients()
     saga = _saga(saga_id)
+    saga.decide_undo("the run failed")
     report = saga.compensate(undo.compensators(clients.vercel(), clients.backups()))
-    lines = [f"{i.step}: {d.outcome.value} ({d.detail})" for i, d in report.closed]
-    for line in lines:
-        _log().warning("rollback: %s", line)
+    done = [undo.Undone(i.step, d.outcome.value, d.detail, d.changed) for i, d in report.closed]
+    for step in done:
+        _log().warning("rollback: %s", step.line())
     if report.failed:
         raise RollbackFailed(
             f"rollback of {saga_id} incomplete",
@@ -317,7 +318,7 @@ def compensate(saga_id: str) -> list[str]:
             retryable=report.transient,
         )
     clients.backups().discard(saga_id)
-    return lines
+    return done
 
 
 @local_task

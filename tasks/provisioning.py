@@ -199,11 +199,14 @@ def journal_rollout(
     colour: str,
     serving_ids: list[str],
     checkpoint: Checkpoint,
+    stack_file_before: str,
 ) -> str:
-    """Journal the new colour's rollout before it starts; returns its saga id."""
+    """Journal the new colour's rollout before it starts (the stack's checkpoint and its
+    settings file as they were); returns its saga id."""
     clients = for_process(load_settings())
     saga = undo.saga_id(environment, str(flow_run.get_id() or time.time_ns()))
     clients.backups().keep_checkpoint(saga, checkpoint)
+    clients.backups().keep_files(saga, {f"Pulumi.{environment}.yaml": stack_file_before or None})
     Saga(saga, clients.ledger()).intend(
         undo.ROLLOUT_STEP,
         {

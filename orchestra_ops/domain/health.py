@@ -66,7 +66,10 @@ def judge(result: ProbeResult, policy: HealthPolicy) -> str | None:
             f"expected {_short(policy.expect_digest)})"
         )
     if policy.reject_digest is not None and result.digest == policy.reject_digest:
-        return "answered by the app's index page, not the API (is the rewrite missing?)"
+        return (
+            "answered with the same page as the site's index (an SPA fallback or a "
+            "maintenance page), not by the API"
+        )
     return None
 
 

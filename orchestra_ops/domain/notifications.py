@@ -38,6 +38,7 @@ class NoticeKind(StrEnum):
     PHASE_FAILED = "phase-failed"
     ROLLBACK = "rollback"
     ROLLBACK_FAILED = "rollback-failed"
+    UNFINISHED = "unfinished"
     PROVISIONING_REFUSED = "provisioning-refused"
     SECURITY_FINDINGS = "security-findings"
 
@@ -147,6 +148,17 @@ def rollback_failed(what: str, why: str, still_open: Sequence[str]) -> Notice:
         [("What", what), ("Still to undo", "; ".join(still_open))],
         detail=f"Why the run failed: {why}. The open steps stay in the ledger; "
         "`orchestra-ops recover` retries them once the cause is fixed.",
+    )
+
+
+def run_unfinished(what: str, why: str, left: str) -> Notice:
+    """A run got past its health gate but stopped before it had finished."""
+    return _notice(
+        NoticeKind.UNFINISHED,
+        Level.ERROR,
+        f"{what} did not finish",
+        [("What", what), ("Left", left)],
+        detail=f"Why: {why}",
     )
 
 

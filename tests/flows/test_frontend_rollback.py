@@ -10,6 +10,9 @@ must say so (5).
 from __future__ import annotations
 
 import json
+import re
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -221,9 +224,130 @@ def test_a_rollback_that_fails_ends_rollback_failed_and_stays_open(
     assert project_env(runner, project)["VITE_APP_TITLE"] == "Orchestra Admin"  # env undone
 
     runner.vercel.plan.remove(refused)
+    release_2 = runner.vercel.state.aliases[f"{project}.vercel.app"].deployment_id
+    runner.vercel.set_deployment_health(release_2, "recover")  # the failure was a blip
     report = recover(load_settings(None), tmp_path / "no-infrastructure", (), runs=False)
     assert report.clean, report.as_dict()
+    # The run's verdict was "undo": it is finished off, never adopted after the fact.
     assert "release 2" not in served(endpoints, project).text
+    assert {r.state for r in report.intents} == {"compensated"}
+
+
+def test_a_failing_first_release_is_a_rollback_that_cannot_finish(
+    sandbox: tuple[Sandbox, Endpoints], repo: Path, backend: ServedApp
+) -> None:
+    """Nothing earlier to return to: the run says so instead of "rolled back"."""
+    runner, _ = sandbox
+    runner.vercel.break_next_promotions(1)
+    with pytest.raises(RollbackFailed, match="first production release") as caught:
+        frontend_migration(params(repo, backend, "first-release", preflight=False))
+    assert [s.split(":")[0] for s in caught.value.open_steps] == ["promote"]
+
+
+def test_a_promote_that_took_effect_but_kept_failing_is_rolled_back_and_said(
+    sandbox: tuple[Sandbox, Endpoints], repo: Path, backend: ServedApp
+) -> None:
+    """Every promote attempt answers 500 after moving production: the run knows it moved."""
+    runner, endpoints = sandbox
+    project = "promote-500"
+    _migrated(runner, repo, backend, project)
+    before = served(endpoints, project).text
+    change_page(repo, "release 2")
+    runner.vercel.plan.inject(
+        r"/v10/projects/[^/]+/promote/[^/]+",
+        method="POST",
+        status=500,
+        mode="after_effect",
+        count=5,
+    )
+    with pytest.raises(RolledBack, match="production healthy again"):
+        frontend_migration(params(repo, backend, project, preflight=False))
+    assert served(endpoints, project).text == before
+
+
+def test_a_rerun_after_a_crash_plans_against_the_settled_state(
+    sandbox: tuple[Sandbox, Endpoints], repo: Path, backend: ServedApp
+) -> None:
+    """The crashed run's env is undone first, so the re-run writes its env again."""
+    runner, _ = sandbox
+    project = "crash-rerun-env"
+    _migrated(runner, repo, backend, project)
+    _kill_during_production_gate(runner, repo, backend, project)
+    change_page(repo, "release 3")
+    overrides = {"VITE_API_URL": backend.url, "VITE_APP_TITLE": "Release 2"}
+    report = frontend_migration(
+        params(repo, backend, project, preflight=False, env_overrides=overrides)
+    )
+    assert report.outcome == "migrated" and report.env_written == 2
+    _assert_migrated_state(sandbox, repo, project, "Release 2", "release 3")
+
+
+def test_recover_leaves_a_live_run_alone(
+    sandbox: tuple[Sandbox, Endpoints], repo: Path, backend: ServedApp, tmp_path: Path
+) -> None:
+    """`recover` next to a running migration: its open steps are in progress, not undone."""
+    runner, _ = sandbox
+    project = "live-run"
+    _migrated(runner, repo, backend, project)
+    change_page(repo, "release 2")
+    overrides = {"VITE_API_URL": backend.url, "VITE_APP_TITLE": "Release 2"}
+    runner.vercel.state.build_delay_s = 4.0
+    worker = flow_in_worker(
+        "flows.frontend_migration",
+        "frontend_migration",
+        params(repo, backend, project, preflight=False, env_overrides=overrides),
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not any(e.path == "/v13/deployments" for e in runner.vercel.log.mutating()):
+            assert worker.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        report = recover(load_settings(None), tmp_path / "no-infrastructure", (), runs=False)
+        assert worker.wait(timeout=120) == 0
+    finally:
+        runner.vercel.state.build_delay_s = 0.0
+    assert {r.state for r in report.intents} == {"open"}
+    assert all("in progress" in r.detail for r in report.intents)
+    _assert_migrated_state(sandbox, repo, project, "Release 2", "release 2")
+
+
+def test_runs_naming_a_project_by_name_and_by_id_still_take_turns(
+    sandbox: tuple[Sandbox, Endpoints], repo: Path, backend: ServedApp, tmp_path: Path
+) -> None:
+    """One lock per project, however a run names it."""
+    runner, _ = sandbox
+    project = "by-name-and-id"
+    _migrated(runner, repo, backend, project)
+    project_id = next(
+        pid for pid, p in runner.vercel.state.projects.items() if p["name"] == project
+    )
+    other = copy_example(tmp_path / "other")
+    change_page(repo, "release 2")
+    change_page(other, "release 3")
+    runs = [
+        params(repo, backend, project, preflight=False),
+        params(other, backend, project_id, preflight=False),
+    ]
+    errors: list[BaseException] = []
+
+    def migrate(run: object) -> None:
+        try:
+            frontend_migration(run)
+        except BaseException as error:  # asserted below
+            errors.append(error)
+
+    threads = [threading.Thread(target=migrate, args=(r,)) for r in runs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert errors == []
+    order = "".join(
+        "C" if e.path == "/v13/deployments" else "P"
+        for e in runner.vercel.log.mutating()
+        if e.path == "/v13/deployments" or "/promote/" in e.path
+    )
+    assert re.fullmatch("(CC?P){2}", order), f"interleaved: {order}"
 
 
 # --- 8: bad input is refused before any API call ----------------------------------------
