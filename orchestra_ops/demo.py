@@ -24,6 +24,7 @@ from pydantic import SecretStr
 
 from orchestra_ops.adapters.git import Git
 from orchestra_ops.adapters.lambda_cloud import LambdaCloudClient
+from orchestra_ops.adapters.pulumi_engine import find_cli
 from orchestra_ops.domain.lambda_cloud import InstanceStatus, LaunchRequest
 from orchestra_ops.sandbox.runner import Endpoints, Sandbox
 
@@ -149,7 +150,7 @@ def run_demo(
 
 def _stack_engine(echo: Callable[[str], Any]) -> dict[str, str]:
     """The Pulumi CLI when installed; else the project's engine test double, said aloud."""
-    if shutil.which("pulumi") is not None:
+    if find_cli() is not None:
         return {}
     if not (ROOT / "tests" / "doubles" / "program_engine.py").exists():
         echo("Pulumi CLI not installed: phase 2A will be skipped (see `orchestra-ops doctor`)")

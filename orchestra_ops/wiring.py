@@ -68,9 +68,16 @@ class Clients(ClosesOnExit):
             state_dir = self.settings.runtime.state_dir
             choice = self.settings.runtime.stack_engine
             if choice == "pulumi":
-                from orchestra_ops.adapters.pulumi_engine import PulumiEngine
+                from orchestra_ops.adapters.pulumi_engine import (
+                    PulumiEngine,
+                    provider_environment,
+                )
 
-                self._stack_engine = PulumiEngine(self.settings.pulumi, state_dir)
+                self._stack_engine = PulumiEngine(
+                    self.settings.pulumi,
+                    state_dir,
+                    provider_env=provider_environment(self.settings.lambda_cloud),
+                )
             else:
                 self._stack_engine = _engine_factory(choice)(self.settings, state_dir)
         return self._stack_engine

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from prefect import get_run_logger
 
+from orchestra_ops.adapters.pulumi_engine import provider_environment
 from orchestra_ops.adapters.pulumi_state import PulumiStateMigrator
 from orchestra_ops.adapters.reorg_apply import ReorgApplier
 from orchestra_ops.domain.reorg.model import StackRename
@@ -172,7 +173,10 @@ def migrate_stack_state(repo_path: str) -> list[str] | None:
     try:
         # Built here, as other tasks build clients: wiring.py has no state migrator (yet).
         migrator = PulumiStateMigrator(
-            settings.pulumi, settings.runtime.state_dir, org=plan.mapping.org
+            settings.pulumi,
+            settings.runtime.state_dir,
+            org=plan.mapping.org,
+            provider_env=provider_environment(settings.lambda_cloud),
         )
     except ToolMissing as missing:
         get_run_logger().warning("%s", missing)

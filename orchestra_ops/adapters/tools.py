@@ -39,6 +39,24 @@ def command_version(program: str, *args: str) -> str | None:
     return first_line[0] if first_line else None
 
 
+def _pulumi_status() -> ToolStatus:
+    """The Pulumi CLI: from PATH or the `make pulumi` cache, with its version and origin."""
+    from orchestra_ops.adapters.pulumi_engine import find_cli
+
+    cli = find_cli()
+    version = None
+    if cli is not None:
+        found = command_version(str(cli.executable), "version")
+        version = f"{found} — {cli.describe()}" if found else None
+    return ToolStatus(
+        "pulumi",
+        version,
+        "stack up/preview/refresh/destroy and state migration (tracks 2 and 4)",
+        "Install the CLI with Pulumi's installer (get.pulumi.com), or build the pinned one "
+        "offline from Pulumi's Go modules: `make pulumi` (needs Go).",
+    )
+
+
 def probe_tools() -> list[ToolStatus]:
     """Every tool the flows use, with its version or what its absence disables."""
     return [
@@ -48,13 +66,7 @@ def probe_tools() -> list[ToolStatus]:
             "every flow",
             "Install the project: `make venv`.",
         ),
-        ToolStatus(
-            "pulumi",
-            command_version("pulumi", "version"),
-            "stack up/preview/refresh/destroy and state migration (tracks 2 and 4)",
-            "No package registry ships the Pulumi CLI; install it from pulumi.com "
-            "(get.pulumi.com) and put `pulumi` on PATH.",
-        ),
+        _pulumi_status(),
         ToolStatus(
             "node",
             command_version("node", "--version"),

@@ -42,14 +42,27 @@ def test_doctor_finds_the_installed_python_tools(tmp_path: Path) -> None:
 def test_doctor_says_what_a_missing_pulumi_disables(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """With no pulumi on PATH, doctor names what that disables and how to get it."""
+    """With no pulumi on PATH nor built, doctor names what that disables and how to get it."""
     monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv("ORCHESTRA_PULUMI_CACHE", str(tmp_path / "no-pulumi-cache"))
     result = CliRunner().invoke(app, ["doctor", "--env-file", str(tmp_path / "none.env")])
     assert result.exit_code == 0
     pulumi_line = next(line for line in result.output.splitlines() if "pulumi " in line)
     assert "MISSING" in pulumi_line
     assert "stack up/preview" in pulumi_line
     assert "Missing: pulumi, node, npm" in result.output
+    assert "make pulumi" in pulumi_line
+
+
+def test_doctor_says_where_the_pulumi_cli_comes_from(tmp_path: Path) -> None:
+    """The CLI built by `make pulumi` is found without PATH, and doctor says so."""
+    from orchestra_ops.adapters.pulumi_engine import find_cli
+
+    if find_cli() is None:
+        pytest.skip("no Pulumi CLI on PATH or in the make pulumi cache")
+    result = CliRunner().invoke(app, ["doctor", "--env-file", str(tmp_path / "none.env")])
+    pulumi_line = next(line for line in result.output.splitlines() if "pulumi " in line)
+    assert "v3." in pulumi_line and "(from " in pulumi_line
 
 
 def test_doctor_fails_clearly_on_bad_configuration(
