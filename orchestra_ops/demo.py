@@ -150,7 +150,9 @@ def run_demo(
 
 def _stack_engine(echo: Callable[[str], Any]) -> dict[str, str]:
     """The Pulumi CLI when installed; else the project's engine test double, said aloud."""
-    if find_cli() is not None:
+    cli = find_cli()
+    if cli is not None:
+        echo(f"stack engine: the Pulumi CLI {cli.executable} (from {cli.origin})")
         return {}
     if not (ROOT / "tests" / "doubles" / "program_engine.py").exists():
         echo("Pulumi CLI not installed: phase 2A will be skipped (see `orchestra-ops doctor`)")
