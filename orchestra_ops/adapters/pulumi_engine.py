@@ -22,6 +22,7 @@ import datetime as dt
 import functools
 import json
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -318,12 +319,22 @@ def translated(what: str, ref: StackRef, scrub: Callable[[str], str]) -> Iterato
         ) from error
     except auto.CommandError as error:
         # str() of a CommandError is the command's code, stdout and stderr.
-        tail = scrub(str(error).strip())[-_STDERR_TAIL:]
-        raise StackError(f"{what} of {ref.label} failed: {tail}") from error
+        raise StackError(f"{what} of {ref.label} failed: {essence(scrub(str(error)))}") from error
     except OSError as error:
         raise StackUnavailable(
             f"{what} of {ref.label}: could not run the engine ({error})"
         ) from error
+
+
+def essence(output: str) -> str:
+    """The engine's own error lines out of a CLI's output (else its last characters)."""
+    errors = []
+    for line in output.splitlines():
+        text = line.strip().strip('"').strip()
+        if re.search(r"\berror\b", text, re.IGNORECASE) and text not in errors:
+            errors.append(text)
+    found = " | ".join(errors)
+    return (found or output.strip())[-_STDERR_TAIL:]
 
 
 # --- the engine ---------------------------------------------------------------------------

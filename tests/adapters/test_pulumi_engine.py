@@ -264,3 +264,19 @@ def test_provider_settings_reach_the_workspace_and_are_scrubbed(
             raise _failure(auto.CommandError, f"401 for {CANARY} at http://127.0.0.1:9")
     assert CANARY not in str(info.value) and "http://127.0.0.1:9" in str(info.value)
     assert CANARY not in repr(engine)
+
+
+def test_a_failed_update_is_reported_by_its_error_lines_not_the_output_tail() -> None:
+    """The engine's error lines make the message; a summary after them does not hide them."""
+    from orchestra_ops.adapters.pulumi_engine import essence
+
+    output = (
+        "\n code: 255\n stdout: Updating (dev):\n    pulumi:pulumi:Stack backend-dev running\n"
+        " error: update failed\n    lambda:Instance api-green-0 **creating failed** error: "
+        "LambdaUnavailable: no answer\nResources:\n    9 unchanged\n\nDuration: 3s\n stderr: \n"
+    )
+    assert essence(output) == (
+        "error: update failed | lambda:Instance api-green-0 **creating failed** error: "
+        "LambdaUnavailable: no answer"
+    )
+    assert essence("\n exit 1 without words \n") == "exit 1 without words"
