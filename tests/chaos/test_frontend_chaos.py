@@ -253,7 +253,7 @@ def test_a_killed_run_is_settled_whole_by_recover(world: World, point: str) -> N
     world.release += 1
     change_page(world.repo, f"chaos release {world.release}")
     overrides = {"VITE_API_URL": world.backend.url, "VITE_APP_TITLE": f"Admin {world.release}"}
-    slow = HealthParams(consecutive=20, interval_s=0.5, budget_s=60, fail_fast_after=None)
+    slow = HealthParams(consecutive=3, interval_s=0.5, budget_s=60, fail_fast_after=None)
     run = params(
         world.repo, world.backend, PROJECT, preflight=False, env_overrides=overrides, health=slow
     )

@@ -151,7 +151,7 @@ def _kill_during_production_gate(
 ) -> None:
     """Start release 2 (new title) in a worker; SIGKILL it while production is probed."""
     change_page(repo, "release 2")
-    slow = HealthParams(consecutive=50, interval_s=0.5, budget_s=600, fail_fast_after=None)
+    slow = HealthParams(consecutive=2, interval_s=0.5, budget_s=600, fail_fast_after=None)
     overrides = {"VITE_API_URL": backend.url, "VITE_APP_TITLE": "Release 2"}
     crash = params(repo, backend, project, preflight=False, env_overrides=overrides, health=slow)
     runner.vercel.break_next_promotions(1)
