@@ -19,9 +19,11 @@ os.environ["PREFECT_LOGGING_TO_API_ENABLED"] = "false"
 os.environ.pop("PREFECT_API_URL", None)
 
 # The real credential variables must not leak into tests from the developer's shell.
+# ORCHESTRA_SOAK (`make chaos`) is the suite's own switch, not a credential: it stays.
 for _name in list(os.environ):
     if _name.startswith(("VERCEL_", "LAMBDA_LABS_", "PULUMI_", "ORCHESTRA_")):
-        del os.environ[_name]
+        if _name != "ORCHESTRA_SOAK":
+            del os.environ[_name]
 # Rollback backups are encrypted with a key made for this test session, never the user's.
 os.environ["ORCHESTRA_STATE_KEY_FILE"] = str(_PREFECT_HOME / "state.key")
 
