@@ -12,10 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from orchestra_ops.adapters.lambda_cloud import LambdaCloudClient
+from orchestra_ops.domain.pending_ops import RESOURCE_TAG as RESOURCE_TAG  # one source
 from orchestra_ops.settings import load_settings, require
-
-RESOURCE_TAG = "orchestra-resource"
-"""The tag key that carries a resource's stable key (its idempotency key)."""
 
 
 @dataclass(frozen=True)
