@@ -13,7 +13,9 @@ the passphrase secrets provider, with PULUMI_CONFIG_PASSPHRASE or a generated pa
 kept 0600 in the state directory. Credentials and secret values travel in the environment
 or on stdin, never in argv; checkpoints keep secrets encrypted. Automation errors become
 the StackError subtree at this boundary; a lock that a killed CLI left on a file backend
-is removed (:func:`stale_locks`) instead of refusing every later update.
+is removed (:func:`stale_locks`) instead of refusing every later update, and the pending
+operations it left are settled against the Lambda API before the next ``up``, ``refresh``
+or ``destroy`` (:mod:`orchestra_ops.adapters.pulumi_pending`).
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -37,6 +38,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import pulumi.automation as auto
 
+from orchestra_ops.adapters import pulumi_pending
+from orchestra_ops.adapters.pulumi_locks import lock_files, stale_locks
 from orchestra_ops.errors import (
     StackConflict,
     StackError,
@@ -44,6 +47,7 @@ from orchestra_ops.errors import (
     StackUnavailable,
     ToolMissing,
 )
+from orchestra_ops.ports.lambda_cloud import LambdaCloudApi
 from orchestra_ops.ports.stack_engine import (
     ChangeSummary,
     Checkpoint,
@@ -245,37 +249,6 @@ def scrubber(backend: Backend, *credentials: str) -> Callable[[str], str]:
     return scrub
 
 
-def stale_locks(backend_url: str | None, project: str, stack: str) -> list[Path]:
-    """Lock files of a ``file://`` backend's stack left by dead CLIs on this host.
-
-    A CLI killed with its worker (SIGKILL, OOM) leaves its lock behind, and every later
-    update of the stack would be refused. All of them, or none: a lock of a live process
-    or of another host means another update may be running.
-    """
-    if not backend_url or not backend_url.startswith("file://") or "?" in backend_url:
-        return []
-    root = Path(backend_url.removeprefix("file://")) / ".pulumi" / "locks"
-    found = sorted(root.glob(f"*/{project}/{stack.rsplit('/', 1)[-1]}/*.json"))
-    return found if found and all(map(_left_by_a_dead_process_here, found)) else []
-
-
-def _left_by_a_dead_process_here(lock: Path) -> bool:
-    try:
-        content = json.loads(lock.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    pid = content.get("pid") if isinstance(content, dict) else None
-    if content.get("hostname") != socket.gethostname() or not isinstance(pid, int) or pid < 1:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:  # alive, another user's
-        return False
-    return False
-
-
 # --- errors and events --------------------------------------------------------------------
 
 
@@ -350,9 +323,11 @@ class PulumiEngine:
         *,
         cli: PulumiCli | None = None,
         provider_env: Mapping[str, str] | None = None,
+        lambda_api: Callable[[], LambdaCloudApi] | None = None,
     ) -> None:
         """``provider_env``: what the dynamic providers need besides this process's
-        environment (see :func:`provider_environment`)."""
+        environment (see :func:`provider_environment`). ``lambda_api``: the client that
+        settles what a killed update left pending (default: built as the providers do)."""
         found = cli or find_cli()
         if found is None:
             raise missing_cli("stack preview/up/refresh/destroy cannot run")
@@ -364,6 +339,7 @@ class PulumiEngine:
             self._backend, *(v for k, v in extra.items() if k.endswith(("_KEY", "_TOKEN")))
         )
         self._env = {**tool_env(found), **extra, **self._backend.env}
+        self._lambda_api = lambda_api or functools.partial(pulumi_pending.lambda_client, extra)
         self._stacks: dict[StackRef, tuple[auto.Stack, str]] = {}
         self.last_checkpoint: Path | None = None
 
@@ -470,8 +446,34 @@ class PulumiEngine:
             tail = self._scrub(done.stderr.strip())[-_STDERR_TAIL:]
             raise StackError(f"config of {ref.label} failed: {tail}")
 
+    def lock_files(self, ref: StackRef) -> list[Path]:
+        """The lock files of the stack (a ``file://`` backend's; others show none)."""
+        return lock_files(self._backend.url, self._stacks[ref][1], ref.stack)
+
+    def settle_pending(
+        self,
+        ref: StackRef,
+        on_event: OnEvent | None = None,
+        *,
+        dry_run: bool = False,
+        checkpoint: Checkpoint | None = None,
+        destroying: bool = False,
+    ) -> pulumi_pending.Settlement:
+        """Settle the pending operations a killed update left (:mod:`.pulumi_pending`)."""
+        self._stack(ref)
+        return pulumi_pending.settle(
+            self,
+            ref,
+            self._lambda_api,
+            checkpoint=checkpoint,
+            destroying=destroying,
+            dry_run=dry_run,
+            on_event=on_event,
+        )
+
     def refresh(self, ref: StackRef, on_event: OnEvent | None = None) -> ChangeSummary:
-        """Refresh the state from the cloud."""
+        """Settle what a killed update left pending, then refresh the state from the cloud."""
+        self.settle_pending(ref, on_event)
         events = self._emit(on_event)
         result = self._run(
             "refresh", ref, lambda s: s.refresh(on_event=events, show_secrets=False), on_event
@@ -485,8 +487,12 @@ class PulumiEngine:
         return _summary(result.change_summary)
 
     def up(self, ref: StackRef, on_event: OnEvent | None = None) -> Mapping[str, StackOutput]:
-        """Export a checkpoint, then update; the outputs."""
-        self.last_checkpoint = self._save_checkpoint(ref, self.export(ref))
+        """Export a checkpoint (settling what a killed update left pending), then update;
+        the outputs."""
+        checkpoint = self.export(ref)
+        if self.settle_pending(ref, on_event, checkpoint=checkpoint).found:
+            checkpoint = self.export(ref)
+        self.last_checkpoint = self._save_checkpoint(ref, checkpoint)
         events = self._emit(on_event)
         result = self._run("up", ref, lambda s: s.up(on_event=events, show_secrets=False), on_event)
         return _outputs(result.outputs)
@@ -516,7 +522,8 @@ class PulumiEngine:
         self._run("import", ref, lambda s: s.import_stack(deployment))
 
     def destroy(self, ref: StackRef, on_event: OnEvent | None = None) -> ChangeSummary:
-        """Delete every resource of the stack."""
+        """Delete every resource of the stack, and what a killed update left pending."""
+        self.settle_pending(ref, on_event, destroying=True)
         events = self._emit(on_event)
         result = self._run(
             "destroy", ref, lambda s: s.destroy(on_event=events, show_secrets=False), on_event

@@ -53,6 +53,11 @@ def _ruleset_outputs(props: dict[str, Any], ruleset: FirewallRuleset) -> dict[st
     return {**inputs_of(props), "ruleset_id": ruleset.id, "name": ruleset.name, "region": region}
 
 
+def adopted_ruleset_outputs(props: dict[str, Any], ruleset: FirewallRuleset) -> dict[str, Any]:
+    """What a ruleset found in Lambda reports: its rules as they are there (as ``read``)."""
+    return {**_ruleset_outputs(props, ruleset), "rules": rules_plain(ruleset.rules)}
+
+
 class LambdaFirewallRulesetProvider(NamedProvider):
     """A firewall ruleset by name and region; name and rules change in place."""
 
@@ -83,8 +88,7 @@ class LambdaFirewallRulesetProvider(NamedProvider):
                 ruleset = api.get_firewall_ruleset(FirewallRulesetId(id_))
             except LambdaNotFound:
                 return ReadResult(None, {})
-        outs = _ruleset_outputs(props, ruleset)
-        return ReadResult(id_, {**outs, "rules": rules_plain(ruleset.rules)})
+        return ReadResult(id_, adopted_ruleset_outputs(props, ruleset))
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         """Replace on region; update on name or rules."""

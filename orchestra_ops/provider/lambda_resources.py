@@ -12,9 +12,20 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, ResourceProvider
 
-from orchestra_ops.domain.lambda_cloud import FilesystemId, SshKeyId
+from orchestra_ops.domain.lambda_cloud import Filesystem, FilesystemId, SshKey, SshKeyId
 from orchestra_ops.errors import LambdaConflict, LambdaNotFound
 from orchestra_ops.provider._common import Timing, inputs_of, open_client, pickler_restored
+
+
+def ssh_key_outputs(props: dict[str, Any], key: SshKey, private: str | None) -> dict[str, Any]:
+    """What a created (or adopted) key reports: without ``public_key`` input it was generated."""
+    outs = {**inputs_of(props), "key_id": key.id, "public_key": key.public_key}
+    return {**outs, "private_key": private, "generated": not props.get("public_key")}
+
+
+def filesystem_outputs(props: dict[str, Any], fs: Filesystem) -> dict[str, Any]:
+    """What a created (or adopted) filesystem reports."""
+    return {**inputs_of(props), "filesystem_id": fs.id, "mount_point": fs.mount_point}
 
 
 class NamedProvider(ResourceProvider):
@@ -72,9 +83,7 @@ class LambdaSshKeyProvider(NamedProvider):
             else:
                 key = api.generate_ssh_key(name)
                 private = key.private_key.get_secret_value() if key.private_key else None
-        outs = {**inputs_of(props), "key_id": key.id, "public_key": key.public_key}
-        generated = not public_key
-        return CreateResult(key.id, {**outs, "private_key": private, "generated": generated})
+        return CreateResult(key.id, ssh_key_outputs(props, key, private))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """Still listed: its current fields; else gone."""
@@ -110,8 +119,7 @@ class LambdaFilesystemProvider(NamedProvider):
                 )
             if fs is None:
                 fs = api.create_filesystem(name, region)
-        outs = {**inputs_of(props), "filesystem_id": fs.id, "mount_point": fs.mount_point}
-        return CreateResult(fs.id, outs)
+        return CreateResult(fs.id, filesystem_outputs(props, fs))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """Still listed: its current fields; else gone."""
