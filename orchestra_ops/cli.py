@@ -218,12 +218,26 @@ def _recovery_summary(report: RecoveryReport) -> list[str]:
     lines = ["dry run: nothing was changed"] if report.dry_run else []
     lines.append(f"open intents found: {len(report.intents)}")
     lines += [f"  {r.key}: {r.state} ({r.detail})" for r in report.intents]
+    lines += _pending_lines(report)
     by_line: dict[str, list[str]] = {}  # one skip message for every environment, not one each
     for check in report.orphans:
         by_line.setdefault(_orphan_line(check, report.dry_run), []).append(check.environment)
     lines += [f"orphans in {', '.join(envs)}: {line}" for line, envs in by_line.items()]
     lines.append(_runs_line(report))
     lines.append("nothing left open" if report.clean else "something is left open")
+    return lines
+
+
+def _pending_lines(report: RecoveryReport) -> list[str]:
+    """What killed updates left pending in each stack, and what became of it."""
+    busy = [c for c in report.pending if c.status != "checked" or c.lines]
+    if not busy:
+        return ["pending operations of killed updates: none"] if report.pending else []
+    lines = []
+    for check in busy:
+        said = check.note if check.status != "checked" else f"{len(check.lines)} step(s)"
+        lines.append(f"pending operations in {check.stack}: {check.status}: {said}")
+        lines += [f"  {line}" for line in check.lines]
     return lines
 
 

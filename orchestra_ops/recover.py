@@ -1,12 +1,15 @@
 """`orchestra-ops recover`: close what crashed runs left open, and find orphaned API instances.
 
-A crashed run leaves its saga's intents open in the ledger (``orchestra_ops.saga``) and
-may leave Lambda API instances that no backend stack lists. Recovery settles each open
-saga as the next run of its target would (a frontend release is kept only when it passes
-the production gate its run recorded; otherwise env, config files and production are
-restored; each step isolated, failures left open), then lists live ``role=api``
-instances that their environment's backend stack does not list, terminating them when
-asked. Plain functions over the ports; no Prefect needed.
+A crashed run leaves its saga's intents open in the ledger (``orchestra_ops.saga``), may
+leave pending operations and a lock in a stack's state (a killed ``pulumi up``), and may
+leave Lambda API instances that no backend stack lists. Recovery settles each open saga
+as the next run of its target would (a frontend release is kept only when it passes the
+production gate its run recorded; otherwise env, config files and production are
+restored; each step isolated, failures left open), settles each stack's pending
+operations against the Lambda API (adopting what their creates made, terminating what no
+resource will own), then lists live ``role=api`` instances that their environment's
+backend stack neither lists nor holds, terminating them when asked. Plain functions over
+the ports; no Prefect needed.
 """
 
 from __future__ import annotations
@@ -23,12 +26,14 @@ from orchestra_ops.adapters.prefect_runs import StuckRun
 from orchestra_ops.adapters.target_lock import describe_holder, hold, lock_path
 from orchestra_ops.domain.health import HealthPolicy
 from orchestra_ops.domain.lambda_cloud import Instance
+from orchestra_ops.domain.pending_ops import INSTANCE, read_state
 from orchestra_ops.domain.provisioning import StackColours, live_instances_of
 from orchestra_ops.errors import Conflict, OpsError, ToolMissing
 from orchestra_ops.frontend_rollback import ReleaseProbe
 from orchestra_ops.ledger import Ledger, Outcome, ReconcileReport
-from orchestra_ops.ports.stack_engine import StackOutput
+from orchestra_ops.ports.stack_engine import Checkpoint, StackOutput
 from orchestra_ops.ports.vercel import VercelApi
+from orchestra_ops.recover_pending import PendingCheck, settle_pending
 from orchestra_ops.saga import Saga, open_sagas
 from orchestra_ops.settings import Settings
 from orchestra_ops.wiring import Clients, build
@@ -147,6 +152,18 @@ class OrphanCheck:
         return self.status != "failed" and {o.id for o in self.orphans} <= set(self.terminated)
 
 
+def state_instance_ids(checkpoint: Checkpoint) -> set[str]:
+    """Ids of the instances a checkpoint holds (none from another engine's format).
+
+    An instance adopted after a killed update is in the state before any ``up`` has put
+    it in the outputs.
+    """
+    try:
+        return set(read_state(checkpoint).owned_ids(INSTANCE))
+    except (ValueError, AttributeError, TypeError):
+        return set()
+
+
 def stack_instance_ids(outputs: Mapping[str, StackOutput]) -> set[str]:
     """Every instance id the backend stack lists, in any colour (ValueError when malformed)."""
     values = {name: output.value for name, output in outputs.items()}
@@ -194,6 +211,7 @@ def check_orphans(
                 instances = clients.lambda_cloud().list_instances()
                 ref = engine.select_or_create(backend_dir, environment)
                 listed = stack_instance_ids(engine.outputs(ref))
+                listed |= state_instance_ids(engine.export(ref))
                 check.orphans = find_orphans(instances, environment, listed)
                 if terminate and check.orphans and not dry_run:
                     gone = clients.lambda_cloud().terminate([o.id for o in check.orphans])
@@ -256,13 +274,15 @@ class RecoveryReport:
     intents: list[IntentResult]
     orphans: list[OrphanCheck]
     runs: RunCheck = field(default_factory=lambda: RunCheck("skipped", note="not asked"))
+    pending: list[PendingCheck] = field(default_factory=list)
 
     @property
     def clean(self) -> bool:
-        """True when no intent is open, no orphan running and no run stuck."""
+        """True when no intent is open, nothing pending, no orphan running, no run stuck."""
         closed = {o.value for o in Outcome}
         intents = all(r.state in closed for r in self.intents)
-        return intents and all(c.clean for c in self.orphans) and self.runs.clean
+        settled = all(c.clean for c in self.pending)
+        return intents and settled and all(c.clean for c in self.orphans) and self.runs.clean
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for ``--json``."""
@@ -270,6 +290,7 @@ class RecoveryReport:
             "clean": self.clean,
             "dry_run": self.dry_run,
             "intents": [vars(r) for r in self.intents],
+            "pending": [vars(c) for c in self.pending],
             "orphans": [
                 {
                     "environment": c.environment,
@@ -313,6 +334,7 @@ def recover(
             frontend_rollback.release_probe(clients.prober(), policy),
             dry_run=dry_run,
         )
+        pending = settle_pending(clients, infrastructure_dir, environments, dry_run=dry_run)
         orphans = check_orphans(
             clients,
             infrastructure_dir / "backend",
@@ -325,4 +347,4 @@ def recover(
         if runs
         else RunCheck("skipped", note="not asked (--no-runs)")
     )
-    return RecoveryReport(dry_run, intents, orphans, stuck)
+    return RecoveryReport(dry_run, intents, orphans, stuck, pending)

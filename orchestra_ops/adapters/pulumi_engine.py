@@ -52,6 +52,7 @@ from orchestra_ops.ports.stack_engine import (
     ChangeSummary,
     Checkpoint,
     OnEvent,
+    Settlement,
     StackEvent,
     StackOutput,
     StackRef,
@@ -458,7 +459,7 @@ class PulumiEngine:
         dry_run: bool = False,
         checkpoint: Checkpoint | None = None,
         destroying: bool = False,
-    ) -> pulumi_pending.Settlement:
+    ) -> Settlement:
         """Settle the pending operations a killed update left (:mod:`.pulumi_pending`)."""
         self._stack(ref)
         return pulumi_pending.settle(
@@ -555,7 +556,10 @@ def _outputs(values: Mapping[str, auto.OutputValue]) -> dict[str, StackOutput]:
 
 
 if TYPE_CHECKING:
-    from orchestra_ops.ports.stack_engine import StackEngine
+    from orchestra_ops.ports.stack_engine import SettlesPending, StackEngine
 
     def _implements_the_port(engine: PulumiEngine) -> StackEngine:
+        return engine
+
+    def _settles_pending(engine: PulumiEngine) -> SettlesPending:
         return engine

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -62,7 +61,13 @@ from orchestra_ops.errors import (
     StackError,
 )
 from orchestra_ops.ports.lambda_cloud import LambdaCloudApi
-from orchestra_ops.ports.stack_engine import Checkpoint, OnEvent, StackEvent, StackRef
+from orchestra_ops.ports.stack_engine import (
+    Checkpoint,
+    OnEvent,
+    Settlement,
+    StackEvent,
+    StackRef,
+)
 from orchestra_ops.settings import LambdaCloudSettings, load_settings
 
 if TYPE_CHECKING:
@@ -73,21 +78,6 @@ NOT_DECLARING = frozenset({"delete", "delete-replaced", "discard", "discard-repl
 
 LambdaFactory = Callable[[], LambdaCloudApi]
 Listed = TypeVar("Listed", SshKey, Filesystem)
-
-
-@dataclass
-class Settlement:
-    """What settling one stack's pending operations decided, and did (or would do)."""
-
-    stack: str
-    dry_run: bool = False
-    actions: list[Action] = field(default_factory=list)
-    done: list[str] = field(default_factory=list)
-
-    @property
-    def found(self) -> int:
-        """How many actions there were (0: nothing was pending)."""
-        return len(self.actions)
 
 
 def lambda_client(provider_env: Mapping[str, str]) -> LambdaCloudClient:
@@ -145,11 +135,12 @@ def settle(
             tuple(api.list_filesystems()),
             tuple(api.list_firewall_rulesets()),
         )
-        result.actions = plan_settlement(state, cloud, declared)
+        actions = plan_settlement(state, cloud, declared)
+        result.decided = [a.describe() for a in actions]
         if dry_run:
-            result.done += [f"would {a.describe()}" for a in result.actions]
+            result.done += [f"would {line}" for line in result.decided]
             return result
-        left = [a for a in result.actions if a.verb == "leave"]
+        left = [a for a in actions if a.verb == "leave"]
         if left:
             raise StackError(
                 f"{ref.label}: {len(left)} pending operation(s) of a killed update cannot be "
@@ -158,11 +149,11 @@ def settle(
             )
         ops = {op.urn: op for op in state.pending if op.operation == "creating"}
         adopted: dict[str, tuple[str, Mapping[str, Any]]] = {}
-        for action in result.actions:
+        for action in actions:
             line = _carry_out(api, action, ops.get(action.urn), adopted, ref)
             result.done.append(line)
             _say(on_event, f"{ref.label}: {line}")
-    forgotten = {(a.urn, str(a.object_id)) for a in result.actions if a.verb == "forget"}
+    forgotten = {(a.urn, str(a.object_id)) for a in actions if a.verb == "forget"}
     engine.import_(ref, Checkpoint(settled_checkpoint(text, adopted, forgotten)))
     _say(on_event, f"{ref.label}: {len(state.pending)} pending operation(s) settled")
     return result

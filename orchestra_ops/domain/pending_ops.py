@@ -116,9 +116,11 @@ def read_state(checkpoint: str) -> StackState:
         return StackState((), ())
     if not isinstance(deployment, dict):
         raise ValueError("the checkpoint's deployment is not an object")
-    resources = tuple(deployment.get("resources") or ())
+    resources, ops = deployment.get("resources") or [], deployment.get("pending_operations") or []
+    if not isinstance(resources, list) or not isinstance(ops, list):
+        raise ValueError("the checkpoint's resources and pending operations are not lists")
     pending = []
-    for op in deployment.get("pending_operations") or ():
+    for op in ops:
         res = op.get("resource") or {}
         inputs = res.get("inputs") or {}
         pending.append(
@@ -131,7 +133,7 @@ def read_state(checkpoint: str) -> StackState:
                 inputs=inputs if isinstance(inputs, dict) else {},
             )
         )
-    return StackState(resources, tuple(pending))
+    return StackState(tuple(r for r in resources if isinstance(r, dict)), tuple(pending))
 
 
 @dataclass(frozen=True)

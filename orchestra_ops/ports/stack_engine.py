@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NewType, Protocol
+from typing import NewType, Protocol, runtime_checkable
 
 Checkpoint = NewType("Checkpoint", str)
 """A stack's exported state: the JSON text of ``{"version": n, "deployment": {...}}``."""
@@ -107,4 +107,30 @@ class StackEngine(Protocol):
 
     def cancel(self, ref: StackRef) -> None:
         """Cancel the update running on the stack and release its lock."""
+        ...
+
+
+@dataclass
+class Settlement:
+    """What settling one stack's pending operations decided (one line each) and did."""
+
+    stack: str
+    dry_run: bool = False
+    decided: list[str] = field(default_factory=list)
+    done: list[str] = field(default_factory=list)
+
+    @property
+    def found(self) -> int:
+        """How many decisions there were (0: nothing was pending)."""
+        return len(self.decided)
+
+
+@runtime_checkable
+class SettlesPending(StackEngine, Protocol):
+    """An engine that can settle what a killed update left pending (the Pulumi CLI's)."""
+
+    def settle_pending(
+        self, ref: StackRef, on_event: OnEvent | None = None, *, dry_run: bool = False
+    ) -> Settlement:
+        """Adopt or terminate what pending creates made, clear the pending operations."""
         ...

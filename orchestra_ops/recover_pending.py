@@ -1,0 +1,89 @@
+"""`orchestra-ops recover`, part two: the pending operations killed updates left in stacks.
+
+A ``pulumi up`` killed with its worker leaves pending operations and a lock in the
+stack's state, and whatever its creates made in Lambda belongs to no stack. Each
+environment's shared then backend stack is settled by the engine
+(:class:`~orchestra_ops.ports.stack_engine.SettlesPending`), under the environment's
+target lock: a provisioning run in progress owns its pending operations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from orchestra_ops.adapters.target_lock import describe_holder, hold, lock_path
+from orchestra_ops.errors import Conflict, OpsError, ToolMissing
+from orchestra_ops.ports.stack_engine import SettlesPending
+from orchestra_ops.wiring import Clients
+
+STACK_PROJECTS = ("shared", "backend")  # the order matters: the backend reads the shared one
+
+
+@dataclass
+class PendingCheck:
+    """One stack's pending operations: what settling them did (or would do), or why not."""
+
+    stack: str
+    status: str = "checked"  # checked | skipped | failed
+    lines: list[str] = field(default_factory=list)
+    note: str = ""
+    left_open: bool = False  # a dry run found some
+
+    @property
+    def clean(self) -> bool:
+        """True unless it failed or a dry run left pending operations in place."""
+        return self.status != "failed" and not self.left_open
+
+
+def settle_pending(
+    clients: Clients, infrastructure_dir: Path, envs: Sequence[str], *, dry_run: bool
+) -> list[PendingCheck]:
+    """Settle the pending operations killed updates left in each environment's stacks.
+
+    An environment whose stacks a provisioning run holds is skipped: their pending
+    operations are that run's own.
+    """
+    names = [f"{p}/{e}" for e in envs for p in STACK_PROJECTS]
+    try:
+        engine = clients.stack_engine()
+    except ToolMissing as error:
+        return [PendingCheck(n, "skipped", note=f"not settled: {error}") for n in names]
+    except OpsError as error:
+        return [PendingCheck(n, "failed", note=f"{type(error).__name__}: {error}") for n in names]
+    if not isinstance(engine, SettlesPending):
+        why = "the stack engine leaves no pending operations to settle"
+        return [PendingCheck(n, "skipped", note=why) for n in names]
+    checks: list[PendingCheck] = []
+    state_dir = clients.settings.runtime.state_dir
+    for environment in envs:
+        try:
+            target = lock_path(state_dir, "stack", f"backend-{environment}")
+            with hold(target, describe_holder("recover"), wait_s=0):
+                for project in STACK_PROJECTS:
+                    checks.append(
+                        _settle_stack(engine, infrastructure_dir / project, environment, dry_run)
+                    )
+        except Conflict:
+            why = f"a provisioning run of {environment} is in progress; not touched"
+            done = {c.stack for c in checks}
+            checks += [
+                PendingCheck(f"{p}/{environment}", "skipped", note=why)
+                for p in STACK_PROJECTS
+                if f"{p}/{environment}" not in done
+            ]
+    return checks
+
+
+def _settle_stack(
+    engine: SettlesPending, project_dir: Path, environment: str, dry_run: bool
+) -> PendingCheck:
+    check = PendingCheck(f"{project_dir.name}/{environment}")
+    try:
+        ref = engine.select_or_create(project_dir, environment)
+        settled = engine.settle_pending(ref, dry_run=dry_run)
+        check.lines, check.left_open = settled.done, dry_run and settled.found > 0
+    except (OpsError, ValueError) as error:
+        check.status, check.note = "failed", f"{type(error).__name__}: {error}"
+    return check
