@@ -43,7 +43,10 @@ chaos: venv
 test-fast: venv
 	$(BIN)/pytest -x -q -m "not slow"
 
+## The demo runs its stacks on the Pulumi CLI: pulumi on PATH, else the `make pulumi`
+## build (made here on first use; without it the demo says what is missing and stops).
 demo: venv
+	@command -v pulumi >/dev/null || bash tools/build-pulumi.sh >/dev/null || true
 	$(BIN)/orchestra-ops demo
 
 sandbox: venv

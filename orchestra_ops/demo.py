@@ -6,6 +6,11 @@ point at, then runs the roadmap flow (2A provisions the new API instances blue-g
 Prefect's local server. One production health failure is injected by default: the first run rolls
 the affected app back and fails visibly; the second run resumes, re-running only what
 did not complete. The report JSON goes to ``--report``.
+
+The stacks run on the Pulumi engine (the CLI on PATH, or the one ``make pulumi`` builds),
+on a file backend in the demo's state directory whatever ``PULUMI_*`` the caller has set.
+Without the CLI the demo stops before it starts anything, saying what to run: a roadmap
+whose provisioning phases were skipped is not the demo.
 """
 
 from __future__ import annotations
@@ -13,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,14 +28,25 @@ from pydantic import SecretStr
 
 from orchestra_ops.adapters.git import Git
 from orchestra_ops.adapters.lambda_cloud import LambdaCloudClient
-from orchestra_ops.adapters.pulumi_engine import find_cli
+from orchestra_ops.adapters.pulumi_engine import LAUNCHER, PulumiCli, find_cli
 from orchestra_ops.domain.lambda_cloud import InstanceStatus, LaunchRequest
 from orchestra_ops.sandbox.runner import Endpoints, Sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "orchestra-main"
 INFRASTRUCTURE = ROOT / "infrastructure" / "pulumi"
-ENGINE_DOUBLE = "tests.doubles.program_engine:ProgramUnderMocksEngine"
+NO_ENGINE = (
+    "no Pulumi CLI (neither on PATH nor built by `make pulumi`): the demo provisions its "
+    "Lambda stacks with it; run `make pulumi` (or install it, "
+    "https://www.pulumi.com/docs/install/), then run the demo again"
+)
+STACK_ENGINE = {
+    "ORCHESTRA_STACK_ENGINE": "pulumi",
+    # The stacks live in the demo's state dir, never in the caller's Pulumi account.
+    "PULUMI_ACCESS_TOKEN": "",
+    "PULUMI_BACKEND_URL": "",
+    "PULUMI_CONFIG_PASSPHRASE": "",
+}
 
 
 def _prepare_prefect(state_dir: Path) -> None:
@@ -88,7 +103,10 @@ def _backend(sandbox: Sandbox, endpoints: Endpoints) -> str:
 def run_demo(
     state_dir: Path, report_path: Path, *, inject_failure: bool, echo: Callable[[str], Any]
 ) -> int:
-    """Run the demo; returns the process exit code (0 when the roadmap ends completed)."""
+    """Run the demo; returns the process exit code (0 when the roadmap ends completed, 2
+    when the Pulumi CLI is missing)."""
+    if not _engine_ready(find_cli(), echo):
+        return 2
     _prepare_prefect(state_dir)
     from flows.params import HealthParams
     from flows.roadmap import RoadmapParams, roadmap
@@ -107,7 +125,7 @@ def run_demo(
         _environment(
             {
                 **endpoints.as_environment(),
-                **_stack_engine(echo),
+                **STACK_ENGINE,
                 "ORCHESTRA_STATE_DIR": str(work / "state"),
             }
         ),
@@ -148,22 +166,19 @@ def run_demo(
     return 0 if runs[-1]["state"] == "completed" and _as_expected(runs, inject_failure) else 1
 
 
-def _stack_engine(echo: Callable[[str], Any]) -> dict[str, str]:
-    """The Pulumi CLI when installed; else the project's engine test double, said aloud."""
-    cli = find_cli()
-    if cli is not None:
-        echo(f"stack engine: the Pulumi CLI {cli.executable} (from {cli.origin})")
-        return {}
-    if not (ROOT / "tests" / "doubles" / "program_engine.py").exists():
-        echo("Pulumi CLI not installed: phase 2A will be skipped (see `orchestra-ops doctor`)")
-        return {}
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    echo(
-        "Pulumi CLI not installed: the stacks run on tests/doubles/program_engine.py (the real "
-        "programs and providers against the sandbox, without the engine)"
-    )
-    return {"ORCHESTRA_STACK_ENGINE": ENGINE_DOUBLE}
+def _engine_ready(cli: PulumiCli | None, echo: Callable[[str], Any]) -> bool:
+    """Say in one line which engine runs the stacks, or why none can."""
+    if cli is None:
+        echo(NO_ENGINE)
+        return False
+    if cli.launcher_dir is None:
+        echo(
+            f"the Pulumi CLI {cli.executable} has no {LAUNCHER} next to it, so the dynamic "
+            "providers cannot run: run `make pulumi`, then run the demo again"
+        )
+        return False
+    echo(f"stack engine: the Pulumi CLI {cli.executable} (from {cli.origin})")
+    return True
 
 
 def _run(
