@@ -1,0 +1,152 @@
+"""`orchestra-ops recover`'s pending-operation part, over an engine stand-in (fast)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from orchestra_ops.adapters.target_lock import describe_holder, hold, lock_path
+from orchestra_ops.errors import StackConflict, ToolMissing
+from orchestra_ops.ports.stack_engine import (
+    ChangeSummary,
+    Checkpoint,
+    OnEvent,
+    Settlement,
+    StackOutput,
+    StackRef,
+)
+from orchestra_ops.recover import RecoveryReport, state_instance_ids
+from orchestra_ops.recover_pending import settle_pending
+
+
+class Engine:
+    """Records which stacks were settled; ``pending`` maps a stack label to its lines."""
+
+    def __init__(self, pending: Mapping[str, list[str]], fail: str = "") -> None:
+        self.pending, self.fail, self.settled = pending, fail, list[str]()
+
+    def select_or_create(self, project_dir: Path, stack: str) -> StackRef:
+        return StackRef(project_dir, stack)
+
+    def settle_pending(
+        self, ref: StackRef, on_event: OnEvent | None = None, *, dry_run: bool = False
+    ) -> Settlement:
+        self.settled.append(ref.label)
+        if ref.label == self.fail:
+            raise StackConflict(f"{ref.label}: an update that is still running holds the lock")
+        lines = self.pending.get(ref.label, [])
+        done = [f"would {line}" for line in lines] if dry_run else lines
+        return Settlement(ref.label, dry_run, decided=list(lines), done=done)
+
+    # The rest of the port: recover's pending part never calls them.
+    def set_config(self, ref: StackRef, key: str, value: str, *, secret: bool = False) -> None:
+        raise NotImplementedError
+
+    def refresh(self, ref: StackRef, on_event: OnEvent | None = None) -> ChangeSummary:
+        raise NotImplementedError
+
+    def preview(self, ref: StackRef, on_event: OnEvent | None = None) -> ChangeSummary:
+        raise NotImplementedError
+
+    def up(self, ref: StackRef, on_event: OnEvent | None = None) -> Mapping[str, StackOutput]:
+        raise NotImplementedError
+
+    def outputs(self, ref: StackRef) -> Mapping[str, StackOutput]:
+        raise NotImplementedError
+
+    def export(self, ref: StackRef) -> Checkpoint:
+        raise NotImplementedError
+
+    def import_(self, ref: StackRef, checkpoint: Checkpoint) -> None:
+        raise NotImplementedError
+
+    def destroy(self, ref: StackRef, on_event: OnEvent | None = None) -> ChangeSummary:
+        raise NotImplementedError
+
+    def cancel(self, ref: StackRef) -> None:
+        raise NotImplementedError
+
+
+def clients(tmp_path: Path, engine: Any) -> Any:
+    def stack_engine() -> Any:
+        if isinstance(engine, Exception):
+            raise engine
+        return engine
+
+    runtime = SimpleNamespace(state_dir=tmp_path)
+    return SimpleNamespace(stack_engine=stack_engine, settings=SimpleNamespace(runtime=runtime))
+
+
+def test_shared_then_backend_of_each_environment_and_what_was_done(tmp_path: Path) -> None:
+    engine = Engine({"backend/dev": ["adopt instance i-1 of api-blue-0: it exists"]})
+    checks = settle_pending(clients(tmp_path, engine), tmp_path, ["dev", "prod"], dry_run=False)
+    assert engine.settled == ["shared/dev", "backend/dev", "shared/prod", "backend/prod"]
+    assert [(c.stack, c.status, c.lines) for c in checks][:2] == [
+        ("shared/dev", "checked", []),
+        ("backend/dev", "checked", ["adopt instance i-1 of api-blue-0: it exists"]),
+    ]
+    assert all(c.clean for c in checks)
+
+
+def test_a_dry_run_that_finds_pending_operations_is_not_clean(tmp_path: Path) -> None:
+    engine = Engine({"shared/dev": ["terminate ssh key k-1 of ssh-key: ..."]})
+    (shared, backend) = settle_pending(clients(tmp_path, engine), tmp_path, ["dev"], dry_run=True)
+    assert shared.lines == ["would terminate ssh key k-1 of ssh-key: ..."]
+    assert not shared.clean and backend.clean
+    assert not RecoveryReport(True, [], [], pending=[shared, backend]).clean
+
+
+def test_an_environment_a_run_holds_is_not_touched(tmp_path: Path) -> None:
+    engine = Engine({"backend/dev": ["clear operation of x: ..."]})
+    target = lock_path(tmp_path, "stack", "backend-dev")
+    with hold(target, describe_holder("a provisioning run"), wait_s=0):
+        checks = settle_pending(clients(tmp_path, engine), tmp_path, ["dev"], dry_run=False)
+    assert engine.settled == []
+    assert [(c.stack, c.status) for c in checks] == [
+        ("shared/dev", "skipped"),
+        ("backend/dev", "skipped"),
+    ]
+    assert all("in progress" in c.note for c in checks)
+
+
+def test_a_stack_that_cannot_be_settled_fails_the_recovery_but_not_the_others(
+    tmp_path: Path,
+) -> None:
+    engine = Engine({}, fail="shared/dev")
+    shared, backend = settle_pending(clients(tmp_path, engine), tmp_path, ["dev"], dry_run=False)
+    assert shared.status == "failed" and "StackConflict" in shared.note and not shared.clean
+    assert backend.status == "checked"
+
+
+@pytest.mark.parametrize(
+    ("engine", "status", "note"),
+    [
+        (
+            ToolMissing("pulumi (the Pulumi CLI)", disables="x", install_hint="y"),
+            "skipped",
+            "pulumi",
+        ),
+        (object(), "skipped", "leaves no pending operations"),
+    ],
+)
+def test_without_an_engine_that_settles_nothing_is_claimed(
+    tmp_path: Path, engine: Any, status: str, note: str
+) -> None:
+    checks = settle_pending(clients(tmp_path, engine), tmp_path, ["dev"], dry_run=False)
+    assert [(c.status, note in c.note) for c in checks] == [(status, True)] * 2
+    assert all(c.clean for c in checks)
+
+
+def test_instances_held_in_the_state_count_whatever_the_outputs_say() -> None:
+    checkpoint = Checkpoint(
+        '{"version": 3, "deployment": {"resources": ['
+        '{"urn": "u1", "id": "i-1", "type": "pulumi-python:dynamic/lambda:Instance"},'
+        '{"urn": "u2", "id": "k-1", "type": "pulumi-python:dynamic/lambda:SshKey"}]}}'
+    )
+    assert state_instance_ids(checkpoint) == {"i-1"}
+    # The engine double keeps resources by URN: its outputs say what it holds.
+    assert state_instance_ids(Checkpoint('{"deployment": {"resources": {"u1": {}}}}')) == set()
