@@ -194,7 +194,7 @@ def _provision(
     # Past the gate the new colour is kept whatever happens next: nothing left to undo.
     t.close_rollout(saga, f"{rollout.new} passed its health gate; switching to it")
     try:
-        _switch_and_retire(backend_dir, env, rollout, report)
+        _switch_and_retire(backend_dir, env, rollout, report, outputs)
     except Exception as error:
         return _unfinished(report, error, rollout)
     if params.ttl_hours is not None:
@@ -341,14 +341,23 @@ def _clear_leftover(backend_dir: Path, env: str, rollout: Rollout) -> None:
 
 
 def _switch_and_retire(
-    backend_dir: Path, env: str, rollout: Rollout, report: ProvisioningReport
+    backend_dir: Path,
+    env: str,
+    rollout: Rollout,
+    report: ProvisioningReport,
+    outputs: dict[str, object],
 ) -> None:
-    """The new colour serves; then the old one goes (a failure here leaves the new serving)."""
+    """The new colour serves; then the old one goes (a failure here leaves the new serving).
+
+    A first rollout has no old colour: the stack already holds the new one only, serving
+    (``outputs``), and one more ``up`` would change nothing (it costs seconds on the engine).
+    """
+    final = outputs
     if rollout.serving is not None:
         t.configure(backend_dir, env, {"active_colour": rollout.new})
         t.up_stack(backend_dir, env)
-    t.configure(backend_dir, env, colour_config([rollout.new], rollout.new))
-    final = t.up_stack(backend_dir, env)
+        t.configure(backend_dir, env, colour_config([rollout.new], rollout.new))
+        final = t.up_stack(backend_dir, env)
     report.serving_colour = rollout.new
     report.instance_ids = [str(i) for i in final.get("instance_ids") or []]  # type: ignore[attr-defined]
     api_url = final.get("api_url")
