@@ -7,7 +7,9 @@ say, so a settlement that is itself interrupted is settled again the same way.
 
 1. the checkpoint (``stack export``, which takes no lock); nothing pending: done;
 2. the stack's locks: one of a live process means an update is running and the pending
-   operations are its own (StackConflict, nothing touched); locks of dead CLIs go;
+   operations are its own (StackConflict, nothing touched); locks of dead CLIs go. On a
+   backend whose locks are not visible here (Pulumi Cloud, S3) the callers' target lock
+   (``tasks.serialise``, ``recover``) is what keeps a running update out of reach;
 3. which resources the program declares now: a ``preview`` (no lock, no cloud change),
    or none at all before a destroy;
 4. what Lambda holds: instances, SSH keys, filesystems, firewall rulesets;
