@@ -33,15 +33,20 @@ format: venv
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+## Test files run on parallel workers (pytest-xdist), each file whole on one worker so a
+## module's tests keep their order; most of the suite waits on servers and processes.
+TEST_WORKERS ?= 3
+XDIST := -n $(TEST_WORKERS) --dist loadfile
+
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest $(XDIST)
 
 ## The whole chaos matrix and every trial (longer than CI's share; see tests/chaos).
 chaos: venv
 	ORCHESTRA_SOAK=1 $(BIN)/pytest tests/chaos -q
 
 test-fast: venv
-	$(BIN)/pytest -x -q -m "not slow"
+	$(BIN)/pytest -x -q -m "not slow" $(XDIST)
 
 ## The demo runs its stacks on the Pulumi CLI: pulumi on PATH, else the `make pulumi`
 ## build (made here on first use; without it the demo says what is missing and stops).
