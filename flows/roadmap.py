@@ -24,13 +24,7 @@ from pydantic import BaseModel, Field
 from flows.frontend_migration import FrontendMigrationParams
 from flows.lambda_provisioning import ProvisioningParams
 from flows.params import HealthParams
-from flows.security_scan import SecurityScanParams
-from flows.stack_reorganisation import ReorgAction, ReorgParams
-from orchestra_ops.domain.notifications import phase_failed
-from orchestra_ops.errors import OpsError, RolledBack
-from orchestra_ops.settings import load_settings
-from tasks.notify import send_notice
-from tasks.phases import (
+from flows.roadmap_phases import (
     DigestMemo,
     PhaseResult,
     back_up_state,
@@ -43,6 +37,12 @@ from tasks.phases import (
     write_deploy_workflow,
     write_infrastructure_workflow,
 )
+from flows.security_scan import SecurityScanParams
+from flows.stack_reorganisation import ReorgAction, ReorgParams
+from orchestra_ops.domain.notifications import phase_failed
+from orchestra_ops.errors import OpsError, RolledBack
+from orchestra_ops.settings import load_settings
+from tasks.notify import send_notice
 
 DEPLOY_GOAL_S = 120.0
 PROVISION_GOAL_S = 600.0
