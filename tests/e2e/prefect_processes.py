@@ -26,7 +26,6 @@ REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 PREFECT = str(BIN / "prefect")
 POOL = "orchestra-ops-process"
-DOUBLE = "tests.doubles.program_engine:ProgramUnderMocksEngine"
 SECURITY = "security-scan/weekly-security-scan"
 FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 
@@ -107,14 +106,17 @@ def copy_target(tmp: Path) -> Path:
 def worker_environment(
     env: dict[str, str], endpoints: Endpoints, state_dir: Path, target: Path
 ) -> dict[str, str]:
-    """What a worker (and the deploy step) needs: the sandbox, the state dir, the engine."""
+    """What a worker (and the deploy step) needs: the sandbox, the state dir, the engine.
+
+    The stacks run on the Pulumi CLI (PATH or the `make pulumi` cache, found through HOME),
+    on a file backend in ``state_dir``, as a worker of the product runs them.
+    """
     return {
         **env,
         **endpoints.as_environment(),
-        "ORCHESTRA_STACK_ENGINE": DOUBLE,
+        "ORCHESTRA_STACK_ENGINE": "pulumi",
         "ORCHESTRA_STATE_DIR": str(state_dir),
         "ORCHESTRA_TARGET_REPO": str(target),
-        "PYTHONPATH": str(REPO),  # tests/doubles is not installed with the project
         "PWD": str(REPO),  # the pull step's working directory, read in each run
         "PREFECT_WORKER_QUERY_SECONDS": "2",
     }

@@ -2,8 +2,9 @@
 
 One module-wide stack: ``prefect server start`` (SQLite in a private PREFECT_HOME), the
 sandbox in-process, the pool and every deployment of ``prefect.yaml`` created by the CLI,
-and one ``prefect worker start`` whose flow runs reach the sandbox. The Pulumi CLI is not
-installable here, so the stacks run on ProgramUnderMocksEngine (tests/doubles).
+and one ``prefect worker start`` whose flow runs reach the sandbox. The provisioning runs
+take their stacks through the Pulumi CLI (``make pulumi``) on a file backend in the state
+dir, the dynamic providers in their plugin processes, as a production worker does.
 """
 
 from __future__ import annotations
@@ -34,10 +35,10 @@ from pydantic import SecretStr
 
 from deployments.rest import PrefectRest
 from orchestra_ops.adapters.lambda_cloud import LambdaCloudClient
+from orchestra_ops.adapters.pulumi_engine import find_cli
 from orchestra_ops.domain.provisioning import live_instances_of
 from orchestra_ops.errors import InvalidRequest
 from orchestra_ops.sandbox.runner import Endpoints, Sandbox
-from tests.doubles.program_engine import copy_projects
 from tests.e2e.prefect_processes import (
     BIN,
     FINAL,
@@ -54,12 +55,20 @@ from tests.e2e.prefect_processes import (
     wait_healthy,
     worker_environment,
 )
+from tests.flows.provisioning_support import copy_projects
 
 PROVISIONING = "lambda-provisioning/lambda-provisioning"
 SILENCE_S = 45  # the zombie automation's window here (300 s in `make deploy`)
 LOS_ANGELES = ZoneInfo("America/Los_Angeles")
 
+CLI = find_cli()
+
 pytestmark = pytest.mark.slow
+without_the_engine = pytest.mark.skipif(
+    CLI is None or CLI.launcher_dir is None,
+    reason="the Pulumi CLI is neither on PATH nor in the `make pulumi` cache (no package "
+    "registry ships it; `make pulumi` builds it)",
+)
 
 
 @dataclass
@@ -186,6 +195,8 @@ def _provisioning(stack: Stack, **changes: object) -> dict[str, Any]:
     return {"params": {**params, **changes}}
 
 
+@pytest.mark.pulumi_cli
+@without_the_engine
 def test_rest_run_is_idempotent_and_provisions_one_instance(stack: Stack) -> None:
     """create_flow_run twice with one key: one run; it completes with one live instance."""
     rest = PrefectRest(stack.api_url)
@@ -198,6 +209,11 @@ def test_rest_run_is_idempotent_and_provisions_one_instance(stack: Stack) -> Non
     assert again.id == first.id
     stack.assert_completed(stack.wait_final(first.id))
     assert _instances(stack.endpoints) == 1
+    # The worker's engine kept the stacks' state in its file backend, instance included.
+    state = stack.state_dir / "pulumi" / "state" / ".pulumi" / "stacks" / "orchestra-backend"
+    checkpoint = json.loads((state / "dev.json").read_text())
+    types = [r["type"] for r in checkpoint["checkpoint"]["latest"]["resources"]]
+    assert types.count("pulumi-python:dynamic/lambda:Instance") == 1, types
 
 
 def _run_count(stack: Stack, deployment_id: str) -> int:
@@ -341,6 +357,8 @@ def heartbeats(stack: Stack, run_id: str) -> int:
     return len(page["events"])
 
 
+@pytest.mark.pulumi_cli
+@without_the_engine
 def test_a_run_whose_process_died_is_listed_stuck_marked_crashed_and_frees_its_slot(
     stack: Stack, tmp_path: Path
 ) -> None:
