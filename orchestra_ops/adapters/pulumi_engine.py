@@ -39,7 +39,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import pulumi.automation as auto
 
 from orchestra_ops.adapters import pulumi_pending
-from orchestra_ops.adapters.pulumi_locks import lock_files, stale_locks
+from orchestra_ops.adapters.pulumi_locks import lock_files
+from orchestra_ops.adapters.pulumi_locks import stale_locks as stale_locks  # re-exported
 from orchestra_ops.errors import (
     StackConflict,
     StackError,

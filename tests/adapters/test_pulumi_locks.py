@@ -1,0 +1,43 @@
+"""Locks a killed CLI leaves: a zombie holds nothing, a live process or another host does."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from orchestra_ops.adapters.pulumi_locks import left_by_a_dead_process_here, lock_files
+from tests.adapters.test_pulumi_engine import dead_pid, plant_lock
+
+
+def test_a_zombie_cli_holds_no_lock(tmp_path: Path) -> None:
+    """A CLI killed with its worker is a zombie until its new parent reaps it."""
+    here = socket.gethostname()
+    child = subprocess.Popen(["true"])  # exits at once; not reaped until wait()
+    try:
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{child.pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z":
+            assert time.monotonic() < deadline, "the child never became a zombie"
+            time.sleep(0.01)
+        zombie = plant_lock(tmp_path, "orchestra-backend", "dev", child.pid, here)
+        assert left_by_a_dead_process_here(zombie)
+    finally:
+        child.wait()
+    live = plant_lock(tmp_path, "orchestra-backend", "dev", os.getpid(), here)
+    elsewhere = plant_lock(tmp_path, "orchestra-backend", "dev", dead_pid(), "another-host")
+    assert not left_by_a_dead_process_here(live)
+    assert not left_by_a_dead_process_here(elsewhere)
+    assert set(lock_files(tmp_path.as_uri(), "orchestra-backend", "dev")) == {
+        zombie,
+        live,
+        elsewhere,
+    }
+
+
+def test_a_lock_file_that_is_not_a_lock_is_never_taken_for_stale(tmp_path: Path) -> None:
+    odd = plant_lock(tmp_path, "orchestra-backend", "dev", 1, socket.gethostname())
+    for text in ("[1, 2]", "{", '{"pid": "12", "hostname": "x"}'):
+        odd.write_text(text)
+        assert not left_by_a_dead_process_here(odd)
