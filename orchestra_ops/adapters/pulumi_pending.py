@@ -5,11 +5,13 @@ module gathers what they need and carries them out, in an order that a second ki
 cannot spoil: nothing is written to the state until Lambda holds what the state will
 say, so a settlement that is itself interrupted is settled again the same way.
 
-1. the checkpoint (``stack export``, which takes no lock); nothing pending: done;
+1. the checkpoint (``stack export``, which takes no lock); nothing pending: done (the
+   usual case, at the cost of that one export);
 2. the stack's locks: one of a live process means an update is running and the pending
    operations are its own (StackConflict, nothing touched); locks of dead CLIs go. On a
    backend whose locks are not visible here (Pulumi Cloud, S3) the callers' target lock
-   (``tasks.serialise``, ``recover``) is what keeps a running update out of reach;
+   (``tasks.serialise``, ``recover``) is what keeps a running update out of reach.
+   Then the checkpoint is read again, as it is with no update running;
 3. which resources the program declares now: a ``preview`` (no lock, no cloud change),
    or none at all before a destroy;
 4. what Lambda holds: instances, SSH keys, filesystems, firewall rulesets;
@@ -129,6 +131,12 @@ def settle(
     if not state.pending:
         return result
     _clear_dead_locks(engine.lock_files(ref), ref, dry_run, result, on_event)
+    # Read again now that no live update holds the stack: one that ended since the first
+    # read has recorded its own operations, and its state must not be overwritten.
+    text = engine.export(ref)
+    state = read_state(text)
+    if not state.pending:
+        return result
     declared = frozenset[str]() if destroying else declared_urns(engine, ref)
     with _opened(lambda_api) as api:
         cloud = CloudView(
