@@ -12,10 +12,12 @@ STAMP  := $(VENV)/.installed
 
 venv: $(STAMP)
 
+# Bytecode is compiled at install: where PYTHONDONTWRITEBYTECODE=1 is set (this machine
+# and CI), every process the tests start would otherwise recompile Prefect from source.
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
-	$(BIN)/uv pip sync --quiet --python $(BIN)/python --require-hashes requirements.lock
+	$(BIN)/uv pip sync --quiet --compile-bytecode --python $(BIN)/python --require-hashes requirements.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	@touch $(STAMP)
 
@@ -61,7 +63,9 @@ doctor: venv
 	$(BIN)/orchestra-ops doctor
 
 ## Benchmarks: ratios measured side by side; figures land in bench/results/latest.json.
+## The roadmap and provisioning figures are measured with the Pulumi CLI (as for demo).
 bench: venv
+	@command -v pulumi >/dev/null || bash tools/build-pulumi.sh >/dev/null || true
 	$(BIN)/python bench/emulator_rps.py
 	$(BIN)/python bench/frontend.py
 	$(BIN)/python bench/security.py
