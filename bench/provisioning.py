@@ -9,9 +9,9 @@ B7-up-unchanged: an engine ``up`` of the backend stack when nothing changed (med
     REPEATS): the engine's fixed cost per update (CLI, inline program, provider plugin).
 B7-engine-overhead: one change, one more instance (no boot delay), made by the engine's
     ``up``, over the same create made by the dynamic provider called in this process
-    (median of REPEATS each). Calling the provider in-process is what the engine test
-    double does per change (tests/doubles, less its mocks runtime); a benchmark runs
-    product code only, so the double itself is neither imported nor named here.
+    (median of REPEATS each). Calling the provider in-process is what the engine's test
+    double does per change (less its mocks runtime); a benchmark runs product code only,
+    so the double itself is not used here.
 
 The stacks run on the Pulumi CLI (on PATH, or built by ``make pulumi``) on a file backend
 in a temp dir, whatever PULUMI_* is set. Run with ``python bench/provisioning.py``.
