@@ -1,6 +1,7 @@
-"""``ProgramUnderMocksEngine``: a StackEngine test double for machines without the Pulumi CLI.
+"""``ProgramUnderMocksEngine``: a StackEngine test double that keeps flow tests fast.
 
-It is not Pulumi. It runs the project's real program (``orchestra_ops.programs``) under
+It is not Pulumi, and nothing outside tests/ uses it: the product, the demo and the
+benchmarks run the Pulumi CLI, and so do the tests of the engine's own paths. It runs the project's real program (``orchestra_ops.programs``) under
 pulumi's mocks, and where the engine would call a dynamic provider it calls the same
 provider object (deserialized from the resource's ``__provider`` input, as Pulumi's
 provider host does) against whatever Lambda API the settings point at: the sandbox
