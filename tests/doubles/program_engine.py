@@ -1,14 +1,15 @@
 """``ProgramUnderMocksEngine``: a StackEngine test double that keeps flow tests fast.
 
 It is not Pulumi, and nothing outside tests/ uses it: the product, the demo and the
-benchmarks run the Pulumi CLI, and so do the tests of the engine's own paths. It runs the project's real program (``orchestra_ops.programs``) under
-pulumi's mocks, and where the engine would call a dynamic provider it calls the same
-provider object (deserialized from the resource's ``__provider`` input, as Pulumi's
-provider host does) against whatever Lambda API the settings point at: the sandbox
-emulator in tests. Resources are created, diffed (``check`` then ``diff``), updated,
-replaced (delete first) and deleted as the engine would, one at a time. State, outputs
-and stack config live in JSON files under ``<state_dir>/engine-double``; secrets are not
-encrypted, so ``set_config(secret=True)`` is refused.
+benchmarks run the Pulumi CLI, and so do the tests of the engine's own paths. It runs
+the project's real program (``orchestra_ops.programs``) under pulumi's mocks, and where
+the engine would call a dynamic provider it calls the same provider object (deserialized
+from the resource's ``__provider`` input, as Pulumi's provider host does) against
+whatever Lambda API the settings point at: the sandbox emulator in tests. Resources are
+created, diffed (``check`` then ``diff``), updated, replaced (delete first) and deleted
+as the engine would, one at a time. State, outputs and stack config live in JSON files
+under ``<state_dir>/engine-double``; secrets are not encrypted, so
+``set_config(secret=True)`` is refused.
 
 Select it with ``ORCHESTRA_STACK_ENGINE=tests.doubles.program_engine:ProgramUnderMocksEngine``.
 """
