@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import logging
 import os
 import re
 import secrets
@@ -39,7 +40,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import pulumi.automation as auto
 
 from orchestra_ops.adapters import pulumi_pending
-from orchestra_ops.adapters.pulumi_locks import lock_files
+from orchestra_ops.adapters.pulumi_locks import lock_files, remove_lock, torn_sidecars
 from orchestra_ops.adapters.pulumi_locks import stale_locks as stale_locks  # re-exported
 from orchestra_ops.errors import (
     StackConflict,
@@ -74,6 +75,7 @@ OFFLINE_ENV = {
     "PULUMI_SKIP_UPDATE_CHECK": "true",
     "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
 }
+_log = logging.getLogger(__name__)
 INLINE_PROGRAMS = threading.Lock()
 """Held while an inline program may run: pulumi's runtime settings are process-global."""
 _STDERR_TAIL = 600
@@ -377,7 +379,7 @@ class PulumiEngine:
             if not stale:
                 raise
         for lock in stale:
-            lock.unlink(missing_ok=True)
+            remove_lock(lock)
         if on_event is not None:
             on_event(
                 StackEvent(
@@ -395,8 +397,14 @@ class PulumiEngine:
         return lambda event: on_event(to_stack_event(event))
 
     def open_stack(self, project_dir: Path, stack: str, *, create: bool = True) -> auto.Stack:
-        """The stack as an inline-program workspace over ``project_dir`` (not translated)."""
+        """The stack as an inline-program workspace over ``project_dir`` (not translated).
+
+        A checkpoint sidecar a killed CLI left torn is removed first (see
+        :func:`~orchestra_ops.adapters.pulumi_locks.torn_sidecars`)."""
         project = our_program(project_dir)
+        for torn in torn_sidecars(self._backend.url, project.name, stack):
+            torn.unlink(missing_ok=True)
+            _log.warning("removed %s: a killed CLI left it torn, and the stack unreadable", torn)
         options = auto.LocalWorkspaceOptions(
             work_dir=str(project_dir),
             pulumi_command=pulumi_command(self._cli.executable),

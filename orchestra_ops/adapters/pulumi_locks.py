@@ -1,8 +1,16 @@
-"""Locks of a ``file://`` Pulumi backend, and which of them a dead CLI left.
+"""What a CLI killed with its worker leaves in a ``file://`` Pulumi backend.
 
-The file backend keeps one JSON file per update that holds a stack (pid, host, time)
-under ``.pulumi/locks/<org>/<project>/<stack>/``. A CLI killed with its worker (SIGKILL,
-OOM) leaves its file behind, and every later update of the stack would be refused.
+- **Locks**: one JSON file per update that holds a stack (pid, host, time) under
+  ``.pulumi/locks/<org>/<project>/<stack>/``. A killed CLI leaves its file behind, and
+  every later update of the stack would be refused.
+- **Torn sidecars**: the backend stores each file through gocloud's ``fileblob``, which
+  writes the new content to a temporary file, then truncates and rewrites the
+  ``<file>.attrs`` metadata sidecar, then renames the temporary file into place. A kill
+  between the truncation and the rewrite leaves an empty sidecar next to the previous,
+  intact checkpoint, and every later command fails with ``failed to load checkpoint:
+  EOF``. ``fileblob`` reads a missing sidecar as default metadata, so removing the torn
+  one makes the previous checkpoint readable again (its pending operations then say
+  what the interrupted step was doing).
 """
 
 from __future__ import annotations
@@ -59,3 +67,30 @@ def _zombie(pid: int) -> bool:
     except OSError:
         return False
     return stat.rpartition(")")[2].split()[:1] == ["Z"]  # "pid (comm) STATE ..."
+
+
+def remove_lock(lock: Path) -> None:
+    """Remove a lock file and its metadata sidecar."""
+    lock.unlink(missing_ok=True)
+    Path(f"{lock}.attrs").unlink(missing_ok=True)
+
+
+def torn_sidecars(backend_url: str | None, project: str, stack: str) -> list[Path]:
+    """Metadata sidecars of the stack's checkpoint (and of the backend's meta file) that a
+    kill left empty or cut short; none while a live update holds the stack."""
+    if not backend_url or not backend_url.startswith("file://") or "?" in backend_url:
+        return []
+    root = Path(backend_url.removeprefix("file://")) / ".pulumi"
+    name = stack.rsplit("/", 1)[-1]
+    sidecars = [*sorted((root / "stacks" / project).glob(f"{name}.json*.attrs"))]
+    sidecars.append(root / "meta.yaml.attrs")
+    torn = [path for path in sidecars if path.is_file() and not _json_object(path)]
+    locks = lock_files(backend_url, project, stack)
+    return torn if torn and all(map(left_by_a_dead_process_here, locks)) else []
+
+
+def _json_object(path: Path) -> bool:
+    try:
+        return isinstance(json.loads(path.read_text(encoding="utf-8")), dict)
+    except (OSError, ValueError):
+        return False

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic import SecretStr
 
 from orchestra_ops.adapters.lambda_cloud import LambdaCloudClient
-from orchestra_ops.adapters.pulumi_locks import left_by_a_dead_process_here
+from orchestra_ops.adapters.pulumi_locks import left_by_a_dead_process_here, remove_lock
 from orchestra_ops.domain.lambda_cloud import (
     Filesystem,
     FilesystemId,
@@ -202,7 +202,7 @@ def _clear_dead_locks(
     for lock in locks:
         line = f"remove the lock {lock.name} left by a CLI that is gone"
         if not dry_run:
-            lock.unlink(missing_ok=True)
+            remove_lock(lock)
             _say(on_event, f"{ref.label}: {line}")
         result.done.append(f"would {line}" if dry_run else line)
 

@@ -8,7 +8,12 @@ import subprocess
 import time
 from pathlib import Path
 
-from orchestra_ops.adapters.pulumi_locks import left_by_a_dead_process_here, lock_files
+from orchestra_ops.adapters.pulumi_locks import (
+    left_by_a_dead_process_here,
+    lock_files,
+    remove_lock,
+    torn_sidecars,
+)
 from tests.adapters.test_pulumi_engine import dead_pid, plant_lock
 
 
@@ -41,3 +46,25 @@ def test_a_lock_file_that_is_not_a_lock_is_never_taken_for_stale(tmp_path: Path)
     for text in ("[1, 2]", "{", '{"pid": "12", "hostname": "x"}'):
         odd.write_text(text)
         assert not left_by_a_dead_process_here(odd)
+
+
+def test_torn_checkpoint_sidecars_are_found_unless_a_live_update_holds_the_stack(
+    tmp_path: Path,
+) -> None:
+    stacks = tmp_path / ".pulumi" / "stacks" / "orchestra-backend"
+    stacks.mkdir(parents=True)
+    torn, cut, whole = (stacks / f"dev.json{tail}.attrs" for tail in ("", ".bak", ".gz"))
+    torn.write_text("")
+    cut.write_text('{"user.content_type": "appl')
+    whole.write_text('{"user.content_type": "application/json"}\n')
+    (stacks / "prod.json.attrs").write_text("")  # another stack's
+    url = tmp_path.as_uri()
+    assert torn_sidecars(url, "orchestra-backend", "dev") == sorted([cut, torn])
+    assert torn_sidecars(url, "orchestra-backend", "organization/orchestra-backend/dev")
+    assert torn_sidecars("s3://bucket", "orchestra-backend", "dev") == []
+    live = plant_lock(tmp_path, "orchestra-backend", "dev", os.getpid(), socket.gethostname())
+    assert torn_sidecars(url, "orchestra-backend", "dev") == []  # it is writing them
+    Path(f"{live}.attrs").write_text("{}")
+    remove_lock(live)
+    assert not live.exists() and not Path(f"{live}.attrs").exists()
+    assert len(torn_sidecars(url, "orchestra-backend", "dev")) == 2
