@@ -47,8 +47,9 @@ test: lint
 chaos: venv
 	ORCHESTRA_SOAK=1 $(BIN)/pytest tests/chaos -q
 
+## The inner loop: what needs no Prefect server and takes under a few seconds (< 1 min).
 test-fast: venv
-	$(BIN)/pytest -x -q -m "not slow" $(XDIST)
+	$(BIN)/pytest -x -q -m "not slow and not prefect_server" $(XDIST)
 
 ## The demo runs its stacks on the Pulumi CLI: pulumi on PATH, else the `make pulumi`
 ## build (made here on first use; without it the demo says what is missing and stops).

@@ -209,6 +209,7 @@ def test_every_position_was_captured(killed_states: list[Path]) -> None:
     assert len(killed_states) == POSITIONS
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("position", _sweep_params())
 def test_kill_at_any_position_rolls_back_or_resumes_exactly(
     position: int, killed_states: list[Path], reference: Applied, tmp_path: Path
@@ -264,6 +265,7 @@ _CHILD = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "label", ["begin", "branch:acted", "op:3:intent", "op:15:acted", "op:20:acted", "commit:acted"]
 )

@@ -38,6 +38,8 @@ from orchestra_ops.sandbox.feeds.npm_registry import BULK_PATH
 from orchestra_ops.sandbox.server import serve_in_thread
 from orchestra_ops.settings import ScanSettings
 
+pytestmark = pytest.mark.slow  # each test runs pip-audit, safety or npm for real
+
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "orchestra-main"
 TODAY = dt.date(2026, 11, 26)

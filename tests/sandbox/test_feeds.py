@@ -121,6 +121,7 @@ def safety_check(tmp_path: Path, env: dict[str, str], db: Path, requirements: st
 # --- pip-audit ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # runs the real tool
 def test_pip_audit_reports_the_fixture_vulnerabilities(
     tmp_path: Path, tool_env: dict[str, str], served: ServedFeeds, feeds: Feeds
 ) -> None:
@@ -139,6 +140,7 @@ def test_pip_audit_reports_the_fixture_vulnerabilities(
     assert [(e.method, e.path) for e in feeds.osv.log.entries()] == [("POST", "/v1/query")] * 5
 
 
+@pytest.mark.slow  # runs the real tool
 def test_pip_audit_passes_a_clean_requirements_file(
     tmp_path: Path, tool_env: dict[str, str], served: ServedFeeds
 ) -> None:
@@ -149,6 +151,7 @@ def test_pip_audit_passes_a_clean_requirements_file(
     assert report["dependencies"] == [{"name": "flask", "version": "2.3.3", "vulns": []}]
 
 
+@pytest.mark.slow  # runs the real tool
 def test_pip_audit_fails_without_a_report_when_osv_answers_500(
     tmp_path: Path, tool_env: dict[str, str], served: ServedFeeds, feeds: Feeds
 ) -> None:
@@ -164,6 +167,7 @@ def test_pip_audit_fails_without_a_report_when_osv_answers_500(
 # --- safety ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # runs the real tool
 def test_safety_check_reports_the_fixture_vulnerabilities(
     tmp_path: Path, tool_env: dict[str, str], feeds: Feeds
 ) -> None:
@@ -187,6 +191,7 @@ def test_safety_check_reports_the_fixture_vulnerabilities(
     }
 
 
+@pytest.mark.slow  # runs the real tool
 def test_safety_check_passes_a_clean_requirements_file(
     tmp_path: Path, tool_env: dict[str, str]
 ) -> None:
@@ -197,6 +202,7 @@ def test_safety_check_passes_a_clean_requirements_file(
     assert json.loads((tmp_path / "out.json").read_text())["vulnerabilities"] == []
 
 
+@pytest.mark.slow  # runs the real tool
 def test_safety_check_exits_67_when_the_database_directory_is_missing(
     tmp_path: Path, tool_env: dict[str, str]
 ) -> None:
@@ -240,6 +246,7 @@ def npm_audit(tmp_path: Path, env: dict[str, str], registry: str, versions: dict
 
 @pytest.mark.node
 @needs_npm
+@pytest.mark.slow  # runs the real tool
 def test_npm_audit_reports_lodash_high_and_minimist_critical(
     tmp_path: Path, tool_env: dict[str, str], served: ServedFeeds, feeds: Feeds
 ) -> None:
@@ -263,6 +270,7 @@ def test_npm_audit_reports_lodash_high_and_minimist_critical(
 
 @pytest.mark.node
 @needs_npm
+@pytest.mark.slow  # runs the real tool
 def test_npm_audit_passes_a_clean_lockfile(
     tmp_path: Path, tool_env: dict[str, str], served: ServedFeeds
 ) -> None:
@@ -275,6 +283,7 @@ def test_npm_audit_passes_a_clean_lockfile(
 
 @pytest.mark.node
 @needs_npm
+@pytest.mark.slow  # runs the real tool
 def test_npm_audit_reports_an_error_when_the_advisory_endpoint_answers_500(
     tmp_path: Path, tool_env: dict[str, str], served: ServedFeeds, feeds: Feeds
 ) -> None:
