@@ -88,11 +88,11 @@ def _engine_costs(backend_dir: Path) -> dict[str, list[float]]:
         costs["unchanged"].append(_timed(lambda: engine.up(ref))[0])
     provider = LambdaInstanceProvider()
     for _ in range(REPEATS):
-        engine.set_config(ref, "orchestra-backend:count", "3")
+        engine.set_config(ref, {"orchestra-backend:count": "3"})
         costs["engine"].append(_timed(lambda: engine.up(ref))[0])
         deployment = json.loads(engine.export(ref))["deployment"]
         (added,) = [r for r in deployment["resources"] if r["urn"].endswith("::api-green-2")]
-        engine.set_config(ref, "orchestra-backend:count", "2")
+        engine.set_config(ref, {"orchestra-backend:count": "2"})
         engine.up(ref)  # the engine's instance goes; the provider launches the same one
         props = inputs_of(added["inputs"])
         took, created = _timed(lambda: provider.create(props))  # noqa: B023 (called here)

@@ -44,7 +44,7 @@ from orchestra_ops.programs.config import BACKEND_PROJECT, CONFIG_KEYS_BACKEND, 
 from orchestra_ops.programs.config import backend_config as parse_backend_config
 from orchestra_ops.saga import Saga, open_sagas
 from orchestra_ops.settings import load_settings
-from orchestra_ops.wiring import build, for_process
+from orchestra_ops.wiring import for_process
 from tasks.policy import artifact_key, cloud_task, local_task, run_logger
 
 
@@ -90,8 +90,7 @@ class Placement:
 @cloud_task
 def check_request(cfg: BackendConfig, ceiling_usd_per_hour: float) -> Placement:
     """Refuse a request no listed capacity can serve, or one above the cost ceiling."""
-    with build(load_settings()) as clients:
-        offers = clients.lambda_cloud().instance_types()
+    offers = for_process(load_settings()).lambda_cloud().instance_types()
     plan = plan_attempts(offers, [cfg.instance_type, *cfg.fallback_instance_types], cfg.regions)
     if not plan.attempts:
         raise InsufficientCapacity(
@@ -117,7 +116,7 @@ def check_request(cfg: BackendConfig, ceiling_usd_per_hour: float) -> Placement:
 
 
 def _engine(project_dir: Path, stack: str) -> tuple[StackEngine, StackRef]:
-    engine = build(load_settings()).stack_engine()
+    engine = for_process(load_settings()).stack_engine()
     return engine, engine.select_or_create(project_dir, stack)
 
 
@@ -143,8 +142,7 @@ def configure(project_dir: Path, stack: str, values: Mapping[str, str]) -> None:
     engine, ref = _engine(project_dir, stack)
     path = project_dir / "Pulumi.yaml"
     project = load_yaml(path.read_text(encoding="utf-8"), str(path), typ="safe")["name"]
-    for key, value in values.items():
-        engine.set_config(ref, f"{project}:{key}", value)
+    engine.set_config(ref, {f"{project}:{key}": value for key, value in values.items()})
 
 
 @local_task
@@ -278,19 +276,17 @@ def health_gate_instances(
 @cloud_task
 def terminate_colour(environment: str, colour: str) -> list[str]:
     """Terminate every live API instance of ``environment`` and ``colour`` (by tags)."""
-    with build(load_settings()) as clients:
-        api = clients.lambda_cloud()
-        found = live_instances_of(api.list_instances(), environment, colour)
-        if found:
-            api.terminate([i.id for i in found])
+    api = for_process(load_settings()).lambda_cloud()
+    found = live_instances_of(api.list_instances(), environment, colour)
+    if found:
+        api.terminate([i.id for i in found])
     return [str(i.id) for i in found]
 
 
 @cloud_task
 def verify_rollout_undone(environment: str, colour: str, serving: Sequence[str]) -> str:
     """No live instance of the abandoned colour, and every serving instance still there."""
-    with build(load_settings()) as clients:
-        live = clients.lambda_cloud().list_instances()
+    live = for_process(load_settings()).lambda_cloud().list_instances()
     left = live_instances_of(live, environment, colour)
     if left:
         raise OpsError(
@@ -307,8 +303,7 @@ def verify_rollout_undone(environment: str, colour: str, serving: Sequence[str])
 @cloud_task
 def live_instance_ids(environment: str) -> list[str]:
     """Ids of every live API instance of ``environment``."""
-    with build(load_settings()) as clients:
-        live = clients.lambda_cloud().list_instances()
+    live = for_process(load_settings()).lambda_cloud().list_instances()
     return sorted(str(i.id) for i in live_instances_of(live, environment))
 
 

@@ -417,23 +417,31 @@ class PulumiEngine:
         )
 
     def select_or_create(self, project_dir: Path, stack: str) -> StackRef:
-        """Select (or create) ``stack`` of the project in ``project_dir``.
+        """Select (or create) ``stack`` of the project in ``project_dir``, once per engine
+        (each later operation names its stack, so a selection stays valid).
 
         ConfigError, before any CLI call, when the directory holds no program of ours.
         """
         ref = StackRef(project_dir.resolve(), stack)
+        if ref in self._stacks:
+            return ref
         with translated("select", ref, self._scrub):
             selected = self.open_stack(ref.project_dir, stack)
         self._stacks[ref] = (selected, selected.workspace.project_settings().name)
         return ref
 
-    def set_config(self, ref: StackRef, key: str, value: str, *, secret: bool = False) -> None:
-        """Set one config value; a secret goes to the CLI on stdin and is stored encrypted."""
+    def set_config(self, ref: StackRef, values: Mapping[str, str], *, secret: bool = False) -> None:
+        """Set config values: plain ones in one CLI call; each secret on the CLI's stdin,
+        stored encrypted."""
         stack = self._stack(ref)
         if not secret:
             with translated("config", ref, self._scrub):
-                stack.set_config(key, auto.ConfigValue(value))
+                stack.set_all_config({k: auto.ConfigValue(v) for k, v in values.items()})
             return
+        for key, value in values.items():
+            self._set_secret(ref, key, value)
+
+    def _set_secret(self, ref: StackRef, key: str, value: str) -> None:
         # The Automation API would pass the value in argv (visible in `ps`): stdin instead.
         args = [str(self._cli.executable), "--non-interactive", "config", "set", key]
         args += ["--secret", "--stack", ref.stack]

@@ -73,8 +73,8 @@ class StackEngine(Protocol):
         """Select the stack of the project in ``project_dir``, creating it when missing."""
         ...
 
-    def set_config(self, ref: StackRef, key: str, value: str, *, secret: bool = False) -> None:
-        """Set one namespaced config value (``orchestra-backend:count``); secrets encrypted."""
+    def set_config(self, ref: StackRef, values: Mapping[str, str], *, secret: bool = False) -> None:
+        """Set namespaced config values (``orchestra-backend:count``); secrets encrypted."""
         ...
 
     def refresh(self, ref: StackRef, on_event: OnEvent | None = None) -> ChangeSummary:

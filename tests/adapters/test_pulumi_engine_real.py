@@ -134,8 +134,13 @@ def test_blue_green_colours_stale_locks_checkpoint_and_restore(
     blue = engine.up(backend)["instance_ids"].value
     before = engine.export(backend)
 
-    engine.set_config(backend, "orchestra-backend:colours", '["blue", "green"]')
-    engine.set_config(backend, "orchestra-backend:active_colour", "green")
+    engine.set_config(
+        backend,
+        {
+            "orchestra-backend:colours": '["blue", "green"]',
+            "orchestra-backend:active_colour": "green",
+        },
+    )
     state = tmp_path / "state" / "pulumi" / "state"
     held = plant_lock(state, "orchestra-backend", "dev", os.getpid(), socket.gethostname())
     with pytest.raises(StackConflict, match="another update holds the stack lock"):
@@ -183,7 +188,7 @@ def test_secrets_never_reach_state_checkpoints_stack_files_or_argv(
         provider_environment(lambda_settings),
     )
     shared = engine.select_or_create(projects / "shared", "dev")
-    engine.set_config(shared, "orchestra-shared:unused_secret", SECRET_VALUE, secret=True)
+    engine.set_config(shared, {"orchestra-shared:unused_secret": SECRET_VALUE}, secret=True)
     private_key = str(engine.up(shared)["ssh_private_key"].value)
     checkpoint = engine.export(shared)
 

@@ -236,8 +236,9 @@ def site(tmp_path: Path) -> Site:
     here = Site(tmp_path)
     engine = here.engine()
     backend = here.stack(engine, "backend")
-    for key, value in (("poll_s", "0.2"), ("active_timeout_s", "60")):
-        engine.set_config(backend, f"orchestra-backend:{key}", value)
+    engine.set_config(
+        backend, {"orchestra-backend:poll_s": "0.2", "orchestra-backend:active_timeout_s": "60"}
+    )
     return here
 
 
@@ -470,8 +471,7 @@ def test_a_killed_up_is_recovered_with_no_orphan_and_no_double(
     for project in point.baseline:
         engine.up(site.stack(engine, project))
     backend = site.stack(engine, "backend")
-    for key, value in point.change.items():
-        engine.set_config(backend, f"orchestra-backend:{key}", value)
+    engine.set_config(backend, {f"orchestra-backend:{k}": v for k, v in point.change.items()})
     before = {i["id"] for i in cloud.instances()}
     if point.hold is not None:
         cloud.holding.hold(point.hold)

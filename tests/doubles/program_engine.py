@@ -89,14 +89,14 @@ class ProgramUnderMocksEngine:
             self._save(ref, {"project": meta["name"], "resources": {}, "outputs": {}})
         return ref
 
-    def set_config(self, ref: StackRef, key: str, value: str, *, secret: bool = False) -> None:
-        """Write the value into ``Pulumi.<stack>.yaml`` as the CLI does."""
+    def set_config(self, ref: StackRef, values: Mapping[str, str], *, secret: bool = False) -> None:
+        """Write the values into ``Pulumi.<stack>.yaml`` as the CLI does."""
         if secret:
             raise StackError("the test double does not encrypt secrets")
         path = ref.project_dir / f"Pulumi.{ref.stack}.yaml"
         data = yaml.safe_load(path.read_text()) if path.exists() else None
         data = data or {}
-        data.setdefault("config", {})[key] = value
+        data.setdefault("config", {}).update(values)
         path.write_text(yaml.safe_dump(data, sort_keys=False))
 
     def refresh(self, ref: StackRef, on_event: OnEvent | None = None) -> ChangeSummary:

@@ -43,7 +43,7 @@ class Engine:
         return Settlement(ref.label, dry_run, decided=list(lines), done=done)
 
     # The rest of the port: recover's pending part never calls them.
-    def set_config(self, ref: StackRef, key: str, value: str, *, secret: bool = False) -> None:
+    def set_config(self, ref: StackRef, values: Mapping[str, str], *, secret: bool = False) -> None:
         raise NotImplementedError
 
     def refresh(self, ref: StackRef, on_event: OnEvent | None = None) -> ChangeSummary:
