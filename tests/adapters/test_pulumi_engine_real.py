@@ -22,7 +22,6 @@ from orchestra_ops.adapters.lambda_cloud import LambdaCloudClient
 from orchestra_ops.adapters.pulumi_engine import (
     PulumiCli,
     PulumiEngine,
-    find_cli,
     provider_environment,
 )
 from orchestra_ops.domain.lambda_cloud import InstanceStatus
@@ -32,21 +31,17 @@ from orchestra_ops.sandbox.lambda_cloud import LambdaCloudEmulator
 from orchestra_ops.sandbox.server import serve_in_thread
 from orchestra_ops.settings import LambdaCloudSettings, PulumiSettings
 from tests.adapters.test_pulumi_engine import dead_pid, plant_lock
+from tests.pulumi_cli import CLI, needs_pulumi_cli
 
 API_KEY = "canary-lambda-key-3c9d"
 PASSPHRASE = "canary-passphrase-8e21"
 SECRET_VALUE = "canary-secret-config-5b7a"
 INFRA = Path(__file__).resolve().parents[2] / "infrastructure" / "pulumi"
-CLI = find_cli()
 
 pytestmark = [
     pytest.mark.pulumi_cli,
     pytest.mark.slow,
-    pytest.mark.skipif(
-        CLI is None or CLI.launcher_dir is None,
-        reason="the Pulumi CLI is neither on PATH nor in the `make pulumi` cache (no package "
-        "registry ships it; `make pulumi` builds it)",
-    ),
+    needs_pulumi_cli,
 ]
 
 

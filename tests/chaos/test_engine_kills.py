@@ -54,29 +54,25 @@ import pytest
 from pydantic import SecretStr
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from orchestra_ops.adapters.pulumi_engine import PulumiEngine, find_cli
+from orchestra_ops.adapters.pulumi_engine import PulumiEngine
 from orchestra_ops.ports.stack_engine import StackEvent, StackRef
 from orchestra_ops.sandbox.lambda_cloud import LambdaCloudEmulator
 from orchestra_ops.sandbox.server import serve_in_thread
 from orchestra_ops.settings import PulumiSettings
+from tests.pulumi_cli import CLI, needs_pulumi_cli
 
 REPO = Path(__file__).resolve().parents[2]
 INFRA = REPO / "infrastructure" / "pulumi"
 API_KEY = "engine-kills-lambda-key"
 PASSPHRASE = "engine-kills-passphrase"
 BOOT_S = 2.0  # booting and terminating last this long
-CLI = find_cli()
 SOAK = os.environ.get("ORCHESTRA_SOAK") == "1"
 CI_POINTS = ("instance booting", "filesystem made, answer held")
 
 pytestmark = [
     pytest.mark.pulumi_cli,
     pytest.mark.slow,
-    pytest.mark.skipif(
-        CLI is None or CLI.launcher_dir is None,
-        reason="the Pulumi CLI is neither on PATH nor in the `make pulumi` cache (no package "
-        "registry ships it; `make pulumi` builds it)",
-    ),
+    needs_pulumi_cli,
 ]
 
 

@@ -35,7 +35,6 @@ from pydantic import SecretStr
 
 from deployments.rest import PrefectRest
 from orchestra_ops.adapters.lambda_cloud import LambdaCloudClient
-from orchestra_ops.adapters.pulumi_engine import find_cli
 from orchestra_ops.domain.provisioning import live_instances_of
 from orchestra_ops.errors import InvalidRequest
 from orchestra_ops.sandbox.runner import Endpoints, Sandbox
@@ -56,19 +55,15 @@ from tests.e2e.prefect_processes import (
     worker_environment,
 )
 from tests.flows.provisioning_support import copy_projects
+from tests.pulumi_cli import needs_pulumi_cli
 
 PROVISIONING = "lambda-provisioning/lambda-provisioning"
 SILENCE_S = 45  # the zombie automation's window here (300 s in `make deploy`)
 LOS_ANGELES = ZoneInfo("America/Los_Angeles")
 
-CLI = find_cli()
 
 pytestmark = pytest.mark.slow
-without_the_engine = pytest.mark.skipif(
-    CLI is None or CLI.launcher_dir is None,
-    reason="the Pulumi CLI is neither on PATH nor in the `make pulumi` cache (no package "
-    "registry ships it; `make pulumi` builds it)",
-)
+without_the_engine = needs_pulumi_cli
 
 
 @dataclass

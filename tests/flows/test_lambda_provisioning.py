@@ -19,7 +19,6 @@ import pytest
 import yaml
 
 from flows.lambda_provisioning import lambda_provisioning, lambda_ttl_cleanup
-from orchestra_ops.adapters.pulumi_engine import find_cli
 from orchestra_ops.domain.provisioning import Lease
 from orchestra_ops.errors import ConfigError, InsufficientCapacity, RolledBack
 from orchestra_ops.sandbox.runner import Endpoints, Sandbox
@@ -32,18 +31,13 @@ from tests.flows.provisioning_support import (
     use_sandbox,
     webhook,
 )
-
-CLI = find_cli()
+from tests.pulumi_cli import needs_pulumi_cli
 
 pytestmark = [
     pytest.mark.usefixtures("prefect_harness"),
     pytest.mark.slow,
     pytest.mark.pulumi_cli,
-    pytest.mark.skipif(
-        CLI is None or CLI.launcher_dir is None,
-        reason="the Pulumi CLI is neither on PATH nor in the `make pulumi` cache (no package "
-        "registry ships it; `make pulumi` builds it)",
-    ),
+    needs_pulumi_cli,
 ]
 
 
