@@ -64,6 +64,10 @@ class InstanceStatus(enum.StrEnum):
     PREEMPTED = "preempted"
 
 
+#: Statuses of an instance that is gone or going: it serves nothing and bills no more.
+GONE = frozenset({InstanceStatus.TERMINATING, InstanceStatus.TERMINATED, InstanceStatus.PREEMPTED})
+
+
 class FirewallProtocol(enum.StrEnum):
     """Protocols a firewall rule can open."""
 

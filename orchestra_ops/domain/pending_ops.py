@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from orchestra_ops.domain.lambda_cloud import (
+    GONE,
     Filesystem,
     FirewallRuleset,
     Instance,
@@ -55,7 +56,6 @@ _KINDS = {
     "lambda:FirewallRuleset": RULESET,
 }
 _DYNAMIC = "pulumi-python:dynamic/"
-GONE = frozenset({InstanceStatus.TERMINATING, InstanceStatus.TERMINATED, InstanceStatus.PREEMPTED})
 
 Verb = Literal["adopt", "terminate", "forget", "keep", "clear", "leave"]
 

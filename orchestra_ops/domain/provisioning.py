@@ -12,11 +12,10 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from orchestra_ops.domain.lambda_cloud import Instance, InstanceStatus
+from orchestra_ops.domain.lambda_cloud import GONE, Instance
 
 COLOURS = ("blue", "green")
 ROLE_TAG = ("role", "api")
-_GONE = frozenset({InstanceStatus.TERMINATING, InstanceStatus.TERMINATED, InstanceStatus.PREEMPTED})
 
 
 def other_colour(colour: str) -> str:
@@ -117,7 +116,7 @@ def live_instances_of(
     found = []
     for instance in instances:
         tags = {t.key: t.value for t in instance.tags}
-        if instance.status in _GONE or tags.get(ROLE_TAG[0]) != ROLE_TAG[1]:
+        if instance.status in GONE or tags.get(ROLE_TAG[0]) != ROLE_TAG[1]:
             continue
         if tags.get("environment") != environment:
             continue

@@ -12,6 +12,7 @@ The order of business, each step a guard against a duplicate or a leak:
 from __future__ import annotations
 
 from orchestra_ops.domain.lambda_cloud import (
+    GONE,
     Instance,
     InstanceId,
     InstanceStatus,
@@ -31,7 +32,6 @@ from orchestra_ops.ports.lambda_cloud import LambdaCloudApi
 from orchestra_ops.provider._common import RESOURCE_TAG, Timing
 from orchestra_ops.provider._spec import InstanceSpec
 
-GONE = frozenset({InstanceStatus.TERMINATING, InstanceStatus.TERMINATED, InstanceStatus.PREEMPTED})
 _TRIES_PER_ATTEMPT = 3
 _DEFAULT_RATE_WAIT_S = 12.0  # the documented launch limit: one per 12 s
 

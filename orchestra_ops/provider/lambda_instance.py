@@ -23,7 +23,7 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from orchestra_ops.domain.lambda_cloud import Instance, InstanceId
+from orchestra_ops.domain.lambda_cloud import GONE, Instance, InstanceId
 from orchestra_ops.errors import LambdaNotFound
 from orchestra_ops.provider._common import (
     Timing,
@@ -32,7 +32,7 @@ from orchestra_ops.provider._common import (
     pickler_restored,
     resource_key,
 )
-from orchestra_ops.provider._launch import GONE, launch_or_adopt, terminate_and_wait
+from orchestra_ops.provider._launch import launch_or_adopt, terminate_and_wait
 from orchestra_ops.provider._spec import InstanceSpec, input_problems
 
 REPLACING_INPUTS = (
