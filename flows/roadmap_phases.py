@@ -27,7 +27,7 @@ from orchestra_ops.domain.infrastructure_workflow import infrastructure_workflow
 from orchestra_ops.domain.yaml_text import load_yaml
 from orchestra_ops.errors import ConfigError, ToolMissing
 from orchestra_ops.settings import load_settings
-from orchestra_ops.wiring import build
+from orchestra_ops.wiring import for_process
 
 _SKIP_DIRS = {"node_modules", ".git", "dist", ".next", ".venv", "__pycache__"}
 
@@ -250,7 +250,7 @@ def back_up_state(phase: str, infrastructure_dir: str, environments: list[str]) 
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     try:
-        engine = build(settings).stack_engine()
+        engine = for_process(settings).stack_engine()
     except ToolMissing as missing:
         return PhaseResult(phase=phase, state="skipped", duration_s=0.0, detail=str(missing))
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())

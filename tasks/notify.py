@@ -18,7 +18,7 @@ from orchestra_ops.adapters.notify import Delivery
 from orchestra_ops.domain.notifications import Notice, phase_failed
 from orchestra_ops.errors import OpsError
 from orchestra_ops.settings import load_settings
-from orchestra_ops.wiring import build
+from orchestra_ops.wiring import for_process
 from tasks.policy import run_logger
 
 StateHook = Callable[[Any, Any, State[Any]], None]
@@ -32,12 +32,11 @@ def send_notice(notice: Notice) -> Delivery:
     """Send ``notice`` to ORCHESTRA_NOTIFY_WEBHOOK_URL when set; never raises."""
     logger = _log()
     try:
-        with build(load_settings()) as clients:
-            notifier = clients.notifier()
-            if notifier is None:
-                logger.info("notice %s not sent: no webhook configured", notice.kind.value)
-                return Delivery(False, "ORCHESTRA_NOTIFY_WEBHOOK_URL is not set", attempts=0)
-            delivery = notifier.send(notice)
+        notifier = for_process(load_settings()).notifier()
+        if notifier is None:
+            logger.info("notice %s not sent: no webhook configured", notice.kind.value)
+            return Delivery(False, "ORCHESTRA_NOTIFY_WEBHOOK_URL is not set", attempts=0)
+        delivery = notifier.send(notice)
     except Exception as error:  # a notice must never fail the run it reports on
         # OpsError messages are written to be safe; others might quote anything.
         what = type(error).__name__ + (f": {error}" if isinstance(error, OpsError) else "")
