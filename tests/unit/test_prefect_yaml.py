@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from prefect import Flow
 from ruamel.yaml import YAML
+
+from orchestra_ops.domain.security.workflow import SCAN_HOUR, SCAN_TIMEZONE, utc_schedule
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,6 +37,18 @@ def test_weekly_security_scan_runs_monday_6am_in_los_angeles() -> None:
         {"cron": "0 6 * * 1", "timezone": "America/Los_Angeles", "active": True}
     ]
     assert weekly["parameters"]["params"]["repo_path"] == "{{ $ORCHESTRA_TARGET_REPO }}"
+
+
+def test_the_generated_github_workflow_runs_at_the_deployments_hour_in_utc() -> None:
+    """GitHub's cron is UTC: the generated audit converts the deployment's local hour."""
+    weekly = next(d for d in _deployments() if d["name"] == "weekly-security-scan")
+    (schedule,) = weekly["schedules"]
+    minute, hour, _, _, weekday = schedule["cron"].split()
+    assert (minute, weekday) == ("0", "1")
+    local = dt.datetime(2026, 1, 5, int(hour), tzinfo=ZoneInfo(schedule["timezone"]))
+    utc = local.astimezone(dt.UTC)
+    assert utc_schedule(int(hour), schedule["timezone"])[0] == f"0 {utc.hour} * * 1"
+    assert (SCAN_HOUR, SCAN_TIMEZONE) == (int(hour), schedule["timezone"])
 
 
 def test_no_secret_literal_in_the_deployment_file() -> None:

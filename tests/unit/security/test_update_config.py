@@ -124,7 +124,8 @@ def test_security_workflow_is_valid_pinned_and_least_privilege() -> None:
     )
     document = load(text)
     assert validate_config("github-workflows", document) == []
-    assert document["on"]["schedule"] == [{"cron": "0 6 * * 1"}]
+    assert document["on"]["schedule"] == [{"cron": "0 14 * * 1"}]  # 06:00 in LA, winter
+    assert "# weekly: Monday 14:00 UTC = 06:00 America/Los_Angeles" in text
     assert document["on"]["push"] == {"branches": ["main"]}
     assert "pull_request" in document["on"]
     assert document["permissions"] == {"contents": "read"}
