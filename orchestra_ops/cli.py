@@ -208,12 +208,12 @@ def recover(
     if as_json:
         typer.echo(json.dumps(report.as_dict(), indent=2))
     else:
-        for line in _recovery_summary(report):
+        for line in _recovery_summary(report, terminate_orphans):
             typer.echo(line)
     raise typer.Exit(code=0 if report.clean else 1)
 
 
-def _recovery_summary(report: RecoveryReport) -> list[str]:
+def _recovery_summary(report: RecoveryReport, terminating: bool) -> list[str]:
     """A short human summary: one line per intent and per environment."""
     lines = ["dry run: nothing was changed"] if report.dry_run else []
     lines.append(f"open intents found: {len(report.intents)}")
@@ -221,7 +221,8 @@ def _recovery_summary(report: RecoveryReport) -> list[str]:
     lines += _pending_lines(report)
     by_line: dict[str, list[str]] = {}  # one skip message for every environment, not one each
     for check in report.orphans:
-        by_line.setdefault(_orphan_line(check, report.dry_run), []).append(check.environment)
+        line = _orphan_line(check, report.dry_run, terminating)
+        by_line.setdefault(line, []).append(check.environment)
     lines += [f"orphans in {', '.join(envs)}: {line}" for line, envs in by_line.items()]
     lines.append(_runs_line(report))
     lines.append("nothing left open" if report.clean else "something is left open")
@@ -253,7 +254,7 @@ def _runs_line(report: RecoveryReport) -> str:
     return f"stuck flow runs: {names}; mark them with --mark-crashed"
 
 
-def _orphan_line(check: OrphanCheck, dry_run: bool) -> str:
+def _orphan_line(check: OrphanCheck, dry_run: bool, terminating: bool) -> str:
     if check.status != "checked":
         return check.note
     if not check.orphans:
@@ -261,7 +262,9 @@ def _orphan_line(check: OrphanCheck, dry_run: bool) -> str:
     names = ", ".join(f"{o.id} ({o.name or 'unnamed'})" for o in check.orphans)
     if check.terminated:
         return f"{names}; terminated {len(check.terminated)}"
-    return f"{names}; would terminate" if dry_run else f"{names}; listed only"
+    if dry_run and terminating:
+        return f"{names}; would terminate"
+    return f"{names}; listed only (--terminate-orphans terminates them)"
 
 
 def main() -> None:

@@ -336,6 +336,9 @@ def test_an_orphan_is_listed_then_terminated_and_stack_instances_are_never_touch
     assert dev["terminated"] == []
     assert status(endpoints, orphan) is InstanceStatus.ACTIVE
 
+    code, output = run(tmp_path, infra, "--environment", "dev", "--dry-run")  # no promise
+    assert f"{orphan} (stray); listed only (--terminate-orphans terminates them)" in output
+
     code, output = run(tmp_path, infra, "--environment", "dev", "--terminate-orphans", "--dry-run")
     assert code == 1, output
     assert f"orphans in dev: {orphan} (stray); would terminate" in output
