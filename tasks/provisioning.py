@@ -235,14 +235,15 @@ def close_rollout(saga: str, detail: str, *, compensated: bool = False) -> None:
 def supersede_rollouts(environment: str) -> list[str]:
     """Close rollouts of ``environment`` that killed runs left open: this run took over.
 
-    Called once the leftover colour is torn down, so nothing of theirs still runs.
+    Called once this run has settled their leftovers: what the stack declares is adopted,
+    the rest torn down, so nothing of theirs runs outside a stack.
     """
     clients = for_process(load_settings())
     closed = []
     for saga in open_sagas(clients.ledger(), undo.saga_id(environment, "")):
-        saga.adopt("superseded: the next run tore the leftover colour down")
+        saga.adopt("superseded: the next run settled the leftovers (adopted or torn down)")
         clients.backups().discard(saga.id)
-        closed.append(f"{saga.id}: superseded by this run (leftovers torn down)")
+        closed.append(f"{saga.id}: superseded by this run (leftovers adopted or torn down)")
     for line in closed:
         _log().warning("recovery: %s", line)
     return closed

@@ -303,13 +303,27 @@ def translated(what: str, ref: StackRef, scrub: Callable[[str], str]) -> Iterato
         ) from error
 
 
+#: The last line of a Python traceback a dynamic provider raised: ``pkg.mod.Class: text``.
+_EXCEPTION_LINE = re.compile(
+    r"^(?:[a-z_]\w*\.)+([A-Z]\w*: .+)$|^([A-Z]\w*(?:Error|Exception): .+)$"
+)
+#: Lines of a traceback's body: where it was, not what happened.
+_TRACEBACK_LINE = re.compile(r"^(?:Traceback \(|File \"|raise |\^+$)|error: Traceback \(")
+
+
 def essence(output: str) -> str:
-    """The engine's own error lines out of a CLI's output (else its last characters)."""
+    """What went wrong, out of a CLI's output: the exceptions a provider raised (without
+    their tracebacks) and the engine's own error lines; else the output's last characters."""
     errors = []
     for line in output.splitlines():
         text = line.strip().strip('"').strip()
-        if re.search(r"\berror\b", text, re.IGNORECASE) and text not in errors:
-            errors.append(text)
+        if not text or _TRACEBACK_LINE.search(text):
+            continue
+        raised = _EXCEPTION_LINE.match(text)
+        if raised or re.search(r"\berror\b", text, re.IGNORECASE):
+            text = (raised.group(1) or raised.group(2)) if raised else text
+            if text not in errors:
+                errors.append(text)
     found = " | ".join(errors)
     return (found or output.strip())[-_STDERR_TAIL:]
 

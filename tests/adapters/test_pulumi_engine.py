@@ -280,3 +280,22 @@ def test_a_failed_update_is_reported_by_its_error_lines_not_the_output_tail() ->
         "LambdaUnavailable: no answer"
     )
     assert essence("\n exit 1 without words \n") == "exit 1 without words"
+
+
+def test_a_provider_traceback_is_reported_by_its_exception_not_its_frames() -> None:
+    """Met by an outside check: the cause sat under a wall of traceback frames."""
+    from orchestra_ops.adapters.pulumi_engine import essence
+
+    output = (
+        " stdout: Updating (dev):\n"
+        "    lambda:Instance api-0 **creating failed** error: Exception calling application:\n"
+        "    error: Traceback (most recent call last):\n"
+        '      File "/app/orchestra_ops/adapters/_lambda_http.py", line 90, in _request\n'
+        '        raise translate(call, status, str(error["code"]), message)\n'
+        "    orchestra_ops.errors.LambdaNotFound: SSH key 'orchestra-dev' does not exist\n"
+        "Resources:\n    4 unchanged\n"
+    )
+    assert essence(output) == (
+        "lambda:Instance api-0 **creating failed** error: Exception calling application: | "
+        "LambdaNotFound: SSH key 'orchestra-dev' does not exist"
+    )
