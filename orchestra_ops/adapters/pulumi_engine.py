@@ -210,6 +210,14 @@ def choose_backend(settings: PulumiSettings, state_dir: Path) -> Backend:
     return Backend(url, "passphrase", env)
 
 
+#: Said when the stack's secrets were encrypted under another passphrase.
+WRONG_KEY_HINT = (
+    "the stack was created with another passphrase: set PULUMI_CONFIG_PASSPHRASE to it; "
+    "when it is unset the engine uses the one it generated in "
+    "$ORCHESTRA_STATE_DIR/pulumi/passphrase"
+)
+
+
 def _passphrase(settings: PulumiSettings, root: Path) -> str:
     if settings.config_passphrase is not None:
         return settings.config_passphrase.get_secret_value()
@@ -296,7 +304,9 @@ def translated(what: str, ref: StackRef, scrub: Callable[[str], str]) -> Iterato
         ) from error
     except auto.CommandError as error:
         # str() of a CommandError is the command's code, stdout and stderr.
-        raise StackError(f"{what} of {ref.label} failed: {essence(scrub(str(error)))}") from error
+        text = scrub(str(error))
+        hint = f" ({WRONG_KEY_HINT})" if "incorrect passphrase" in text else ""
+        raise StackError(f"{what} of {ref.label} failed: {essence(text)}{hint}") from error
     except OSError as error:
         raise StackUnavailable(
             f"{what} of {ref.label}: could not run the engine ({error})"

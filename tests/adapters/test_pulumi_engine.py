@@ -282,6 +282,18 @@ def test_a_failed_update_is_reported_by_its_error_lines_not_the_output_tail() ->
     assert essence("\n exit 1 without words \n") == "exit 1 without words"
 
 
+def test_a_wrong_passphrase_names_the_variable_and_the_generated_file(tmp_path: Path) -> None:
+    """Met by an outside check: a bare "incorrect passphrase" named neither."""
+    from orchestra_ops.adapters.pulumi_engine import translated
+
+    ref = StackRef(tmp_path, "dev")
+    with pytest.raises(StackError) as info:
+        with translated("up", ref, lambda text: text):
+            raise _failure(auto.CommandError, "error: incorrect passphrase")
+    assert "PULUMI_CONFIG_PASSPHRASE" in str(info.value)
+    assert "pulumi/passphrase" in str(info.value)
+
+
 def test_a_provider_traceback_is_reported_by_its_exception_not_its_frames() -> None:
     """Met by an outside check: the cause sat under a wall of traceback frames."""
     from orchestra_ops.adapters.pulumi_engine import essence
