@@ -145,8 +145,9 @@ def lambda_provisioning(params: ProvisioningParams) -> ProvisioningReport:
     env, infra = params.environment, Path(params.infrastructure_dir)
     shared_dir, backend_dir = infra / "shared", infra / "backend"
     report = ProvisioningReport(environment=env)
-    cfg = t.load_backend_config(backend_dir, env, params.overrides())
     try:
+        t.check_programs([shared_dir, backend_dir])
+        cfg = t.load_backend_config(backend_dir, env, params.overrides())
         placement = t.check_request(cfg, params.max_usd_per_hour)
     except (ConfigError, InsufficientCapacity) as error:
         report.outcome, report.error = "refused", str(error)

@@ -40,6 +40,7 @@ from orchestra_ops.ports.stack_engine import (
     StackOutput,
     StackRef,
 )
+from orchestra_ops.programs import our_program
 from orchestra_ops.programs.config import BACKEND_PROJECT, CONFIG_KEYS_BACKEND, BackendConfig
 from orchestra_ops.programs.config import backend_config as parse_backend_config
 from orchestra_ops.saga import Saga, open_sagas
@@ -53,6 +54,13 @@ def _log() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
 
 
 # --- the request ------------------------------------------------------------------------
+
+
+@local_task
+def check_programs(project_dirs: Sequence[Path]) -> None:
+    """Refuse, before any stack is touched, a project that does not run our program."""
+    for project_dir in project_dirs:
+        our_program(project_dir)
 
 
 @local_task

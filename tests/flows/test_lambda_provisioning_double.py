@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from flows.lambda_provisioning import lambda_provisioning
-from orchestra_ops.errors import RollbackFailed
+from orchestra_ops.errors import ConfigError, RollbackFailed
 from orchestra_ops.sandbox.faults import Fault
 from orchestra_ops.sandbox.runner import Endpoints, Sandbox
 from tests.flows.provisioning_support import (
@@ -224,3 +224,14 @@ def test_prod_waits_for_approval_and_goes_ahead_when_approved(
     answering.join(timeout=5)
     assert report.outcome == "provisioned"
     assert len(api_instances(sandbox, "prod")) == 2
+
+
+def test_a_foreign_program_is_refused_before_any_stack_is_touched(
+    sandbox: tuple[Sandbox, Endpoints], infra: Path
+) -> None:
+    """Met by an outside check: the shared stack was brought up before the backend project's
+    program was found not to be ours."""
+    (infra / "backend" / "__main__.py").write_text("import pulumi\npulumi.export('x', 1)\n")
+    with pytest.raises(ConfigError, match=r"does not run orchestra_ops\.programs\.backend"):
+        lambda_provisioning(params(infra))
+    assert sandbox[0].lambda_cloud.log.mutating() == []  # no key, filesystem or instance
