@@ -48,6 +48,15 @@ from orchestra_ops.domain.lambda_cloud import (
 
 RESOURCE_TAG = "orchestra-resource"
 """The instance tag that carries a resource's stable key (see ``provider._common``)."""
+
+
+def live_with_key(instance: Instance, key: str) -> bool:
+    """The instance is not gone and carries the resource key ``key``."""
+    return instance.status not in GONE and any(
+        t.key == RESOURCE_TAG and t.value == key for t in instance.tags
+    )
+
+
 INSTANCE, SSH_KEY, FILESYSTEM, RULESET = "instance", "ssh key", "filesystem", "firewall ruleset"
 _KINDS = {
     "lambda:Instance": INSTANCE,
@@ -251,13 +260,7 @@ def _create_instance(
     key = _text(op.inputs, "resource_key")
     if key is None:
         return _unreadable(op, "resource_key")
-    tagged = [
-        i
-        for i in cloud.instances
-        if i.status not in GONE
-        and i.id not in claimed
-        and any(t.key == RESOURCE_TAG and t.value == key for t in i.tags)
-    ]
+    tagged = [i for i in cloud.instances if i.id not in claimed and live_with_key(i, key)]
     if not tagged:
         return _none_found(op)
     fits = sorted(

@@ -19,6 +19,7 @@ from orchestra_ops.domain.lambda_cloud import (
     LaunchRequest,
     Tag,
 )
+from orchestra_ops.domain.pending_ops import live_with_key
 from orchestra_ops.domain.placement import Attempt, plan_attempts
 from orchestra_ops.errors import (
     InstanceNotActive,
@@ -40,7 +41,7 @@ def find_adoptable(api: LambdaCloudApi, spec: InstanceSpec) -> list[Instance]:
     """Live instances carrying this resource's key and matching what it asks for."""
     found = []
     for instance in api.list_instances():
-        if instance.status in GONE or (RESOURCE_TAG, spec.key) not in _tag_pairs(instance):
+        if not live_with_key(instance, spec.key):
             continue
         # A tagged instance of another shape is not ours to adopt (e.g. mid-replacement).
         if spec.ssh_key_name not in instance.ssh_key_names:
@@ -49,10 +50,6 @@ def find_adoptable(api: LambdaCloudApi, spec: InstanceSpec) -> list[Instance]:
             continue
         found.append(instance)
     return found
-
-
-def _tag_pairs(instance: Instance) -> set[tuple[str, str]]:
-    return {(t.key, t.value) for t in instance.tags}
 
 
 _NO_ANSWER = f"no answer after {_TRIES_PER_ATTEMPT} tries"
