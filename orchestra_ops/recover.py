@@ -14,8 +14,7 @@ the ports; no Prefect needed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from typing import Any
 from orchestra_ops import frontend_rollback, provisioning_rollback
 from orchestra_ops.adapters import prefect_runs
 from orchestra_ops.adapters.prefect_runs import StuckRun
-from orchestra_ops.adapters.target_lock import describe_holder, hold, lock_path
+from orchestra_ops.adapters.target_lock import idle_target
 from orchestra_ops.domain.health import HealthPolicy
 from orchestra_ops.domain.lambda_cloud import Instance
 from orchestra_ops.domain.pending_ops import INSTANCE, read_state
@@ -82,16 +81,6 @@ def _lock_of(saga: Saga) -> tuple[str, str] | None:
     if saga.id.startswith(provisioning_rollback.SAGA_PREFIX):
         return "stack", f"backend-{provisioning_rollback.environment_of(saga)}"
     return None
-
-
-@contextmanager
-def idle_target(state_dir: Path, lock: tuple[str, str] | None) -> Iterator[None]:
-    """Hold a target's lock for the block; Conflict at once when a live run holds it."""
-    if lock is None:
-        yield
-        return
-    with hold(lock_path(state_dir, *lock), describe_holder("recover"), wait_s=0):
-        yield
 
 
 def reconcile_intents(

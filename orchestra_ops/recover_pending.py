@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from orchestra_ops.adapters.target_lock import describe_holder, hold, lock_path
+from orchestra_ops.adapters.target_lock import idle_target
 from orchestra_ops.errors import Conflict, OpsError, ToolMissing
 from orchestra_ops.ports.stack_engine import SettlesPending
 from orchestra_ops.wiring import Clients
@@ -59,8 +59,7 @@ def settle_pending(
     state_dir = clients.settings.runtime.state_dir
     for environment in envs:
         try:
-            target = lock_path(state_dir, "stack", f"backend-{environment}")
-            with hold(target, describe_holder("recover"), wait_s=0):
+            with idle_target(state_dir, ("stack", f"backend-{environment}")):
                 for project in STACK_PROJECTS:
                     checks.append(
                         _settle_stack(engine, infrastructure_dir / project, environment, dry_run)

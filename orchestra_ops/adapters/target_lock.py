@@ -77,3 +77,14 @@ def describe_holder(run: str | None) -> str:
     """``pid 123 on host, run <id>``: who holds a lock, for the waiting run's log."""
     who = f"pid {os.getpid()} on {socket.gethostname()}"
     return f"{who}, run {run}" if run else who
+
+
+@contextmanager
+def idle_target(state_dir: Path, lock: tuple[str, str] | None) -> Iterator[None]:
+    """Hold a target's lock for the block, as `recover`; Conflict at once when a live run
+    holds it (None: no lock to take)."""
+    if lock is None:
+        yield
+        return
+    with hold(lock_path(state_dir, *lock), describe_holder("recover"), wait_s=0):
+        yield
