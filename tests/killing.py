@@ -35,16 +35,23 @@ def kill_when(
     *,
     timeout_s: float = 120,
     after_s: float = 0.0,
+    group: bool = False,
 ) -> None:
-    """SIGKILL ``worker`` once ``moment()`` holds (and ``after_s`` more); fail if it never does."""
+    """SIGKILL ``worker`` once ``moment()`` holds (and ``after_s`` more); fail if it never does.
+
+    ``group``: the worker leads its own process group (``start_new_session``), and the
+    whole group is killed, children included, even when the worker itself has ended.
+    """
     try:
         deadline = time.monotonic() + timeout_s
         while not moment():
-            assert worker.poll() is None, f"the run ended before {what}"
+            assert worker.poll() is None, f"the worker ended before {what}"
             assert time.monotonic() < deadline, f"{what} did not happen in {timeout_s:.0f} s"
             time.sleep(0.005)
         time.sleep(after_s)
     finally:
-        if worker.poll() is None:
+        if group:
+            os.killpg(worker.pid, signal.SIGKILL)
+        elif worker.poll() is None:
             worker.send_signal(signal.SIGKILL)
         worker.wait(timeout=30)

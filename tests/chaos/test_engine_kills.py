@@ -40,7 +40,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import threading
@@ -59,6 +58,7 @@ from orchestra_ops.ports.stack_engine import StackEvent, StackRef
 from orchestra_ops.sandbox.lambda_cloud import LambdaCloudEmulator
 from orchestra_ops.sandbox.server import serve_in_thread
 from orchestra_ops.settings import PulumiSettings
+from tests.killing import kill_when
 from tests.pulumi_cli import CLI, needs_pulumi_cli
 
 REPO = Path(__file__).resolve().parents[2]
@@ -260,22 +260,6 @@ def up_in_worker(site: Site, project: str) -> subprocess.Popen[bytes]:
     )
 
 
-def kill_group_when(
-    worker: subprocess.Popen[bytes], moment: Callable[[], bool], what: str, after_s: float = 0.0
-) -> None:
-    """SIGKILL the worker's whole process group once ``moment()`` holds."""
-    try:
-        deadline = time.monotonic() + 90
-        while not moment():
-            assert worker.poll() is None, f"the up ended before {what}"
-            assert time.monotonic() < deadline, f"{what} did not happen in 90 s"
-            time.sleep(0.01)
-        time.sleep(after_s)
-    finally:
-        os.killpg(worker.pid, signal.SIGKILL)
-        worker.wait(timeout=30)
-
-
 def recover_cli(site: Site) -> subprocess.CompletedProcess[str]:
     """`orchestra-ops recover` for dev, in its own process (no Prefect server asked)."""
     env = {**worker_env(), "ORCHESTRA_STATE_DIR": str(site.state)}
@@ -473,7 +457,8 @@ def test_a_killed_up_is_recovered_with_no_orphan_and_no_double(
         cloud.holding.hold(point.hold)
     lap = outcome.lap("baseline", started)
     worker = up_in_worker(site, point.project)
-    kill_group_when(worker, reached(point, site, cloud, before), point.name, point.after_s)
+    moment = reached(point, site, cloud, before)
+    kill_when(worker, moment, point.name, timeout_s=90, after_s=point.after_s, group=True)
     cloud.holding.release()
     lap = outcome.lap("killed up", lap)
     outcome.left_at_kill = left_at_kill(site, cloud)
