@@ -48,6 +48,7 @@ from orchestra_ops.errors import (
     RolledBack,
 )
 from orchestra_ops.ports.stack_engine import Checkpoint
+from orchestra_ops.programs.config import BackendConfig
 from tasks.notify import send_notice
 from tasks.policy import artifact_key, final_state
 from tasks.serialise import one_at_a_time
@@ -160,16 +161,15 @@ def lambda_provisioning(params: ProvisioningParams) -> ProvisioningReport:
             report.preview = _dry_run(shared_dir, backend_dir, env, params)
             _publish(report)
             return report
-        return _provision(params, report, started)
+        return _provision(params, cfg, report, started)
 
 
 def _provision(
-    params: ProvisioningParams, report: ProvisioningReport, started: float
+    params: ProvisioningParams, cfg: BackendConfig, report: ProvisioningReport, started: float
 ) -> ProvisioningReport:
     """The mutating part, one run per environment at a time."""
     env, infra = params.environment, Path(params.infrastructure_dir)
     shared_dir, backend_dir = infra / "shared", infra / "backend"
-    cfg = t.load_backend_config(backend_dir, env, params.overrides())
     t.up_stack(shared_dir, env)
     current = StackColours.from_outputs(t.stack_outputs(backend_dir, env))
     rollout = plan_rollout(current)
