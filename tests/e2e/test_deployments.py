@@ -63,7 +63,6 @@ LOS_ANGELES = ZoneInfo("America/Los_Angeles")
 
 
 pytestmark = pytest.mark.slow
-without_the_engine = needs_pulumi_cli
 
 
 @dataclass
@@ -191,7 +190,7 @@ def _provisioning(stack: Stack, **changes: object) -> dict[str, Any]:
 
 
 @pytest.mark.pulumi_cli
-@without_the_engine
+@needs_pulumi_cli
 def test_rest_run_is_idempotent_and_provisions_one_instance(stack: Stack) -> None:
     """create_flow_run twice with one key: one run; it completes with one live instance."""
     rest = PrefectRest(stack.api_url)
@@ -353,7 +352,7 @@ def heartbeats(stack: Stack, run_id: str) -> int:
 
 
 @pytest.mark.pulumi_cli
-@without_the_engine
+@needs_pulumi_cli
 def test_a_run_whose_process_died_is_listed_stuck_marked_crashed_and_frees_its_slot(
     stack: Stack, tmp_path: Path
 ) -> None:
