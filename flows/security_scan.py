@@ -4,20 +4,25 @@ Scans every manifest of the target repo, merges the findings, applies the repo's
 ``security-policy.yaml``, writes JSON / Markdown / SARIF / CycloneDX reports, publishes
 the summary and the findings table under stable artifact keys, compares with the last
 run, and shows (optionally writes) the Dependabot, Renovate and workflow files. The
-run fails when the gate fails: findings at or above the threshold, or any scan error.
+run fails when the gate fails: findings at or above the threshold end in a Failed state
+named ``PolicyViolation``, a scan error (a broken scanner or feed) in a plain ``Failed``.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-from prefect import flow, get_run_logger
+from prefect import State, flow, get_run_logger
+from prefect.states import Failed
 from pydantic import BaseModel, Field
 
 from orchestra_ops.domain.notifications import findings_notice
 from orchestra_ops.errors import SecurityGateFailed
 from tasks import security as t
 from tasks.notify import send_notice
+
+#: The name of the final state when the scan worked and found what the policy forbids.
+POLICY_VIOLATION = "PolicyViolation"
 
 
 class SecurityScanParams(BaseModel):
@@ -51,7 +56,7 @@ class ScanSummary(BaseModel):
 
 
 @flow(name="security-scan")
-def security_scan(params: SecurityScanParams) -> ScanSummary:
+def security_scan(params: SecurityScanParams) -> ScanSummary | State[ScanSummary]:
     """Scan, gate, report (see the module docstring)."""
     logger = get_run_logger()
     out_dir = params.out_dir or str(t.default_out_dir(params.repo_path))
@@ -79,9 +84,21 @@ def security_scan(params: SecurityScanParams) -> ScanSummary:
             findings_notice(repo_name, failing, threshold, report=summary.reports["markdown"])
         )
     if not summary.passed and params.fail_on_findings:
-        raise SecurityGateFailed(
-            f"security gate failed: {summary.failing} findings at or above "
-            f"{outcome.policy.threshold.label}, {summary.scan_errors} scan errors "
-            f"(report: {summary.reports['markdown']})"
-        )
+        return gate_failed(summary, outcome.policy.threshold.label)
     return summary
+
+
+def gate_failed(summary: ScanSummary, threshold: str) -> State[ScanSummary]:
+    """The final state of a failed gate, named for what failed it.
+
+    Findings alone end in ``PolicyViolation`` (the scanners worked, the code is
+    vulnerable); any scan error ends in a plain ``Failed`` (the scan itself is broken).
+    The state name reaches the ``prefect.flow-run.<name>`` event, the UI and the alerts;
+    calling the flow directly still raises :class:`SecurityGateFailed`.
+    """
+    name = POLICY_VIOLATION if summary.scan_errors == 0 else "Failed"
+    message = (
+        f"security gate failed ({name}): {summary.failing} findings at or above "
+        f"{threshold}, {summary.scan_errors} scan errors (report: {summary.reports['markdown']})"
+    )
+    return Failed(name=name, message=message, data=SecurityGateFailed(message))

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from prefect.artifacts import Artifact
+from prefect.client.schemas.objects import StateType
 from typer.testing import CliRunner
 
 from flows.security_scan import SecurityScanParams, security_scan
@@ -54,9 +56,17 @@ def repo(tmp_path: Path, feeds: tuple[ServedFeeds, Path], monkeypatch: pytest.Mo
 
 
 def test_vulnerable_repo_fails_the_gate_with_full_reports(repo: Path) -> None:
-    """High and critical findings fail the run; every report is written and valid."""
+    """High and critical findings fail the run in a state named PolicyViolation (findings,
+    not a broken scan); every report is written and valid."""
+    state = security_scan(SecurityScanParams(repo_path=str(repo)), return_state=True)
+    assert (state.type, state.name) == (StateType.FAILED, "PolicyViolation")
+    assert re.match(
+        r"security gate failed \(PolicyViolation\): [1-9]\d* findings at or above "
+        r"high, 0 scan errors",
+        state.message or "",
+    ), state.message
     with pytest.raises(SecurityGateFailed, match="findings at or above high"):
-        security_scan(SecurityScanParams(repo_path=str(repo)))
+        state.result()
     out = repo.parent / "state" / "security" / "orchestra-main"
     report = json.loads((out / "report.json").read_text())
     assert report["passed"] is False
@@ -104,8 +114,10 @@ def test_feed_down_is_a_scan_error_never_a_pass(
     """With the OSV feed unreachable and a lenient policy, the gate still fails."""
     (repo / "security-policy.yaml").write_text(LENIENT_POLICY)
     monkeypatch.setenv("ORCHESTRA_OSV_API_URL", "http://127.0.0.1:1")
+    state = security_scan(SecurityScanParams(repo_path=str(repo)), return_state=True)
+    assert (state.type, state.name) == (StateType.FAILED, "Failed"), "broken is not findings"
     with pytest.raises(SecurityGateFailed, match=r"[1-9]\d* scan errors"):
-        security_scan(SecurityScanParams(repo_path=str(repo)))
+        state.result()
 
 
 def test_the_project_scans_its_own_lock(tmp_path: Path, repo: Path) -> None:
