@@ -78,6 +78,14 @@ def sandbox(
     endpoints_file: Annotated[
         Path, typer.Option("--endpoints-file", help="Where to write the endpoints JSON.")
     ],
+    worker_env: Annotated[
+        Path | None,
+        typer.Option(
+            "--worker-env",
+            help="Where to write the env file a worker sources to use the sandbox "
+            "(default: the endpoints file with a .env suffix).",
+        ),
+    ] = None,
     boot_delay: Annotated[
         float, typer.Option(help="Seconds a Lambda instance stays booting.")
     ] = 0.0,
@@ -86,23 +94,44 @@ def sandbox(
 ) -> None:
     """Serve the Vercel and Lambda Cloud emulators and the advisory feeds on 127.0.0.1.
 
-    Writes the endpoints file, serves until SIGINT or SIGTERM, then removes it.
+    Writes the endpoints file and the worker env file (both 0600), serves until SIGINT
+    or SIGTERM, then removes them.
     """
-    from orchestra_ops.sandbox.runner import Sandbox, write_endpoints
+    from orchestra_ops.sandbox.runner import (
+        Sandbox,
+        check_writable,
+        write_endpoints,
+        write_worker_env,
+    )
 
     settings = _settings(env_file)
+    worker_env = worker_env or endpoints_file.with_suffix(".env")
+    if worker_env.absolute() == endpoints_file.absolute():
+        typer.echo("sandbox: --worker-env must differ from --endpoints-file", err=True)
+        raise typer.Exit(code=2)
+    try:
+        check_writable(endpoints_file, "endpoints file")
+        check_writable(worker_env, "worker env file")
+    except ConfigError as error:
+        typer.echo(f"sandbox: {error}", err=True)
+        raise typer.Exit(code=2) from None
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     with Sandbox(
         settings.runtime.state_dir / "sandbox", boot_delay_s=boot_delay, build_delay_s=build_delay
     ) as endpoints:
-        write_endpoints(endpoints_file, endpoints)
-        typer.echo(f"sandbox ready; endpoints in {endpoints_file} (Ctrl-C stops it)")
         try:
+            write_endpoints(endpoints_file, endpoints)
+            write_worker_env(worker_env, endpoints)
+            typer.echo(
+                f"sandbox ready; endpoints in {endpoints_file}; a worker sources {worker_env} "
+                "(Ctrl-C stops it)"
+            )
             stop.wait()
         finally:
             endpoints_file.unlink(missing_ok=True)
+            worker_env.unlink(missing_ok=True)
     typer.echo("sandbox stopped")
 
 

@@ -1,17 +1,20 @@
 """Start the whole sandbox on loopback and describe where everything is.
 
 Used in-process by tests and the demo, and by `orchestra-ops sandbox`, which writes the
-endpoints file and keeps serving until SIGINT or SIGTERM.
+endpoints file and a worker's env file, and keeps serving until SIGINT or SIGTERM.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shlex
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import TracebackType
 
 from orchestra_ops.adapters.files import write_atomically
+from orchestra_ops.errors import ConfigError
 from orchestra_ops.sandbox.admin import AdministeredEmulator, admin_app
 from orchestra_ops.sandbox.feeds import Feeds
 from orchestra_ops.sandbox.lambda_cloud import LambdaCloudEmulator
@@ -22,6 +25,15 @@ from orchestra_ops.sandbox.vercel import VercelEmulator
 SANDBOX_VERCEL_TOKEN = "sandbox-vercel-token"  # noqa: S105 - a fixed token of the local emulator
 SANDBOX_LAMBDA_KEY = "sandbox-lambda-key"
 SANDBOX_TEAM_ID = "team_sandbox"
+
+# A worker pointed at the sandbox keeps its stacks in its own state directory (a file
+# backend, generated passphrase), never in the Pulumi account its shell may be logged into.
+SANDBOX_STACKS = {
+    "ORCHESTRA_STACK_ENGINE": "pulumi",
+    "PULUMI_ACCESS_TOKEN": "",
+    "PULUMI_BACKEND_URL": "",
+    "PULUMI_CONFIG_PASSPHRASE": "",
+}
 
 
 @dataclass(frozen=True)
@@ -139,3 +151,41 @@ class Sandbox:
 def write_endpoints(path: Path, endpoints: Endpoints) -> None:
     """Write the endpoints file atomically, readable by its owner only."""
     write_atomically(path, json.dumps(asdict(endpoints), indent=2), private=True)
+
+
+def check_writable(path: Path, what: str) -> None:
+    """Make sure ``path`` can be written (atomically), before anything starts.
+
+    Raises ConfigError naming ``what``, the path and the reason, in one line.
+    """
+    probe = path.with_name(path.name + ".partial")
+    try:
+        if path.is_dir():
+            raise IsADirectoryError(21, "Is a directory")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+        probe.unlink()
+    except OSError as error:
+        # mkdir says "File exists" when a parent is a file: say what is wrong with it.
+        reason = "Not a directory" if isinstance(error, FileExistsError) else error.strerror
+        where = f"{error.filename}: " if error.filename not in (None, str(probe)) else ""
+        message = f"cannot write the {what} {path}: {where}{reason or error}"
+        raise ConfigError(message, source=str(path)) from None
+
+
+def worker_env_text(endpoints: Endpoints) -> str:
+    """A shell- and dotenv-readable file that points a worker's settings at the sandbox."""
+    lines = [
+        "# Orchestra Ops sandbox: the settings that point a worker at it. Source it in the",
+        "# worker's shell before `prefect worker start`: . THIS_FILE",
+        "# It holds the sandbox's own tokens (not real credentials), points the stacks at a",
+        "# file backend in the worker's state directory, and goes when the sandbox stops.",
+    ]
+    values = {**endpoints.as_environment(), **SANDBOX_STACKS}
+    lines += [f"export {name}={shlex.quote(value)}" for name, value in values.items()]
+    return "\n".join(lines) + "\n"
+
+
+def write_worker_env(path: Path, endpoints: Endpoints) -> None:
+    """Write the worker's env file atomically, readable by its owner only (it holds tokens)."""
+    write_atomically(path, worker_env_text(endpoints), private=True)
