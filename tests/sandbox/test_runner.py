@@ -13,9 +13,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
+from orchestra_ops.cli import app
 from orchestra_ops.errors import ConfigError
-from orchestra_ops.sandbox.runner import Endpoints, Sandbox
+from orchestra_ops.sandbox.runner import SANDBOX_STACKS, Endpoints, Sandbox, worker_env_text
 from orchestra_ops.settings import load_settings
 from orchestra_ops.wiring import build
 
@@ -71,9 +73,36 @@ def test_missing_credentials_name_the_variable(tmp_path: Path) -> None:
     assert "LAMBDA_LABS_API_KEY is not set" in str(caught.value)
 
 
+def _sourced(env_file: Path) -> dict[str, str]:
+    """The environment a shell has after sourcing ``env_file`` (from an empty one)."""
+    done = subprocess.run(
+        ["bash", "-c", f". {env_file} && env -0"],
+        env={},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    pairs = (item.split("=", 1) for item in done.stdout.split("\0") if "=" in item)
+    return {name: value for name, value in pairs if name not in ("PWD", "SHLVL", "_")}
+
+
+def test_the_worker_env_file_sources_to_exactly_the_sandbox_settings(tmp_path: Path) -> None:
+    """Sourced by a shell, the file gives the endpoints' settings and the file-backend
+    stacks, quoting intact (a path with a space and a quote)."""
+    odd = str(tmp_path / "it's a dir")
+    fields = {name: f"http://127.0.0.1:1/{name}" for name in Endpoints.__dataclass_fields__}
+    endpoints = Endpoints(**{**fields, "safety_db_dir": odd, "vercel_token": "tok en"})
+    env_file = tmp_path / "sandbox.env"
+    env_file.write_text(worker_env_text(endpoints))
+    assert _sourced(env_file) == {**endpoints.as_environment(), **SANDBOX_STACKS}
+    assert _sourced(env_file)["ORCHESTRA_SAFETY_DB_DIR"] == odd
+
+
 def test_the_command_writes_endpoints_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
-    """`orchestra-ops sandbox` serves until SIGTERM, then removes its endpoints file."""
+    """`orchestra-ops sandbox` serves until SIGTERM, then removes its endpoints file and the
+    worker's env file, which settings read as the sandbox's."""
     endpoints_file = tmp_path / "endpoints.json"
+    worker_env = tmp_path / "endpoints.env"
     env = {**os.environ, "ORCHESTRA_STATE_DIR": str(tmp_path / "state")}
     process = subprocess.Popen(
         [sys.executable, "-m", "orchestra_ops", "sandbox", "--endpoints-file", str(endpoints_file)],
@@ -96,6 +125,11 @@ def test_the_command_writes_endpoints_and_stops_cleanly_on_sigterm(tmp_path: Pat
             if key.endswith("_url")
         )
         assert oct(endpoints_file.stat().st_mode & 0o777) == "0o600"
+        assert oct(worker_env.stat().st_mode & 0o777) == "0o600"  # it holds the tokens
+        settings = load_settings(env_file=worker_env)
+        assert settings.lambda_cloud.api_url == endpoints["lambda_api_url"]
+        assert settings.scan.osv_api_url == endpoints["osv_api_url"]
+        assert settings.pulumi.access_token is None  # stacks never go to a Pulumi account
         lambda_api = f"{endpoints['lambda_api_url']}/api/v1/instances"
         answer = httpx.get(
             lambda_api, headers={"Authorization": f"Bearer {endpoints['lambda_api_key']}"}
@@ -106,4 +140,25 @@ def test_the_command_writes_endpoints_and_stops_cleanly_on_sigterm(tmp_path: Pat
         stdout, stderr = process.communicate(timeout=30)
     assert process.returncode == 0, stderr
     assert "sandbox stopped" in stdout
-    assert not endpoints_file.exists()
+    assert not endpoints_file.exists() and not worker_env.exists()
+
+
+@pytest.mark.parametrize("where", ["under-a-file", "a-directory"])
+def test_an_unwritable_endpoints_file_is_one_line_before_any_server_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """Exit 2 with one line naming the file and why; the sandbox never started (its state
+    directory, made first thing on start, does not exist)."""
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file, not a directory")
+    target = blocker / "endpoints.json" if where == "under-a-file" else tmp_path
+    monkeypatch.setenv("ORCHESTRA_STATE_DIR", str(tmp_path / "state"))
+    result = CliRunner().invoke(
+        app, ["sandbox", "--endpoints-file", str(target), "--env-file", str(tmp_path / "no.env")]
+    )
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"sandbox: cannot write the endpoints file {target}: "), line
+    assert line.endswith("Not a directory" if where == "under-a-file" else "Is a directory")
+    assert not (tmp_path / "state").exists()
