@@ -2,6 +2,8 @@
 
 A tag can be moved; a commit SHA cannot. Each pin was seen with its release in a
 comment in at least two independent public workflows before it was used here.
+:data:`PINS` lists every action a generated workflow may use; the workflow tests
+refuse any other ``uses:``.
 """
 
 from __future__ import annotations
@@ -34,5 +36,4 @@ UPLOAD_SARIF = ActionPin(
 DEPENDENCY_REVIEW = ActionPin(
     "actions/dependency-review-action", "da24556b548a50705dd671f47852072ea4c105d9", "v4.6.0"
 )
-PULUMI = ActionPin("pulumi/actions", "8e5e406f4007fca908480587cb9893c07090f58d", "v7.0.0")
 PINS = (CHECKOUT, SETUP_NODE, SETUP_PYTHON, UPLOAD_SARIF, DEPENDENCY_REVIEW)

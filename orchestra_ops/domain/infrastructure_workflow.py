@@ -1,32 +1,90 @@
 """The generated ``.github/workflows/infrastructure-ci.yml`` (roadmap phase 2B; pure text).
 
 Pull requests touching ``infrastructure/**`` preview the dev stacks; pushes to main
-bring the prod stacks up, projects in dependency order (shared before backend). The
-official Pulumi action at a pinned commit; every credential from repository secrets.
+bring the prod stacks up, projects in dependency order (shared before backend).
+
+What runs is pinned: actions at full commit SHAs; the Pulumi CLI at one release whose
+archive is checked against its SHA-256 before use; each project's Python packages from
+its own ``requirements.txt`` in pip's hash-checking mode (``--require-hashes``): the
+Pulumi program imports them in a step that holds the cloud credentials, so a version
+range there would let whatever the index serves that day run with those credentials.
+The credentials are given to the Pulumi steps only, never to an install step.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from orchestra_ops.domain.github_actions import CHECKOUT, PULUMI, SETUP_PYTHON
+from orchestra_ops.domain.github_actions import CHECKOUT, SETUP_PYTHON
 
 
-def _steps(project_dir: str, command: str, stack: str) -> list[str]:
+@dataclass(frozen=True)
+class PulumiCli:
+    """A Pulumi CLI release for linux-x64 and the SHA-256 of its archive."""
+
+    version: str
+    sha256: str
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"\d+\.\d+\.\d+", self.version):
+            raise ValueError(f"Pulumi CLI version must be X.Y.Z: {self.version!r}")
+        if not re.fullmatch(r"[0-9a-f]{64}", self.sha256):
+            raise ValueError("Pulumi CLI sha256 must be 64 hex digits")
+
+    @property
+    def url(self) -> str:
+        """The release archive Pulumi publishes for this version."""
+        return f"https://get.pulumi.com/releases/sdk/pulumi-v{self.version}-linux-x64.tar.gz"
+
+
+#: The SHA-256 of ``pulumi-v3.253.0-linux-x64.tar.gz`` as recorded in public pinned-download
+#: manifests (not re-checked against Pulumi's checksums file: this machine cannot reach it).
+#: A wrong value fails the step (``sha256sum -c``); it can never let another file through.
+PULUMI_CLI = PulumiCli(
+    "3.253.0", "33161e521280e6c77395a46344dba5ff9c118a90df254801e662087143b4d1ac"
+)
+_CREDENTIALS = (
+    "PULUMI_ACCESS_TOKEN: ${{ secrets.PULUMI_ACCESS_TOKEN }}",
+    "LAMBDA_LABS_API_KEY: ${{ secrets.LAMBDA_LABS_API_KEY }}",
+)
+
+
+def _install_cli(cli: PulumiCli) -> list[str]:
     return [
-        f"      - uses: {SETUP_PYTHON.uses}",
-        "        with:",
-        "          python-version: '3.11'",
-        f"      - run: python -m pip install -r {project_dir}/requirements.txt",
-        f"      - uses: {PULUMI.uses}",
-        "        with:",
-        f"          command: {command}",
-        f"          stack-name: {stack}",
-        f"          work-dir: {project_dir}",
+        f"      - name: Install the Pulumi CLI {cli.version} (checksum-verified)",
+        "        env:",
+        f"          PULUMI_URL: {cli.url}",
+        f"          PULUMI_SHA256: {cli.sha256}",
+        "        run: |",
+        '          curl -fsSL --proto =https -o "$RUNNER_TEMP/pulumi.tar.gz" "$PULUMI_URL"',
+        '          echo "$PULUMI_SHA256  $RUNNER_TEMP/pulumi.tar.gz" | sha256sum -c -',
+        '          tar -xzf "$RUNNER_TEMP/pulumi.tar.gz" -C "$RUNNER_TEMP"',
+        '          echo "$RUNNER_TEMP/pulumi" >> "$GITHUB_PATH"',
     ]
 
 
-def _job(name: str, condition: str, command: str, stack: str, projects: Sequence[str]) -> list[str]:
+def _project_steps(project_dir: str, command: str, stack: str) -> list[str]:
+    pulumi = (
+        f"pulumi preview --stack {stack} --non-interactive"
+        if command == "preview"
+        else f"pulumi up --yes --stack {stack} --non-interactive"
+    )
+    return [
+        f"      - name: Install {project_dir}/requirements.txt (hash-checked)",
+        f"        run: python -m pip install --require-hashes -r {project_dir}/requirements.txt",
+        f"      - name: pulumi {command} {stack} ({project_dir})",
+        f"        working-directory: {project_dir}",
+        "        env:",
+        *[f"          {credential}" for credential in _CREDENTIALS],
+        f"        run: {pulumi}",
+    ]
+
+
+def _job(
+    name: str, condition: str, command: str, stack: str, projects: Sequence[str], cli: PulumiCli
+) -> list[str]:
     lines = [
         f"  {name}:",
         f"    if: {condition}",
@@ -34,25 +92,28 @@ def _job(name: str, condition: str, command: str, stack: str, projects: Sequence
         "    concurrency:",
         f"      group: pulumi-{stack}",
         "      cancel-in-progress: false",
-        "    env:",
-        "      PULUMI_ACCESS_TOKEN: ${{ secrets.PULUMI_ACCESS_TOKEN }}",
-        "      LAMBDA_LABS_API_KEY: ${{ secrets.LAMBDA_LABS_API_KEY }}",
         "    steps:",
         f"      - uses: {CHECKOUT.uses}",
         "        with:",
         "          persist-credentials: false",
+        f"      - uses: {SETUP_PYTHON.uses}",
+        "        with:",
+        "          python-version: '3.11'",
+        *_install_cli(cli),
     ]
     for project in projects:
-        lines += _steps(project, command, stack)
+        lines += _project_steps(project, command, stack)
     return lines
 
 
-def infrastructure_workflow(projects: Sequence[str]) -> str:
+def infrastructure_workflow(projects: Sequence[str], cli: PulumiCli = PULUMI_CLI) -> str:
     """The workflow for Pulumi project directories, given in dependency order."""
     if not projects:
         raise ValueError("at least one Pulumi project directory is needed")
     lines = [
         "# Generated by Orchestra Ops (roadmap phase 2B). Edit the flow's inputs, not this file.",
+        "# Each project's requirements.txt must carry hashes (pip's --require-hashes mode):",
+        "# make it with `uv pip compile --generate-hashes` or `pip-compile --generate-hashes`.",
         "name: Infrastructure CI/CD",
         "on:",
         "  push:",
@@ -63,7 +124,9 @@ def infrastructure_workflow(projects: Sequence[str]) -> str:
         "permissions:",
         "  contents: read",
         "jobs:",
-        *_job("preview-dev", "github.event_name == 'pull_request'", "preview", "dev", projects),
-        *_job("up-prod", "github.ref == 'refs/heads/main'", "up", "prod", projects),
+        *_job(
+            "preview-dev", "github.event_name == 'pull_request'", "preview", "dev", projects, cli
+        ),
+        *_job("up-prod", "github.ref == 'refs/heads/main'", "up", "prod", projects, cli),
     ]
     return "\n".join(lines) + "\n"

@@ -1,4 +1,5 @@
-"""The generated infrastructure CI workflow: schema-valid, pinned, ordered, no secrets."""
+"""The generated infrastructure CI workflow: schema-valid, pinned, ordered, credentials
+only where Pulumi runs."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from orchestra_ops.adapters.schema_validation import validate_config
-from orchestra_ops.domain.infrastructure_workflow import infrastructure_workflow
+from orchestra_ops.domain.infrastructure_workflow import PulumiCli, infrastructure_workflow
 
 PROJECTS = ["infrastructure/pulumi/shared", "infrastructure/pulumi/backend"]
 
@@ -25,17 +26,54 @@ def test_preview_dev_on_pull_requests_and_up_prod_on_main_in_order() -> None:
     preview, up = document["jobs"]["preview-dev"], document["jobs"]["up-prod"]
     assert preview["if"] == "github.event_name == 'pull_request'"
     assert up["if"] == "github.ref == 'refs/heads/main'"
-    pulumi_steps = [s["with"] for s in up["steps"] if "pulumi/actions" in s.get("uses", "")]
-    assert [(s["command"], s["stack-name"], s["work-dir"]) for s in pulumi_steps] == [
-        ("up", "prod", PROJECTS[0]),
-        ("up", "prod", PROJECTS[1]),
+    runs = [
+        (s["run"], s["working-directory"]) for s in up["steps"] if "pulumi up" in s.get("run", "")
     ]
+    assert runs == [
+        ("pulumi up --yes --stack prod --non-interactive", PROJECTS[0]),
+        ("pulumi up --yes --stack prod --non-interactive", PROJECTS[1]),
+    ]
+    previews = [s["run"] for s in preview["steps"] if "pulumi preview" in s.get("run", "")]
+    assert previews == ["pulumi preview --stack dev --non-interactive"] * 2
 
 
-def test_actions_pinned_and_credentials_from_secrets() -> None:
-    """Every uses: is a full commit SHA; tokens only as ${{ secrets.* }}."""
+def test_actions_pinned_and_credentials_only_on_the_pulumi_steps() -> None:
+    """Every uses: is a full commit SHA; tokens only as ${{ secrets.* }}, on pulumi steps."""
     text = infrastructure_workflow(PROJECTS)
     assert all(re.fullmatch(r"[\w./-]+@[0-9a-f]{40}", u) for u in re.findall(r"uses: (\S+)", text))
-    assert "PULUMI_ACCESS_TOKEN: ${{ secrets.PULUMI_ACCESS_TOKEN }}" in text
+    for job in YAML(typ="safe").load(text)["jobs"].values():
+        assert "env" not in job
+        for step in job["steps"]:
+            holds = "PULUMI_ACCESS_TOKEN" in step.get("env", {})
+            assert holds == step.get("run", "").startswith("pulumi "), step
+            if holds:
+                assert step["env"]["PULUMI_ACCESS_TOKEN"] == "${{ secrets.PULUMI_ACCESS_TOKEN }}"
     with pytest.raises(ValueError, match="at least one"):
         infrastructure_workflow([])
+
+
+def test_pulumi_cli_is_a_pinned_release_checked_against_its_sha256() -> None:
+    """The archive of one version, verified before it is put on PATH; no pulumi/actions."""
+    cli = PulumiCli("3.200.0", "f" * 64)
+    document = YAML(typ="safe").load(infrastructure_workflow(PROJECTS, cli))
+    for job in document["jobs"].values():
+        install = next(s for s in job["steps"] if "PULUMI_SHA256" in s.get("env", {}))
+        assert install["env"] == {
+            "PULUMI_URL": "https://get.pulumi.com/releases/sdk/pulumi-v3.200.0-linux-x64.tar.gz",
+            "PULUMI_SHA256": "f" * 64,
+        }
+        script = install["run"].splitlines()
+        assert script.index(next(x for x in script if "sha256sum -c" in x)) < script.index(
+            next(x for x in script if "GITHUB_PATH" in x)
+        )
+        assert not any("pulumi/actions" in s.get("uses", "") for s in job["steps"])
+    assert "pip install --require-hashes -r infrastructure/pulumi/shared/requirements.txt" in (
+        infrastructure_workflow(PROJECTS)
+    )
+
+
+@pytest.mark.parametrize(("version", "sha256"), [("latest", "f" * 64), ("3.1.0", "F" * 64)])
+def test_a_pulumi_pin_is_an_exact_version_and_a_sha256(version: str, sha256: str) -> None:
+    """No 'latest', no malformed checksum."""
+    with pytest.raises(ValueError, match="Pulumi CLI"):
+        PulumiCli(version, sha256)

@@ -2,8 +2,13 @@
 
 On pushes to main: a ``changes`` job lists what the push touched, and each app's
 deploy job runs only when its directory changed (path filters per app, no third-party
-action needed). Each deploy uses the Vercel CLI at a pinned version (pull, build,
-deploy --prebuilt); the token, org and project ids come from repository secrets.
+action needed). Each deploy uses the Vercel CLI (pull, build, deploy --prebuilt).
+
+Nothing is installed by name alone: ``npm ci`` installs the app's own lockfile, which
+must pin the Vercel CLI (a devDependency at an exact version, with its integrity hash);
+a step fails with the command to add it when it does not. The token, org and project
+ids come from repository secrets and are given only to the steps that talk to Vercel:
+``vercel build`` runs the app's build scripts and gets none of them.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from collections.abc import Mapping
 
 from orchestra_ops.domain.github_actions import CHECKOUT, SETUP_NODE
 
+#: The Vercel CLI the error message asks an app to pin when its lockfile lacks one.
 VERCEL_CLI = "vercel@64.0.2"
 
 
@@ -46,8 +52,22 @@ def _changes_job(apps: Mapping[str, str]) -> list[str]:
     return lines
 
 
+def _vercel_env(project_secret: str, *, token: bool = True) -> list[str]:
+    lines = [
+        "        env:",
+        "          VERCEL_ORG_ID: ${{ secrets.VERCEL_ORG_ID }}",
+        f"          VERCEL_PROJECT_ID: ${{{{ secrets.{project_secret} }}}}",
+    ]
+    if token:
+        lines.append("          VERCEL_TOKEN: ${{ secrets.VERCEL_TOKEN }}")
+    return lines
+
+
 def _deploy_job(app: str, project_secret: str) -> list[str]:
-    token = "--token=${{ secrets.VERCEL_TOKEN }}"  # noqa: S105 - a reference, not a value
+    missing = (
+        f"::error::{app}/package-lock.json does not pin the Vercel CLI; run "
+        f"npm install --save-dev --save-exact {VERCEL_CLI} in {app} and commit the lockfile"
+    )
     return [
         f"  {_job_id(app)}:",
         "    needs: changes",
@@ -56,9 +76,6 @@ def _deploy_job(app: str, project_secret: str) -> list[str]:
         "    concurrency:",
         f"      group: {_job_id(app)}",
         "      cancel-in-progress: false",
-        "    env:",
-        "      VERCEL_ORG_ID: ${{ secrets.VERCEL_ORG_ID }}",
-        f"      VERCEL_PROJECT_ID: ${{{{ secrets.{project_secret} }}}}",
         "    defaults:",
         "      run:",
         f"        working-directory: {app}",
@@ -69,10 +86,23 @@ def _deploy_job(app: str, project_secret: str) -> list[str]:
         f"      - uses: {SETUP_NODE.uses}",
         "        with:",
         "          node-version: 20",
-        f"      - run: npm install --global {VERCEL_CLI}",
-        f"      - run: vercel pull --yes --environment=production {token}",
-        f"      - run: vercel build --prod {token}",
-        f"      - run: vercel deploy --prebuilt --prod {token}",
+        "      - name: Install the app's locked dependencies (the Vercel CLI among them)",
+        "        run: npm ci",
+        "      - name: Check that the lockfile pins the Vercel CLI",
+        "        run: |",
+        "          if [ ! -x node_modules/.bin/vercel ]; then",
+        f"            echo '{missing}'",
+        "            exit 1",
+        "          fi",
+        "      - name: vercel pull",
+        *_vercel_env(project_secret),
+        "        run: node_modules/.bin/vercel pull --yes --environment=production"
+        ' --token="$VERCEL_TOKEN"',
+        "      - name: vercel build (runs the app's build scripts; no credentials)",
+        "        run: node_modules/.bin/vercel build --prod",
+        "      - name: vercel deploy",
+        *_vercel_env(project_secret),
+        '        run: node_modules/.bin/vercel deploy --prebuilt --prod --token="$VERCEL_TOKEN"',
     ]
 
 
