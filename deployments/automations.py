@@ -8,19 +8,40 @@ marks a run CRASHED when ``SILENCE_S`` pass after a heartbeat with neither anoth
 heartbeat nor a final state. The transition to CRASHED releases the run's deployment
 concurrency slot. ``orchestra-ops recover`` lists such runs too.
 
+**Alerts on Failed, Crashed and Late runs** of every deployment ``prefect.yaml`` lists,
+sent through a Prefect notification block to ORCHESTRA_NOTIFY_WEBHOOK_URL (see
+``deployments/alerts.py``). Without that setting no alert automation is created, and the
+command says so on stderr.
+
 Run ``python -m deployments.automations`` with PREFECT_API_URL set; running it again
-changes nothing (it prints what it created, updated or left as it was).
+changes nothing (it prints what it created, updated or left as it was; never the URL).
+Exit codes: 0 done, 1 the server refused or could not be reached, 2 bad settings or
+``prefect.yaml``.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import cast
 
 from prefect.automations import Automation, ChangeFlowRunState, EventTrigger, Posture
 from prefect.client.schemas.objects import StateType
+from pydantic import SecretStr
+
+from deployments.alerts import (
+    ALERTS,
+    PREFECT_YAML,
+    alert_automation,
+    deployment_names,
+    ensure_block,
+    webhook_block,
+)
+from orchestra_ops.errors import ConfigError
+from orchestra_ops.settings import load_settings
 
 ZOMBIE_NAME = "orchestra-ops: crashed when heartbeats stop"
 #: Heartbeat interval set on the work pool (seconds).
@@ -78,15 +99,44 @@ def ensure(wanted: Automation) -> str:
     return f"updated {wanted.name!r}"
 
 
+def ensure_alerts(
+    webhook: SecretStr | None, timeout_s: float, deployments: Sequence[str]
+) -> list[str]:
+    """The notification block and one alert automation per kind; what happened to each.
+
+    Without a webhook nothing is created and the one line says so.
+    """
+    if webhook is None:
+        kinds = "/".join(a.key for a in ALERTS)
+        return [
+            f"no {kinds} alert automations: ORCHESTRA_NOTIFY_WEBHOOK_URL is not set (set it, "
+            "e.g. in .env, and run `make deploy` again); existing ones are left as they are"
+        ]
+    block_id, said = ensure_block(webhook_block(webhook, timeout_s))
+    return [said] + [ensure(alert_automation(a, deployments, block_id)) for a in ALERTS]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Create or update every automation of the project."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--silence-s", type=int, default=SILENCE_S, help="seconds of silence")
+    parser.add_argument(
+        "--prefect-yaml", type=Path, default=PREFECT_YAML, help="lists the deployments to watch"
+    )
+    parser.add_argument("--env-file", type=Path, default=Path(".env"), help="read after the env")
     args = parser.parse_args(argv)
     if args.silence_s < 10:
         parser.error("--silence-s must be at least 10 (Prefect's minimum for such triggers)")
     try:
+        notify = load_settings(args.env_file).notify
+        deployments = deployment_names(args.prefect_yaml)
+    except ConfigError as error:
+        print(f"automations: {error}", file=sys.stderr)
+        return 2
+    try:
         print(ensure(zombie_automation(args.silence_s)))
+        for line in ensure_alerts(notify.webhook_url, notify.timeout_s, deployments):
+            print(line, file=sys.stdout if notify.webhook_url else sys.stderr)
     except Exception as error:  # one line for a person at a terminal, not a traceback
         print(f"automations: {type(error).__name__}: {error}", file=sys.stderr)
         return 1

@@ -1,0 +1,53 @@
+"""The alert definitions, without a server: which deployments they watch, what they say."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from uuid import uuid4
+
+import pytest
+from pydantic import SecretStr
+
+from deployments.alerts import ALERTS, alert_automation, deployment_names, webhook_block
+from orchestra_ops.errors import ConfigError
+
+
+def test_every_deployment_of_prefect_yaml_is_watched() -> None:
+    """The project's own prefect.yaml: all six deployments, the weekly scan among them."""
+    names = deployment_names()
+    assert names == sorted(names) and len(names) == 6
+    assert "weekly-security-scan" in names and "lambda-provisioning" in names
+    trigger = alert_automation(ALERTS[0], names, uuid4()).trigger
+    assert "weekly-security-scan" in str(trigger)
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("deployments: []\n", "no deployment with a name"),
+        ("name: x\n", "no deployment with a name"),
+        ("deployments: [\n", r"prefect\.yaml"),
+    ],
+)
+def test_a_prefect_yaml_without_deployments_is_refused(
+    tmp_path: Path, text: str, says: str
+) -> None:
+    """An empty or broken list would create alerts that watch nothing: refused, named."""
+    path = tmp_path / "prefect.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=says):
+        deployment_names(path)
+
+
+def test_a_missing_prefect_yaml_is_named() -> None:
+    with pytest.raises(ConfigError, match=r"nowhere\.yaml: cannot read it"):
+        deployment_names(Path("/nowhere.yaml"))
+
+
+def test_the_block_keeps_the_url_secret() -> None:
+    """Only the placeholder is a plain field; the URL hides behind the secret dict."""
+    url = "https://hooks.example.invalid/services/T/B/s3cr3t-canary"
+    block = webhook_block(SecretStr(url), 5.0)
+    assert block.url == "{{webhook_url}}"
+    assert "s3cr3t-canary" not in repr(block) + block.model_dump_json()
+    assert block.secrets.get_secret_value() == {"webhook_url": url}
