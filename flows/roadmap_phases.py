@@ -28,6 +28,7 @@ from orchestra_ops.domain.yaml_text import load_yaml
 from orchestra_ops.errors import ConfigError, ToolMissing
 from orchestra_ops.settings import load_settings
 from orchestra_ops.wiring import for_process
+from tasks.run_names import named
 
 _SKIP_DIRS = {"node_modules", ".git", "dist", ".next", ".venv", "__pycache__"}
 
@@ -140,6 +141,7 @@ def _completed(phase: str, started: float, **fields: Any) -> PhaseResult:
 phase_task = task(cache_policy=INPUTS + TASK_SOURCE, persist_result=True)
 
 
+@named("migrate_app[{phase}]")
 @phase_task
 def migrate_app(phase: str, params: FrontendMigrationParams, source_digest: str) -> PhaseResult:
     """Phases 1A / 1B: one frontend app to Vercel."""
@@ -154,6 +156,7 @@ def migrate_app(phase: str, params: FrontendMigrationParams, source_digest: str)
     )
 
 
+@named("write_deploy_workflow[{phase}]")
 @phase_task
 def write_deploy_workflow(phase: str, repo_path: str, apps: dict[str, str]) -> PhaseResult:
     """Phase 1C: the deploy-frontends workflow, once both apps are live."""
@@ -167,6 +170,7 @@ def write_deploy_workflow(phase: str, repo_path: str, apps: dict[str, str]) -> P
     )
 
 
+@named("secure[{phase}]")
 @phase_task
 def secure(phase: str, params: SecurityScanParams, source_digest: str) -> PhaseResult:
     """Phases 3A-3C: update configuration and the security gate."""
@@ -184,6 +188,7 @@ def secure(phase: str, params: SecurityScanParams, source_digest: str) -> PhaseR
     )
 
 
+@named("reorganise[{phase}]")
 @phase_task
 def reorganise(phase: str, params: ReorgParams, source_digest: str) -> PhaseResult:
     """Phases 4A-4C: the Pulumi reorganisation (planned here; applied on request)."""
@@ -200,6 +205,7 @@ def reorganise(phase: str, params: ReorgParams, source_digest: str) -> PhaseResu
     )
 
 
+@named("provision[{phase}]")
 @phase_task
 def provision(phase: str, params: ProvisioningParams, infrastructure: str) -> PhaseResult:
     """Phase 2A: one environment's API instances, blue-green (skipped without an engine)."""
@@ -217,6 +223,7 @@ def provision(phase: str, params: ProvisioningParams, infrastructure: str) -> Ph
     )
 
 
+@named("write_infrastructure_workflow[{phase}]")
 @phase_task
 def write_infrastructure_workflow(phase: str, repo_path: str) -> PhaseResult:
     """Phase 2B: the infrastructure-ci workflow (shared before backend)."""
@@ -241,6 +248,7 @@ def _write_if_changed(target: Path, text: str) -> bool:
     return changed
 
 
+@named("back_up_state[{phase}]")
 @task(cache_policy=NO_CACHE, persist_result=False)
 def back_up_state(phase: str, infrastructure_dir: str, environments: list[str]) -> PhaseResult:
     """Phase 2C: a state backup of every provisioned stack, kept 0600 in the state dir."""

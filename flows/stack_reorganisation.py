@@ -28,6 +28,7 @@ from orchestra_ops.domain.reorg.plan import build_plan, render_markdown
 from orchestra_ops.domain.reorg.validate import validate_layout
 from orchestra_ops.errors import ConfigError, ReorgError
 from tasks.policy import artifact_key, local_task
+from tasks.run_names import named
 from tasks.state_migration import migrate_stack_state
 
 LITERAL_4A = (
@@ -71,6 +72,7 @@ class ReorgReport(BaseModel):
     problems: list[str] = Field(default_factory=list)
 
 
+@named("plan_reorganisation[{repo_path:name}]")
 @local_task
 def plan_reorganisation(repo_path: str, mapping_file: str) -> Plan:
     """Discover the projects, read or default the mapping, and publish the plan.
@@ -96,6 +98,7 @@ def plan_reorganisation(repo_path: str, mapping_file: str) -> Plan:
     return plan
 
 
+@named("apply_plan[{repo_path:name}]")
 @local_task
 def apply_plan(repo_path: str, plan: Plan) -> ReorgReport:
     """Apply on a new branch; then validate, rolling back if the new layout is broken."""
@@ -117,6 +120,7 @@ def apply_plan(repo_path: str, plan: Plan) -> ReorgReport:
     )
 
 
+@named("recover[{repo_path:name}]")
 @local_task
 def recover(repo_path: str, action: ReorgAction) -> ReorgReport:
     """Finish (resume) or undo (rollback) an interrupted run."""

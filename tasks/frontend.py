@@ -49,6 +49,7 @@ from orchestra_ops.saga import Saga, open_sagas
 from orchestra_ops.settings import load_settings
 from orchestra_ops.wiring import Clients, for_process
 from tasks.policy import artifact_key, cloud_task, local_task, run_logger
+from tasks.run_names import named
 
 SECRET_PREFIX = "ORCHESTRA_SECRET_"  # noqa: S105 - a variable-name prefix, not a secret
 DIGEST_META = "orchestraDigest"
@@ -69,6 +70,7 @@ def _saga(saga_id: str) -> Saga:
 # --- reading and planning (no change anywhere) ------------------------------------------
 
 
+@named("find_project[{project_ref}]")
 @cloud_task
 def find_project(project_ref: str) -> Project | None:
     """The Vercel project, or None when it does not exist yet."""
@@ -78,6 +80,7 @@ def find_project(project_ref: str) -> Project | None:
         return None
 
 
+@named("create_project[{project_ref}]")
 @cloud_task
 def create_project(project_ref: str, settings: ProjectSettings) -> Project:
     """Create the project (only once the plan and preflight have passed)."""
@@ -89,24 +92,28 @@ def create_project(project_ref: str, settings: ProjectSettings) -> Project:
         return vercel.create_project(project_ref, settings)
 
 
+@named("production_deployment[{project_id}]")
 @cloud_task
 def production_deployment(project_id: str) -> str | None:
     """The deployment production serves right now, if any."""
     return _clients().vercel().get_project(project_id).production_deployment_id
 
 
+@named("detect[{app}]")
 @local_task
 def detect(repo_path: str, app: str) -> AppProfile:
     """What the app is (framework, commands, output)."""
     return detect_app(app, read_app_texts(Path(repo_path) / app))
 
 
+@named("check_sources[{app}]")
 @local_task
 def check_sources(repo_path: str, app: str) -> int:
     """Refuse a deploy set Vercel would refuse (size, names) before anything changes."""
     return check_deploy_set(Path(repo_path) / app)
 
 
+@named("plan_app[{app}]")
 @cloud_task
 def plan_app(
     repo_path: str,
@@ -130,6 +137,7 @@ def plan_app(
     return plan
 
 
+@named("check_build[{plan.app}]")
 @local_task
 def check_build(repo_path: str, plan: MigrationPlan) -> BuildOutcome:
     """The preflight build with the new configuration, in a temporary copy.
@@ -153,6 +161,7 @@ def check_build(repo_path: str, plan: MigrationPlan) -> BuildOutcome:
 # --- journaled changes ------------------------------------------------------------------
 
 
+@named("write_config[{app}]")
 @local_task
 def write_config(saga_id: str, repo_path: str, app: str, files: dict[str, str]) -> None:
     """Back up the config files, journal the step, then write the new texts."""
@@ -170,6 +179,7 @@ def write_config(saga_id: str, repo_path: str, app: str, files: dict[str, str]) 
         write_atomically(app_dir / relative, text)
 
 
+@named("apply_env[{plan.app}]")
 @cloud_task
 def apply_env(saga_id: str, project_id: str, plan: MigrationPlan) -> int:
     """Snapshot (encrypted), journal, then upsert the planned variables; 0 when in sync."""
@@ -189,6 +199,7 @@ def apply_env(saga_id: str, project_id: str, plan: MigrationPlan) -> int:
     return len(keys)
 
 
+@named("deploy[{app}]")
 @cloud_task
 def deploy(
     project: Project,
@@ -215,6 +226,7 @@ def deploy(
     )
 
 
+@named("wait_ready[{deployment_id}]")
 @cloud_task
 def wait_ready(deployment_id: str, timeout_s: float, poll_s: float = 1.0) -> Deployment:
     """Poll until READY with its alias assigned; ERROR ends with the build log's tail."""
@@ -237,6 +249,7 @@ def wait_ready(deployment_id: str, timeout_s: float, poll_s: float = 1.0) -> Dep
         time.sleep(poll_s)
 
 
+@named("release_gate[{label}: {base_url}]")
 @local_task
 def release_gate(
     base_url: str,
@@ -271,6 +284,7 @@ def release_gate(
     return GateResult(fingerprint, tuple(lines + [f"{label}: {n}" for n in notes]))
 
 
+@named("promote[{deployment_id}]")
 @cloud_task
 def promote(
     saga_id: str,
@@ -294,6 +308,7 @@ def promote(
 # --- settling the saga ------------------------------------------------------------------
 
 
+@named("complete[{saga_id}]")
 @local_task
 def complete(saga_id: str) -> None:
     """The migration is verified: close its intents, drop its backups."""
@@ -301,6 +316,7 @@ def complete(saga_id: str) -> None:
     _clients().backups().discard(saga_id)
 
 
+@named("compensate[{saga_id}]")
 @cloud_task
 def compensate(saga_id: str) -> list[undo.Undone]:
     """Undo the failed run's steps, newest first; RollbackFailed when some stay open."""
@@ -321,6 +337,7 @@ def compensate(saga_id: str) -> list[undo.Undone]:
     return done
 
 
+@named("recover_project[{project_id}]")
 @local_task
 def recover_project(project_id: str) -> list[str]:
     """Settle this project's sagas that a crashed run left open; returns what happened."""

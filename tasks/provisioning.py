@@ -47,6 +47,7 @@ from orchestra_ops.saga import Saga, open_sagas
 from orchestra_ops.settings import load_settings
 from orchestra_ops.wiring import for_process
 from tasks.policy import artifact_key, cloud_task, local_task, run_logger
+from tasks.run_names import named
 
 
 def _log() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
@@ -63,6 +64,7 @@ def check_programs(project_dirs: Sequence[Path]) -> None:
         our_program(project_dir)
 
 
+@named("load_backend_config[{environment}]")
 @local_task
 def load_backend_config(
     backend_dir: Path, environment: str, overrides: Mapping[str, str]
@@ -137,6 +139,7 @@ def _public(outputs: Mapping[str, StackOutput]) -> dict[str, object]:
     return {name: output.value for name, output in outputs.items() if not output.secret}
 
 
+@named("stack_outputs[{project_dir:name}/{stack}]")
 @local_task
 def stack_outputs(project_dir: Path, stack: str) -> dict[str, object]:
     """The stack's current outputs (secret ones left out)."""
@@ -144,6 +147,7 @@ def stack_outputs(project_dir: Path, stack: str) -> dict[str, object]:
     return _public(engine.outputs(ref))
 
 
+@named("configure[{project_dir:name}/{stack}]")
 @local_task
 def configure(project_dir: Path, stack: str, values: Mapping[str, str]) -> None:
     """Set plain (not secret) config values of the stack, each namespaced by the project."""
@@ -153,6 +157,7 @@ def configure(project_dir: Path, stack: str, values: Mapping[str, str]) -> None:
     engine.set_config(ref, {f"{project}:{key}": value for key, value in values.items()})
 
 
+@named("preview_stack[{project_dir:name}/{stack}]")
 @local_task
 def preview_stack(project_dir: Path, stack: str, title: str) -> dict[str, int]:
     """Preview an update; the change summary becomes an artifact."""
@@ -167,6 +172,7 @@ def preview_stack(project_dir: Path, stack: str, title: str) -> dict[str, int]:
     return dict(summary.counts)
 
 
+@named("up_stack[{project_dir:name}/{stack}]")
 @local_task
 def up_stack(project_dir: Path, stack: str) -> dict[str, object]:
     """Update the stack (a checkpoint is exported first); its public outputs."""
@@ -174,6 +180,7 @@ def up_stack(project_dir: Path, stack: str) -> dict[str, object]:
     return _public(engine.up(ref, _stream))
 
 
+@named("export_stack[{project_dir:name}/{stack}]")
 @local_task
 def export_stack(project_dir: Path, stack: str) -> Checkpoint:
     """The stack's state as a checkpoint."""
@@ -181,6 +188,7 @@ def export_stack(project_dir: Path, stack: str) -> Checkpoint:
     return engine.export(ref)
 
 
+@named("import_stack[{project_dir:name}/{stack}]")
 @local_task
 def import_stack(project_dir: Path, stack: str, checkpoint: Checkpoint) -> None:
     """Restore the stack's state from a checkpoint."""
@@ -188,6 +196,7 @@ def import_stack(project_dir: Path, stack: str, checkpoint: Checkpoint) -> None:
     engine.import_(ref, checkpoint)
 
 
+@named("destroy_stack[{project_dir:name}/{stack}]")
 @local_task
 def destroy_stack(project_dir: Path, stack: str) -> dict[str, int]:
     """Delete every resource of the stack."""
@@ -198,6 +207,7 @@ def destroy_stack(project_dir: Path, stack: str) -> dict[str, int]:
 # --- the rollout's saga -----------------------------------------------------------------
 
 
+@named("journal_rollout[{environment}/{colour}]")
 @local_task
 def journal_rollout(
     environment: str,
@@ -226,6 +236,7 @@ def journal_rollout(
     return saga
 
 
+@named("close_rollout[{saga}]")
 @local_task
 def close_rollout(saga: str, detail: str, *, compensated: bool = False) -> None:
     """The rollout ended as the run says: served, or undone in-process."""
@@ -239,6 +250,7 @@ def close_rollout(saga: str, detail: str, *, compensated: bool = False) -> None:
     clients.backups().discard(saga)
 
 
+@named("supersede_rollouts[{environment}]")
 @local_task
 def supersede_rollouts(environment: str) -> list[str]:
     """Close rollouts of ``environment`` that killed runs left open: this run took over.
@@ -282,6 +294,7 @@ def health_gate_instances(
     return passed
 
 
+@named("terminate_colour[{environment}/{colour}]")
 @cloud_task
 def terminate_colour(environment: str, colour: str) -> list[str]:
     """Terminate every live API instance of ``environment`` and ``colour`` (by tags)."""
@@ -292,6 +305,7 @@ def terminate_colour(environment: str, colour: str) -> list[str]:
     return [str(i.id) for i in found]
 
 
+@named("verify_rollout_undone[{environment}/{colour}]")
 @cloud_task
 def verify_rollout_undone(environment: str, colour: str, serving: Sequence[str]) -> str:
     """No live instance of the abandoned colour, and every serving instance still there."""
@@ -309,6 +323,7 @@ def verify_rollout_undone(environment: str, colour: str, serving: Sequence[str])
     return f"no {colour} instance left; {len(serving)} serving instance(s) untouched"
 
 
+@named("live_instance_ids[{environment}]")
 @cloud_task
 def live_instance_ids(environment: str) -> list[str]:
     """Ids of every live API instance of ``environment``."""
@@ -324,6 +339,7 @@ def lease_path(environment: str) -> Path:
     return load_settings().runtime.state_dir / "leases" / f"{environment}.json"
 
 
+@named("write_lease[{lease.environment}]")
 @local_task
 def write_lease(lease: Lease) -> None:
     """Record when ``lease.environment`` is due for cleanup."""

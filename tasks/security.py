@@ -15,6 +15,7 @@ from orchestra_ops.domain.security.reports import severity_label
 from orchestra_ops.security_scan import FIX_BRANCH, ScanOutcome, fix_pins, run_scan
 from orchestra_ops.settings import load_settings
 from tasks.policy import artifact_key, local_task
+from tasks.run_names import named
 
 
 def default_out_dir(repo_path: str) -> Path:
@@ -22,6 +23,7 @@ def default_out_dir(repo_path: str) -> Path:
     return load_settings().runtime.state_dir / "security" / Path(repo_path).resolve().name
 
 
+@named("scan[{repo_path:name}]")
 @local_task
 def scan(repo_path: str, out_dir: str, policy_file: str, max_concurrency: int) -> ScanOutcome:
     """Run the three scanners on every manifest, apply the policy, write the reports."""
@@ -34,6 +36,7 @@ def scan(repo_path: str, out_dir: str, policy_file: str, max_concurrency: int) -
     )
 
 
+@named("publish[{repo_name}]")
 @local_task
 def publish(outcome: ScanOutcome, repo_name: str) -> None:
     """Markdown summary and findings table under stable keys: the UI keeps the history."""
@@ -53,6 +56,7 @@ def publish(outcome: ScanOutcome, repo_name: str) -> None:
     create_table_artifact(rows, key=artifact_key("security-findings", repo_name))
 
 
+@named("plan_update_config[{repo_path:name}]")
 @local_task
 def plan_update_config(repo_path: str) -> list[ConfigChange]:
     """Dependabot, Renovate and workflow files as they should be; diffs as an artifact."""
@@ -69,12 +73,14 @@ def plan_update_config(repo_path: str) -> list[ConfigChange]:
     return changes
 
 
+@named("write_update_config[{repo_path:name}]")
 @local_task
 def write_update_config(repo_path: str, changes: list[ConfigChange]) -> list[str]:
     """Write the changed configuration files into the repo."""
     return write_config_files(Path(repo_path), changes)
 
 
+@named("fix[{repo_path:name}]")
 @local_task
 def fix(repo_path: str, outcome: ScanOutcome, apply: bool) -> dict[str, str]:
     """Raise vulnerable pins (dry run unless ``apply``); the diffs become an artifact."""

@@ -26,6 +26,7 @@ from orchestra_ops.errors import ReorgError, ToolMissing
 from orchestra_ops.ports.stack_state import StateMigrator
 from orchestra_ops.settings import load_settings
 from tasks.policy import local_task
+from tasks.run_names import named
 
 NO_COMPLETED_RUN = "no completed reorganisation run: apply (or resume) before migrating state"
 
@@ -162,6 +163,7 @@ def migrate_applied_run(repo: Path, migrator: StateMigrator) -> list[StackMigrat
     )
 
 
+@named("migrate_stack_state[{repo_path:name}]")
 @local_task
 def migrate_stack_state(repo_path: str) -> list[str] | None:
     """Migrate the renamed stacks' state; None (nothing done) when the Pulumi CLI is missing."""
