@@ -97,7 +97,7 @@ class MigrationReport(BaseModel):
     error: str | None = None
 
 
-@flow(name="frontend-migration", log_prints=False)
+@flow(name="frontend-migration", flow_run_name="{params.app}", log_prints=False)
 def frontend_migration(params: FrontendMigrationParams) -> MigrationReport:
     """Migrate one frontend app to Vercel (see the module docstring)."""
     profile = t.detect(params.repo_path, params.app)

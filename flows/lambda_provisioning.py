@@ -139,7 +139,7 @@ class ProvisioningReport(BaseModel):
     error: str | None = None
 
 
-@flow(name="lambda-provisioning", log_prints=False)
+@flow(name="lambda-provisioning", flow_run_name="{params.environment}", log_prints=False)
 def lambda_provisioning(params: ProvisioningParams) -> ProvisioningReport:
     """Provision the environment's API instances blue-green (see the module docstring)."""
     started = time.monotonic()

@@ -90,3 +90,15 @@ def test_a_run_name_reads_attributes_and_path_names() -> None:
     assert name(parameters={"lease": lease, "repo_path": "/a/b/repo/", "n": 7}) == "x[dev:repo:  7]"
     with pytest.raises(KeyError):
         name(parameters={"lease": lease})
+
+
+def test_subflow_runs_name_their_app_and_environment() -> None:
+    from prefect._internal.engine import resolve_custom_flow_run_name
+
+    from flows.frontend_migration import frontend_migration
+    from flows.lambda_provisioning import lambda_provisioning
+
+    app = {"params": SimpleNamespace(app="dashboard")}
+    environment = {"params": SimpleNamespace(environment="prod")}
+    assert resolve_custom_flow_run_name(frontend_migration, app) == "dashboard"
+    assert resolve_custom_flow_run_name(lambda_provisioning, environment) == "prod"
