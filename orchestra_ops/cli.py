@@ -41,10 +41,37 @@ def _settings(env_file: Path) -> Settings:
 
 @app.command()
 def doctor(env_file: EnvFile = Path(".env")) -> None:
-    """Report which credentials are set (never their values) and which tools are present."""
+    """Report which credentials are set (never their values), the API URLs in effect, which
+    tools are present, and the settings that cannot work.
+
+    Exit codes: 0 no problem (missing tools and warnings are listed, not fatal), 1 a
+    setting cannot work (an unknown stack engine, a bad health-URL template), 2 a setting
+    cannot be read.
+    """
+    from prefect.settings import Settings as PrefectSettings
+
+    from orchestra_ops.domain.doctor import check_settings, endpoints
+
     settings = _settings(env_file)
-    for line in render_report(credential_statuses(settings), probe_tools()):
+    findings = check_settings(settings, _engine_problem(settings.runtime.stack_engine))
+    # Read afresh, as a new flow-run process would (environment and Prefect profile).
+    in_effect = endpoints(settings, PrefectSettings().api.url)
+    for line in render_report(credential_statuses(settings), probe_tools(), in_effect, findings):
         typer.echo(line)
+    raise typer.Exit(code=1 if findings.problems else 0)
+
+
+def _engine_problem(spec: str) -> str | None:
+    """Why ORCHESTRA_STACK_ENGINE cannot be loaded, resolved as the wiring resolves it."""
+    if spec == "pulumi":
+        return None  # the Pulumi CLI: its presence is a tool line
+    from orchestra_ops.wiring import _engine_factory
+
+    try:
+        _engine_factory(spec)
+    except ConfigError as error:
+        return str(error)
+    return None
 
 
 @app.command()

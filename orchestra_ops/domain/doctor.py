@@ -1,13 +1,22 @@
-"""What `orchestra-ops doctor` reports: credentials set or not, tools present or not.
+"""What `orchestra-ops doctor` reports: credentials set or not, tools present or not, the
+API URLs in effect, and the settings that cannot work (problems) or may not mean what
+was meant (warnings).
 
-Pure: the tool probes come in as data, the report goes out as lines of text.
+Pure: the tool probes and the stack-engine check come in as data, the report goes out
+as lines of text. No secret value is ever part of it; URLs lose any user:password and
+query string before they are shown.
 """
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 
 from orchestra_ops.settings import Settings
+
+#: The placeholders an instance's health URL may use (see ``domain.provisioning.health_url``).
+HEALTH_PLACEHOLDERS = frozenset({"ip", "port", "instance_id"})
 
 
 @dataclass(frozen=True)
@@ -60,12 +69,130 @@ def credential_statuses(settings: Settings) -> list[CredentialStatus]:
     ]
 
 
-def render_report(credentials: list[CredentialStatus], tools: list[ToolStatus]) -> list[str]:
+@dataclass(frozen=True)
+class Endpoint:
+    """One URL (or choice) in effect, under the variable that sets it."""
+
+    env_name: str
+    shown: str  # safe to print: no credential, no query string
+    note: str = ""
+
+
+def safe_url(url: str) -> str:
+    """``url`` without user:password and query string (either may hold a credential)."""
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc
+        if parts.username is not None:
+            netloc = netloc.rpartition("@")[2]
+    except ValueError:
+        return "(not a URL)"
+    query = "…" if parts.query else ""
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+def endpoints(settings: Settings, prefect_api_url: str | None) -> list[Endpoint]:
+    """The API URLs and choices in effect; a secret URL is only said to be set."""
+    v, lc, scan = settings.vercel, settings.lambda_cloud, settings.scan
+
+    def url(env_name: str, value: str | None, unset: str, default: str | None = None) -> Endpoint:
+        if value is None:
+            return Endpoint(env_name, "not set", unset)
+        return Endpoint(env_name, safe_url(value), "default" if value == default else "")
+
+    backend = settings.pulumi.backend_url
+    return [
+        url("VERCEL_API_URL", v.api_url, "", "https://api.vercel.com"),
+        url("VERCEL_EDGE_URL", v.edge_url, "deployments are reached at their own hostnames"),
+        url("LAMBDA_LABS_API_URL", lc.api_url, "", "https://cloud.lambda.ai"),
+        Endpoint("LAMBDA_LABS_HEALTH_URL_TEMPLATE", safe_url(lc.health_url_template)),
+        url("ORCHESTRA_OSV_API_URL", scan.osv_api_url, "", "https://api.osv.dev"),
+        url("ORCHESTRA_NPM_REGISTRY_URL", scan.npm_registry_url, "", "https://registry.npmjs.org"),
+        url("ORCHESTRA_SAFETY_AUTH_SERVER_URL", scan.safety_auth_server_url, "safety's own"),
+        url("PULUMI_BACKEND_URL", backend, "Pulumi Cloud, needs PULUMI_ACCESS_TOKEN"),
+        url("PREFECT_API_URL", prefect_api_url, "a temporary local Prefect server per run"),
+        Endpoint(
+            "ORCHESTRA_NOTIFY_WEBHOOK_URL",
+            "set" if settings.notify.webhook_url is not None else "not set",
+            "a secret, never shown" if settings.notify.webhook_url else "no notices are sent",
+        ),
+        Endpoint("ORCHESTRA_STACK_ENGINE", settings.runtime.stack_engine),
+        Endpoint("ORCHESTRA_STATE_DIR", str(settings.runtime.state_dir)),
+    ]
+
+
+def health_template_problem(template: str) -> str | None:
+    """Why the instance health-URL template cannot work, or None when it can."""
+    name = "LAMBDA_LABS_HEALTH_URL_TEMPLATE"
+    try:
+        fields = {f for _, f, _, _ in string.Formatter().parse(template) if f is not None}
+    except ValueError as error:  # an unmatched brace
+        return f"{name} is not a valid template ({error})"
+    unknown = sorted(f"{{{f}}}" for f in fields - HEALTH_PLACEHOLDERS)
+    if unknown:
+        allowed = ", ".join(f"{{{p}}}" for p in sorted(HEALTH_PLACEHOLDERS))
+        return f"{name} uses {', '.join(unknown)}: only {allowed} are filled in"
+    sample = template.format(ip="192.0.2.1", port=8000, instance_id="i-1")
+    if not sample.startswith(("http://", "https://")) or not urlsplit(sample).hostname:
+        return (
+            f"{name} does not make an http:// or https:// URL (e.g. http://{{ip}}:{{port}}/health)"
+        )
+    if not fields & {"ip", "instance_id"}:
+        return f"{name} names no instance ({{ip}} or {{instance_id}}): all would probe one URL"
+    return None
+
+
+def org_id_warning(org_id: str | None) -> str | None:
+    """A VERCEL_ORG_ID that is not a team id (``team_…``) makes calls act for a user."""
+    if org_id is None or org_id.startswith("team_"):
+        return None
+    return (
+        f"VERCEL_ORG_ID={org_id!r} is not a team id (team_…): it is taken as a personal "
+        "account's user id and no teamId is sent, so a team's projects are not found; if "
+        "the projects belong to a team, set the team's id (Team Settings → Team ID)"
+    )
+
+
+@dataclass(frozen=True)
+class Findings:
+    """Problems (a setting that cannot work: doctor exits 1) and warnings (it may not mean
+    what was meant)."""
+
+    problems: list[str]
+    warnings: list[str]
+
+
+def check_settings(settings: Settings, engine_problem: str | None) -> Findings:
+    """Every setting doctor can judge without calling an API; ``engine_problem`` is the
+    stack-engine check the caller ran (it imports code)."""
+    problems = [
+        p
+        for p in (
+            engine_problem,
+            health_template_problem(settings.lambda_cloud.health_url_template),
+        )
+        if p
+    ]
+    warnings = [w for w in (org_id_warning(settings.vercel.org_id),) if w]
+    return Findings(problems, warnings)
+
+
+def render_report(
+    credentials: list[CredentialStatus],
+    tools: list[ToolStatus],
+    in_effect: list[Endpoint] | None = None,
+    findings: Findings | None = None,
+) -> list[str]:
     """The doctor report as lines: never a credential value, only set / not set."""
     lines = ["Credentials (values are never shown):"]
     for cred in credentials:
         mark = "set    " if cred.is_set else "not set"
         lines.append(f"  {cred.env_name:<30} {mark}  {cred.needed_for}")
+    if in_effect:
+        lines.append("In effect:")
+        for end in in_effect:
+            note = f"  ({end.note})" if end.note else ""
+            lines.append(f"  {end.env_name:<32} {end.shown}{note}")
     lines.append("Tools:")
     for tool in tools:
         if tool.present:
@@ -79,4 +206,12 @@ def render_report(credentials: list[CredentialStatus], tools: list[ToolStatus]) 
         lines.append("Missing: " + ", ".join(missing) + " (see above for what each disables).")
     else:
         lines.append("All tools present.")
+    if findings is not None:
+        lines += [f"WARNING: {w}" for w in findings.warnings]
+        lines += [f"PROBLEM: {p}" for p in findings.problems]
+        lines.append(
+            f"{len(findings.problems)} problem(s): fix them before running the flows."
+            if findings.problems
+            else "No problem found in the settings."
+        )
     return lines

@@ -8,7 +8,14 @@ import pytest
 from typer.testing import CliRunner
 
 from orchestra_ops.cli import app
-from orchestra_ops.domain.doctor import CredentialStatus, ToolStatus, render_report
+from orchestra_ops.domain.doctor import (
+    CredentialStatus,
+    ToolStatus,
+    health_template_problem,
+    org_id_warning,
+    render_report,
+    safe_url,
+)
 
 CANARY = "canary-77aa-DO-NOT-LEAK"
 
@@ -87,3 +94,99 @@ def test_render_report_lists_every_missing_tool() -> None:
     )
     assert lines[-1] == "Missing: node (see above for what each disables)."
     assert any("node" in line and "MISSING: disables builds" in line for line in lines)
+
+
+def _doctor(tmp_path: Path) -> tuple[int, str]:
+    result = CliRunner().invoke(app, ["doctor", "--env-file", str(tmp_path / "none.env")])
+    return result.exit_code, result.output
+
+
+def test_doctor_shows_the_urls_in_effect_never_a_credential_in_them(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Each API URL under its variable; user:password, query strings and the webhook hidden."""
+    monkeypatch.setenv("VERCEL_API_URL", f"http://ops:{CANARY}@127.0.0.1:8123/v?token={CANARY}")
+    monkeypatch.setenv("LAMBDA_LABS_API_URL", "http://127.0.0.1:8124")
+    monkeypatch.setenv("ORCHESTRA_NOTIFY_WEBHOOK_URL", f"https://hooks.example.invalid/{CANARY}")
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:4200/api")
+    code, output = _doctor(tmp_path)
+    assert code == 0, output
+    assert CANARY not in output
+    lines = {line.split()[0]: line for line in output.splitlines() if line.strip()}
+    assert lines["VERCEL_API_URL"].split()[1] == "http://127.0.0.1:8123/v?…"
+    assert lines["LAMBDA_LABS_API_URL"].split()[1] == "http://127.0.0.1:8124"
+    assert "https://api.osv.dev  (default)" in lines["ORCHESTRA_OSV_API_URL"]
+    assert "set  (a secret, never shown)" in lines["ORCHESTRA_NOTIFY_WEBHOOK_URL"]
+    assert "http://127.0.0.1:4200/api" in lines["PREFECT_API_URL"]
+    assert "No problem found in the settings." in output
+
+
+def test_doctor_refuses_a_stack_engine_that_does_not_exist(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """An engine the wiring could not load is a problem: exit 1, the variable named."""
+    monkeypatch.setenv("ORCHESTRA_STACK_ENGINE", "no_such_package.engine:make")
+    code, output = _doctor(tmp_path)
+    assert code == 1, output
+    assert "PROBLEM: ORCHESTRA_STACK_ENGINE='no_such_package.engine:make' cannot be imported" in (
+        output
+    )
+    monkeypatch.setenv("ORCHESTRA_STACK_ENGINE", "tests.doubles.program_engine")  # no :factory
+    assert _doctor(tmp_path)[0] == 1
+
+
+def test_doctor_refuses_a_bad_health_url_template(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("LAMBDA_LABS_HEALTH_URL_TEMPLATE", "http://{host}:{port}/health")
+    code, output = _doctor(tmp_path)
+    assert code == 1, output
+    assert "PROBLEM: LAMBDA_LABS_HEALTH_URL_TEMPLATE uses {host}" in output
+
+
+@pytest.mark.parametrize(
+    ("template", "says"),
+    [
+        ("http://{host}:{port}/health", "uses {host}: only {instance_id}, {ip}, {port}"),
+        ("http://{ip:{port}/health", "not a valid template"),
+        ("http://{ip}:{port/health", "not a valid template"),
+        ("{ip}:{port}/health", "does not make an http:// or https:// URL"),
+        ("ftp://{ip}/health", "does not make an http:// or https:// URL"),
+        ("http://10.0.0.1:8000/health", "names no instance"),
+    ],
+)
+def test_health_template_problems(template: str, says: str) -> None:
+    problem = health_template_problem(template)
+    assert problem is not None and says in problem, problem
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "http://{ip}:{port}/health",
+        "https://{ip}/api/health?port={port}",
+        "http://127.0.0.1:8124/sandbox/instances/{instance_id}/health",  # the sandbox's
+    ],
+)
+def test_good_health_templates_pass(template: str) -> None:
+    assert health_template_problem(template) is None
+
+
+def test_a_user_id_given_as_the_org_id_is_a_warning(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Not fatal (a personal account is valid) but said: no teamId will be sent."""
+    assert org_id_warning("team_abc123") is None
+    assert org_id_warning(None) is None
+    monkeypatch.setenv("VERCEL_ORG_ID", "Xk2mUserId9")
+    code, output = _doctor(tmp_path)
+    assert code == 0, output
+    warning = next(line for line in output.splitlines() if line.startswith("WARNING:"))
+    assert "VERCEL_ORG_ID='Xk2mUserId9' is not a team id" in warning
+    assert "no teamId is sent" in warning
+
+
+def test_safe_url_drops_credentials_and_queries() -> None:
+    assert safe_url("https://u:p@host.example:8443/a?b=c#d") == "https://host.example:8443/a?…"
+    assert safe_url("file:///var/state") == "file:///var/state"
+    assert safe_url("http://[::1") == "(not a URL)"
