@@ -23,12 +23,13 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
 from prefect.states import Failed
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from flows.params import HealthParams
 from orchestra_ops import frontend_rollback as undo
 from orchestra_ops.domain.frontend.migration import MigrationPlan, project_settings
 from orchestra_ops.domain.notifications import rollback_failed, rollback_ran
+from orchestra_ops.domain.run_markdown import frontend_report
 from orchestra_ops.domain.vercel import Project
 from orchestra_ops.errors import HealthCheckFailed, RollbackFailed, RolledBack
 from tasks import frontend as t
@@ -42,23 +43,59 @@ __all__ = ["FrontendMigrationParams", "HealthParams", "MigrationReport", "fronte
 
 
 class FrontendMigrationParams(BaseModel):
-    """Parameters of one app's migration (shown as a form in the Prefect UI)."""
+    """Which frontend app moves to which Vercel project, and how its release is checked
+    before it serves production."""
 
-    repo_path: str = Field(description="the target repository on the worker")
-    app: str = Field(description="the app's directory in the repo, e.g. admin-interface")
-    project: str = Field(description="Vercel project id or name (created when missing)")
-    backend_api_url: str = Field(pattern=r"^https?://", description="where /api/* goes")
+    model_config = ConfigDict(extra="forbid", title="Frontend migration")
+
+    repo_path: str = Field(
+        title="Repository path", description="the target repository, on the worker"
+    )
+    app: str = Field(
+        title="App directory", description="the app's directory in the repo, e.g. admin-interface"
+    )
+    project: str = Field(
+        title="Vercel project", description="Vercel project id or name (created when missing)"
+    )
+    backend_api_url: str = Field(
+        pattern=r"^https?://",
+        title="Backend API URL",
+        description="where the app's `/api/*` requests go",
+    )
     env_overrides: dict[str, str] = Field(
-        default_factory=dict, description="non-secret values; secrets: ORCHESTRA_SECRET_<KEY>"
+        default_factory=dict,
+        title="Environment variables",
+        description="non-secret values only; a secret comes from the worker's "
+        "`ORCHESTRA_SECRET_{KEY}` variable",
     )
-    preflight: bool = Field(True, description="build with the new config before deploying")
+    preflight: bool = Field(
+        True, title="Preflight build", description="build with the new config before deploying"
+    )
     include_build_output: bool = Field(
-        True, description="upload the preflight output too (the sandbox edge serves it)"
+        True,
+        title="Upload build output",
+        description="upload the preflight output too (the sandbox edge serves it)",
     )
-    plan_only: bool = Field(False, description="compute and publish the plan, change nothing")
-    health: HealthParams = Field(default_factory=HealthParams)
-    deploy_timeout_s: float = Field(600.0, gt=0, le=3600)
-    production_url: str | None = Field(None, description="default https://<project>.vercel.app")
+    plan_only: bool = Field(
+        False, title="Plan only", description="compute and publish the plan, change nothing"
+    )
+    health: HealthParams = Field(
+        default_factory=HealthParams,
+        title="Health check",
+        description="how the new release proves healthy",
+    )
+    deploy_timeout_s: float = Field(
+        600.0,
+        gt=0,
+        le=3600,
+        title="Deploy timeout (seconds)",
+        description="give up on a Vercel build after this long",
+    )
+    production_url: str | None = Field(
+        None,
+        title="Production URL",
+        description="empty: `https://{project}.vercel.app`",
+    )
 
     @field_validator("app")
     @classmethod
@@ -264,23 +301,5 @@ def _verify_rollback(
 
 
 def _publish(report: MigrationReport) -> None:
-    lines = [f"# Frontend migration: {report.app}", "", f"**Outcome: {report.outcome}**", ""]
-    for label, value in (
-        ("project", report.project_id),
-        ("deployment", report.deployment_id),
-        ("preview", report.preview_url),
-        ("production", report.production_url),
-        ("preflight build", report.preflight),
-        ("env variables written", report.env_written),
-        ("deploy time (s)", report.deploy_s),
-        ("error", report.error),
-    ):
-        if value is not None:
-            lines.append(f"- {label}: {value}")
-    if report.gate:
-        lines += ["", "## Health gates", *[f"- {line}" for line in report.gate]]
-    if report.rollback:
-        lines += ["", "## Rollback and recovery", *[f"- {line}" for line in report.rollback]]
-    if report.outcome == "rollback-failed":
-        lines += ["", "**Run `orchestra-ops recover` once the cause is fixed.**"]
-    create_markdown_artifact("\n".join(lines) + "\n", key=artifact_key("frontend", report.app))
+    markdown = frontend_report(report.model_dump())
+    create_markdown_artifact(markdown, key=artifact_key("frontend", report.app))

@@ -14,7 +14,7 @@ import datetime as dt
 import json
 import time
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
@@ -22,10 +22,10 @@ from prefect.exceptions import FlowPauseTimeout
 from prefect.flow_runs import pause_flow_run
 from prefect.input import RunInput
 from prefect.states import Failed
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 import tasks.provisioning as t
-from flows.params import HealthParams
+from flows.params import HealthParams, form_field
 from orchestra_ops.domain.lambda_cloud import REGION_NAMES
 from orchestra_ops.domain.notifications import (
     provisioning_refused,
@@ -40,6 +40,7 @@ from orchestra_ops.domain.provisioning import (
     lease_for,
     plan_rollout,
 )
+from orchestra_ops.domain.run_markdown import provisioning_report
 from orchestra_ops.errors import (
     ConfigError,
     InsufficientCapacity,
@@ -54,42 +55,91 @@ from tasks.policy import artifact_key, final_state
 from tasks.serialise import one_at_a_time
 
 INSTANCE_TYPE_PATTERN = r"^(gpu|cpu)_[0-9]+x_[a-z0-9_]+$"
-Region = Annotated[str, Field(pattern=r"^[a-z]+-[a-z]+-[0-9]+$")]
+Region = Annotated[
+    str,
+    Field(pattern=r"^[a-z]+-[a-z]+-[0-9]+$", json_schema_extra={"enum": list(REGION_NAMES)}),
+]
+
+
+def _environment_rules(schema: dict[str, Any]) -> None:
+    """The model validator's environment rules, in the JSON schema too.
+
+    The Prefect server checks a request against the schema only, so without these a
+    prod request with a time to live would be accepted and fail later on the worker.
+    """
+    schema["if"] = {"properties": {"environment": {"const": "dev"}}, "required": ["environment"]}
+    schema["then"] = {
+        "properties": {
+            "approval_timeout_s": {"type": "null", "description": "only prod requests wait"}
+        }
+    }
+    schema["else"] = {
+        "properties": {"ttl_hours": {"type": "null", "description": "only dev environments expire"}}
+    }
 
 
 class ProvisioningParams(BaseModel):
-    """What to provision (a form in the Prefect UI; validated before any API call)."""
+    """Which environment to provision, and how. Empty fields keep the values in the
+    backend stack's configuration; nothing changes before these are checked."""
 
-    environment: Literal["dev", "prod"] = Field(description="which stacks: dev or prod")
+    model_config = ConfigDict(
+        extra="forbid", title="Provisioning request", json_schema_extra=_environment_rules
+    )
+
+    environment: Literal["dev", "prod"] = Field(
+        title="Environment", description="which stacks: dev or prod"
+    )
     instance_type: str | None = Field(
         None,
         pattern=INSTANCE_TYPE_PATTERN,
-        description="Lambda instance type (e.g. gpu_1x_a10); unset = the stack's config",
+        title="Instance type",
+        description="Lambda instance type (e.g. gpu_1x_a10); empty: the stack's config",
     )
     regions: list[Region] | None = Field(
-        None, min_length=1, description="regions, most preferred first; unset = the stack's"
+        None,
+        min_length=1,
+        title="Regions",
+        description="Lambda regions, most preferred first; empty: the stack's",
     )
-    count: int | None = Field(None, ge=1, le=16, description="API instances; unset = stack's")
-    dry_run: bool = Field(False, description="preview only: change nothing")
+    count: int | None = Field(
+        None,
+        ge=1,
+        le=16,
+        title="Instance count",
+        description="API instances; empty: the stack's",
+    )
+    dry_run: bool = Field(False, title="Dry run", description="preview only: change nothing")
     ttl_hours: float | None = Field(
-        None, gt=0, le=336, description="dev only: destroy the instances after this long"
+        None,
+        gt=0,
+        le=336,
+        title="Time to live (hours, dev only)",
+        description="dev only: destroy the instances after this long",
     )
     max_usd_per_hour: float = Field(
-        25.0, gt=0, le=10_000, description="refuse requests that would cost more per hour"
+        25.0,
+        gt=0,
+        le=10_000,
+        title="Cost ceiling (USD per hour)",
+        description="refuse requests that would cost more per hour",
     )
     approval_timeout_s: int | None = Field(
         None,
         ge=2,
         le=7 * 24 * 3600,
+        title="Approval timeout (seconds, prod only)",
         description="prod only: pause after the preview until someone approves in the UI; "
         "no answer within this many seconds rejects the request",
     )
     health: HealthParams = Field(
         default_factory=lambda: HealthParams(interval_s=2.0, budget_s=300.0, fail_fast_after=5),
+        title="Health check of each new instance",
         description="how each new instance proves healthy",
     )
     infrastructure_dir: str = Field(
-        "infrastructure/pulumi", description="holds the shared/ and backend/ projects"
+        "infrastructure/pulumi",
+        title="Pulumi projects directory",
+        description="holds the `shared` and `backend` projects, on the worker",
     )
 
     @model_validator(mode="after")
@@ -415,30 +465,20 @@ def _why(error: BaseException) -> str:
 
 
 def _publish(report: ProvisioningReport) -> None:
-    lines = [f"# Lambda provisioning: {report.environment}", "", f"**{report.outcome}**", ""]
-    for label, value in (
-        ("serving colour", report.serving_colour),
-        ("instances", ", ".join(report.instance_ids) or None),
-        ("API", report.api_url),
-        ("cost at most (USD/h)", report.usd_per_hour),
-        ("preview", report.preview or None),
-        ("error", report.error),
-    ):
-        if value:
-            lines.append(f"- {label}: {value}")
-    lines += [f"- health: {line}" for line in report.health]
-    lines += [f"- rollback: {line}" for line in report.rollback]
-    if report.outcome == "rollback-failed":
-        lines += ["", "**Run `orchestra-ops recover` once the cause is fixed.**"]
     create_markdown_artifact(
         key=artifact_key("lambda-provisioning", report.environment),
-        markdown="\n".join(lines) + "\n",
+        markdown=provisioning_report(report.model_dump()),
         description=f"provisioning of {report.environment}: {report.outcome}",
     )
 
 
 @flow(name="lambda-ttl-cleanup", log_prints=False)
-def lambda_ttl_cleanup(infrastructure_dir: str = "infrastructure/pulumi") -> list[str]:
+def lambda_ttl_cleanup(
+    infrastructure_dir: Annotated[
+        str,
+        form_field("Pulumi projects directory", "holds the `backend` project, on the worker"),
+    ] = "infrastructure/pulumi",
+) -> list[str]:
     """Destroy the dev API instances whose time-to-live has passed."""
     lease = t.read_lease("dev")
     now = dt.datetime.now(dt.UTC)

@@ -1,30 +1,74 @@
-"""Parameter models more than one flow takes (shown as forms in the Prefect UI)."""
+"""Parameter models more than one flow takes (shown as forms in the Prefect UI).
+
+Every parameter model forbids fields it does not know (``extra="forbid"``), so its JSON
+schema says ``additionalProperties: false`` and the Prefect server refuses a request
+carrying a misspelt or unknown field before a run exists. Every field has a ``title``
+written for the person at the run form, and no description holds ``<...>``: the UI
+renders descriptions as Markdown, where an angle-bracket placeholder disappears.
+``deployments/parameter_schemas.py`` closes the top level of each deployment's schema.
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from orchestra_ops.domain.health import HealthPolicy
+
+
+def form_field(title: str, description: str | None = None) -> Any:
+    """How a flow parameter itself shows in the run form: ``Annotated[T, form_field(...)]``.
+
+    Prefect titles each flow parameter with its Python name (``params``) and passes its
+    own ``description``; ``json_schema_extra`` is applied last, so these win.
+    """
+    extra: dict[str, Any] = {"title": title}
+    if description:
+        extra["description"] = description
+    return Field(json_schema_extra=extra)
 
 
 class HealthParams(BaseModel):
     """How a deployment or an instance proves healthy."""
 
-    consecutive: int = Field(3, ge=1, le=50, description="good probes in a row to pass")
-    interval_s: float = Field(1.0, gt=0, le=60, description="seconds between probes")
-    budget_s: float = Field(60.0, gt=0, le=3600, description="give up after this long")
-    latency_budget_s: float = Field(2.0, gt=0, le=60, description="slower answers count as bad")
+    model_config = ConfigDict(extra="forbid", title="Health check")
+
+    consecutive: int = Field(
+        3, ge=1, le=50, title="Good probes needed", description="good probes in a row to pass"
+    )
+    interval_s: float = Field(
+        1.0, gt=0, le=60, title="Probe interval (seconds)", description="seconds between probes"
+    )
+    budget_s: float = Field(
+        60.0, gt=0, le=3600, title="Time budget (seconds)", description="give up after this long"
+    )
+    latency_budget_s: float = Field(
+        2.0,
+        gt=0,
+        le=60,
+        title="Latency budget (seconds)",
+        description="slower answers count as bad",
+    )
     body_marker: str | None = Field(
-        None, description="text a healthy page must also contain (optional)"
+        None,
+        title="Body marker",
+        description="text a healthy page must also contain (optional)",
     )
     fail_fast_after: int | None = Field(
-        2, ge=1, le=50, description="bad probes in a row that fail the gate at once"
+        2,
+        ge=1,
+        le=50,
+        title="Fail after bad probes",
+        description="bad probes in a row that fail the gate at once",
     )
     api_probe: str | None = Field(
         "health",
         pattern=r"^[A-Za-z0-9._~/-]{1,200}$",
+        title="API probe path",
         description="frontends: the path probed under each API prefix through the rewrite "
-        "(health: /api/health); unset: API routes are not probed, and the report says so",
+        "(`health` probes `/api/health`); empty: API routes are not probed, and the report "
+        "says so",
     )
 
     def policy(self) -> HealthPolicy:

@@ -14,7 +14,7 @@ from typing import Literal
 
 from prefect import State, flow, get_run_logger
 from prefect.states import Failed
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from orchestra_ops.domain.notifications import findings_notice
 from orchestra_ops.errors import SecurityGateFailed
@@ -26,18 +26,37 @@ POLICY_VIOLATION = "PolicyViolation"
 
 
 class SecurityScanParams(BaseModel):
-    """Parameters of the security scan (shown as a form in the Prefect UI)."""
+    """Which repository to scan for vulnerable dependencies, and what to do with the
+    findings."""
 
-    repo_path: str = Field(description="the target repository on the worker")
-    policy_file: str = Field("security-policy.yaml", description="relative to the repo")
-    out_dir: str | None = Field(None, description="reports; default <state dir>/security/<repo>")
-    max_concurrency: int = Field(4, ge=1, le=32, description="scanner runs at once")
-    write_update_config: bool = Field(
-        False, description="write Dependabot/Renovate/workflow files into the repo"
+    model_config = ConfigDict(extra="forbid", title="Security scan")
+
+    repo_path: str = Field(
+        title="Repository path", description="the target repository, on the worker"
     )
-    fail_on_findings: bool = Field(True, description="fail the run when the gate fails")
+    policy_file: str = Field(
+        "security-policy.yaml", title="Policy file", description="relative to the repository"
+    )
+    out_dir: str | None = Field(
+        None,
+        title="Report directory",
+        description="empty: `security/{repository name}` under the state directory",
+    )
+    max_concurrency: int = Field(
+        4, ge=1, le=32, title="Scanners at once", description="scanner runs at once"
+    )
+    write_update_config: bool = Field(
+        False,
+        title="Write update config",
+        description="write Dependabot/Renovate/workflow files into the repo",
+    )
+    fail_on_findings: bool = Field(
+        True, title="Fail on findings", description="fail the run when the gate fails"
+    )
     fix: Literal["off", "dry-run", "apply"] = Field(
-        "off", description="raise vulnerable pins: show the diff, or commit it on a branch"
+        "off",
+        title="Fix vulnerable pins",
+        description="raise vulnerable pins: show the diff, or commit it on a branch",
     )
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from orchestra_ops.adapters.git import read_snapshot
 from orchestra_ops.adapters.reorg_apply import ReorgApplier
@@ -49,13 +49,26 @@ class ReorgAction(StrEnum):
 
 
 class ReorgParams(BaseModel):
-    """Parameters of the reorganisation (shown as a form in the Prefect UI)."""
+    """Which repository's Pulumi projects move into the new layout, and what to do:
+    plan (changes nothing), apply, resume an interrupted apply, or roll back."""
 
-    repo_path: str = Field(description="the target repository (a git work tree)")
-    action: ReorgAction = Field(ReorgAction.PLAN, description="plan, apply, resume or rollback")
-    mapping_file: str = Field("reorg.yaml", description="relative to the repo; defaults if absent")
+    model_config = ConfigDict(extra="forbid", title="Stack reorganisation")
+
+    repo_path: str = Field(
+        title="Repository path", description="the target repository (a git work tree)"
+    )
+    action: ReorgAction = Field(
+        ReorgAction.PLAN, title="Action", description="plan, apply, resume or rollback"
+    )
+    mapping_file: str = Field(
+        "reorg.yaml",
+        title="Mapping file",
+        description="relative to the repo; the default mapping when absent",
+    )
     literal_4a_rename: bool = Field(
-        False, description="rename project files to Pulumi.<name>.yaml (refused: see docs)"
+        False,
+        title="Literal 4A rename",
+        description="rename project files to `Pulumi.{name}.yaml` (refused: see docs)",
     )
 
 

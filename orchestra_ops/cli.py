@@ -1,4 +1,4 @@
-"""The `orchestra-ops` command: doctor, sandbox, demo, security scan and recover."""
+"""The `orchestra-ops` command: doctor, sandbox, demo, security scan, recover and trigger."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from orchestra_ops.adapters.tools import probe_tools
 from orchestra_ops.domain.doctor import credential_statuses, render_report
 from orchestra_ops.errors import ConfigError
 from orchestra_ops.settings import Settings, load_settings
+from orchestra_ops.trigger_cli import trigger
 
 if TYPE_CHECKING:
     from orchestra_ops.recover import OrphanCheck, RecoveryReport
@@ -162,6 +163,8 @@ def sandbox(
     typer.echo("sandbox stopped")
 
 
+app.command()(trigger)  # orchestra-ops trigger: orchestra_ops/trigger_cli.py
+
 security_app = typer.Typer(help="Dependency security: scan a repository.", no_args_is_help=True)
 app.add_typer(security_app, name="security")
 
@@ -175,29 +178,18 @@ def security_scan(
     sarif: Annotated[
         Path | None, typer.Option("--sarif", help="Also copy the SARIF log here.")
     ] = None,
-    policy: Annotated[
-        str | None,
-        typer.Option(
-            help="Policy file, relative to the repo; it must exist. Default: the repo's "
-            "security-policy.yaml, or the built-in policy (fail on high) without one."
-        ),
-    ] = None,
+    policy: Annotated[str, typer.Option(help="Policy file, relative to the repo.")] = (
+        "security-policy.yaml"
+    ),
     env_file: EnvFile = Path(".env"),
 ) -> None:
-    """Scan with pip-audit, safety and npm audit.
-
-    Exit codes: 0 the policy gate passed, 1 it failed (findings or a scan error), 2 the
-    scan could not run (a missing --policy file, bad settings, an unreadable repo).
-    """
+    """Scan with pip-audit, safety and npm audit; exit 1 when the policy gate fails."""
     from orchestra_ops.errors import OpsError
-    from orchestra_ops.security_scan import POLICY_FILE, run_scan
+    from orchestra_ops.security_scan import run_scan
 
     settings = _settings(env_file)
-    if policy is not None and not (repo / policy).is_file():
-        typer.echo(f"security scan: policy file {repo / policy} does not exist", err=True)
-        raise typer.Exit(code=2)
     try:
-        outcome = run_scan(repo, settings.scan, out_dir, policy_file=policy or POLICY_FILE)
+        outcome = run_scan(repo, settings.scan, out_dir, policy_file=policy)
     except OpsError as error:
         typer.echo(f"security scan failed: {error}", err=True)
         raise typer.Exit(code=2) from error
