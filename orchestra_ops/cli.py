@@ -178,18 +178,29 @@ def security_scan(
     sarif: Annotated[
         Path | None, typer.Option("--sarif", help="Also copy the SARIF log here.")
     ] = None,
-    policy: Annotated[str, typer.Option(help="Policy file, relative to the repo.")] = (
-        "security-policy.yaml"
-    ),
+    policy: Annotated[
+        str | None,
+        typer.Option(
+            help="Policy file, relative to the repo; it must exist. Default: the repo's "
+            "security-policy.yaml, or the built-in policy (fail on high) without one."
+        ),
+    ] = None,
     env_file: EnvFile = Path(".env"),
 ) -> None:
-    """Scan with pip-audit, safety and npm audit; exit 1 when the policy gate fails."""
+    """Scan with pip-audit, safety and npm audit.
+
+    Exit codes: 0 the policy gate passed, 1 it failed (findings or a scan error), 2 the
+    scan could not run (a missing --policy file, bad settings, an unreadable repo).
+    """
     from orchestra_ops.errors import OpsError
-    from orchestra_ops.security_scan import run_scan
+    from orchestra_ops.security_scan import POLICY_FILE, run_scan
 
     settings = _settings(env_file)
+    if policy is not None and not (repo / policy).is_file():
+        typer.echo(f"security scan: policy file {repo / policy} does not exist", err=True)
+        raise typer.Exit(code=2)
     try:
-        outcome = run_scan(repo, settings.scan, out_dir, policy_file=policy)
+        outcome = run_scan(repo, settings.scan, out_dir, policy_file=policy or POLICY_FILE)
     except OpsError as error:
         typer.echo(f"security scan failed: {error}", err=True)
         raise typer.Exit(code=2) from error
