@@ -83,11 +83,13 @@ audit: venv
 
 ## Deploy every flow of prefect.yaml to the server at PREFECT_API_URL, with a process pool,
 ## and the automations of deployments/automations.py (crashed when heartbeats stop).
+## Runs clone this checkout's commit from its origin (ORCHESTRA_GIT_REPOSITORY overrides):
+## the checkout must be clean and the commit pushed (deployments/source.py checks both).
 ORCHESTRA_TARGET_REPO ?= $(CURDIR)/examples/orchestra-main
 deploy: venv
 	@test -n "$$PREFECT_API_URL" || { echo "make deploy: set PREFECT_API_URL to your Prefect server's API (e.g. http://127.0.0.1:4200/api)" >&2; exit 2; }
 	$(BIN)/prefect work-pool inspect orchestra-ops-process >/dev/null 2>&1 || $(BIN)/prefect work-pool create orchestra-ops-process --type process
-	ORCHESTRA_TARGET_REPO=$(ORCHESTRA_TARGET_REPO) $(BIN)/prefect --no-prompt deploy --all
+	ORCHESTRA_TARGET_REPO=$(ORCHESTRA_TARGET_REPO) $(BIN)/python -m deployments.source $(BIN)/prefect --no-prompt deploy --all
 	$(BIN)/python -m deployments.automations
 
 ## Build the Pulumi CLI matching the pinned pulumi SDK from Go modules (needs Go), into

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import socket
@@ -28,6 +29,7 @@ PREFECT = str(BIN / "prefect")
 POOL = "orchestra-ops-process"
 SECURITY = "security-scan/weekly-security-scan"
 FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
+SUBMITTED = re.compile(r"Worker '([^']+)' submitting flow run '([0-9a-f-]{36})'")
 
 
 def free_port() -> int:
@@ -37,11 +39,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+def start(
+    args: list[str], env: dict[str, str], log: Path, cwd: Path = REPO
+) -> subprocess.Popen[bytes]:
     """A child in its own process group, so stopping it also stops what it started."""
     with log.open("wb") as out:
         return subprocess.Popen(
-            args, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            args, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
 
 
@@ -117,6 +121,50 @@ def worker_environment(
         "ORCHESTRA_STACK_ENGINE": "pulumi",
         "ORCHESTRA_STATE_DIR": str(state_dir),
         "ORCHESTRA_TARGET_REPO": str(target),
-        "PWD": str(REPO),  # the pull step's working directory, read in each run
         "PREFECT_WORKER_QUERY_SECONDS": "2",
     }
+
+
+def snapshot_repository(into: Path) -> Path:
+    """A git repository whose one commit is this working tree (tracked and new files, not
+    the ignored ones): what the deployments' runs clone, uncommitted edits included."""
+    listed = subprocess.run(
+        ["git", "-C", str(REPO), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        capture_output=True,
+        check=True,
+    )
+    repository = into / "orchestra-ops"
+    for name in dict.fromkeys(listed.stdout.decode().split("\0")):
+        source = REPO / name
+        if name and source.is_file():  # a file deleted but not yet committed is left out
+            (repository / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, repository / name)
+    identity = ["-c", "user.name=e2e", "-c", "user.email=e2e@localhost"]
+    for command in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "e2e"]):
+        subprocess.run(["git", "-C", str(repository), *identity, *command], check=True)
+    return repository
+
+
+def snapshot_source(into: Path) -> dict[str, str]:
+    """The deploy-time variables of prefect.yaml's pull step, for a snapshot of this tree."""
+    repository = snapshot_repository(into)
+    head = subprocess.run(
+        ["git", "-C", str(repository), "rev-parse", "HEAD"], capture_output=True, text=True
+    )
+    return {
+        "ORCHESTRA_GIT_REPOSITORY": str(repository),
+        "ORCHESTRA_GIT_COMMIT": head.stdout.strip(),
+    }
+
+
+def submitted_by(api_url: str, run_id: str) -> set[str]:
+    """The workers that logged submitting this run (the worker ships these logs to the API)."""
+    body = {"logs": {"flow_run_id": {"any_": [run_id]}}, "sort": "TIMESTAMP_ASC", "limit": 50}
+    deadline = time.monotonic() + 30
+    while True:
+        answer = httpx.post(f"{api_url}/logs/filter", json=body, timeout=30)
+        answer.raise_for_status()
+        names = {m[1] for log in answer.json() if (m := SUBMITTED.search(log["message"]))}
+        if names or time.monotonic() > deadline:
+            return names
+        time.sleep(1)

@@ -49,6 +49,7 @@ from tests.e2e.prefect_processes import (
     copy_target,
     environment,
     free_port,
+    snapshot_source,
     start,
     stop,
     wait_healthy,
@@ -137,7 +138,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         worker_env = worker_environment(env, endpoints, tmp / "state", target)
         wait_healthy(api_url, server, server_log)
         cli(["work-pool", "create", POOL, "--type", "process"], env)
-        cli(["--no-prompt", "deploy", "--all"], worker_env)
+        cli(["--no-prompt", "deploy", "--all"], {**worker_env, **snapshot_source(tmp)})
         automations = run_module("deployments.automations", "--silence-s", str(SILENCE_S), env=env)
         assert "created 'orchestra-ops: crashed when heartbeats stop'" in automations
         again = run_module("deployments.automations", "--silence-s", str(SILENCE_S), env=env)
@@ -369,7 +370,8 @@ def test_a_run_whose_process_died_is_listed_stuck_marked_crashed_and_frees_its_s
     )["id"]
     stack.sandbox.lambda_cloud.state.boot_delay_s = 900.0  # the launch lands, then boots
     env = {**stack.env, "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30"}
-    runner = start([PREFECT, "flow-run", "execute", first], env, tmp_path / "run.log")
+    # The run's pull step clones into the working directory: a scratch one, not the repo.
+    runner = start([PREFECT, "flow-run", "execute", first], env, tmp_path / "run.log", tmp_path)
     try:
         deadline = time.monotonic() + 180
         while not (

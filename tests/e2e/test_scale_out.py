@@ -14,7 +14,6 @@ import importlib.util
 import json
 import os
 import pwd
-import re
 import shlex
 import shutil
 import subprocess
@@ -39,8 +38,10 @@ from tests.e2e.prefect_processes import (
     cli,
     environment,
     free_port,
+    snapshot_source,
     start,
     stop,
+    submitted_by,
     wait_healthy,
     worker_environment,
 )
@@ -48,7 +49,6 @@ from tests.e2e.prefect_processes import (
 PG_USER, PG_DATABASE = "orchestra", "prefect"
 WORKERS = ("scale-out-a", "scale-out-b")
 RUNS = 4
-SUBMITTED = re.compile(r"Worker '([^']+)' submitting flow run '([0-9a-f-]{36})'")
 
 
 def _pg_bin() -> Path | None:
@@ -211,7 +211,7 @@ def scale_out(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScaleOut]:
         worker_env = worker_environment(env, endpoints, tmp / "state", target)
         wait_healthy(api_url, server, server_log)
         cli(["work-pool", "create", POOL, "--type", "process"], env)
-        cli(["--no-prompt", "deploy", "--all"], worker_env)
+        cli(["--no-prompt", "deploy", "--all"], {**worker_env, **snapshot_source(tmp)})
         logs = {name: tmp / f"{name}.log" for name in WORKERS}
         for name, log in logs.items():
             # One run at a time each, so the second worker is certain to get work.
@@ -231,18 +231,6 @@ def _wait_all_final(stack: ScaleOut, run_ids: list[str]) -> list[dict[str, Any]]
         if time.monotonic() > deadline:
             states = [r["state"]["name"] for r in runs]
             pytest.fail(f"runs not finished after 150 s: {states}\n{stack.tails()}")
-        time.sleep(1)
-
-
-def _submitted_by(stack: ScaleOut, run_id: str) -> set[str]:
-    """The workers that logged submitting this run (the worker ships these logs to the API)."""
-    body = {"logs": {"flow_run_id": {"any_": [run_id]}}, "sort": "TIMESTAMP_ASC", "limit": 50}
-    deadline = time.monotonic() + 30
-    while True:
-        logs = stack.api("POST", "/logs/filter", body)
-        names = {m[1] for log in logs if (m := SUBMITTED.search(log["message"]))}
-        if names or time.monotonic() > deadline:
-            return names
         time.sleep(1)
 
 
@@ -267,7 +255,7 @@ def test_runs_spread_over_both_workers_and_complete(scale_out: ScaleOut) -> None
         )
     # Two workers may both try to claim a run: the server lets one through, so a run can
     # be logged by both, but it must have run once.
-    submitters = {run_id: _submitted_by(scale_out, run_id) for run_id in run_ids}
+    submitters = {run_id: submitted_by(scale_out.api_url, run_id) for run_id in run_ids}
     assert all(names for names in submitters.values()), submitters
     assert set().union(*submitters.values()) == set(WORKERS), submitters
     for run_id in run_ids:
