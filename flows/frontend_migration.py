@@ -29,6 +29,7 @@ from flows.params import HealthParams
 from orchestra_ops import frontend_rollback as undo
 from orchestra_ops.domain.frontend.migration import MigrationPlan, project_settings
 from orchestra_ops.domain.notifications import rollback_failed, rollback_ran
+from orchestra_ops.domain.run_markdown import frontend_report
 from orchestra_ops.domain.vercel import Project
 from orchestra_ops.errors import HealthCheckFailed, RollbackFailed, RolledBack
 from tasks import frontend as t
@@ -300,23 +301,5 @@ def _verify_rollback(
 
 
 def _publish(report: MigrationReport) -> None:
-    lines = [f"# Frontend migration: {report.app}", "", f"**Outcome: {report.outcome}**", ""]
-    for label, value in (
-        ("project", report.project_id),
-        ("deployment", report.deployment_id),
-        ("preview", report.preview_url),
-        ("production", report.production_url),
-        ("preflight build", report.preflight),
-        ("env variables written", report.env_written),
-        ("deploy time (s)", report.deploy_s),
-        ("error", report.error),
-    ):
-        if value is not None:
-            lines.append(f"- {label}: {value}")
-    if report.gate:
-        lines += ["", "## Health gates", *[f"- {line}" for line in report.gate]]
-    if report.rollback:
-        lines += ["", "## Rollback and recovery", *[f"- {line}" for line in report.rollback]]
-    if report.outcome == "rollback-failed":
-        lines += ["", "**Run `orchestra-ops recover` once the cause is fixed.**"]
-    create_markdown_artifact("\n".join(lines) + "\n", key=artifact_key("frontend", report.app))
+    markdown = frontend_report(report.model_dump())
+    create_markdown_artifact(markdown, key=artifact_key("frontend", report.app))

@@ -40,6 +40,7 @@ from orchestra_ops.domain.provisioning import (
     lease_for,
     plan_rollout,
 )
+from orchestra_ops.domain.run_markdown import provisioning_report
 from orchestra_ops.errors import (
     ConfigError,
     InsufficientCapacity,
@@ -464,24 +465,9 @@ def _why(error: BaseException) -> str:
 
 
 def _publish(report: ProvisioningReport) -> None:
-    lines = [f"# Lambda provisioning: {report.environment}", "", f"**{report.outcome}**", ""]
-    for label, value in (
-        ("serving colour", report.serving_colour),
-        ("instances", ", ".join(report.instance_ids) or None),
-        ("API", report.api_url),
-        ("cost at most (USD/h)", report.usd_per_hour),
-        ("preview", report.preview or None),
-        ("error", report.error),
-    ):
-        if value:
-            lines.append(f"- {label}: {value}")
-    lines += [f"- health: {line}" for line in report.health]
-    lines += [f"- rollback: {line}" for line in report.rollback]
-    if report.outcome == "rollback-failed":
-        lines += ["", "**Run `orchestra-ops recover` once the cause is fixed.**"]
     create_markdown_artifact(
         key=artifact_key("lambda-provisioning", report.environment),
-        markdown="\n".join(lines) + "\n",
+        markdown=provisioning_report(report.model_dump()),
         description=f"provisioning of {report.environment}: {report.outcome}",
     )
 

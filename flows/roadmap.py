@@ -10,7 +10,6 @@ Completed phases are cached by their inputs, so a re-run resumes where it stoppe
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -40,13 +39,11 @@ from flows.roadmap_phases import (
 from flows.security_scan import SecurityScanParams
 from flows.stack_reorganisation import ReorgAction, ReorgParams
 from orchestra_ops.domain.notifications import phase_failed
+from orchestra_ops.domain.roadmap_metrics import success_metrics
+from orchestra_ops.domain.run_markdown import roadmap_report
 from orchestra_ops.errors import OpsError, RolledBack
 from orchestra_ops.settings import load_settings
 from tasks.notify import send_notice
-
-DEPLOY_GOAL_S = 120.0
-PROVISION_GOAL_S = 600.0
-
 
 Environment = Literal["dev", "prod"]
 
@@ -134,7 +131,13 @@ def _outcome(phase: str, future: PrefectFuture[PhaseResult], started: float) -> 
     """The phase's result, or a failed PhaseResult carrying the error (never assumed)."""
     value = future.result(raise_on_failure=False)
     if isinstance(value, PhaseResult):
-        return value
+        if future.state.name != "Cached":
+            return value
+        # The stored result carries the duration of the run that did the work; this run
+        # only looked it up: its duration is the time until the cache answered.
+        wall_start = time.time() - (time.monotonic() - started)
+        looked_up = max(0.0, future.state.timestamp.timestamp() - wall_start)
+        return value.model_copy(update={"cached": True, "duration_s": round(looked_up, 2)})
     detail = f"{type(value).__name__}: {value}" if isinstance(value, BaseException) else str(value)
     metrics = {"rolled_back": isinstance(value, RolledBack)}
     if isinstance(value, RolledBack):
@@ -150,32 +153,6 @@ def _outcome(phase: str, future: PrefectFuture[PhaseResult], started: float) -> 
 
 def _skipped(phase: str, why: str) -> PhaseResult:
     return PhaseResult(phase=phase, state="skipped", duration_s=0.0, detail=why)
-
-
-def _metrics(phases: list[PhaseResult]) -> dict[str, dict[str, Any]]:
-    by_name = {p.phase: p for p in phases}
-    deploys = [float(p.metrics["deploy_s"]) for p in phases if p.metrics.get("deploy_s")]
-    provisions = [float(p.metrics["provision_s"]) for p in phases if p.metrics.get("provision_s")]
-    security = by_name.get("3A-3C dependency security")
-    rollbacks = [p for p in phases if p.metrics.get("rolled_back")]
-    return {
-        "frontend deploy time under 2 minutes": {
-            "value_s": max(deploys) if deploys else None,
-            "met": bool(deploys) and max(deploys) < DEPLOY_GOAL_S,
-        },
-        "provisioning under 10 minutes": {
-            "value_s": max(provisions) if provisions else None,
-            "met": bool(provisions) and max(provisions) < PROVISION_GOAL_S,
-        },
-        "zero high/critical findings": {
-            "failing": security.metrics.get("failing") if security else None,
-            "met": security is not None and security.metrics.get("failing") == 0,
-        },
-        "rollback worked": {
-            "rollbacks": len(rollbacks),
-            "met": all(p.metrics.get("restored") for p in rollbacks) if rollbacks else None,
-        },
-    }
 
 
 @flow(name="roadmap")
@@ -237,8 +214,9 @@ def roadmap(params: RoadmapParams) -> RoadmapReport:
     if not params.plan_only:
         trees.remember([p.phase for p in phases if p.state == "completed"])
     failed = [p for p in phases if p.state == "failed"]
+    metrics = success_metrics([p.model_dump() for p in phases])
     report = RoadmapReport(
-        state="failed" if failed else "completed", phases=phases, metrics=_metrics(phases)
+        state="failed" if failed else "completed", phases=phases, metrics=metrics
     )
     _publish(report, params.report_path)
     if failed:
@@ -318,15 +296,9 @@ def _week2(params: RoadmapParams, started: float, trees: _PhaseTrees) -> list[Ph
 
 
 def _publish(report: RoadmapReport, path: str | None) -> None:
-    lines = [f"# Roadmap: {report.state}", "", "| phase | state | duration (s) | detail |"]
-    lines.append("|---|---|---|---|")
-    for phase in report.phases:
-        detail = phase.detail.replace("|", "\\|").replace("\n", " ")[:300]
-        lines.append(f"| {phase.phase} | {phase.state} | {phase.duration_s} | {detail} |")
-    lines += ["", "## Success metrics", ""]
-    for name, metric in report.metrics.items():
-        lines.append(f"- {name}: {json.dumps(metric)}")
-    create_markdown_artifact("\n".join(lines) + "\n", key="roadmap-report")
+    phases = [p.model_dump() for p in report.phases]
+    markdown = roadmap_report(report.state, phases, report.metrics)
+    create_markdown_artifact(markdown, key="roadmap-report")
     if path:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         Path(path).write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")

@@ -42,6 +42,7 @@ class PhaseResult(BaseModel):
     detail: str = ""
     links: list[str] = Field(default_factory=list)
     metrics: dict[str, Any] = Field(default_factory=dict)
+    cached: bool = Field(False, description="done by an earlier run: this run looked it up")
 
 
 def tree_digest(root: Path) -> str:
@@ -217,7 +218,8 @@ def provision(phase: str, params: ProvisioningParams, infrastructure: str) -> Ph
     return _completed(
         phase,
         started,
-        detail=f"{params.environment}: {report.outcome}, serving {report.serving_colour}",
+        detail=f"{params.environment}: {report.outcome}, "
+        + (f"serving {report.serving_colour}" if report.serving_colour else "nothing serving"),
         links=[report.api_url] if report.api_url else [],
         metrics={"provision_s": report.duration_s, "instances": len(report.instance_ids)},
     )

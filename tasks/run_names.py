@@ -12,9 +12,10 @@ from __future__ import annotations
 import string
 from collections.abc import Callable, Mapping
 from pathlib import PurePath
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, cast
 
 from prefect import Task
+from prefect.tasks import TaskRunNameCallbackWithParameters
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -26,7 +27,7 @@ class _Formatter(string.Formatter):
     def format_field(self, value: Any, format_spec: str) -> str:
         if format_spec == "name":
             return PurePath(str(value)).name
-        return super().format_field(value, format_spec)
+        return str(super().format_field(value, format_spec))
 
 
 _FORMATTER = _Formatter()
@@ -56,7 +57,11 @@ def named(template: str) -> Callable[[Task[P, R]], Task[P, R]]:
     """Decorate a task (above ``@local_task``/``@cloud_task``) to name runs by ``template``."""
     run_name = RunName(template)
 
+    # Prefect's protocol also lists the classmethod it uses to recognise such callables
+    # (a ``parameters`` argument), which a plain callable object need not define.
+    as_callback = cast(TaskRunNameCallbackWithParameters, run_name)
+
     def rename(task: Task[P, R]) -> Task[P, R]:
-        return task.with_options(task_run_name=run_name)
+        return task.with_options(task_run_name=as_callback)
 
     return rename
