@@ -26,7 +26,7 @@ from orchestra_ops.domain.security.remediation import remediation_plan, rewrite_
 from orchestra_ops.domain.security.reports import findings_from_report, json_report
 from orchestra_ops.domain.security.sarif import sarif_log
 from orchestra_ops.domain.security.sbom import cyclonedx_sbom
-from orchestra_ops.domain.security.scan import Gate, ScanResult
+from orchestra_ops.domain.security.scan import Gate, ScanResult, manifest_statuses
 from orchestra_ops.domain.security.trend import Trend, compare_with_report
 from orchestra_ops.domain.security.update_config import config_diff
 from orchestra_ops.errors import ConfigError, ScanError
@@ -94,13 +94,13 @@ def run_scan(
     out_dir.mkdir(parents=True, exist_ok=True)
     trend = compare_with_report(result.findings, _previous(out_dir))
     report = json_report(result, gate, policy, now)
-    sarif = sarif_log(result.findings, __version__)
+    sarif = sarif_log(result.findings, __version__, manifest_statuses(result))
     sbom = cyclonedx_sbom(result, subject=repo.name, tool_version=__version__, timestamp=now)
     problems = validate_sarif(sarif) + validate_cyclonedx(sbom)
     if problems:
         raise ScanError(f"generated reports are not schema-valid: {problems[:3]}")
     summary = markdown_summary(
-        result, gate, policy, trend=trend, remediation=remediation_plan(gate.verdict.failing)
+        result, gate, policy, trend=trend, remediation=remediation_plan(result.findings)
     )
     reports = {
         "json": out_dir / "report.json",

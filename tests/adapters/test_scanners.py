@@ -435,7 +435,7 @@ def copy_example(tmp_path: Path) -> Path:
 
 
 def test_discovery_names_unsupported_manifests(tmp_path: Path) -> None:
-    """Requirements and npm locks are found; other lockfiles are listed by name, with why."""
+    """Requirements and every lock are found; the rest is listed by name, with why."""
     repo = copy_example(tmp_path)
     (repo / "admin-interface" / "pnpm-lock.yaml").write_text("lockfileVersion: '9.0'\n")
     (repo / "tools").mkdir()
@@ -447,14 +447,21 @@ def test_discovery_names_unsupported_manifests(tmp_path: Path) -> None:
     manifests, unsupported = discover(repo)
     assert manifests == [
         Manifest("admin-interface/package-lock.json", ManifestKind.NPM_LOCK),
+        Manifest("admin-interface/pnpm-lock.yaml", ManifestKind.JS_LOCK),
         Manifest("dashboard/package-lock.json", ManifestKind.NPM_LOCK),
         Manifest("infrastructure/pulumi/requirements.txt", ManifestKind.REQUIREMENTS),
         Manifest("requirements.txt", ManifestKind.REQUIREMENTS),
     ]
     reasons = {u.path: u.reason for u in unsupported}
-    assert set(reasons) == {"admin-interface/pnpm-lock.yaml", "tools/pyproject.toml"}
-    assert "npm audit reads only package-lock.json" in reasons["admin-interface/pnpm-lock.yaml"]
-    assert "no pinned requirements file" in reasons["tools/pyproject.toml"]
+    assert set(reasons) == {
+        "admin-interface/package.json",
+        "dashboard/package.json",
+        "tools/pyproject.toml",
+    }
+    assert "scanned in admin-interface/package-lock.json, admin-interface/pnpm-lock.yaml" in (
+        reasons["admin-interface/package.json"]
+    )
+    assert "no lock or pinned requirements file" in reasons["tools/pyproject.toml"]
     with pytest.raises(ConfigError, match="not a directory"):
         discover(repo / "requirements.txt")
 
@@ -467,7 +474,11 @@ def test_full_scan_of_the_example_repo(tmp_path: Path, settings: ScanSettings) -
     (repo / "dashboard" / "pnpm-lock.yaml").write_text("lockfileVersion: '9.0'\n")
     result = scan_repo(repo, settings, tmp_path / "work", max_concurrency=4)
     assert result.failures == ()
-    assert [u.path for u in result.unsupported] == ["dashboard/pnpm-lock.yaml"]
+    assert [u.path for u in result.unsupported] == [
+        "admin-interface/package.json",
+        "dashboard/package.json",
+    ]
+    assert Manifest("dashboard/pnpm-lock.yaml", ManifestKind.JS_LOCK) in result.manifests
     requests = [f for f in result.findings if f.package == "requests"]
     assert len(requests) == 1  # pip-audit and safety merged on the CVE
     assert requests[0].manifest == "infrastructure/pulumi/requirements.txt"
@@ -494,18 +505,24 @@ def test_full_scan_of_the_example_repo(tmp_path: Path, settings: ScanSettings) -
     assert any(p.startswith("pkg:npm/next@") for p in purls)
 
 
-def test_a_failing_tool_does_not_stop_the_others(tmp_path: Path, settings: ScanSettings) -> None:
-    """pip-audit refuses one manifest (unpinned) and still audits the other; the gate fails."""
+def test_a_failing_tool_does_not_stop_the_others(
+    tmp_path: Path, settings: ScanSettings, feeds: Feeds
+) -> None:
+    """pip-audit fails on one manifest (its one feed query answers 500) and still audits
+    the other, whose ranged line is listed as not checked; the gate fails."""
     repo = tmp_path / "repo"
-    requirements(repo / "api", "requests==2.19.0\n")
-    requirements(repo / "tools", "requests>=2\n")
-    result = scan_repo(repo, settings, tmp_path / "work", tools={"pip-audit"})
+    requirements(repo / "api", "flask==2.3.3\n")
+    requirements(repo / "tools", "requests==2.19.0\nclick>=8\n")
+    feeds.osv.plan.inject("/v1/query", method="POST", status=500, count=1)
+    result = scan_repo(repo, settings, tmp_path / "work", 1, tools={"pip-audit"})
     assert [(f.tool, f.manifest) for f in result.failures] == [
-        ("pip-audit", "tools/requirements.txt")
+        ("pip-audit", "api/requirements.txt")
     ]
-    assert "line 1: requests>=2" in result.failures[0].message
+    assert [(u.manifest, u.line, u.name) for u in result.unchecked] == [
+        ("tools/requirements.txt", 2, "click")
+    ]
     assert [(f.manifest, f.primary_id) for f in result.findings] == [
-        ("api/requirements.txt", "CVE-2018-18074")
+        ("tools/requirements.txt", "CVE-2018-18074")
     ]
     lenient = Policy(threshold=Severity.CRITICAL)
     gate = result.gate(lenient, TODAY)

@@ -3,9 +3,9 @@
 Exit codes (pip-audit 2.10): 0 is clean; 1 is *either* findings *or* a failure. The JSON
 report (``-o``) is written only when the audit completed, so "1 with a valid report"
 means findings and "1 without one" means the tool failed (feed down, HTTP error, a
-``--strict`` skip). Fully pinned files are audited as they are (``--no-deps
---disable-pip``: no resolver, no index, only the OSV feed); an unpinned file is refused
-unless ``resolve_unpinned`` lets pip resolve it against the package index.
+``--strict`` skip). Only fully pinned files are audited (``--no-deps --disable-pip``: no
+resolver, no index, only the OSV feed); the scan writes them from each manifest's exact
+pins (:mod:`.prepare`), and lists every other line as not checked.
 """
 
 from __future__ import annotations
@@ -38,13 +38,11 @@ class PipAuditRunner:
         workdir: Path,
         *,
         timeout_s: float = 120.0,
-        resolve_unpinned: bool = False,
         executable: Path | None = None,
     ) -> None:
         self.osv_api_url = osv_api_url.rstrip("/")
         self.workdir = workdir
         self.timeout_s = timeout_s
-        self.resolve_unpinned = resolve_unpinned
         self.executable = executable or sibling_executable("pip-audit")
 
     @classmethod
@@ -52,42 +50,37 @@ class PipAuditRunner:
         """A runner for the OSV API of ``settings``."""
         return cls(settings.osv_api_url, workdir, **kwargs)
 
-    def command(self, requirements: Path, output: Path, cache: Path, *, pinned: bool) -> list[str]:
-        """The pip-audit command line for one requirements file."""
+    def command(self, requirements: Path, output: Path, cache: Path) -> list[str]:
+        """The pip-audit command line for one fully pinned requirements file."""
         args = [str(self.executable), "-s", "osv", "--osv-url", f"{self.osv_api_url}/v1/query"]
-        args += ["--strict", "-r", str(requirements)]
-        if pinned:
-            args += ["--no-deps", "--disable-pip"]
+        args += ["--strict", "-r", str(requirements), "--no-deps", "--disable-pip"]
         args += ["-f", "json", "-o", str(output), "--cache-dir", str(cache)]
         return [*args, "--progress-spinner", "off"]
 
-    def check_pinned(self, requirements: Path, manifest: str) -> bool:
-        """True when every line is ``==`` pinned; ScanError naming the others unless resolving."""
+    def check_pinned(self, requirements: Path, manifest: str) -> None:
+        """ScanError naming the lines that are not ``==`` pins (pip-audit would refuse them)."""
         text = requirements.read_text(encoding="utf-8")
         loose = unpinned(parse_requirements(text, manifest))
-        if not loose:
-            return True
-        if self.resolve_unpinned:
-            return False
-        named = ", ".join(
-            f"line {p.line}: {p.name}{p.operator or ''}{p.version or ''}" for p in loose
-        )
-        raise ScanError(
-            f"{TOOL}: {manifest} is not fully pinned ({named}); pin every requirement with == "
-            "(e.g. generate a lock with `uv pip compile`) or enable resolving unpinned files"
-        )
+        if loose:
+            named = ", ".join(
+                f"line {p.line}: {p.name}{p.operator or ''}{p.version or ''}" for p in loose
+            )
+            raise ScanError(
+                f"{TOOL}: {manifest} is not fully pinned ({named}); pass only exact pins "
+                "(the scan writes them from the manifest and lists the other lines)"
+            )
 
     def audit(self, requirements: Path, manifest: str | None = None) -> dict[str, Any]:
         """pip-audit's JSON report for ``requirements``; ScanError when the run failed."""
         name = manifest or requirements.name
         if not self.executable.exists():
             raise ScanError(f"{TOOL} is not installed at {self.executable}; run `make venv`")
-        pinned = self.check_pinned(requirements, name)
+        self.check_pinned(requirements, name)
         self.workdir.mkdir(parents=True, exist_ok=True)
         run_dir = Path(tempfile.mkdtemp(prefix="pip-audit-", dir=self.workdir))
         output = run_dir / "out.json"
         done = run_tool(
-            self.command(requirements.resolve(), output, run_dir / "cache", pinned=pinned),
+            self.command(requirements.resolve(), output, run_dir / "cache"),
             tool=TOOL,
             manifest=name,
             cwd=requirements.resolve().parent,

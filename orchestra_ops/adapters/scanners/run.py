@@ -20,20 +20,17 @@ from orchestra_ops.adapters.scanners.discover import discover
 from orchestra_ops.adapters.scanners.npm_audit import NpmAuditRunner
 from orchestra_ops.adapters.scanners.osv import OsvClient, enrich
 from orchestra_ops.adapters.scanners.pip_audit import PipAuditRunner
+from orchestra_ops.adapters.scanners.prepare import Prepared, prepare
 from orchestra_ops.adapters.scanners.safety import SafetyRunner
 from orchestra_ops.domain.security.findings import Finding
-from orchestra_ops.domain.security.manifests import npm_lock_versions
 from orchestra_ops.domain.security.normalise import from_npm_audit, from_pip_audit, from_safety
 from orchestra_ops.domain.security.scan import (
-    Component,
     Manifest,
     ScanResult,
     ToolFailure,
     ToolOutcome,
     combine,
     components_of,
-    lock_lines,
-    requirement_lines,
 )
 from orchestra_ops.errors import OpsError
 from orchestra_ops.settings import ScanSettings
@@ -44,9 +41,14 @@ ALL_TOOLS = frozenset({"pip-audit", "safety", "npm-audit"})
 @dataclass(frozen=True)
 class _Job:
     tool: str
-    manifest: Manifest
-    path: Path
-    text: str
+    prepared: Prepared
+
+
+def _merged(reports: list[dict[str, Any]], key: str) -> dict[str, Any]:
+    """One report from several runs (a manifest pinning a name twice runs in batches)."""
+    merged = dict(reports[0])
+    merged[key] = [item for report in reports for item in report.get(key) or []]
+    return merged
 
 
 class _Runners:
@@ -61,7 +63,7 @@ class _Runners:
 
     def run(self, job: _Job) -> ToolOutcome:
         """One tool on one manifest; an OpsError becomes the outcome's failure."""
-        name = job.manifest.path
+        name = job.prepared.manifest.path
         try:
             findings = self._findings(job)
         except OpsError as error:
@@ -69,40 +71,34 @@ class _Runners:
         return ToolOutcome(job.tool, name, findings=tuple(findings))
 
     def _findings(self, job: _Job) -> list[Finding]:
-        name = job.manifest.path
+        prepared = job.prepared
+        name = prepared.manifest.path
         if job.tool == "pip-audit":
-            report = self.pip_audit.audit(job.path, name)
-            return from_pip_audit(report, name, requirement_lines(job.text, name))
+            reports = [self.pip_audit.audit(path, name) for path in prepared.inputs]
+            return from_pip_audit(_merged(reports, "dependencies"), name, prepared.lines())
         if job.tool == "safety":
-            report = self.safety.audit(job.path, name)
-            return from_safety(report, name, requirement_lines(job.text, name))
-        versions = npm_lock_versions(job.text, name)
-        report = self.npm.audit(job.path, name)
-        return from_npm_audit(report, name, versions, lock_lines(job.text, versions))
+            reports = [self.safety.audit(path, name) for path in prepared.inputs]
+            return from_safety(_merged(reports, "vulnerabilities"), name, prepared.lines())
+        report = self.npm.audit(prepared.inputs[0], name)
+        return from_npm_audit(report, name, prepared.nodes, prepared.node_lines)
 
 
-def _read(repo: Path, manifests: list[Manifest]) -> tuple[dict[str, str], list[ToolOutcome]]:
-    texts, unreadable = {}, []
+def _prepare(
+    repo: Path, manifests: list[Manifest], workdir: Path
+) -> tuple[list[Prepared], list[ToolOutcome]]:
+    ready, failed = [], []
     for manifest in manifests:
         try:
-            texts[manifest.path] = (repo / manifest.path).read_text(encoding="utf-8")
+            text = (repo / manifest.path).read_text(encoding="utf-8")
+            ready.append(prepare(repo, manifest, text, workdir / "inputs"))
         except (OSError, UnicodeDecodeError) as error:
             message = f"cannot read {manifest.path}: {error}"
-            unreadable += [
-                ToolOutcome(tool, manifest.path, failure=message) for tool in manifest.kind.tools
+            failed += [ToolOutcome(t, manifest.path, failure=message) for t in manifest.kind.tools]
+        except OpsError as error:
+            failed += [
+                ToolOutcome(t, manifest.path, failure=str(error)) for t in manifest.kind.tools
             ]
-    return texts, unreadable
-
-
-def _components(manifests: list[Manifest], texts: dict[str, str]) -> list[Component]:
-    found: list[Component] = []
-    for manifest in manifests:
-        if manifest.path in texts:
-            try:
-                found += components_of(manifest, texts[manifest.path])
-            except OpsError:
-                continue  # the tool run on this manifest reports the same problem
-    return found
+    return ready, failed
 
 
 def _enriched(
@@ -132,13 +128,9 @@ def scan_repo(
     if max_concurrency < 1:
         raise ValueError("max_concurrency must be at least 1")
     manifests, unsupported = discover(repo)
-    texts, outcomes = _read(repo, manifests)
+    ready, outcomes = _prepare(repo, manifests, workdir)
     jobs = [
-        _Job(tool, m, repo / m.path, texts[m.path])
-        for m in manifests
-        if m.path in texts
-        for tool in m.kind.tools
-        if tool in tools
+        _Job(tool, p) for p in ready if p.inputs for tool in p.manifest.kind.tools if tool in tools
     ]
     runners = _Runners(settings, workdir, timeout_s)
     with ThreadPoolExecutor(max_workers=max_concurrency, thread_name_prefix="scan") as pool:
@@ -146,5 +138,7 @@ def scan_repo(
             outcomes.append(outcome)
             if on_done is not None:
                 on_done(outcome)
-    result = combine(manifests, outcomes, unsupported, _components(manifests, texts))
+    components = [c for p in ready for c in components_of(p.manifest, p.packages)]
+    unchecked = [u for p in ready for u in p.unchecked]
+    result = combine(manifests, outcomes, unsupported, components, unchecked)
     return _enriched(result, settings.osv_api_url, osv_transport)

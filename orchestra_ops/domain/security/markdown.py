@@ -5,7 +5,12 @@ from __future__ import annotations
 from orchestra_ops.domain.security.findings import Finding
 from orchestra_ops.domain.security.policy import Policy
 from orchestra_ops.domain.security.remediation import Step
-from orchestra_ops.domain.security.reports import SEVERITY_ORDER, severity_counts, severity_label
+from orchestra_ops.domain.security.reports import (
+    SEVERITY_ORDER,
+    manifests_markdown,
+    severity_counts,
+    severity_label,
+)
 from orchestra_ops.domain.security.scan import Gate, ScanResult
 from orchestra_ops.domain.security.trend import Trend
 
@@ -111,9 +116,7 @@ def markdown_summary(
         for failure in result.failures:
             first = failure.message.splitlines()[0] if failure.message else ""
             lines.append(f"- {failure.tool} on {failure.manifest}: {first}")
-    if result.unsupported:
-        lines += ["", "## Unsupported manifests (not scanned)", ""]
-        lines += [f"- {u.path}: {u.reason}" for u in result.unsupported]
+    lines += manifests_markdown(result)  # every candidate, scanned or not, and unchecked lines
     if trend is not None:
         lines += _trend(trend)
     if remediation:

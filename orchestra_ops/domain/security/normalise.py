@@ -13,16 +13,27 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from packaging.version import InvalidVersion, Version
+
 from orchestra_ops.domain.security.findings import Ecosystem, Finding
 from orchestra_ops.domain.security.manifests import canonical_name
+from orchestra_ops.domain.security.remediation import npm_range_contains, range_fixes
 from orchestra_ops.domain.security.severity import Severity, best_severity
 from orchestra_ops.errors import ScanError
 
 _GHSA = re.compile(r"GHSA-[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}")
 
 
-def from_pip_audit(report: Any, manifest: str, lines: dict[str, int]) -> list[Finding]:
-    """Findings of a pip-audit JSON report; any skipped dependency is a ScanError."""
+def _line(lines: Mapping[str, int], name: str, version: str) -> int | None:
+    """A package's manifest line, by ``name==version`` first (a lock may pin it twice)."""
+    return lines.get(f"{name}=={version}", lines.get(name))
+
+
+def from_pip_audit(report: Any, manifest: str, lines: Mapping[str, int]) -> list[Finding]:
+    """Findings of a pip-audit JSON report; any skipped dependency is a ScanError.
+
+    ``lines`` maps ``name==version`` or ``name`` to the manifest line pinning it.
+    """
     dependencies = report.get("dependencies") if isinstance(report, dict) else None
     if not isinstance(dependencies, list):
         raise ScanError(f"pip-audit report for {manifest} has no dependencies list")
@@ -43,7 +54,7 @@ def from_pip_audit(report: Any, manifest: str, lines: dict[str, int]) -> list[Fi
                     manifest=manifest,
                     tools=frozenset({"pip-audit"}),
                     fixed_versions=tuple(vuln.get("fix_versions", [])),
-                    line=lines.get(name),
+                    line=_line(lines, name, str(dep["version"])),
                     summary=str(vuln.get("description", ""))[:300],
                 )
             )
@@ -64,7 +75,7 @@ def _safety_severity(severity: Any) -> tuple[Severity | None, float | None, str 
     return best_severity(vectors, labels)
 
 
-def from_safety(report: Any, manifest: str, lines: dict[str, int]) -> list[Finding]:
+def from_safety(report: Any, manifest: str, lines: Mapping[str, int]) -> list[Finding]:
     """Findings of a safety ``--save-json`` report (format 1.1)."""
     vulns = report.get("vulnerabilities") if isinstance(report, dict) else None
     if not isinstance(vulns, list):
@@ -88,9 +99,10 @@ def from_safety(report: Any, manifest: str, lines: dict[str, int]) -> list[Findi
                 cvss_score=score,
                 cvss_vector=vector,
                 fixed_versions=tuple(str(v) for v in vuln.get("fixed_versions") or []),
-                line=lines.get(name),
+                line=_line(lines, name, str(vuln["analyzed_version"])),
                 direct=not vuln.get("is_transitive", False),
                 summary=str(vuln.get("advisory", ""))[:300],
+                extra={"spec": str(vuln["vulnerable_spec"])} if vuln.get("vulnerable_spec") else {},
             )
         )
     return findings
@@ -101,13 +113,58 @@ def _npm_ids(via: dict[str, Any]) -> frozenset[str]:
     return frozenset({ghsa.group(0)} if ghsa else {f"npm-{via.get('source')}"})
 
 
+def _npm_finding(
+    name: str,
+    entry: dict[str, Any],
+    via: dict[str, Any],
+    manifest: str,
+    version: str,
+    line: int | None,
+) -> Finding:
+    cvss = via.get("cvss") or {}
+    vector = cvss.get("vectorString") or ""
+    severity, score, chosen = best_severity([vector] if vector else [], [via.get("severity", "")])
+    vulnerable = str(via.get("range", ""))
+    installed = _npm_version(version)
+    fixes = [
+        fix
+        for fix in range_fixes(vulnerable)
+        if installed is None or ((parsed := _npm_version(fix)) is not None and parsed > installed)
+    ]
+    return Finding(
+        ecosystem=Ecosystem.NPM,
+        package=name,
+        version=version,
+        ids=_npm_ids(via),
+        manifest=manifest,
+        tools=frozenset({"npm-audit"}),
+        severity=severity,
+        cvss_score=score,
+        cvss_vector=chosen,
+        fixed_versions=tuple(sorted(fixes, key=lambda v: _npm_version(v) or Version("0"))),
+        line=line,
+        direct=bool(entry.get("isDirect")),
+        summary=str(via.get("title", "")),
+        extra={"range": vulnerable},
+    )
+
+
+def _npm_version(text: str) -> Version | None:
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None
+
+
 def from_npm_audit(
-    report: Any, manifest: str, versions: dict[str, str], lock_lines: dict[str, int]
+    report: Any, manifest: str, versions: Mapping[str, str], lock_lines: Mapping[str, int]
 ) -> list[Finding]:
-    """Findings of ``npm audit --json``; one per advisory per vulnerable package.
+    """Findings of ``npm audit --json``: one per advisory per vulnerable installed version.
 
     Entries whose ``via`` holds only names are dependents of a vulnerable package, not
-    vulnerable themselves; they are represented by that package's own finding.
+    vulnerable themselves; they are represented by that package's own finding. When a
+    package is installed at several versions (``nodes``), each version gets the
+    advisories whose range holds it; the fixed versions come from the ranges' upper bounds.
     """
     if not isinstance(report, dict) or "vulnerabilities" not in report:
         message = report.get("message") if isinstance(report, dict) else None
@@ -115,32 +172,17 @@ def from_npm_audit(
     findings = []
     for name, entry in report["vulnerabilities"].items():
         nodes = entry.get("nodes") or [f"node_modules/{name}"]
-        version = versions.get(nodes[0], "unknown")
-        for via in entry.get("via", []):
-            if not isinstance(via, dict):
-                continue
-            cvss = via.get("cvss") or {}
-            vector = cvss.get("vectorString") or ""
-            severity, score, chosen = best_severity(
-                [vector] if vector else [], [via.get("severity", "")]
-            )
-            findings.append(
-                Finding(
-                    ecosystem=Ecosystem.NPM,
-                    package=name,
-                    version=version,
-                    ids=_npm_ids(via),
-                    manifest=manifest,
-                    tools=frozenset({"npm-audit"}),
-                    severity=severity,
-                    cvss_score=score,
-                    cvss_vector=chosen,
-                    line=lock_lines.get(nodes[0]),
-                    direct=bool(entry.get("isDirect")),
-                    summary=str(via.get("title", "")),
-                    extra={"range": str(via.get("range", ""))},
-                )
-            )
+        first_node: dict[str, str] = {}
+        for node in nodes:
+            first_node.setdefault(versions.get(node, "unknown"), node)
+        for version, node in sorted(first_node.items()):
+            for via in entry.get("via", []):
+                if not isinstance(via, dict):
+                    continue
+                if npm_range_contains(str(via.get("range", "")), version) is False:
+                    continue  # this advisory affects another installed version
+                finding = _npm_finding(name, entry, via, manifest, version, lock_lines.get(node))
+                findings.append(finding)
     return findings
 
 

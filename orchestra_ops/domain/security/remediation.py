@@ -1,9 +1,12 @@
-"""The remediation plan: the smallest fixed version per finding, and per package (pure).
+"""The remediation plan: per package, the lowest version that clears ALL its findings (pure).
 
-For one finding it is the smallest fixed version above the installed one. For a package
-in a manifest it is the largest of those, since every finding must be fixed at once.
-npm findings carry their vulnerable range (``<4.17.21``) instead of fixed versions; the
-upper bounds of that range are used.
+Every finding counts, not only the gate-failing ones: raising ``requests 2.19.0`` to
+``2.20.0`` fixes CVE-2018-18074 but leaves CVE-2023-32681 open, so the plan says 2.31.0.
+The candidates are the fixed versions the advisories name (npm: the upper bounds of the
+vulnerable ranges); the lowest candidate above the installed version that no finding
+still affects wins. Whether a version is affected comes from the advisory's range when
+one is known (npm ``range``, safety's ``spec``), else from the fixed versions: a version is
+fixed once it reaches a fix and no later fix sits on its own release line.
 """
 
 from __future__ import annotations
@@ -12,11 +15,13 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from orchestra_ops.domain.security.findings import Finding
+from orchestra_ops.domain.security.findings import Ecosystem, Finding
 
-_UPPER_BOUND = re.compile(r"<\s*([0-9][^\s|,]*)\s*$")
+_UPPER_BOUND = re.compile(r"<\s*v?([0-9][^\s|,]*)\s*$")
+_COMPARATOR = re.compile(r"^(>=|<=|>|<|=)?\s*v?([0-9][0-9A-Za-z.+-]*)$")
 
 
 def _version(text: str) -> Version | None:
@@ -26,21 +31,101 @@ def _version(text: str) -> Version | None:
         return None
 
 
-def candidate_fixes(finding: Finding) -> list[str]:
-    """Fixed versions the advisory names, else the upper bounds of npm's vulnerable range."""
-    if finding.fixed_versions:
-        return list(finding.fixed_versions)
-    vulnerable = finding.extra.get("range", "")
+def _in_comparators(version: Version, part: str) -> bool | None:
+    tokens = re.sub(r"(>=|<=|>|<|=)\s+", r"\1", part.strip()).split()
+    for token in tokens:
+        if token in ("*", "x"):
+            continue
+        match = _COMPARATOR.match(token)
+        bound = _version(match.group(2)) if match else None
+        if match is None or bound is None:
+            return None
+        operator = match.group(1) or "="
+        ok = {
+            ">=": version >= bound,
+            "<=": version <= bound,
+            ">": version > bound,
+            "<": version < bound,
+            "=": version == bound,
+        }[operator]
+        if not ok:
+            return False
+    return True
+
+
+def npm_range_contains(vulnerable: str, version: str) -> bool | None:
+    """Whether an npm range (``>=1.0.0 <1.2.6 || <0.2.4``) holds ``version``; None: unknown."""
+    parsed = _version(version)
+    if parsed is None or not vulnerable.strip():
+        return None
+    answers = [_in_comparators(parsed, part) for part in vulnerable.split("||")]
+    if any(answers):
+        return True
+    return None if None in answers else False
+
+
+def range_fixes(vulnerable: str) -> list[str]:
+    """The upper bounds of an npm vulnerable range: ``<4.17.21`` -> ``4.17.21``."""
     found = (_UPPER_BOUND.search(part.strip()) for part in vulnerable.split("||"))
     return [match.group(1) for match in found if match]
 
 
+def candidate_fixes(finding: Finding) -> list[str]:
+    """Fixed versions the advisory names, plus the upper bounds of its vulnerable range."""
+    return sorted(set(finding.fixed_versions) | set(range_fixes(finding.extra.get("range", ""))))
+
+
+def _line(version: Version) -> tuple[int, int]:
+    release = (*version.release, 0)
+    return release[0], release[1]
+
+
+def _by_fixes(version: Version, finding: Finding) -> bool:
+    fixes = [v for text in candidate_fixes(finding) if (v := _version(text)) is not None]
+    if not any(f <= version for f in fixes):
+        return True
+    return any(f > version and _line(f) == _line(version) for f in fixes)
+
+
+def affected(version: str, finding: Finding) -> bool:
+    """Whether ``version`` of the finding's package is still affected by it."""
+    parsed = _version(version)
+    if parsed is None:
+        return True
+    vulnerable = finding.extra.get("range", "")
+    if vulnerable and finding.ecosystem is Ecosystem.NPM:
+        inside = npm_range_contains(vulnerable, version)
+        if inside is not None:
+            return inside
+    spec = finding.extra.get("spec", "")
+    if spec:
+        try:
+            return any(parsed in SpecifierSet(part) for part in spec.split("||"))
+        except InvalidSpecifier:
+            pass
+    return _by_fixes(parsed, finding)
+
+
+def lowest_clearing(current: str, findings: list[Finding]) -> str | None:
+    """The lowest fixed version above ``current`` that no finding affects, or None."""
+    installed = _version(current)
+    candidates = sorted(
+        {
+            (v, text)
+            for finding in findings
+            for text in candidate_fixes(finding)
+            if (v := _version(text)) is not None and (installed is None or v > installed)
+        }
+    )
+    for _, text in candidates:
+        if not any(affected(text, f) for f in findings):
+            return text
+    return None
+
+
 def smallest_fix(finding: Finding) -> str | None:
-    """The smallest fixed version above the finding's version, or None when none is known."""
-    installed = _version(finding.version)
-    fixes = [(v, text) for text in candidate_fixes(finding) if (v := _version(text)) is not None]
-    above = [(v, t) for v, t in fixes if installed is None or v > installed]
-    return min(above)[1] if above else None
+    """The lowest version above the finding's that clears it, or None when none is known."""
+    return lowest_clearing(finding.version, [finding])
 
 
 @dataclass(frozen=True)
@@ -63,27 +148,21 @@ class Step:
 
 
 def remediation_plan(findings: Iterable[Finding]) -> list[Step]:
-    """One step per (manifest, package, version), sorted; the target fixes every finding."""
+    """One step per (manifest, package, version), sorted; pass EVERY finding, not a subset."""
     groups: dict[tuple[str, str, str], list[Finding]] = {}
     for finding in findings:
         groups.setdefault((finding.manifest, finding.package, finding.version), []).append(finding)
-    steps = []
-    for (manifest, package, version), group in sorted(groups.items()):
-        targets = [smallest_fix(f) for f in group]
-        known = [t for t in targets if t is not None]
-        # If one finding has no known fix, the upgrade cannot be promised to clear it all.
-        target = max(known, key=Version) if known and len(known) == len(targets) else None
-        steps.append(
-            Step(
-                manifest=manifest,
-                package=package,
-                current=version,
-                target=target,
-                fixes=tuple(sorted(f.primary_id for f in group)),
-                line=next((f.line for f in group if f.line is not None), None),
-            )
+    return [
+        Step(
+            manifest=manifest,
+            package=package,
+            current=version,
+            target=lowest_clearing(version, group),
+            fixes=tuple(sorted(f.primary_id for f in group)),
+            line=next((f.line for f in group if f.line is not None), None),
         )
-    return steps
+        for (manifest, package, version), group in sorted(groups.items())
+    ]
 
 
 def rewrite_pins(text: str, steps: Iterable[Step], source: str) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 
 from orchestra_ops.domain.security.findings import Ecosystem, Finding
 from orchestra_ops.domain.security.policy import Policy
-from orchestra_ops.domain.security.scan import Gate, ScanResult
+from orchestra_ops.domain.security.scan import Gate, ManifestStatus, ScanResult, manifest_statuses
 from orchestra_ops.domain.security.severity import Severity
 
 REPORT_SCHEMA = "orchestra-ops/security-report/1"
@@ -106,13 +106,49 @@ def json_report(
             "expired_ignores": len(gate.verdict.expired),
             "scan_errors": len(result.failures),
         },
-        "manifests": [{"path": m.path, "kind": str(m.kind)} for m in result.manifests],
+        "manifests": [status_to_dict(s) for s in manifest_statuses(result)],
         "findings": findings,
         "scan_errors": [
             {"tool": f.tool, "manifest": f.manifest, "message": f.message} for f in result.failures
         ],
         "unsupported": [{"path": u.path, "reason": u.reason} for u in result.unsupported],
     }
+
+
+def status_to_dict(status: ManifestStatus) -> dict[str, Any]:
+    """One candidate manifest: scanned (by which tools) or not, and every unchecked line."""
+    return {
+        "path": status.path,
+        "kind": status.kind or None,
+        "status": status.status,
+        "tools": list(status.tools),
+        "packages": status.packages,
+        "reason": status.reason,
+        "not_checked": [
+            {"line": u.line, "name": u.name, "reason": u.reason} for u in status.unchecked
+        ],
+    }
+
+
+def manifests_markdown(result: ScanResult) -> list[str]:
+    """Markdown lines listing every candidate manifest and every line not checked."""
+    statuses = manifest_statuses(result)
+    lines = ["", "## Manifests", "", "| Manifest | Status | Scanners | Pins | Note |"]
+    lines.append("|---|---|---|---|---|")
+    for status in statuses:
+        cells = [
+            status.path,
+            status.status,
+            ", ".join(status.tools) or "-",
+            str(status.packages) if status.status != "not scanned" else "-",
+            status.reason,
+        ]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    unchecked = [u for status in statuses for u in status.unchecked]
+    if unchecked:
+        lines += ["", "## Not checked (no exact version to audit)", ""]
+        lines += [f"- {u.text}" for u in unchecked]
+    return lines
 
 
 def findings_from_report(report: dict[str, Any]) -> list[Finding]:

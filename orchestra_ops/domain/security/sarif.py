@@ -3,13 +3,19 @@
 GitHub reads a rule's ``properties.security-severity`` (a CVSS score as a string) to rank
 alerts; a result's ``level`` comes from the severity. Locations point at the manifest line
 that pins the package (line 1 when it is not known: SARIF lines start at 1).
+
+Coverage is part of the log: every candidate manifest is an ``artifacts`` entry with its
+status, and each manifest not scanned, each scan error and each line not checked is a
+tool execution notification at its file and line, so a skip is never silent.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from orchestra_ops.domain.security.findings import Finding
+from orchestra_ops.domain.security.scan import ManifestStatus
 from orchestra_ops.domain.security.severity import Severity
 
 SARIF_SCHEMA_URI = (
@@ -99,8 +105,65 @@ def _result(finding: Finding, rule_index: int) -> dict[str, Any]:
     }
 
 
-def sarif_log(findings: list[Finding] | tuple[Finding, ...], tool_version: str) -> dict[str, Any]:
-    """A SARIF 2.1.0 log with one run of ``orchestra-ops``."""
+def _where(path: str, line: int | None) -> dict[str, Any]:
+    return {
+        "physicalLocation": {
+            "artifactLocation": {"uri": path, "uriBaseId": "%SRCROOT%"},
+            "region": {"startLine": max(line or 1, 1)},
+        }
+    }
+
+
+def _notifications(statuses: Sequence[ManifestStatus]) -> list[dict[str, Any]]:
+    found = []
+    for status in statuses:
+        if status.status in ("not scanned", "scan error"):
+            level = "error" if status.status == "scan error" else "warning"
+            text = f"{status.path}: {status.status}: {status.reason}"
+            found.append(
+                {
+                    "level": level,
+                    "message": {"text": text},
+                    "locations": [_where(status.path, None)],
+                }
+            )
+        for unchecked in status.unchecked:
+            found.append(
+                {
+                    "level": "warning",
+                    "message": {"text": f"not checked: {unchecked.text}"},
+                    "locations": [_where(unchecked.manifest, unchecked.line)],
+                }
+            )
+    return found
+
+
+def _coverage(statuses: Sequence[ManifestStatus]) -> dict[str, Any]:
+    artifacts = [
+        {
+            "location": {"uri": s.path, "uriBaseId": "%SRCROOT%"},
+            "properties": {
+                "status": s.status,
+                "scanners": list(s.tools),
+                "packages": s.packages,
+                "reason": s.reason,
+            },
+        }
+        for s in statuses
+    ]
+    invocation = {
+        "executionSuccessful": not any(s.status == "scan error" for s in statuses),
+        "toolExecutionNotifications": _notifications(statuses),
+    }
+    return {"artifacts": artifacts, "invocations": [invocation]}
+
+
+def sarif_log(
+    findings: list[Finding] | tuple[Finding, ...],
+    tool_version: str,
+    statuses: Sequence[ManifestStatus] = (),
+) -> dict[str, Any]:
+    """A SARIF 2.1.0 log with one run of ``orchestra-ops``; ``statuses`` give its coverage."""
     rules: list[dict[str, Any]] = []
     index: dict[str, int] = {}
     results = []
@@ -122,6 +185,7 @@ def sarif_log(findings: list[Finding] | tuple[Finding, ...], tool_version: str) 
                 "tool": {"driver": driver},
                 "originalUriBaseIds": {"%SRCROOT%": {"description": {"text": "repository root"}}},
                 "results": results,
+                **(_coverage(statuses) if statuses else {}),
             }
         ],
     }

@@ -3,7 +3,9 @@
 Components are the pinned packages of every scanned manifest, one per package URL
 (``pkg:pypi/name@version``, ``pkg:npm/name@version``); the manifests that pin each are
 kept as properties. Each finding becomes a ``vulnerabilities`` entry rated from its CVSS
-vector (or its label when there is none) and affecting its component.
+vector (or its label when there is none) and affecting its component. The metadata's
+properties list every candidate manifest with its status and every line not checked,
+so the SBOM says what it does not cover.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 
 from orchestra_ops.domain.security.findings import Finding
 from orchestra_ops.domain.security.sarif import advisory_url
-from orchestra_ops.domain.security.scan import Component, ScanResult
+from orchestra_ops.domain.security.scan import Component, ScanResult, manifest_statuses
 from orchestra_ops.domain.security.severity import Severity
 
 SPEC_VERSION = "1.6"
@@ -107,6 +109,17 @@ def _vulnerability(finding: Finding, number: int) -> dict[str, Any]:
     return entry
 
 
+def _coverage(result: ScanResult) -> list[dict[str, str]]:
+    """One property per candidate manifest (its status) and per line not checked."""
+    properties = []
+    for status in manifest_statuses(result):
+        properties.append({"name": "orchestra-ops:manifest", "value": status.text})
+        properties += [
+            {"name": "orchestra-ops:not-checked", "value": u.text} for u in status.unchecked
+        ]
+    return properties
+
+
 def cyclonedx_sbom(
     result: ScanResult,
     *,
@@ -133,6 +146,7 @@ def cyclonedx_sbom(
                 ]
             },
             "component": {"type": "application", "bom-ref": "scanned-repository", "name": subject},
+            "properties": _coverage(result),
         },
         "components": list(components.values()),
         "vulnerabilities": [_vulnerability(f, n) for n, f in enumerate(result.findings, start=1)],

@@ -1,9 +1,10 @@
 """One scan of a repository: the manifests, what each tool found or why it failed.
 
 Pure: :func:`combine` merges per-tool, per-manifest outcomes into a :class:`ScanResult`
-(findings deduplicated across tools, failures kept per tool and manifest, unsupported
-manifests listed by name). The gate fails on any failure: a scan that could not run is
-never a clean one.
+(findings deduplicated across tools, failures kept per tool and manifest, candidates not
+scanned listed by name, lines no scanner checks listed by manifest and line).
+:func:`manifest_statuses` gives every candidate manifest one status line for the reports.
+The gate fails on any failure: a scan that could not run is never a clean one.
 """
 
 from __future__ import annotations
@@ -14,7 +15,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from orchestra_ops.domain.security.findings import Ecosystem, Finding, deduplicate
-from orchestra_ops.domain.security.manifests import npm_lock_versions, parse_requirements
+from orchestra_ops.domain.security.manifests import (
+    LockedPackage,
+    Unchecked,
+    parse_requirements,
+)
 from orchestra_ops.domain.security.policy import Policy, Verdict, evaluate
 
 
@@ -23,18 +28,21 @@ class ManifestKind(StrEnum):
 
     REQUIREMENTS = "requirements"
     NPM_LOCK = "npm-lock"
+    PYTHON_LOCK = "python-lock"
+    JS_LOCK = "js-lock"
 
     @property
     def tools(self) -> tuple[str, ...]:
-        """The scanners that audit this kind of manifest."""
-        if self is ManifestKind.REQUIREMENTS:
+        """The scanners that audit this kind of manifest (locks: through generated inputs)."""
+        if self.ecosystem is Ecosystem.PYPI:
             return ("pip-audit", "safety")
         return ("npm-audit",)
 
     @property
     def ecosystem(self) -> Ecosystem:
         """The package ecosystem of this kind of manifest."""
-        return Ecosystem.PYPI if self is ManifestKind.REQUIREMENTS else Ecosystem.NPM
+        python = (ManifestKind.REQUIREMENTS, ManifestKind.PYTHON_LOCK)
+        return Ecosystem.PYPI if self in python else Ecosystem.NPM
 
 
 @dataclass(frozen=True)
@@ -111,6 +119,8 @@ class ScanResult:
     failures: tuple[ToolFailure, ...]
     unsupported: tuple[Unsupported, ...]
     components: tuple[Component, ...] = ()
+    unchecked: tuple[Unchecked, ...] = ()
+    audited: tuple[tuple[str, str], ...] = ()  # (manifest, tool) runs that completed
 
     def gate(self, policy: Policy, today: dt.date) -> Gate:
         """Apply ``policy`` on ``today``; any tool failure also fails the gate."""
@@ -122,9 +132,11 @@ def combine(
     outcomes: Iterable[ToolOutcome],
     unsupported: Iterable[Unsupported] = (),
     components: Iterable[Component] = (),
+    unchecked: Iterable[Unchecked] = (),
 ) -> ScanResult:
     """Merge every tool's outcome into one result (deterministic order)."""
     outcomes = list(outcomes)
+    audited = sorted({(o.manifest, o.tool) for o in outcomes if o.failure is None})
     failures = sorted(
         (ToolFailure(o.tool, o.manifest, o.failure) for o in outcomes if o.failure is not None),
         key=lambda f: (f.manifest, f.tool),
@@ -136,22 +148,70 @@ def combine(
         failures=tuple(failures),
         unsupported=tuple(sorted(set(unsupported), key=lambda u: u.path)),
         components=tuple(sorted(set(components), key=lambda c: (c.manifest, c.name, c.version))),
+        unchecked=tuple(sorted(set(unchecked), key=lambda u: (u.manifest, u.line or 0, u.name))),
+        audited=tuple(audited),
     )
 
 
-def components_of(manifest: Manifest, text: str) -> list[Component]:
-    """The pinned packages of a manifest's text (unpinned requirements are left out)."""
-    ecosystem = manifest.kind.ecosystem
-    if manifest.kind is ManifestKind.REQUIREMENTS:
-        pins = parse_requirements(text, manifest.path)
-        return [
-            Component(ecosystem, p.name, p.version or "", manifest.path) for p in pins if p.exact
-        ]
-    versions = npm_lock_versions(text, manifest.path)
-    return [
-        Component(ecosystem, path.rsplit("node_modules/", 1)[-1], version, manifest.path)
-        for path, version in versions.items()
+@dataclass(frozen=True)
+class ManifestStatus:
+    """One candidate manifest as the reports list it: scanned by which tools, or why not."""
+
+    path: str
+    kind: str
+    status: str  # scanned | partly scanned | scan error | not scanned
+    tools: tuple[str, ...]
+    packages: int
+    reason: str
+    unchecked: tuple[Unchecked, ...] = ()
+
+    @property
+    def text(self) -> str:
+        """One human line: ``requirements/dev.txt: scanned by pip-audit, safety (12 pins)``."""
+        if self.status == "not scanned":
+            return f"{self.path}: not scanned: {self.reason}"
+        by = f" by {', '.join(self.tools)}" if self.tools else ""
+        line = f"{self.path}: {self.status}{by} ({self.packages} pins)"
+        return f"{line}; {self.reason}" if self.reason else line
+
+
+def _status(result: ScanResult, manifest: Manifest) -> ManifestStatus:
+    tools = tuple(sorted(t for m, t in result.audited if m == manifest.path))
+    failed = sorted(f.tool for f in result.failures if f.manifest == manifest.path)
+    unchecked = tuple(u for u in result.unchecked if u.manifest == manifest.path)
+    packages = sum(1 for c in result.components if c.manifest == manifest.path)
+    reasons = []
+    if failed:
+        reasons.append(f"{', '.join(failed)} failed (see scan errors)")
+    if unchecked:
+        entries = "entry" if len(unchecked) == 1 else "entries"
+        reasons.append(f"{len(unchecked)} {entries} not checked (listed by line)")
+    if packages == 0 and not failed:
+        reasons.append("no exact pins to audit")
+    if failed:
+        status = "scan error"
+    elif unchecked or packages == 0:
+        status = "partly scanned"
+    else:
+        status = "scanned"
+    return ManifestStatus(
+        manifest.path, str(manifest.kind), status, tools, packages, "; ".join(reasons), unchecked
+    )
+
+
+def manifest_statuses(result: ScanResult) -> list[ManifestStatus]:
+    """Every candidate manifest of the scan, scanned or not, sorted by path."""
+    statuses = [_status(result, m) for m in result.manifests]
+    statuses += [
+        ManifestStatus(u.path, "", "not scanned", (), 0, u.reason) for u in result.unsupported
     ]
+    return sorted(statuses, key=lambda s: s.path)
+
+
+def components_of(manifest: Manifest, packages: Iterable[LockedPackage]) -> list[Component]:
+    """The audited pins of a manifest, as SBOM components."""
+    ecosystem = manifest.kind.ecosystem
+    return [Component(ecosystem, p.name, p.version, manifest.path) for p in packages]
 
 
 def requirement_lines(text: str, source: str) -> dict[str, int]:

@@ -12,6 +12,7 @@ import pytest
 
 from orchestra_ops.adapters.schema_validation import validate_cyclonedx, validate_sarif
 from orchestra_ops.domain.security.findings import Ecosystem, Finding
+from orchestra_ops.domain.security.manifests import read_requirements
 from orchestra_ops.domain.security.markdown import markdown_summary
 from orchestra_ops.domain.security.policy import Ignore, Policy
 from orchestra_ops.domain.security.remediation import remediation_plan, smallest_fix
@@ -108,7 +109,8 @@ MANIFESTS = [
 @pytest.fixture
 def result() -> ScanResult:
     """Three manifests, five findings, one safety failure, one unsupported lockfile."""
-    components = components_of(MANIFESTS[0], REQS_TEXT) + components_of(MANIFESTS[1], ROOT_TEXT)
+    components = components_of(MANIFESTS[0], read_requirements(REQS_TEXT, REQS).exact)
+    components += components_of(MANIFESTS[1], read_requirements(ROOT_TEXT, ROOT_REQS).exact)
     components.append(Component(Ecosystem.NPM, "lodash", "4.17.20", LOCK))
     outcomes = [
         ToolOutcome("pip-audit", REQS, findings=(REQUESTS, URLLIB3_UNKNOWN)),
@@ -232,7 +234,8 @@ def test_markdown_summary_calls_out_what_matters(result: ScanResult) -> None:
     assert "## Expired ignores (counted again)" in text
     assert "**GHSA-29mw-wpgm-hmr9** expired on 2026-01-31" in text
     assert "- safety on requirements.txt: safety failed on requirements.txt (exit 67)" in text
-    assert "- admin-interface/pnpm-lock.yaml: a pnpm lockfile" in text
+    assert "| admin-interface/pnpm-lock.yaml | not scanned | - | - | a pnpm lockfile |" in text
+    assert f"| {REQS} | scanned | pip-audit | 3 |  |" in text  # every manifest listed
 
 
 # --- trend -----------------------------------------------------------------------------------
