@@ -38,15 +38,22 @@ def environment_of(saga: Saga) -> str:
 
 
 def undo_rollout(
-    api: LambdaCloudApi, engine: Callable[[], StackEngine], backups: BackupStore, intent: Intent
+    api: LambdaCloudApi,
+    engine: Callable[[], StackEngine],
+    backups: BackupStore,
+    owner: str,
+    intent: Intent,
 ) -> Decision:
-    """Terminate the abandoned colour (serving instances untouched), restore the state."""
+    """Terminate the abandoned colour (serving instances untouched), restore the state.
+
+    Only instances of the state that journalled the rollout (``owner`` for an intent
+    written before intents carried it)."""
     environment, colour = str(intent.target["environment"]), str(intent.target["colour"])
     serving = {str(i) for i in intent.target.get("serving_ids") or ()}
+    owner = str(intent.target.get("owner") or owner)
+    live = api.list_instances()
     left = [
-        i
-        for i in live_instances_of(api.list_instances(), environment, colour)
-        if i.id not in serving
+        i for i in live_instances_of(live, environment, colour, owner=owner) if i.id not in serving
     ]
     if left:
         api.terminate([i.id for i in left])
@@ -65,7 +72,10 @@ def undo_rollout(
 
 
 def compensators(
-    api: Callable[[], LambdaCloudApi], engine: Callable[[], StackEngine], backups: BackupStore
+    api: Callable[[], LambdaCloudApi],
+    engine: Callable[[], StackEngine],
+    backups: BackupStore,
+    owner: str,
 ) -> dict[str, Compensator]:
     """The compensator of each provisioning undo action."""
-    return {ROLLOUT_ACTION: lambda intent: undo_rollout(api(), engine, backups, intent)}
+    return {ROLLOUT_ACTION: lambda intent: undo_rollout(api(), engine, backups, owner, intent)}

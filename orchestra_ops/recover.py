@@ -115,7 +115,7 @@ def _settle(
             why = "the abandoned colour would be terminated and the state restored"
             return [IntentResult(i.key, i.action, "would be compensated", why) for i in intents]
         undo = provisioning_rollback.compensators(
-            clients.lambda_cloud, clients.stack_engine, clients.backups()
+            clients.lambda_cloud, clients.stack_engine, clients.backups(), clients.state_owner()
         )
         return _results(saga.compensate(undo))
     why = "no compensator for this kind of run"
@@ -165,10 +165,12 @@ def stack_instance_ids(outputs: Mapping[str, StackOutput]) -> set[str]:
 
 
 def find_orphans(
-    instances: Iterable[Instance], environment: str, listed: set[str]
+    instances: Iterable[Instance], environment: str, listed: set[str], owner: str
 ) -> list[Instance]:
-    """Live API instances of ``environment`` that the stack does not list."""
-    return [i for i in live_instances_of(instances, environment) if i.id not in listed]
+    """Live API instances of ``environment`` that this state launched and its stack does
+    not list (another state's instances are not orphans of this one)."""
+    live = live_instances_of(instances, environment, owner=owner)
+    return [i for i in live if i.id not in listed]
 
 
 def check_orphans(
@@ -201,7 +203,8 @@ def check_orphans(
                 ref = engine.select_or_create(backend_dir, environment)
                 listed = stack_instance_ids(engine.outputs(ref))
                 listed |= state_instance_ids(engine.export(ref))
-                check.orphans = find_orphans(instances, environment, listed)
+                owner = clients.state_owner()
+                check.orphans = find_orphans(instances, environment, listed, owner)
                 if terminate and check.orphans and not dry_run:
                     gone = clients.lambda_cloud().terminate([o.id for o in check.orphans])
                     check.terminated = [str(i.id) for i in gone]

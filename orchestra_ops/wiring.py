@@ -19,6 +19,7 @@ from orchestra_ops.adapters.backups import BackupStore, load_or_create_key
 from orchestra_ops.adapters.health import HttpProber
 from orchestra_ops.adapters.lambda_cloud import LambdaCloudClient
 from orchestra_ops.adapters.notify import WebhookNotifier
+from orchestra_ops.adapters.pulumi_backend import state_owner
 from orchestra_ops.adapters.vercel import VercelClient
 from orchestra_ops.errors import ConfigError
 from orchestra_ops.ledger import Ledger
@@ -94,6 +95,10 @@ class Clients(ClosesOnExit):
         if self._prober is None:
             self._prober = HttpProber(edge_url=self.settings.vercel.edge_url)
         return self._prober
+
+    def state_owner(self) -> str:
+        """The id that marks what this state's stacks launch (see ``adapters.pulumi_backend``)."""
+        return state_owner(self.settings.pulumi, self.settings.runtime.state_dir)
 
     def ledger(self) -> Ledger:
         """The durable rollback ledger of the state directory."""

@@ -230,6 +230,7 @@ def journal_rollout(
             "backend_dir": backend_dir,
             "colour": colour,
             "serving_ids": serving_ids,
+            "owner": clients.state_owner(),
         },
         {"action": undo.ROLLOUT_ACTION, "backup": saga},
     )
@@ -298,8 +299,11 @@ def health_gate_instances(
 @cloud_task
 def terminate_colour(environment: str, colour: str) -> list[str]:
     """Terminate every live API instance of ``environment`` and ``colour`` (by tags)."""
-    api = for_process(load_settings()).lambda_cloud()
-    found = live_instances_of(api.list_instances(), environment, colour)
+    clients = for_process(load_settings())
+    api = clients.lambda_cloud()
+    found = live_instances_of(
+        api.list_instances(), environment, colour, owner=clients.state_owner()
+    )
     if found:
         api.terminate([i.id for i in found])
     return [str(i.id) for i in found]
@@ -309,14 +313,15 @@ def terminate_colour(environment: str, colour: str) -> list[str]:
 @cloud_task
 def verify_rollout_undone(environment: str, colour: str, serving: Sequence[str]) -> str:
     """No live instance of the abandoned colour, and every serving instance still there."""
-    live = for_process(load_settings()).lambda_cloud().list_instances()
-    left = live_instances_of(live, environment, colour)
+    clients = for_process(load_settings())
+    live, owner = clients.lambda_cloud().list_instances(), clients.state_owner()
+    left = live_instances_of(live, environment, colour, owner=owner)
     if left:
         raise OpsError(
             f"rollback left {len(left)} {colour} instance(s) of {environment} running: "
             f"{', '.join(i.id for i in left)}; terminate them (`orchestra-ops recover`)"
         )
-    alive = {i.id for i in live_instances_of(live, environment)}
+    alive = {i.id for i in live_instances_of(live, environment, owner=owner)}
     missing = [i for i in serving if InstanceId(i) not in alive]
     if missing:
         raise OpsError(f"serving instance(s) {', '.join(missing)} of {environment} are gone")
@@ -327,8 +332,11 @@ def verify_rollout_undone(environment: str, colour: str, serving: Sequence[str])
 @cloud_task
 def live_instance_ids(environment: str) -> list[str]:
     """Ids of every live API instance of ``environment``."""
-    live = for_process(load_settings()).lambda_cloud().list_instances()
-    return sorted(str(i.id) for i in live_instances_of(live, environment))
+    clients = for_process(load_settings())
+    live = clients.lambda_cloud().list_instances()
+    return sorted(
+        str(i.id) for i in live_instances_of(live, environment, owner=clients.state_owner())
+    )
 
 
 # --- leases -----------------------------------------------------------------------------

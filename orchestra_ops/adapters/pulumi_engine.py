@@ -26,20 +26,20 @@ import json
 import logging
 import os
 import re
-import secrets
 import shutil
 import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import pulumi.automation as auto
 
 from orchestra_ops.adapters import pulumi_pending
+from orchestra_ops.adapters.pulumi_backend import WRONG_KEY_HINT, Backend, choose_backend
 from orchestra_ops.adapters.pulumi_locks import lock_files, remove_lock, torn_sidecars
 from orchestra_ops.adapters.pulumi_locks import stale_locks as stale_locks  # re-exported
 from orchestra_ops.errors import (
@@ -179,57 +179,6 @@ def pulumi_command(executable: Path) -> auto.PulumiCommand:
 def missing_cli(disables: str) -> ToolMissing:
     """The ToolMissing raised when :func:`find_cli` finds nothing."""
     return ToolMissing("pulumi (the Pulumi CLI)", disables=disables, install_hint=INSTALL_HINT)
-
-
-# --- the backend --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Backend:
-    """Where state lives and how secrets are encrypted; ``env`` holds credentials (no repr)."""
-
-    url: str | None
-    secrets_provider: str | None
-    env: Mapping[str, str] = field(repr=False, default_factory=dict)
-
-
-def choose_backend(settings: PulumiSettings, state_dir: Path) -> Backend:
-    """Cloud with a token; else PULUMI_BACKEND_URL; else ``file://<state_dir>/pulumi``."""
-    env: dict[str, str] = {}
-    if settings.access_token is not None:
-        env["PULUMI_ACCESS_TOKEN"] = settings.access_token.get_secret_value()
-        if settings.backend_url:
-            env["PULUMI_BACKEND_URL"] = settings.backend_url
-        return Backend(settings.backend_url, None, env)
-    root = state_dir / "pulumi"
-    url = settings.backend_url or (root / "state").resolve().as_uri()
-    if url.startswith("file://"):
-        Path(url.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
-    env["PULUMI_BACKEND_URL"] = url
-    env["PULUMI_CONFIG_PASSPHRASE"] = _passphrase(settings, root)
-    return Backend(url, "passphrase", env)
-
-
-#: Said when the stack's secrets were encrypted under another passphrase.
-WRONG_KEY_HINT = (
-    "the stack was created with another passphrase: set PULUMI_CONFIG_PASSPHRASE to it; "
-    "when it is unset the engine uses the one it generated in "
-    "$ORCHESTRA_STATE_DIR/pulumi/passphrase"
-)
-
-
-def _passphrase(settings: PulumiSettings, root: Path) -> str:
-    if settings.config_passphrase is not None:
-        return settings.config_passphrase.get_secret_value()
-    path = root / "passphrase"
-    if path.exists():
-        return path.read_text().strip()
-    root.mkdir(parents=True, exist_ok=True)
-    value = secrets.token_urlsafe(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(value + "\n")
-    return value
 
 
 def provider_environment(lambda_cloud: LambdaCloudSettings) -> dict[str, str]:

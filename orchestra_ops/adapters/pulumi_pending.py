@@ -269,13 +269,14 @@ def _outputs_of(api: LambdaCloudApi, action: Action, op: PendingOp) -> dict[str,
                 return None
         outputs = instance_outputs(props, instance)
     elif action.kind == SSH_KEY:
-        outputs = ssh_key_outputs(props, _listed(api.list_ssh_keys(), object_id, action), None)
+        key = _listed(api.list_ssh_keys(), object_id, action)
+        outputs = ssh_key_outputs(props, key, None, created=True)  # the killed create made it
     elif action.kind == FILESYSTEM:
         filesystem = _listed(api.list_filesystems(), object_id, action)
-        outputs = filesystem_outputs(props, filesystem)
+        outputs = filesystem_outputs(props, filesystem, created=True)
     else:
         ruleset = api.get_firewall_ruleset(FirewallRulesetId(object_id))
-        outputs = adopted_ruleset_outputs(props, ruleset)
+        outputs = adopted_ruleset_outputs(props, ruleset, created=True)
     if PROVIDER_KEY in props:  # the dynamic provider reads itself back from the outputs
         outputs[PROVIDER_KEY] = props[PROVIDER_KEY]
     return outputs

@@ -25,11 +25,11 @@ from typing import TYPE_CHECKING
 
 import pulumi.automation as auto
 
+from orchestra_ops.adapters.pulumi_backend import choose_backend
 from orchestra_ops.adapters.pulumi_engine import (
     INLINE_PROGRAMS,
     PulumiCli,
     PulumiEngine,
-    choose_backend,
     find_cli,
     missing_cli,
     pulumi_command,

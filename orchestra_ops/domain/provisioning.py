@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from orchestra_ops.domain.lambda_cloud import GONE, Instance
+from orchestra_ops.domain.pending_ops import OWNER_TAG
 
 COLOURS = ("blue", "green")
 ROLE_TAG = ("role", "api")
@@ -110,13 +111,19 @@ def health_url(template: str, instance: ApiInstance, port: int) -> str:
 
 
 def live_instances_of(
-    instances: Iterable[Instance], environment: str, colour: str | None = None
+    instances: Iterable[Instance], environment: str, colour: str | None = None, *, owner: str
 ) -> list[Instance]:
-    """Live API instances of ``environment`` (of ``colour`` when given), by their tags."""
+    """Live API instances of ``environment`` (of ``colour`` when given), by their tags.
+
+    Only ``owner``'s: an instance another state launched (another owner tag) is never
+    counted, retired or judged here; one launched before owner tags existed counts.
+    """
     found = []
     for instance in instances:
         tags = {t.key: t.value for t in instance.tags}
         if instance.status in GONE or tags.get(ROLE_TAG[0]) != ROLE_TAG[1]:
+            continue
+        if tags.get(OWNER_TAG, owner) != owner:
             continue
         if tags.get("environment") != environment:
             continue

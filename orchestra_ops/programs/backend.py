@@ -6,6 +6,7 @@ from typing import Any
 
 import pulumi
 
+from orchestra_ops.adapters.pulumi_backend import state_owner
 from orchestra_ops.programs.config import (
     BACKEND_PROJECT,
     CONFIG_KEYS_BACKEND,
@@ -14,10 +15,11 @@ from orchestra_ops.programs.config import (
     shared_stack_reference,
 )
 from orchestra_ops.provider.lambda_instance import LambdaInstance, LambdaInstanceArgs
+from orchestra_ops.settings import load_settings
 
 
 def _instance(
-    cfg: BackendConfig, shared: pulumi.StackReference, colour: str, index: int
+    cfg: BackendConfig, shared: pulumi.StackReference, colour: str, index: int, owner: str
 ) -> LambdaInstance:
     stack = pulumi.get_stack()
     name = f"{cfg.name_prefix}-{stack}-{colour}-{index}"
@@ -36,6 +38,7 @@ def _instance(
         hostname=name,
         active_timeout_s=cfg.active_timeout_s,
         poll_s=cfg.poll_s,
+        owner=owner,
     )
     return LambdaInstance(f"api-{colour}-{index}", args)
 
@@ -59,8 +62,10 @@ def program() -> dict[str, Any]:
     source = pulumi.Config(BACKEND_PROJECT)
     cfg = backend_config({k: source.get(k) for k in CONFIG_KEYS_BACKEND}, pulumi.get_stack())
     shared = pulumi.StackReference(shared_stack_reference(cfg))
+    settings = load_settings()
+    owner = state_owner(settings.pulumi, settings.runtime.state_dir)
     by_colour = {
-        colour: [_instance(cfg, shared, colour, i) for i in range(cfg.count)]
+        colour: [_instance(cfg, shared, colour, i, owner) for i in range(cfg.count)]
         for colour in cfg.colours
     }
     active = by_colour[cfg.active_colour]

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from orchestra_ops.adapters.lambda_cloud import LambdaCloudClient
-from orchestra_ops.domain.pending_ops import RESOURCE_TAG as RESOURCE_TAG  # one source
+from orchestra_ops.domain.pending_ops import OWNER_TAG as OWNER_TAG  # one source
+from orchestra_ops.domain.pending_ops import RESOURCE_TAG as RESOURCE_TAG
 from orchestra_ops.settings import load_settings, require
 
 
@@ -51,6 +52,12 @@ def strings(props: dict[str, Any], key: str) -> tuple[str, ...]:
 
 PROVIDER_KEY = "__provider"
 """The input where Pulumi keeps the serialized provider; never part of our outputs."""
+
+
+def made_here(props: dict[str, Any]) -> bool:
+    """Whether the stack made this object rather than adopted it by name (``created``;
+    state written before the marker existed: made here)."""
+    return props.get("created") is not False
 
 
 def inputs_of(props: dict[str, Any]) -> dict[str, Any]:

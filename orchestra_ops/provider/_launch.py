@@ -30,7 +30,7 @@ from orchestra_ops.errors import (
     LambdaUnavailable,
 )
 from orchestra_ops.ports.lambda_cloud import LambdaCloudApi
-from orchestra_ops.provider._common import RESOURCE_TAG, Timing
+from orchestra_ops.provider._common import OWNER_TAG, RESOURCE_TAG, Timing
 from orchestra_ops.provider._spec import InstanceSpec
 
 _TRIES_PER_ATTEMPT = 3
@@ -149,7 +149,11 @@ def launch_request(spec: InstanceSpec, attempt: Attempt) -> LaunchRequest:
         file_system_names=spec.file_system_names,
         image_id=image_id,
         image_family=family,
-        tags=(*spec.tags, Tag(RESOURCE_TAG, spec.key)),
+        tags=(
+            *spec.tags,
+            Tag(RESOURCE_TAG, spec.key),
+            *((Tag(OWNER_TAG, spec.owner),) if spec.owner else ()),
+        ),
         firewall_ruleset_ids=spec.firewall_ruleset_ids,
     )
 

@@ -34,6 +34,7 @@ class InstanceSpec:
     firewall_ruleset_ids: tuple[FirewallRulesetId, ...] = ()
     tags: tuple[Tag, ...] = ()
     hostname: str | None = None
+    owner: str | None = None
     active_timeout_s: float = DEFAULT_ACTIVE_TIMEOUT_S
     poll_s: float = DEFAULT_POLL_S
 
@@ -56,6 +57,7 @@ class InstanceSpec:
             ),
             tags=tuple(Tag(str(k), str(v)) for k, v in sorted(tags.items())),
             hostname=text(props, "hostname"),
+            owner=text(props, "owner"),
             active_timeout_s=float(props.get("active_timeout_s") or DEFAULT_ACTIVE_TIMEOUT_S),
             poll_s=float(props.get("poll_s") or DEFAULT_POLL_S),
         )

@@ -15,7 +15,7 @@ from orchestra_ops.domain.lambda_cloud import (
     FirewallRulesetId,
 )
 from orchestra_ops.errors import LambdaNotFound
-from orchestra_ops.provider._common import inputs_of, open_client, pickler_restored
+from orchestra_ops.provider._common import inputs_of, made_here, open_client, pickler_restored
 from orchestra_ops.provider.lambda_resources import NamedProvider
 
 
@@ -48,14 +48,22 @@ def rules_plain(rules: Sequence[FirewallRule]) -> list[dict[str, Any]]:
     ]
 
 
-def _ruleset_outputs(props: dict[str, Any], ruleset: FirewallRuleset) -> dict[str, Any]:
+def _ruleset_outputs(
+    props: dict[str, Any], ruleset: FirewallRuleset, *, created: bool
+) -> dict[str, Any]:
     region = ruleset.region.name if ruleset.region else props.get("region")
-    return {**inputs_of(props), "ruleset_id": ruleset.id, "name": ruleset.name, "region": region}
+    outs = {**inputs_of(props), "ruleset_id": ruleset.id, "name": ruleset.name}
+    return {**outs, "region": region, "created": created}
 
 
-def adopted_ruleset_outputs(props: dict[str, Any], ruleset: FirewallRuleset) -> dict[str, Any]:
+def adopted_ruleset_outputs(
+    props: dict[str, Any], ruleset: FirewallRuleset, *, created: bool
+) -> dict[str, Any]:
     """What a ruleset found in Lambda reports: its rules as they are there (as ``read``)."""
-    return {**_ruleset_outputs(props, ruleset), "rules": rules_plain(ruleset.rules)}
+    return {
+        **_ruleset_outputs(props, ruleset, created=created),
+        "rules": rules_plain(ruleset.rules),
+    }
 
 
 class LambdaFirewallRulesetProvider(NamedProvider):
@@ -79,7 +87,7 @@ class LambdaFirewallRulesetProvider(NamedProvider):
                 ruleset = api.create_firewall_ruleset(name, region, rules)
             else:
                 ruleset = api.update_firewall_ruleset(found.id, rules=rules)
-        return CreateResult(ruleset.id, _ruleset_outputs(props, ruleset))
+        return CreateResult(ruleset.id, _ruleset_outputs(props, ruleset, created=found is None))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """Its current name and rules; missing means gone."""
@@ -88,7 +96,7 @@ class LambdaFirewallRulesetProvider(NamedProvider):
                 ruleset = api.get_firewall_ruleset(FirewallRulesetId(id_))
             except LambdaNotFound:
                 return ReadResult(None, {})
-        return ReadResult(id_, adopted_ruleset_outputs(props, ruleset))
+        return ReadResult(id_, adopted_ruleset_outputs(props, ruleset, created=made_here(props)))
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         """Replace on region; update on name or rules."""
@@ -100,16 +108,19 @@ class LambdaFirewallRulesetProvider(NamedProvider):
             delete_before_replace=True,
         )
 
-    def update(self, id_: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         """PATCH the name and rules."""
         with open_client(self._timing) as api:
             ruleset = api.update_firewall_ruleset(
                 FirewallRulesetId(id_), name=str(news["name"]), rules=rules_from(news)
             )
-        return UpdateResult(_ruleset_outputs(news, ruleset))
+        return UpdateResult(_ruleset_outputs(news, ruleset, created=made_here(olds)))
 
-    def delete(self, id_: str, _props: dict[str, Any]) -> None:
-        """Delete; LambdaConflict while an instance uses it; already gone is fine."""
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        """Delete what this stack made (adopted: left); LambdaConflict while an instance
+        uses it; already gone is fine."""
+        if not made_here(props):
+            return
         with open_client(self._timing) as api:
             try:
                 api.delete_firewall_ruleset(FirewallRulesetId(id_))

@@ -152,6 +152,9 @@ class LambdaInstanceArgs:
     hostname: Any = None
     active_timeout_s: Any = None
     poll_s: Any = None
+    #: The state's owner id (``adapters.pulumi_backend.state_owner``): part of the
+    #: resource key and a tag of the instance, so no other state adopts or retires it.
+    owner: str | None = None
 
 
 class LambdaInstance(pulumi.dynamic.Resource, module="lambda", name="Instance"):
@@ -172,9 +175,8 @@ class LambdaInstance(pulumi.dynamic.Resource, module="lambda", name="Instance"):
         opts: pulumi.ResourceOptions | None = None,
         provider: LambdaInstanceProvider | None = None,
     ) -> None:
-        key = resource_key(
-            pulumi.get_project(), pulumi.get_stack(), "lambda:Instance", resource_name
-        )
+        identity = (pulumi.get_project(), pulumi.get_stack(), "lambda:Instance", resource_name)
+        key = resource_key(*((args.owner,) if args.owner else ()), *identity)
         props: dict[str, Any] = {
             # Not asdict(): it deep-copies, and pulumi Outputs must pass through as they are.
             **{f.name: getattr(args, f.name) for f in fields(args)},

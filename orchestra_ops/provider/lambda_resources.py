@@ -3,6 +3,10 @@
 Each create is idempotent by name: an object of that name (and region) is adopted, not
 duplicated. The API has no GET by id for keys and filesystems, so read lists and looks.
 A change of name, public key or region replaces the object.
+
+**Adopted is not owned.** Names are shared by everyone on the account (another state, a
+person), so an object a create adopted is recorded as such (``created: false``) and a
+delete leaves it in Lambda: only what a stack made is deleted with it.
 """
 
 from __future__ import annotations
@@ -14,18 +18,28 @@ from pulumi.dynamic import CreateResult, DiffResult, ReadResult, ResourceProvide
 
 from orchestra_ops.domain.lambda_cloud import Filesystem, FilesystemId, SshKey, SshKeyId
 from orchestra_ops.errors import LambdaConflict, LambdaNotFound
-from orchestra_ops.provider._common import Timing, inputs_of, open_client, pickler_restored
+from orchestra_ops.provider._common import (
+    Timing,
+    inputs_of,
+    made_here,
+    open_client,
+    pickler_restored,
+)
 
 
-def ssh_key_outputs(props: dict[str, Any], key: SshKey, private: str | None) -> dict[str, Any]:
+def ssh_key_outputs(
+    props: dict[str, Any], key: SshKey, private: str | None, *, created: bool
+) -> dict[str, Any]:
     """What a created (or adopted) key reports: without ``public_key`` input it was generated."""
     outs = {**inputs_of(props), "key_id": key.id, "public_key": key.public_key}
-    return {**outs, "private_key": private, "generated": not props.get("public_key")}
+    outs |= {"private_key": private, "generated": not props.get("public_key")}
+    return {**outs, "created": created}
 
 
-def filesystem_outputs(props: dict[str, Any], fs: Filesystem) -> dict[str, Any]:
+def filesystem_outputs(props: dict[str, Any], fs: Filesystem, *, created: bool) -> dict[str, Any]:
     """What a created (or adopted) filesystem reports."""
-    return {**inputs_of(props), "filesystem_id": fs.id, "mount_point": fs.mount_point}
+    outs = {**inputs_of(props), "filesystem_id": fs.id, "mount_point": fs.mount_point}
+    return {**outs, "created": created}
 
 
 class NamedProvider(ResourceProvider):
@@ -83,7 +97,7 @@ class LambdaSshKeyProvider(NamedProvider):
             else:
                 key = api.generate_ssh_key(name)
                 private = key.private_key.get_secret_value() if key.private_key else None
-        return CreateResult(key.id, ssh_key_outputs(props, key, private))
+        return CreateResult(key.id, ssh_key_outputs(props, key, private, created=existing is None))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """Still listed: its current fields; else gone."""
@@ -93,8 +107,10 @@ class LambdaSshKeyProvider(NamedProvider):
             return ReadResult(None, {})
         return ReadResult(id_, {**inputs_of(props), "name": key.name, "public_key": key.public_key})
 
-    def delete(self, id_: str, _props: dict[str, Any]) -> None:
-        """Delete; already gone is fine."""
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        """Delete what this stack made (adopted: left); already gone is fine."""
+        if not made_here(props):
+            return
         with open_client(self._timing) as api:
             try:
                 api.delete_ssh_key(SshKeyId(id_))
@@ -117,9 +133,10 @@ class LambdaFilesystemProvider(NamedProvider):
                     f"a filesystem named {name!r} exists in {fs.region.name}, not {region}; "
                     "pick another name or region"
                 )
+            created = fs is None
             if fs is None:
                 fs = api.create_filesystem(name, region)
-        return CreateResult(fs.id, filesystem_outputs(props, fs))
+        return CreateResult(fs.id, filesystem_outputs(props, fs, created=created))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """Still listed: its current fields; else gone."""
@@ -130,8 +147,11 @@ class LambdaFilesystemProvider(NamedProvider):
         outs = {**inputs_of(props), "name": fs.name, "region": fs.region.name}
         return ReadResult(id_, {**outs, "mount_point": fs.mount_point, "is_in_use": fs.is_in_use})
 
-    def delete(self, id_: str, _props: dict[str, Any]) -> None:
-        """Delete; LambdaConflict while mounted; already gone is fine."""
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        """Delete what this stack made (adopted: left); LambdaConflict while mounted;
+        already gone is fine."""
+        if not made_here(props):
+            return
         with open_client(self._timing) as api:
             try:
                 api.delete_filesystem(FilesystemId(id_))

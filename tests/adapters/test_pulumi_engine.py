@@ -17,13 +17,13 @@ import pulumi.automation as auto
 import pytest
 from pydantic import SecretStr
 
+from orchestra_ops.adapters.pulumi_backend import choose_backend
 from orchestra_ops.adapters.pulumi_engine import (
     LAUNCHER,
     OFFLINE_ENV,
     PulumiCli,
     PulumiEngine,
     cache_bin_dir,
-    choose_backend,
     find_cli,
     provider_environment,
     stale_locks,

@@ -35,9 +35,11 @@ from pydantic import SecretStr
 
 from deployments.rest import PrefectRest
 from orchestra_ops.adapters.lambda_cloud import LambdaCloudClient
+from orchestra_ops.adapters.pulumi_backend import state_owner
 from orchestra_ops.domain.provisioning import live_instances_of
 from orchestra_ops.errors import InvalidRequest
 from orchestra_ops.sandbox.runner import Endpoints, Sandbox
+from orchestra_ops.settings import PulumiSettings
 from tests.e2e.prefect_processes import (
     BIN,
     FINAL,
@@ -178,10 +180,10 @@ def test_security_scan_run_from_the_cli_completes_and_reports(stack: Stack) -> N
     assert report["scan_errors"] == [], report["scan_errors"]
 
 
-def _instances(endpoints: Endpoints) -> int:
-    key = SecretStr(endpoints.lambda_api_key)
+def _instances(endpoints: Endpoints, state_dir: Path) -> int:
+    key, owner = SecretStr(endpoints.lambda_api_key), state_owner(PulumiSettings(), state_dir)
     with LambdaCloudClient(endpoints.lambda_api_url, key) as api:
-        return len(live_instances_of(api.list_instances(), "dev"))
+        return len(live_instances_of(api.list_instances(), "dev", owner=owner))
 
 
 def _provisioning(stack: Stack, **changes: object) -> dict[str, Any]:
@@ -203,7 +205,7 @@ def test_rest_run_is_idempotent_and_provisions_one_instance(stack: Stack) -> Non
         rest.close()
     assert again.id == first.id
     stack.assert_completed(stack.wait_final(first.id))
-    assert _instances(stack.endpoints) == 1
+    assert _instances(stack.endpoints, stack.state_dir) == 1
     # The worker's engine kept the stacks' state in its file backend, instance included.
     state = stack.state_dir / "pulumi" / "state" / ".pulumi" / "stacks" / "orchestra-backend"
     checkpoint = json.loads((state / "dev.json").read_text())

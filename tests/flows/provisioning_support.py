@@ -20,11 +20,13 @@ from starlette.routing import Route
 
 from flows.lambda_provisioning import ProvisioningParams
 from flows.params import HealthParams
+from orchestra_ops import wiring
 from orchestra_ops.adapters.lambda_cloud import LambdaCloudClient
 from orchestra_ops.domain.lambda_cloud import Instance
 from orchestra_ops.domain.provisioning import live_instances_of
 from orchestra_ops.sandbox.runner import Endpoints, Sandbox
 from orchestra_ops.sandbox.server import serve_in_thread
+from orchestra_ops.settings import load_settings
 
 PROJECTS = Path(__file__).resolve().parents[2] / "infrastructure" / "pulumi"
 
@@ -75,7 +77,8 @@ def api_instances(sandbox: tuple[Sandbox, Endpoints], environment: str = "dev") 
     """The environment's live instances, as the Lambda API lists them."""
     endpoints = sandbox[1]
     with LambdaCloudClient(endpoints.lambda_api_url, SecretStr(endpoints.lambda_api_key)) as api:
-        return live_instances_of(api.list_instances(), environment)
+        owner = wiring.for_process(load_settings()).state_owner()
+        return live_instances_of(api.list_instances(), environment, owner=owner)
 
 
 def colour_of(instance: Instance) -> str:

@@ -17,8 +17,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from pydantic import SecretStr
 
 from flows.lambda_provisioning import lambda_provisioning, lambda_ttl_cleanup
+from orchestra_ops.adapters.lambda_cloud import LambdaCloudClient
+from orchestra_ops.domain.lambda_cloud import GONE
 from orchestra_ops.domain.provisioning import Lease
 from orchestra_ops.errors import ConfigError, InsufficientCapacity, RolledBack
 from orchestra_ops.sandbox.runner import Endpoints, Sandbox
@@ -183,3 +186,42 @@ def test_refused_requests_change_nothing(
     assert not (infra.parent / "state" / "pulumi").exists()  # no stack was even selected
     (notice,) = received
     assert "refused" in json.dumps(notice) and words in json.dumps(notice)
+
+
+def test_two_states_on_one_account_never_touch_each_other(
+    sandbox: tuple[Sandbox, Endpoints],
+    infra: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """Same project and stack names, another state (another team, another CI machine): B
+    launches its own instance beside A's, and B's clean-up leaves A's instance and the
+    SSH key, filesystem and ruleset A made."""
+    endpoints = sandbox[1]
+    lambda_provisioning(params(infra))
+    (a_instance,) = api_instances(sandbox)
+    a_shared = _account(endpoints)
+
+    use_sandbox(monkeypatch, endpoints, tmp_path / "state-b", "pulumi")
+    b_infra = copy_projects(tmp_path / "pulumi-b")
+    b = lambda_provisioning(params(b_infra, ttl_hours=1))
+    assert b.instance_ids and a_instance.id not in b.instance_ids  # not adopted
+    assert _account(endpoints)["instances"] == sorted([a_instance.id, *b.instance_ids])
+
+    write_lease.fn(Lease("dev", dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)))
+    done = lambda_ttl_cleanup(str(b_infra))
+    assert done and "dev destroyed" in done[0]
+    # B's destroy left A's instance and the shared objects it had adopted by name.
+    assert _account(endpoints) == a_shared
+
+
+def _account(endpoints: Endpoints) -> dict[str, list[str]]:
+    """Everything live on the Lambda account, by id."""
+    key = SecretStr(endpoints.lambda_api_key)
+    with LambdaCloudClient(endpoints.lambda_api_url, key) as api:
+        return {
+            "instances": sorted(i.id for i in api.list_instances() if i.status not in GONE),
+            "ssh keys": sorted(k.id for k in api.list_ssh_keys()),
+            "filesystems": sorted(f.id for f in api.list_filesystems()),
+            "rulesets": sorted(r.id for r in api.list_firewall_rulesets()),
+        }

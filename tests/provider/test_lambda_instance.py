@@ -27,7 +27,7 @@ from orchestra_ops.errors import (
     LambdaUnavailable,
     OpsError,
 )
-from orchestra_ops.provider._common import RESOURCE_TAG, Timing
+from orchestra_ops.provider._common import OWNER_TAG, RESOURCE_TAG, Timing
 from orchestra_ops.provider.lambda_firewall import LambdaFirewallRulesetProvider
 from orchestra_ops.provider.lambda_instance import LambdaInstanceProvider
 from orchestra_ops.provider.lambda_resources import LambdaFilesystemProvider, LambdaSshKeyProvider
@@ -508,3 +508,45 @@ def test_placement_orders_types_then_regions_and_prices(env: Env) -> None:
     check_cost_ceiling(a10, 2, Decimal("1.50"))
     with pytest.raises(ConfigError, match=r"costs \$1.50/h, above the ceiling of \$1/h"):
         check_cost_ceiling(a10, 2, Decimal("1"))
+
+
+def test_what_a_create_adopted_by_name_is_left_by_its_delete(env: Env) -> None:
+    """Names are the account's: a key, filesystem or ruleset another state (or a person)
+    made is adopted, not owned, and survives this stack's delete; what it made goes."""
+    keys = LambdaSshKeyProvider(timing(env))
+    theirs = env.client.add_ssh_key("team-key", PUBLIC_KEY)
+    adopted = keys.create({"name": "team-key", "public_key": PUBLIC_KEY})
+    assert adopted.id == theirs.id and (adopted.outs or {})["created"] is False
+    keys.delete(adopted.id, adopted.outs or {})
+    assert theirs.id in [k.id for k in env.client.list_ssh_keys()]
+    made = keys.create({"name": "own-key", "public_key": PUBLIC_KEY})
+    assert (made.outs or {})["created"] is True
+    keys.delete(made.id, made.outs or {})
+    assert made.id not in [k.id for k in env.client.list_ssh_keys()]
+
+    filesystems = LambdaFilesystemProvider(timing(env))
+    their_fs = env.client.create_filesystem("team-data", "us-west-1")
+    fs = filesystems.create({"name": "team-data", "region": "us-west-1"})
+    filesystems.delete(fs.id, fs.outs or {})
+    assert [f.id for f in env.client.list_filesystems()] == [their_fs.id]
+
+    rulesets = LambdaFirewallRulesetProvider(timing(env))
+    inputs = {"name": "team-fw", "region": "us-west-1", "rules": RULES}
+    their_rules = rulesets.create(inputs)  # made here: this one is deleted by its delete
+    adopted_rules = rulesets.create(inputs)
+    updated = rulesets.update(adopted_rules.id, adopted_rules.outs or {}, inputs)
+    assert (updated.outs or {})["created"] is False  # an update keeps what it knew
+    rulesets.delete(adopted_rules.id, updated.outs or {})
+    assert rulesets.read(their_rules.id, inputs).id == their_rules.id
+    rulesets.delete(their_rules.id, their_rules.outs or {})
+    assert rulesets.read(their_rules.id, inputs).id is None
+
+
+def test_an_owned_launch_is_tagged_with_its_owner_and_keyed_apart(env: Env) -> None:
+    theirs = props(resource_key="a" * 32, owner="0123456789abcdef")
+    ours = props(resource_key="b" * 32, owner="fedcba9876543210")
+    first = env.provider.create(theirs)
+    second = env.provider.create(ours)
+    assert first.id != second.id  # another owner's key: launched, not adopted
+    tags = env.client.get_instance(InstanceId(second.id)).tags
+    assert Tag(OWNER_TAG, "fedcba9876543210") in tags

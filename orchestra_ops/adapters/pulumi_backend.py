@@ -1,0 +1,122 @@
+"""Where a stack's state lives, how its secrets are encrypted, and whose state it is.
+
+Pulumi Cloud when PULUMI_ACCESS_TOKEN is set; else PULUMI_BACKEND_URL when set; else a
+local ``file://`` backend under ``<state_dir>/pulumi``. Non-Cloud backends use the
+passphrase secrets provider, with PULUMI_CONFIG_PASSPHRASE or a generated passphrase kept
+0600 in the state directory.
+
+**The state's owner.** Two independent states (two teams, two CI machines, a test and a
+demo) can hold stacks of the same project and stack name on one Lambda account. What a
+stack launches carries its state's owner id (:func:`state_owner`), so one state never
+adopts, retires, rolls back or judges as orphans the instances of another.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from orchestra_ops.errors import ConfigError
+from orchestra_ops.settings import PulumiSettings
+
+#: Pulumi Cloud's service URL, when PULUMI_BACKEND_URL does not name another service.
+CLOUD_URL = "https://api.pulumi.com"
+#: The file in a ``file://`` backend that holds its owner id (made once, never changed).
+OWNER_FILE = ".orchestra-owner"
+
+
+@dataclass(frozen=True)
+class Backend:
+    """Where state lives and how secrets are encrypted; ``env`` holds credentials (no repr)."""
+
+    url: str | None
+    secrets_provider: str | None
+    env: Mapping[str, str] = field(repr=False, default_factory=dict)
+
+
+def diy_url(settings: PulumiSettings, state_dir: Path) -> str:
+    """The self-managed backend's URL: PULUMI_BACKEND_URL, else ``<state_dir>/pulumi/state``."""
+    return settings.backend_url or (state_dir / "pulumi" / "state").resolve().as_uri()
+
+
+def choose_backend(settings: PulumiSettings, state_dir: Path) -> Backend:
+    """Cloud with a token; else PULUMI_BACKEND_URL; else ``file://<state_dir>/pulumi``."""
+    env: dict[str, str] = {}
+    if settings.access_token is not None:
+        env["PULUMI_ACCESS_TOKEN"] = settings.access_token.get_secret_value()
+        if settings.backend_url:
+            env["PULUMI_BACKEND_URL"] = settings.backend_url
+        return Backend(settings.backend_url, None, env)
+    url = diy_url(settings, state_dir)
+    if url.startswith("file://"):
+        Path(url.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
+    env["PULUMI_BACKEND_URL"] = url
+    env["PULUMI_CONFIG_PASSPHRASE"] = _passphrase(settings, state_dir / "pulumi")
+    return Backend(url, "passphrase", env)
+
+
+#: Said when the stack's secrets were encrypted under another passphrase.
+WRONG_KEY_HINT = (
+    "the stack was created with another passphrase: set PULUMI_CONFIG_PASSPHRASE to it; "
+    "when it is unset the engine uses the one it generated in "
+    "$ORCHESTRA_STATE_DIR/pulumi/passphrase"
+)
+
+
+def _passphrase(settings: PulumiSettings, root: Path) -> str:
+    if settings.config_passphrase is not None:
+        return settings.config_passphrase.get_secret_value()
+    path = root / "passphrase"
+    if path.exists():
+        return path.read_text().strip()
+    root.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value + "\n")
+    return value
+
+
+def state_owner(settings: PulumiSettings, state_dir: Path) -> str:
+    """The id (16 hex) of the state the stacks live in, as :func:`choose_backend` picks it.
+
+    A service backend (Pulumi Cloud or self-hosted): its URL and organisation. A ``file://``
+    backend: a random id kept in the backend directory, made on first use, so two state
+    directories are two owners even at the same path on two machines, and a copied state
+    keeps its owner. Another self-managed backend (``s3://``…): its URL.
+    """
+    if settings.access_token is not None:
+        return _digest("service", settings.backend_url or CLOUD_URL, settings.org or "")
+    url = diy_url(settings, state_dir)
+    if not url.startswith("file://"):
+        return _digest("diy", url)
+    return _owner_file(Path(url.removeprefix("file://")) / OWNER_FILE)
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
+
+
+def _owner_file(path: Path) -> str:
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        draft.write_text(secrets.token_hex(8) + "\n", encoding="utf-8")
+        try:
+            os.link(draft, path)  # whole or not at all; made meanwhile elsewhere: that one
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    value = path.read_text(encoding="utf-8").strip()
+    if len(value) != 16 or any(c not in "0123456789abcdef" for c in value):
+        raise ConfigError(
+            f"{path}: not an owner id (16 hex digits expected); restore it from a backup of "
+            "the state, as it marks what this state launched",
+            source=str(path),
+        )
+    return value

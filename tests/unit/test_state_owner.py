@@ -1,0 +1,94 @@
+"""Whose state a stack lives in: the owner id, and what it keeps apart on one account."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from orchestra_ops.adapters.pulumi_backend import OWNER_FILE, state_owner
+from orchestra_ops.domain.lambda_cloud import (
+    Instance,
+    InstanceId,
+    InstanceSpecs,
+    InstanceStatus,
+    InstanceType,
+    Region,
+    Tag,
+)
+from orchestra_ops.domain.pending_ops import OWNER_TAG
+from orchestra_ops.domain.provisioning import live_instances_of
+from orchestra_ops.errors import ConfigError
+from orchestra_ops.recover import find_orphans
+from orchestra_ops.settings import PulumiSettings
+
+A, B = "0123456789abcdef", "fedcba9876543210"
+
+
+def settings(**values: object) -> PulumiSettings:
+    return PulumiSettings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+def test_a_file_backend_keeps_one_owner_made_on_first_use(tmp_path: Path) -> None:
+    first = state_owner(settings(), tmp_path / "a")
+    assert len(first) == 16 and int(first, 16) >= 0
+    assert state_owner(settings(), tmp_path / "a") == first
+    assert (tmp_path / "a" / "pulumi" / "state" / OWNER_FILE).read_text().strip() == first
+    assert state_owner(settings(), tmp_path / "b") != first  # another state dir: another owner
+
+
+def test_processes_racing_to_make_the_owner_agree(tmp_path: Path) -> None:
+    found: list[str] = []
+    threads = [
+        threading.Thread(target=lambda: found.append(state_owner(settings(), tmp_path)))
+        for _ in range(8)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(found) == 8 and len(set(found)) == 1
+    assert sorted(p.name for p in (tmp_path / "pulumi" / "state").iterdir()) == [OWNER_FILE]
+
+
+def test_a_damaged_owner_file_is_a_config_error_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "pulumi" / "state" / OWNER_FILE
+    path.parent.mkdir(parents=True)
+    path.write_text("not-an-id\n")
+    with pytest.raises(ConfigError, match=str(path)):
+        state_owner(settings(), tmp_path)
+
+
+def test_service_and_url_backends_are_told_apart_by_what_names_them(tmp_path: Path) -> None:
+    token = SecretStr("pul-canary")
+    cloud_a = state_owner(settings(access_token=token, org="team-a"), tmp_path)
+    assert cloud_a == state_owner(settings(access_token=token, org="team-a"), tmp_path / "x")
+    assert cloud_a != state_owner(settings(access_token=token, org="team-b"), tmp_path)
+    s3 = state_owner(settings(backend_url="s3://bucket/one"), tmp_path)
+    assert s3 != state_owner(settings(backend_url="s3://bucket/two"), tmp_path)
+    assert not (tmp_path / "pulumi").exists()  # nothing written for them
+
+
+def api(id_: str, *, owner: str | None, colour: str = "blue") -> Instance:
+    tags = [Tag("role", "api"), Tag("environment", "dev"), Tag("colour", colour)]
+    if owner is not None:
+        tags.append(Tag(OWNER_TAG, owner))
+    return Instance(
+        id=InstanceId(id_),
+        status=InstanceStatus.ACTIVE,
+        region=Region("us-west-1", "California"),
+        instance_type=InstanceType("gpu_1x_a10", "", "", 75, InstanceSpecs(30, 200, 512, 1)),
+        ssh_key_names=("orchestra-dev",),
+        file_system_names=(),
+        tags=tuple(tags),
+    )
+
+
+def test_another_owners_instances_are_not_counted_retired_or_orphans() -> None:
+    live = [api("mine", owner=A), api("theirs", owner=B), api("legacy", owner=None)]
+    assert [i.id for i in live_instances_of(live, "dev", owner=A)] == ["mine", "legacy"]
+    # launched before owner tags: every state counts it, as every state did before
+    assert [i.id for i in live_instances_of(live, "dev", "blue", owner=B)] == ["theirs", "legacy"]
+    assert [i.id for i in find_orphans(live, "dev", {"mine"}, A)] == ["legacy"]
