@@ -12,10 +12,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import AfterValidator, Field, SecretStr, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from orchestra_ops.errors import ConfigError
 
@@ -172,6 +172,43 @@ class NotificationSettings(_ProviderSettings):
     timeout_s: float = Field(default=5.0, gt=0, le=60, description="per attempt")
 
 
+_GITHUB_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}|team:[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+def _github_names(value: Any) -> Any:
+    """``a, b`` (or a JSON list) -> ("a", "b"); each a GitHub login or ``team:<slug>``."""
+    if isinstance(value, str):
+        value = [] if not value.strip() else [v.strip() for v in value.split(",")]
+    for position, name in enumerate(value, start=1):
+        if not isinstance(name, str) or not _GITHUB_NAME.fullmatch(name):
+            raise ValueError(f"name {position} is not a GitHub login or team:<slug>")
+    return tuple(value)
+
+
+GitHubNames = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_github_names)]
+
+
+class GeneratedFilesSettings(_ProviderSettings):
+    """What generated repository files say: ``ORCHESTRA_UPDATE_BOT``, its reviewers and
+    assignees, and the pinned Orchestra Ops source of the security workflow's SARIF job."""
+
+    model_config = SettingsConfigDict(env_prefix="ORCHESTRA_")
+
+    update_bot: Literal["auto", "dependabot", "renovate"] = Field(
+        default="auto",
+        description="the one dependency-update bot; auto = the one the repo already uses, "
+        "else dependabot",
+    )
+    update_reviewers: GitHubNames = Field(default=(), description="comma-separated")
+    update_assignees: GitHubNames = Field(default=(), description="comma-separated")
+    workflow_product_git_url: HttpUrl | None = Field(
+        default=None, description="https git URL the SARIF job fetches Orchestra Ops from"
+    )
+    workflow_product_commit: str | None = Field(
+        default=None, pattern=r"^[0-9a-f]{40}$", description="the full commit SHA to fetch"
+    )
+
+
 _MODELS: dict[str, type[_ProviderSettings]] = {
     "vercel": VercelSettings,
     "lambda_cloud": LambdaCloudSettings,
@@ -179,6 +216,7 @@ _MODELS: dict[str, type[_ProviderSettings]] = {
     "scan": ScanSettings,
     "runtime": RuntimeSettings,
     "notify": NotificationSettings,
+    "generated": GeneratedFilesSettings,
 }
 
 
@@ -192,6 +230,7 @@ class Settings:
     scan: ScanSettings
     runtime: RuntimeSettings
     notify: NotificationSettings
+    generated: GeneratedFilesSettings
 
 
 def load_settings(env_file: Path | None = Path(".env")) -> Settings:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from prefect import get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from orchestra_ops.adapters.update_config import (
@@ -59,10 +60,14 @@ def publish(outcome: ScanOutcome, repo_name: str) -> None:
 @named("plan_update_config[{repo_path:name}]")
 @local_task
 def plan_update_config(repo_path: str) -> list[ConfigChange]:
-    """Dependabot, Renovate and workflow files as they should be; diffs as an artifact."""
-    changes = plan_config_files(Path(repo_path))
-    lines = ["# Generated update configuration", ""]
-    for change in changes:
+    """The update bot's config and the workflow files as they should be; diffs and notes
+    (the bot chosen, the other bot's file left alone) as an artifact."""
+    plan = plan_config_files(Path(repo_path), load_settings().generated)
+    logger = get_run_logger()
+    for note in plan.notes:
+        logger.info("update configuration: %s", note)
+    lines = ["# Generated update configuration", "", *[f"- {note}" for note in plan.notes], ""]
+    for change in plan.changes:
         state = "changes" if change.changed else "up to date"
         lines.append(f"## {change.path} ({state})")
         if change.changed:
@@ -70,7 +75,7 @@ def plan_update_config(repo_path: str) -> list[ConfigChange]:
     create_markdown_artifact(
         "\n".join(lines) + "\n", key=artifact_key("security-config", Path(repo_path).name)
     )
-    return changes
+    return plan.changes
 
 
 @named("write_update_config[{repo_path:name}]")

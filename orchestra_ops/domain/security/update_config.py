@@ -1,9 +1,16 @@
-"""Generated dependency-update configuration: Dependabot and Renovate (pure), and diffs.
+"""Generated dependency-update configuration: one bot, Dependabot or Renovate (pure).
+
+Both bots configured on one repository open the same update PRs, so exactly one is
+generated: the one a setting names, else the one the repository already uses, else
+Dependabot (:func:`choose_bot`); the other bot's existing file is reported, never
+duplicated. Reviewers and assignees come from settings (none by default). Version
+updates run weekly on the weekly scan's weekday, finishing before the scan starts, in
+the scan's time zone; security updates are raised by the bots as advisories appear.
 
 Content is the roadmap's Improvement 3 (phases 3A and 3B), brought up to date:
 
 - Dependabot: ``reviewers`` is gone from the schema (GitHub moved reviewer assignment to
-  CODEOWNERS), so only ``assignees`` is kept from the plan.
+  CODEOWNERS), so only ``assignees`` is written, and only users (teams cannot be assigned).
 - Renovate: the plan's ``config:base`` preset is deprecated and is written as its current
   name ``config:recommended``; ``matchPackagePatterns: ["^@types/"]`` is deprecated and is
   written as ``matchPackageNames: ["/^@types//"]`` (a regex inside slashes).
@@ -15,6 +22,8 @@ import difflib
 import io
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -22,9 +31,100 @@ from ruamel.yaml import YAML
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from orchestra_ops.domain.security.scan import Manifest, ManifestKind, Unsupported
+from orchestra_ops.domain.security.workflow import SCAN_HOUR, SCAN_TIMEZONE, SCAN_WEEKDAY
 
 PLAN_NPM = {"/admin-interface": ("deps-frontend", 10), "/dashboard": ("deps-dashboard", None)}
-PLAN_ASSIGNEES = ("scoobyjava",)
+
+
+class UpdateBot(StrEnum):
+    """The dependency-update bots a repository can be configured for."""
+
+    DEPENDABOT = "dependabot"
+    RENOVATE = "renovate"
+
+
+#: Where each bot reads its configuration, the generated file's default first.
+BOT_FILES = {
+    UpdateBot.DEPENDABOT: (".github/dependabot.yml", ".github/dependabot.yaml"),
+    UpdateBot.RENOVATE: (
+        "renovate.json",
+        "renovate.json5",
+        ".github/renovate.json",
+        ".github/renovate.json5",
+        ".gitlab/renovate.json",
+        ".gitlab/renovate.json5",
+        ".renovaterc",
+        ".renovaterc.json",
+        ".renovaterc.json5",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class BotChoice:
+    """The bot to configure, the file to write, why, and the other bot's existing files."""
+
+    bot: UpdateBot
+    path: str
+    reason: str
+    other_files: tuple[str, ...]
+
+    @property
+    def other(self) -> UpdateBot:
+        """The bot not chosen."""
+        return next(b for b in UpdateBot if b is not self.bot)
+
+
+def choose_bot(setting: str, present: Iterable[str]) -> BotChoice:
+    """One bot: ``setting`` (auto, dependabot, renovate) and the config files ``present``."""
+    present = set(present)
+    found = {bot: [p for p in files if p in present] for bot, files in BOT_FILES.items()}
+    if setting != "auto":
+        bot, reason = UpdateBot(setting), f"ORCHESTRA_UPDATE_BOT={setting}"
+    elif found[UpdateBot.DEPENDABOT] or found[UpdateBot.RENOVATE]:
+        bot = UpdateBot.DEPENDABOT if found[UpdateBot.DEPENDABOT] else UpdateBot.RENOVATE
+        reason = f"the repository already uses it ({found[bot][0]})"
+    else:
+        bot, reason = UpdateBot.DEPENDABOT, "no update bot is configured yet; the default"
+    other = UpdateBot.RENOVATE if bot is UpdateBot.DEPENDABOT else UpdateBot.DEPENDABOT
+    path = (found[bot] or [BOT_FILES[bot][0]])[0]
+    return BotChoice(bot, path, reason, tuple(found[other]))
+
+
+def bot_notes(choice: BotChoice, reviewers: Sequence[str], assignees: Sequence[str]) -> list[str]:
+    """What a person should know about the choice (duplicates, settings not applicable)."""
+    notes = [f"{choice.bot.value} configured in {choice.path}: {choice.reason}."]
+    if choice.other_files:
+        other = choice.other.value
+        files = ", ".join(choice.other_files)
+        notes.append(
+            f"{files} configures {other} too, so both bots would open the same pull requests; "
+            f"it was left alone and no {other} file was generated. Remove it, or choose "
+            f"{other} with ORCHESTRA_UPDATE_BOT={other}."
+        )
+    if choice.bot is UpdateBot.DEPENDABOT:
+        if reviewers:
+            notes.append(
+                "Dependabot has no reviewers option (GitHub requests reviews from "
+                "CODEOWNERS): ORCHESTRA_UPDATE_REVIEWERS is not written."
+            )
+        teams = [a for a in assignees if a.startswith("team:")]
+        if teams:
+            notes.append(f"Dependabot assigns users only; left out: {', '.join(teams)}.")
+    return notes
+
+
+def _dependabot_schedule() -> dict[str, Any]:
+    """Weekly, on the scan's weekday, an hour before it, in its time zone."""
+    # Quoted: a YAML 1.1 reader (Dependabot's is one) reads a bare 05:00 as 300.
+    return {
+        "interval": "weekly",
+        "day": SCAN_WEEKDAY,
+        "time": DoubleQuotedScalarString(f"{SCAN_HOUR - 1:02d}:00"),
+        "timezone": SCAN_TIMEZONE,
+    }
+
+
 _JS_LOCK_NAMES = {"package-lock.json", "pnpm-lock.yaml", "yarn.lock", "bun.lock", "bun.lockb"}
 
 
@@ -47,16 +147,11 @@ def update_directories(
     return sorted(python), sorted(npm)
 
 
-def _pip_update(directory: str, assignees: Sequence[str]) -> dict[str, Any]:
-    update: dict[str, Any] = {
+def _pip_update(directory: str) -> dict[str, Any]:
+    return {
         "package-ecosystem": "pip",
         "directory": directory,
-        # Quoted: a YAML 1.1 reader (Dependabot's is one) reads a bare 09:00 as 540.
-        "schedule": {
-            "interval": "daily",
-            "time": DoubleQuotedScalarString("09:00"),
-            "timezone": "America/Los_Angeles",
-        },
+        "schedule": _dependabot_schedule(),
         "commit-message": {
             "prefix": "security",
             "prefix-development": "deps-dev",
@@ -66,9 +161,6 @@ def _pip_update(directory: str, assignees: Sequence[str]) -> dict[str, Any]:
         "allow": [{"dependency-type": "all"}],
         "groups": {"security-updates": {"applies-to": "security-updates", "patterns": ["*"]}},
     }
-    if assignees:
-        update["assignees"] = list(assignees)
-    return update
 
 
 def _npm_update(directory: str) -> dict[str, Any]:
@@ -76,7 +168,7 @@ def _npm_update(directory: str) -> dict[str, Any]:
     update: dict[str, Any] = {
         "package-ecosystem": "npm",
         "directory": directory,
-        "schedule": {"interval": "weekly"},
+        "schedule": _dependabot_schedule(),
         "commit-message": {"prefix": prefix},
     }
     if limit is not None:
@@ -87,23 +179,31 @@ def _npm_update(directory: str) -> dict[str, Any]:
 def dependabot_config(
     python_dirs: Sequence[str] = ("/",),
     npm_dirs: Sequence[str] = tuple(PLAN_NPM),
-    assignees: Sequence[str] = PLAN_ASSIGNEES,
+    assignees: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """``.github/dependabot.yml``: pip daily for every Python directory, npm weekly."""
+    """``.github/dependabot.yml``: pip and npm weekly, before the scan; user assignees."""
     python = sorted(set(python_dirs) | {"/"})
-    return {
-        "version": 2,
-        "updates": [_pip_update(d, assignees) for d in python]
-        + [_npm_update(d) for d in sorted(set(npm_dirs))],
-    }
+    updates = [_pip_update(d) for d in python] + [_npm_update(d) for d in sorted(set(npm_dirs))]
+    users = [a for a in assignees if not a.startswith("team:")]
+    if users:
+        for update in updates:
+            update["assignees"] = list(users)
+    return {"version": 2, "updates": updates}
 
 
-def renovate_config() -> dict[str, Any]:
+def _before_scan() -> str:
+    """Renovate's words for the hours before the scan on its weekday."""
+    hour = f"{SCAN_HOUR}am" if SCAN_HOUR <= 12 else f"{SCAN_HOUR - 12}pm"
+    return f"before {hour} on {SCAN_WEEKDAY}"
+
+
+def renovate_config(reviewers: Sequence[str] = (), assignees: Sequence[str] = ()) -> dict[str, Any]:
     """``renovate.json`` of the plan, with current preset and matcher names."""
-    return {
+    config: dict[str, Any] = {
         "$schema": "https://docs.renovatebot.com/renovate-schema.json",
         "extends": ["config:recommended", "security:openssf-scorecard"],
-        "schedule": ["before 6am on monday"],
+        "timezone": SCAN_TIMEZONE,
+        "schedule": [_before_scan()],
         "separateMinorPatch": True,
         "separateMultipleMajor": True,
         "separateMajorMinor": True,
@@ -122,6 +222,11 @@ def renovate_config() -> dict[str, Any]:
             },
         ],
     }
+    if reviewers:
+        config["reviewers"] = list(reviewers)
+    if assignees:
+        config["assignees"] = list(assignees)
+    return config
 
 
 def to_yaml(document: dict[str, Any], header: str = "") -> str:

@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pytest
 from ruamel.yaml import YAML
 
 from orchestra_ops.adapters.schema_validation import validate_config
@@ -22,7 +23,12 @@ from orchestra_ops.domain.security.update_config import (
     to_yaml,
     update_directories,
 )
-from orchestra_ops.domain.security.workflow import security_audit_workflow
+from orchestra_ops.domain.security.workflow import (
+    PIP_AUDIT_REQUIREMENTS,
+    ProductSource,
+    security_audit_workflow,
+)
+from orchestra_ops.settings import GeneratedFilesSettings
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "orchestra-main"
 PINNED_USES = re.compile(r"^\s*(?:- )?uses: ([\w./-]+)@([0-9a-f]{40}) # (v\d+\.\d+\.\d+)$")
@@ -34,20 +40,21 @@ def load(text: str) -> Any:
 
 
 def test_dependabot_config_is_valid_and_has_the_plan() -> None:
-    """pip daily 09:00 LA with the security group; npm weekly per frontend; found dirs too."""
+    """pip and npm weekly before the scan, the security group, found dirs; no assignee."""
     text = to_yaml(
         dependabot_config(["/", "/infrastructure/pulumi"], ["/admin-interface", "/dashboard"]),
         GENERATED_HEADER,
     )
     document = load(text)
     assert validate_config("dependabot", document) == []
-    assert 'time: "09:00"' in text  # a bare 09:00 is 540 to a YAML 1.1 reader
+    assert 'time: "05:00"' in text  # a bare 05:00 is 300 to a YAML 1.1 reader
     pip = {u["directory"]: u for u in document["updates"] if u["package-ecosystem"] == "pip"}
     assert set(pip) == {"/", "/infrastructure/pulumi"}
     root = pip["/"]
     assert root["schedule"] == {
-        "interval": "daily",
-        "time": "09:00",
+        "interval": "weekly",
+        "day": "monday",
+        "time": "05:00",
         "timezone": "America/Los_Angeles",
     }
     assert root["commit-message"] == {
@@ -61,10 +68,18 @@ def test_dependabot_config_is_valid_and_has_the_plan() -> None:
         "patterns": ["*"],
     }
     npm = {u["directory"]: u for u in document["updates"] if u["package-ecosystem"] == "npm"}
-    assert npm["/admin-interface"]["schedule"] == {"interval": "weekly"}
+    assert npm["/admin-interface"]["schedule"] == root["schedule"]
     assert npm["/admin-interface"]["commit-message"] == {"prefix": "deps-frontend"}
     assert npm["/admin-interface"]["open-pull-requests-limit"] == 10
     assert npm["/dashboard"]["commit-message"] == {"prefix": "deps-dashboard"}
+    assert not any("assignees" in u or "reviewers" in u for u in document["updates"])
+
+
+def test_dependabot_assignees_come_from_the_setting_users_only() -> None:
+    """Teams cannot be assigned by Dependabot; users go on every update."""
+    document = dependabot_config(["/"], ["/dashboard"], assignees=["alice", "team:platform"])
+    assert validate_config("dependabot", document) == []
+    assert [u["assignees"] for u in document["updates"]] == [["alice"], ["alice"]]
 
 
 def test_the_dependabot_schema_rejects_a_bad_file() -> None:
@@ -98,6 +113,11 @@ def test_renovate_config_is_valid_and_uses_current_names() -> None:
     assert validate_config("renovate", document) == []
     assert document["extends"] == ["config:recommended", "security:openssf-scorecard"]
     assert document["schedule"] == ["before 6am on monday"]
+    assert document["timezone"] == "America/Los_Angeles"  # Renovate's default is UTC
+    assert "reviewers" not in document and "assignees" not in document
+    people = renovate_config(reviewers=["team:platform"], assignees=["alice"])
+    assert validate_config("renovate", people) == []
+    assert (people["reviewers"], people["assignees"]) == (["team:platform"], ["alice"])
     assert document["separateMinorPatch"] and document["separateMultipleMajor"]
     assert document["separateMajorMinor"]
     assert document["vulnerabilityAlerts"] == {"enabled": True, "schedule": ["at any time"]}
@@ -117,10 +137,13 @@ def test_renovate_config_is_valid_and_uses_current_names() -> None:
 
 
 def test_security_workflow_is_valid_pinned_and_least_privilege() -> None:
-    """Triggers of the plan; every action at a full SHA with its version; minimal permissions."""
+    """Triggers of the plan; every action at a full SHA with its version; minimal permissions;
+    pip-audit from hash-pinned requirements; the product from a git URL at a commit."""
+    product = ProductSource("https://github.com/acme/orchestra-ops.git", "ab" * 20)
     text = security_audit_workflow(
         ["requirements.txt", "infrastructure/pulumi/requirements.txt"],
         ["admin-interface", "dashboard"],
+        product=product,
     )
     document = load(text)
     assert validate_config("github-workflows", document) == []
@@ -138,14 +161,47 @@ def test_security_workflow_is_valid_pinned_and_least_privilege() -> None:
         "requirements.txt",
         "infrastructure/pulumi/requirements.txt",
     ]
+    assert f"pip install --require-hashes -r {PIP_AUDIT_REQUIREMENTS}" in text
     assert "--no-deps --disable-pip" in text and "pip-audit --strict" in text
     assert "npm audit --audit-level=high" in text
     uses = [line for line in text.splitlines() if "uses:" in line]
     assert uses and all(PINNED_USES.match(line) for line in uses)
     used = {PINNED_USES.match(line).group(1) for line in uses}  # type: ignore[union-attr]
     assert used == {pin.action for pin in PINS}
+    fetch = next(s for s in jobs["sarif"]["steps"] if "PRODUCT_COMMIT" in s.get("env", {}))
+    assert fetch["env"]["PRODUCT_COMMIT"] == "ab" * 20
+    assert fetch["env"]["PRODUCT_GIT_URL"] == product.git_url
+    assert 'test "$(git -C "$PRODUCT_DIR" rev-parse HEAD)" = "$PRODUCT_COMMIT"' in fetch["run"]
+    assert 'pip install --require-hashes -r "$PRODUCT_DIR/requirements.lock"' in text
     upload = next(s for s in jobs["sarif"]["steps"] if "upload-sarif" in s.get("uses", ""))
     assert upload["with"]["sarif_file"] == "security.sarif"
+
+
+def test_without_a_pinned_product_source_there_is_no_sarif_job() -> None:
+    """No git URL and commit: the job is left out and a comment says how to add it."""
+    text = security_audit_workflow(["requirements.txt"], [])
+    document = load(text)
+    assert validate_config("github-workflows", document) == []
+    assert set(document["jobs"]) == {"pip-audit", "dependency-review"}
+    assert "ORCHESTRA_WORKFLOW_PRODUCT_COMMIT" in text and "orchestra-ops'" not in text
+    assert "security-events" not in text
+
+
+@pytest.mark.parametrize(
+    ("url", "commit", "message"),
+    [
+        ("https://github.com/acme/orchestra-ops.git", "main", "full 40-hex"),
+        ("https://github.com/acme/orchestra-ops.git", "AB" * 20, "full 40-hex"),
+        ("git@github.com:acme/orchestra-ops.git", "ab" * 20, "https://"),
+        ("https://github.com/acme/x.git; curl evil", "ab" * 20, "https://"),
+    ],
+)
+def test_a_product_source_is_a_https_url_and_a_full_commit(
+    url: str, commit: str, message: str
+) -> None:
+    """A branch or tag can move; a URL with shell text in it is refused."""
+    with pytest.raises(ValueError, match=message):
+        ProductSource(url, commit)
 
 
 def test_config_diff_of_new_and_changed_files() -> None:
@@ -159,23 +215,28 @@ def test_config_diff_of_new_and_changed_files() -> None:
 
 
 def test_plan_shows_the_diff_before_writing(tmp_path: Path) -> None:
-    """On a copy of the example: diffs first, nothing written; after writing, no changes."""
+    """On a copy of the example (it uses Dependabot): diffs first, nothing written; one
+    bot only; after writing, no changes."""
     repo = tmp_path / "repo"
     shutil.copytree(EXAMPLE, repo, ignore=shutil.ignore_patterns("node_modules"))
     before = (repo / ".github" / "dependabot.yml").read_text()
-    changes = {c.path: c for c in plan_config_files(repo)}
+    plan = plan_config_files(repo, GeneratedFilesSettings(_env_file=None))
+    changes = {c.path: c for c in plan.changes}
     assert set(changes) == {
         ".github/dependabot.yml",
-        "renovate.json",
         ".github/workflows/security-audit.yml",
+        PIP_AUDIT_REQUIREMENTS,
     }
     dependabot = changes[".github/dependabot.yml"]
     assert dependabot.existing == before
     assert '-      interval: "weekly"' in dependabot.diff
-    assert "+      interval: daily" in dependabot.diff
+    assert "+      interval: weekly" in dependabot.diff
     assert "+    directory: /infrastructure/pulumi" in dependabot.diff
-    assert changes["renovate.json"].diff.startswith("--- /dev/null")
+    assert changes[PIP_AUDIT_REQUIREMENTS].diff.startswith("--- /dev/null")
+    assert plan.notes[0].startswith("dependabot configured in .github/dependabot.yml")
+    assert any("no SARIF job" in note for note in plan.notes)
     assert (repo / ".github" / "dependabot.yml").read_text() == before  # nothing written yet
-    written = write_config_files(repo, list(changes.values()))
+    written = write_config_files(repo, plan.changes)
     assert sorted(written) == sorted(changes)
-    assert all(not c.changed and c.diff == "" for c in plan_config_files(repo))
+    again = plan_config_files(repo, GeneratedFilesSettings(_env_file=None))
+    assert all(not c.changed and c.diff == "" for c in again.changes)
