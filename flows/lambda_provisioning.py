@@ -190,7 +190,9 @@ class ProvisioningReport(BaseModel):
 
 
 @flow(name="lambda-provisioning", flow_run_name="{params.environment}", log_prints=False)
-def lambda_provisioning(params: ProvisioningParams) -> ProvisioningReport:
+def lambda_provisioning(
+    params: Annotated[ProvisioningParams, form_field("Provisioning request")],
+) -> ProvisioningReport:
     """Provision the environment's API instances blue-green (see the module docstring)."""
     started = time.monotonic()
     env, infra = params.environment, Path(params.infrastructure_dir)

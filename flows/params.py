@@ -21,7 +21,9 @@ def form_field(title: str, description: str | None = None) -> Any:
     """How a flow parameter itself shows in the run form: ``Annotated[T, form_field(...)]``.
 
     Prefect titles each flow parameter with its Python name (``params``) and passes its
-    own ``description``; ``json_schema_extra`` is applied last, so these win.
+    own ``description``; ``json_schema_extra`` is applied last, so these win. (A title
+    equal to the parameter model's own is left out by pydantic: the form shows the
+    model's title then.)
     """
     extra: dict[str, Any] = {"title": title}
     if description:
