@@ -20,9 +20,9 @@ from orchestra_ops.sandbox.feeds import Feeds
 from orchestra_ops.sandbox.lambda_cloud import LambdaCloudEmulator
 from orchestra_ops.sandbox.lambda_cloud.emulator import HEALTH_PROXY_PATH
 from orchestra_ops.sandbox.server import ServedApp, serve_in_thread
-from orchestra_ops.sandbox.vercel import VercelEmulator
+from orchestra_ops.sandbox.vercel import VERCEL_SANDBOX_TOKEN, VercelEmulator
 
-SANDBOX_VERCEL_TOKEN = "sandbox-vercel-token"  # noqa: S105 - a fixed token of the local emulator
+SANDBOX_VERCEL_TOKEN = VERCEL_SANDBOX_TOKEN  # the emulator's own token, in Vercel's format
 SANDBOX_LAMBDA_KEY = "sandbox-lambda-key"
 SANDBOX_TEAM_ID = "team_sandbox"
 

@@ -250,8 +250,12 @@ def test_missing_files_cycle(env: Env) -> None:
 
 
 def test_deployment_shape_and_lifecycle_with_a_fake_clock(env: Env) -> None:
-    """QUEUED -> BUILDING -> READY by the clock; aliases only after READY; preview target null."""
-    dep = env.deploy({"index.html": b"hi"})
+    """QUEUED -> BUILDING -> READY by the clock; aliases only after READY; preview target null.
+
+    A preview naming its git branch gets Vercel's branch alias (personal scope here: the
+    request has no teamId); production's domains stay untouched.
+    """
+    dep = env.deploy({"index.html": b"hi"}, meta={"githubCommitRef": "feature/Login"})
     assert DEPLOYMENT_FIELDS <= set(dep)
     assert dep["id"].startswith("dpl_") and dep["type"] == "LAMBDAS" and dep["version"] == 2
     assert (dep["readyState"], dep["target"], dep["aliasAssigned"]) == ("QUEUED", None, False)
@@ -264,7 +268,7 @@ def test_deployment_shape_and_lifecycle_with_a_fake_clock(env: Env) -> None:
         "READY",
         True,
     )
-    assert ready["alias"] and "web.vercel.app" not in ready["alias"]
+    assert ready["alias"] == ["web-git-feature-login-sandbox-dev.vercel.app"]
 
 
 def test_injected_build_failure_and_invalid_vercel_json_end_in_error(env: Env) -> None:

@@ -8,6 +8,6 @@ routing), ``edge`` (the edge server) and ``emulator`` (:class:`VercelEmulator`).
 
 from __future__ import annotations
 
-from orchestra_ops.sandbox.vercel.emulator import VercelEmulator
+from orchestra_ops.sandbox.vercel.emulator import VERCEL_SANDBOX_TOKEN, VercelEmulator
 
-__all__ = ["VercelEmulator"]
+__all__ = ["VERCEL_SANDBOX_TOKEN", "VercelEmulator"]

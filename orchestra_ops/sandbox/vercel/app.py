@@ -17,7 +17,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from orchestra_ops.sandbox.vercel import envs, projects
+from orchestra_ops.sandbox.vercel import envs, identity, projects
+from orchestra_ops.sandbox.vercel.cli_routes import CliRoutes
 from orchestra_ops.sandbox.vercel.deployment_routes import DeploymentRoutes
 from orchestra_ops.sandbox.vercel.state import ApiError, State, bad_request, int_param, limit_param
 
@@ -25,7 +26,7 @@ Handler = Callable[[Request, Any], Response]
 _NO_BODY = object()
 
 
-class Api(DeploymentRoutes):
+class Api(DeploymentRoutes, CliRoutes):
     """Routes over a :class:`State`; ``team_queries`` records (method, path, teamId)."""
 
     def __init__(self, state: State, token: str) -> None:
@@ -33,7 +34,8 @@ class Api(DeploymentRoutes):
         self._token = token
         self.team_queries: list[tuple[str, str, str | None]] = []
 
-    def _denied(self, request: Request) -> Response | None:
+    def _scope(self, request: Request) -> str | JSONResponse:
+        """The owner the request acts for, or the 403 answer (bad token, foreign team)."""
         header = request.headers.get("authorization", "")
         scheme, _, presented = header.partition(" ")
         valid = scheme.lower() == "bearer" and hmac.compare_digest(
@@ -42,22 +44,23 @@ class Api(DeploymentRoutes):
         team = request.query_params.get("teamId")
         with self.state.lock:
             self.team_queries.append((request.method, request.url.path, team))
-        wrong_team = (
-            team is not None and self.state.team_id is not None and team != self.state.team_id
-        )
-        if not valid or wrong_team:
-            return JSONResponse(ApiError(403, "forbidden", "Not authorized").body(), 403)
-        return None
+        forbidden = JSONResponse(ApiError(403, "forbidden", "Not authorized").body(), 403)
+        if not valid:
+            return forbidden
+        try:
+            return identity.scope_of(self.state, team, request.query_params.get("slug"))
+        except ApiError:
+            return forbidden
 
     def endpoint(
         self, handler: Handler, body: str = "none"
     ) -> Callable[[Request], Awaitable[Response]]:
-        """Wrap ``handler`` with auth, body parsing (none / json / raw) and error envelopes."""
+        """Wrap ``handler`` with auth, scope, body parsing (none / json / raw) and errors."""
 
         async def run(request: Request) -> Response:
-            denied = self._denied(request)
-            if denied is not None:
-                return denied
+            scope = self._scope(request)
+            if isinstance(scope, Response):
+                return scope
             payload: Any = _NO_BODY
             try:
                 if body == "raw":
@@ -66,7 +69,11 @@ class Api(DeploymentRoutes):
                     payload = _parse_json(await request.body())
                 with self.state.lock:
                     self.state.settle()
-                    return handler(request, payload)
+                    self.state.scope = scope
+                    try:
+                        return handler(request, payload)
+                    finally:
+                        self.state.scope = None
             except ApiError as error:
                 return JSONResponse(error.body(), error.status)
 
@@ -76,7 +83,13 @@ class Api(DeploymentRoutes):
         """Every API route of the emulator."""
         e = self.endpoint
         return [
+            Route("/v2/user", e(self.get_user), methods=["GET"]),
+            Route("/v1/teams", e(self.list_teams), methods=["GET"]),
+            Route("/v2/teams", e(self.list_teams), methods=["GET"]),
+            Route("/teams/{t}", e(self.get_team), methods=["GET"]),
+            Route("/v2/teams/{t}", e(self.get_team), methods=["GET"]),
             Route("/v11/projects", e(self.create_project, "json"), methods=["POST"]),
+            Route("/v1/projects", e(self.create_project, "json"), methods=["POST"]),
             Route("/v10/projects", e(self.list_projects), methods=["GET"]),
             Route("/v9/projects/{p}", e(self.get_project), methods=["GET"]),
             Route("/v9/projects/{p}", e(self.update_project, "json"), methods=["PATCH"]),
@@ -92,13 +105,36 @@ class Api(DeploymentRoutes):
             Route("/v6/deployments", e(self.list_deployments), methods=["GET"]),
             Route("/v7/deployments", e(self.list_deployments), methods=["GET"]),
             Route("/v3/deployments/{d}/events", e(self.events), methods=["GET"]),
+            Route("/v3/now/deployments/{d}/events", e(self.event_lines), methods=["GET"]),
+            Route("/v3/now/deployments", e(self.legacy_deployments), methods=["GET"]),
+            Route("/v11/deployments/{d}/builds", e(self.builds), methods=["GET"]),
+            Route("/v3/env/pull/{p}", e(self.env_pull), methods=["GET"]),
+            Route("/v3/env/pull/{p}/{target}", e(self.env_pull), methods=["GET"]),
+            Route("/v3/env/pull/{p}/{target}/{branch}", e(self.env_pull), methods=["GET"]),
+            Route("/projects/{p}/custom-environments", e(self.custom_environments)),
+            Route("/v9/projects/{p}/custom-environments", e(self.custom_environments)),
             Route("/v12/deployments/{d}/cancel", e(self.cancel), methods=["PATCH"]),
             Route("/v2/deployments/{d}/aliases", e(self.add_alias, "json"), methods=["POST"]),
+            Route("/now/deployments/{d}/aliases", e(self.add_alias, "json"), methods=["POST"]),
             Route("/v2/deployments/{d}/aliases", e(self.get_aliases), methods=["GET"]),
             Route("/v10/projects/{p}/promote/{d}", e(self.promote), methods=["POST"]),
             Route("/v1/projects/{p}/rollback/{d}", e(self.rollback), methods=["POST"]),
             Route("/v9/projects/{p}/rollback/{d}", e(self.rollback), methods=["POST"]),
         ]
+
+    # --- identity ----------------------------------------------------------------------
+
+    def get_user(self, request: Request, body: Any) -> Response:
+        """GET /v2/user."""
+        return JSONResponse(identity.user(self.state))
+
+    def list_teams(self, request: Request, body: Any) -> Response:
+        """GET /v1/teams, /v2/teams."""
+        return JSONResponse(identity.teams(self.state))
+
+    def get_team(self, request: Request, body: Any) -> Response:
+        """GET /teams/{teamId}, /v2/teams/{teamId}."""
+        return JSONResponse(identity.team(self.state, request.path_params["t"]))
 
     # --- projects and env vars ----------------------------------------------------------
 

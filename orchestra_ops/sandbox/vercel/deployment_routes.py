@@ -47,7 +47,8 @@ class DeploymentRoutes:
     def list_deployments(self, request: Request, body: Any) -> Response:
         """GET /v6|v7/deployments?projectId&target&state&limit&until."""
         query = request.query_params
-        items = sorted(self.state.deployments.values(), key=lambda d: d.created_ms, reverse=True)
+        visible = filter(self.state.deployment_in_scope, self.state.deployments.values())
+        items = sorted(visible, key=lambda d: d.created_ms, reverse=True)
         if query.get("projectId"):
             project = self.state.project(query["projectId"])
             items = [d for d in items if d.project_id == project["id"]]

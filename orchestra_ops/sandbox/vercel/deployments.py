@@ -17,10 +17,9 @@ import string
 from datetime import UTC, datetime
 from typing import Any
 
-from orchestra_ops.sandbox.vercel import projects
+from orchestra_ops.sandbox.vercel import archive, build_output, projects
 from orchestra_ops.sandbox.vercel.routing import validate_config
 from orchestra_ops.sandbox.vercel.state import (
-    OWNER_SLUG,
     ApiError,
     DeploymentRecord,
     Health,
@@ -50,20 +49,27 @@ def create(state: State, body: Any) -> DeploymentRecord:
         if body.get("files"):
             raise bad_request("`gitSource` cannot be combined with `files`")
         raise bad_request("gitSource deployments are not supported by the sandbox: send files")
-    files = _files(state, body.get("files") or [])
+    source = _source(state, body.get("deploymentId"))
+    files = dict(source.files) if source else _files(state, body.get("files") or [])
+    files = _unpacked(state, files)
     settings = body.get("projectSettings") or {}
     if not isinstance(settings, dict) or set(settings) - set(_SETTINGS):
         raise bad_request("Invalid `projectSettings`")
-    project = _project_for(state, str(body.get("project") or body["name"]), settings)
+    if body.get("project") is not None:
+        project = state.project(str(body["project"]))  # a named project must exist
+    else:
+        project = _project_for(state, body["name"], settings)
     target = body.get("target")
     if target in (None, "preview"):
         target = None
     config, problem = _vercel_json(state, files)
+    if problem is None and build_output.is_build_output(list(files)):
+        problem = _output_problem(state, files)
     if problem is None and state.pending_failures:
         problem = state.pending_failures.pop(0)
     record = DeploymentRecord(
         id=State.new_id("dpl_", 24),
-        url=f"{project['name']}-{_suffix()}-{OWNER_SLUG}.vercel.app",
+        url=f"{project['name']}-{_suffix()}-{state.slug_of(project['accountId'])}.vercel.app",
         name=project["name"],
         project_id=project["id"],
         target=target,
@@ -74,10 +80,20 @@ def create(state: State, body: Any) -> DeploymentRecord:
         meta={str(k): str(v) for k, v in (body.get("meta") or {}).items()},
         vercel_json=config,
         fail_message=problem,
+        auto_assign=body.get("autoAssignCustomDomains") is not False,
     )
     state.deployments[record.id] = record
     state.settle()
     return record
+
+
+def _source(state: State, deployment_id: Any) -> DeploymentRecord | None:
+    """The deployment a redeploy (``deploymentId``, as ``promote`` of a preview sends) copies."""
+    if deployment_id is None:
+        return None
+    if not isinstance(deployment_id, str):
+        raise bad_request("`deploymentId` must be a string")
+    return state.deployment(deployment_id)
 
 
 def _suffix() -> str:
@@ -104,6 +120,23 @@ def _files(state: State, items: Any) -> dict[str, str]:
         found[item["file"].lstrip("/")] = sha
     if missing:
         raise bad_request("Missing files", "missing_files", missing=missing)
+    return found
+
+
+def _unpacked(state: State, files: dict[str, str]) -> dict[str, str]:
+    """An ``--archive=tgz`` upload's files (path -> sha1), or ``files`` when it is not one."""
+    parts = archive.archive_parts(list(files))
+    if parts is None:
+        return files
+    try:
+        unpacked = archive.unpack([state.files[files[part]] for part in parts])
+    except archive.ArchiveError as error:
+        raise bad_request(str(error), "invalid_archive") from error
+    found = {}
+    for path, data in unpacked.items():
+        sha = hashlib.sha1(data, usedforsecurity=False).hexdigest()
+        state.files[sha] = data
+        found[path] = sha
     return found
 
 
@@ -140,6 +173,15 @@ def _vercel_json(state: State, files: dict[str, str]) -> tuple[dict[str, Any], s
         return {}, "vercel.json must contain an object"
     problems = validate_config(config)
     return config, ("Invalid vercel.json: " + " ".join(problems)) if problems else None
+
+
+def _output_problem(state: State, files: dict[str, str]) -> str | None:
+    """The build error a ``--prebuilt`` upload's config.json causes, if any."""
+    try:
+        build_output.check_config(state.files[files[build_output.CONFIG]])
+    except build_output.OutputError as error:
+        return str(error)
+    return None
 
 
 def cancel(state: State, record: DeploymentRecord) -> None:

@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from orchestra_ops.sandbox.vercel import routing
+from orchestra_ops.sandbox.vercel import build_output, routing
 from orchestra_ops.sandbox.vercel.state import DeploymentRecord, Health, State
 
 _LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
@@ -46,6 +46,7 @@ class _Site:
     files: dict[str, bytes]
     config: dict[str, Any]
     health: Health | None
+    output: build_output.BuildOutput | None = None
 
 
 class Edge:
@@ -90,21 +91,28 @@ class Edge:
                 record = self.state.deployments.get(alias.deployment_id)
             if record is None:
                 return None
-            files = _served_files(self.state, record)
+            files = served_files(self.state, record)
+            raw = _raw_files(self.state, record)
+            prebuilt = build_output.is_build_output(list(raw))
             return _Site(
                 record,
                 self.state.state_of(record),
                 files,
                 _with_next_rewrites(record.vercel_json, self.state, record),
                 self.state.health.get(host) or self.state.health.get(record.id),
+                _output(raw) if prebuilt else None,
             )
 
     async def _route(self, request: Request, site: _Site) -> Response:
-        decision = routing.route(
-            site.config, request.url.path, request.url.query, lambda p: p in site.files
-        )
+        path, query = request.url.path, request.url.query
+        if site.output is not None:
+            decision = build_output.route(site.output, path, query)
+        else:
+            decision = routing.route(site.config, path, query, lambda p: p in site.files)
         if isinstance(decision, routing.Serve):
             media = mimetypes.guess_type(decision.path)[0] or "application/octet-stream"
+            if site.output is not None:
+                media = site.output.types.get(decision.path, media)
             return Response(
                 site.files[decision.path], decision.status, decision.headers, media_type=media
             )
@@ -174,12 +182,26 @@ def _with_next_rewrites(
     return {**config, "rewrites": [*rules, *(config.get("rewrites") or [])]}
 
 
-def _served_files(state: State, record: DeploymentRecord) -> dict[str, bytes]:
-    """path -> bytes, rooted at the output directory when it was uploaded."""
+def _raw_files(state: State, record: DeploymentRecord) -> dict[str, bytes]:
+    return {path: state.files[sha] for path, sha in record.files.items() if sha in state.files}
+
+
+def _output(files: dict[str, bytes]) -> build_output.BuildOutput:
+    try:
+        return build_output.load(files)
+    except build_output.OutputError:
+        return build_output.BuildOutput({}, {})  # refused at deploy time; nothing to serve
+
+
+def served_files(state: State, record: DeploymentRecord) -> dict[str, bytes]:
+    """path -> bytes: a Build Output's static files, a Next.js build's pages, or the
+    upload rooted at the output directory when it was uploaded."""
     output = record.project_settings.get("outputDirectory") or record.vercel_json.get(
         "outputDirectory"
     )
-    files = {path: state.files[sha] for path, sha in record.files.items() if sha in state.files}
+    files = _raw_files(state, record)
+    if build_output.is_build_output(list(files)):
+        return _output(files).files
     if any(path.startswith(_NEXT_PAGES) for path in files):
         return _next_build_output(files)
     if isinstance(output, str) and output.strip("/"):

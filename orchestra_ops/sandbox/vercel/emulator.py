@@ -18,6 +18,9 @@ from orchestra_ops.sandbox.vercel.limits import RateLimiter, ThrottleHeaders, fa
 from orchestra_ops.sandbox.vercel.state import Health, State
 
 HEALTH_MODES = ("ok", "fail", "slow", "maintenance", "recover")
+VERCEL_SANDBOX_TOKEN = "sandboxVercelToken000001"  # noqa: S105 - the sandbox's own fake token
+"""The emulator's fixed token, in Vercel's format (24 letters and digits: the CLI refuses
+a token with any other character)."""
 _CODES = {
     400: "bad_request",
     401: "forbidden",
@@ -41,7 +44,7 @@ class VercelEmulator:
 
     def __init__(
         self,
-        token: str = "sandbox-vercel-token",  # noqa: S107 - the sandbox's own fake token
+        token: str = VERCEL_SANDBOX_TOKEN,
         team_id: str | None = None,
         build_delay_s: float = 0.0,
         clock: Callable[[], float] = time.monotonic,

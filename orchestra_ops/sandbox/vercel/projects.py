@@ -37,7 +37,7 @@ def create(state: State, body: dict[str, Any]) -> dict[str, Any]:
         raise bad_request(
             "Project names must be lowercase, up to 100 characters: letters, digits, '.', '_', '-'"
         )
-    if any(p["name"] == name for p in state.projects.values()):
+    if any(p["name"] == name for p in state.visible_projects()):
         raise ApiError(409, "conflict", f"Project {name!r} already exists")
     now = state.stamp()
     project: dict[str, Any] = {
@@ -77,7 +77,8 @@ def update(state: State, project: dict[str, Any], body: dict[str, Any]) -> dict[
     new_name = body.get("name", project["name"])
     if not isinstance(new_name, str) or not _NAME.match(new_name):
         raise bad_request("Invalid project name")
-    if new_name != project["name"] and any(p["name"] == new_name for p in state.projects.values()):
+    taken = any(p["name"] == new_name for p in state.visible_projects())
+    if new_name != project["name"] and taken:
         raise ApiError(409, "conflict", f"Project {new_name!r} already exists")
     project.update(body)
     project["updatedAt"] = state.stamp()
@@ -86,7 +87,7 @@ def update(state: State, project: dict[str, Any], body: dict[str, Any]) -> dict[
 
 def listing(state: State, limit: int, before: int | None, search: str | None) -> dict[str, Any]:
     """GET /v10/projects: newest first; ``pagination.next`` is passed back as ``from``."""
-    items = sorted(state.projects.values(), key=lambda p: p["createdAt"], reverse=True)
+    items = sorted(state.visible_projects(), key=lambda p: p["createdAt"], reverse=True)
     if search:
         items = [p for p in items if search in p["name"]]
     if before is not None:

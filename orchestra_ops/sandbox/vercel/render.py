@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from orchestra_ops.sandbox.vercel.state import OWNER_SLUG, DeploymentRecord, State
+from orchestra_ops.sandbox.vercel.state import OWNER_SLUG, USER_SLUG, DeploymentRecord, State
 
 
-def _times(state: State, record: DeploymentRecord) -> tuple[int, int]:
+def times(state: State, record: DeploymentRecord) -> tuple[int, int]:
     """(buildingAt, ready) in ms, following the same clock model as ``State.state_of``."""
     delay_ms = int(state.build_delay_s * 1000)
     return record.created_ms + delay_ms // 5, record.created_ms + delay_ms
@@ -18,9 +18,21 @@ def _project_name(state: State, record: DeploymentRecord) -> str:
     return str(project["name"]) if project else record.name
 
 
+def owner_of(state: State, record: DeploymentRecord) -> str:
+    """The account (team or user id) owning the deployment's project."""
+    project = state.projects.get(record.project_id)
+    return str(project["accountId"]) if project else state.owner_id
+
+
+def creator(state: State) -> dict[str, str]:
+    """The deployment's creator: the token's user."""
+    return {"uid": state.user_id, "username": USER_SLUG}
+
+
 def inspector_url(state: State, record: DeploymentRecord) -> str:
     """The dashboard link of a deployment (a dead link in the sandbox, as a string only)."""
-    return f"https://vercel.com/{OWNER_SLUG}/{_project_name(state, record)}/{record.id[4:]}"
+    slug = state.slug_of(owner_of(state, record))
+    return f"https://vercel.com/{slug}/{_project_name(state, record)}/{record.id[4:]}"
 
 
 def ready_substate(state: State, record: DeploymentRecord) -> str | None:
@@ -34,7 +46,7 @@ def ready_substate(state: State, record: DeploymentRecord) -> str | None:
 def deployment(state: State, record: DeploymentRecord) -> dict[str, Any]:
     """The full deployment object (every field the SDK's full variant requires)."""
     ready_state = state.state_of(record)
-    building_at, ready_at = _times(state, record)
+    building_at, ready_at = times(state, record)
     body: dict[str, Any] = {
         "id": record.id,
         "url": record.url,
@@ -49,7 +61,7 @@ def deployment(state: State, record: DeploymentRecord) -> dict[str, Any]:
         "buildingAt": building_at,
         "bootedAt": building_at,
         "createdIn": "sfo1",
-        "creator": {"uid": state.owner_id, "username": OWNER_SLUG},
+        "creator": creator(state),
         "env": [],
         "build": {"env": []},
         "buildSkipped": False,
@@ -57,8 +69,8 @@ def deployment(state: State, record: DeploymentRecord) -> dict[str, Any]:
         "isInConcurrentBuildsQueue": False,
         "isInSystemBuildsQueue": False,
         "meta": dict(record.meta),
-        "ownerId": state.owner_id,
-        "plan": "pro" if state.team_id else "hobby",
+        "ownerId": owner_of(state, record),
+        "plan": "pro" if owner_of(state, record) == state.team_id else "hobby",
         "projectId": record.project_id,
         "projectSettings": dict(record.project_settings),
         "public": False,
@@ -69,6 +81,8 @@ def deployment(state: State, record: DeploymentRecord) -> dict[str, Any]:
         "target": record.target,
         "source": "cli",
     }
+    if body["ownerId"] == state.team_id:
+        body["team"] = {"id": state.team_id, "name": "Sandbox Team", "slug": OWNER_SLUG}
     if ready_state in ("READY", "ERROR", "CANCELED"):
         body["ready"] = record.canceled_ms or ready_at
     substate = ready_substate(state, record)
@@ -83,7 +97,7 @@ def deployment(state: State, record: DeploymentRecord) -> dict[str, Any]:
 def list_item(state: State, record: DeploymentRecord) -> dict[str, Any]:
     """An item of GET /v6|v7/deployments (``uid``, not ``id``)."""
     ready_state = state.state_of(record)
-    building_at, ready_at = _times(state, record)
+    building_at, ready_at = times(state, record)
     return {
         "uid": record.id,
         "name": record.name,
@@ -97,7 +111,7 @@ def list_item(state: State, record: DeploymentRecord) -> dict[str, Any]:
         "readySubstate": ready_substate(state, record),
         "target": record.target,
         "projectId": record.project_id,
-        "creator": {"uid": state.owner_id, "username": OWNER_SLUG},
+        "creator": creator(state),
         "inspectorUrl": inspector_url(state, record),
         "type": "LAMBDAS",
         "aliasAssigned": record.settled and ready_state == "READY",
@@ -117,7 +131,7 @@ def summary(state: State, record: DeploymentRecord) -> dict[str, Any]:
 def events(state: State, record: DeploymentRecord) -> list[dict[str, Any]]:
     """The build log so far, in the documented event shape."""
     ready_state = state.state_of(record)
-    building_at, ready_at = _times(state, record)
+    building_at, ready_at = times(state, record)
     lines: list[tuple[str, int, str]] = [
         ("command", record.created_ms, "Running build in Washington, D.C., USA (East) - iad1"),
         ("stdout", record.created_ms, f"Retrieving list of deployment files ({len(record.files)})"),

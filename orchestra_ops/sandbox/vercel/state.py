@@ -17,6 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 OWNER_SLUG = "sandbox"
+"""The team's slug (and the scope part of team deployment hostnames)."""
+USER_SLUG = "sandbox-dev"
+"""The token owner's username (the scope part of personal deployment hostnames)."""
+USER_ID = "user_sandbox0000000000000000"
+_BRANCH_KEYS = ("githubCommitRef", "gitlabCommitRef", "bitbucketCommitRef", "branch")
 _ALPHABET = string.ascii_lowercase + string.digits
 
 
@@ -64,6 +69,8 @@ class DeploymentRecord:
     canceled_ms: int | None = None
     settled: bool = False
     aliases: list[str] = field(default_factory=list)
+    auto_assign: bool = True
+    """False when the deployment asked ``autoAssignCustomDomains: false`` (``--skip-domain``)."""
 
 
 @dataclass
@@ -90,7 +97,9 @@ class State:
 
     def __init__(self, *, team_id: str | None, build_delay_s: float, clock: Callable[[], float]):
         self.team_id = team_id
-        self.owner_id = team_id or "user_sandbox0000000000000000"
+        self.user_id = USER_ID
+        self.scope: str | None = None
+        """The owner (team or user id) the current API request acts for; None for controls."""
         self.build_delay_s = build_delay_s
         self.clock = clock
         self.lock = threading.RLock()
@@ -115,26 +124,49 @@ class State:
         """A random id such as ``dpl_…``."""
         return prefix + "".join(secrets.choice(_ALPHABET) for _ in range(length))
 
+    @property
+    def owner_id(self) -> str:
+        """The account new objects belong to: the request's scope, else the team (or user)."""
+        return self.scope or self.team_id or self.user_id
+
+    def slug_of(self, owner: str) -> str:
+        """The slug of an owner id (team slug or username)."""
+        return OWNER_SLUG if owner == self.team_id else USER_SLUG
+
+    def in_scope(self, project: dict[str, Any]) -> bool:
+        """True when the current request's scope may see ``project`` (controls see all)."""
+        return self.scope is None or project["accountId"] == self.scope
+
+    def visible_projects(self) -> list[dict[str, Any]]:
+        """The projects of the current scope."""
+        return [p for p in self.projects.values() if self.in_scope(p)]
+
     def project(self, id_or_name: str) -> dict[str, Any]:
-        """A project by id or name, or a 404."""
+        """A project of the current scope by id or name, or a 404."""
         found = self.projects.get(id_or_name)
         if found is None:
-            found = next((p for p in self.projects.values() if p["name"] == id_or_name), None)
-        if found is None:
+            named = (p for p in self.visible_projects() if p["name"] == id_or_name)
+            found = next(named, None)
+        if found is None or not self.in_scope(found):
             raise not_found("Project")
         return found
 
     def deployment(self, id_or_url: str) -> DeploymentRecord:
-        """A deployment by id, hostname or alias, or a 404."""
+        """A deployment of the current scope by id, hostname or alias, or a 404."""
         host = id_or_url.removeprefix("https://").removeprefix("http://").rstrip("/")
         found = self.deployments.get(id_or_url)
         if found is None:
             found = next((d for d in self.deployments.values() if d.url == host), None)
         if found is None and host in self.aliases:
             found = self.deployments.get(self.aliases[host].deployment_id)
-        if found is None:
+        if found is None or not self.deployment_in_scope(found):
             raise not_found("Deployment")
         return found
+
+    def deployment_in_scope(self, record: DeploymentRecord) -> bool:
+        """True when the current scope owns the deployment's project."""
+        project = self.projects.get(record.project_id)
+        return self.scope is None or (project is not None and self.in_scope(project))
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -161,23 +193,40 @@ class State:
                 self._assign_ready_aliases(record)
 
     def _assign_ready_aliases(self, record: DeploymentRecord) -> None:
+        """Vercel's automatic aliases: production domains when production moves, and a
+        branch alias ``<project>-git-<branch>-<scope>`` when the deployment names a branch.
+        """
         project = self.projects.get(record.project_id)
         if project is None:
             return
-        preview = f"{project['name']}-git-preview-{OWNER_SLUG}.vercel.app"
-        self.point_alias(preview, record)
-        if record.target == "production" and project.get("autoAssignCustomDomains", True):
+        production = (
+            record.target == "production"
+            and record.auto_assign
+            and project.get("autoAssignCustomDomains", True)
+        )
+        if production:
             self.point_production(project, record)
+        branch = next((record.meta[k] for k in _BRANCH_KEYS if record.meta.get(k)), None)
+        if branch:
+            slug = "".join(c if c.isalnum() else "-" for c in branch.lower()).strip("-")
+            scope = self.slug_of(project["accountId"])
+            self.point_alias(f"{project['name']}-git-{slug}-{scope}.vercel.app", record)
+
+    def production_domains(self, project: dict[str, Any]) -> list[str]:
+        """The project's production hostnames, the one Vercel shows first."""
+        scope = self.slug_of(project["accountId"])
+        return [f"{project['name']}.vercel.app", f"{project['name']}-{scope}.vercel.app"]
 
     def production_domain(self, project: dict[str, Any]) -> str:
         """The project's production hostname."""
-        return f"{project['name']}.vercel.app"
+        return self.production_domains(project)[0]
 
     def point_production(self, project: dict[str, Any], record: DeploymentRecord) -> str | None:
-        """Move the production alias to ``record``; returns the previous deployment id."""
+        """Move the production aliases to ``record``; returns the previous deployment id."""
         previous = self.production.get(project["id"])
         self.production[project["id"]] = record.id
-        self.point_alias(self.production_domain(project), record)
+        for host in self.production_domains(project):
+            self.point_alias(host, record)
         return previous
 
     def point_alias(self, host: str, record: DeploymentRecord) -> AliasRecord:
