@@ -63,3 +63,20 @@ def test_provisioning_runs_one_at_a_time_with_server_side_validation() -> None:
     provisioning = next(d for d in _deployments() if d["name"] == "lambda-provisioning")
     assert provisioning["concurrency_limit"] == {"limit": 1, "collision_strategy": "CANCEL_NEW"}
     assert provisioning["enforce_parameter_schema"] is True
+
+
+def test_runs_clone_the_deployed_commit_not_a_deploy_time_path() -> None:
+    """Every worker clones the repository at the commit `make deploy` fills in; no step
+    changes into a directory of the deploying machine (a `{{ $PWD }}` is resolved there)."""
+    document = YAML(typ="safe").load((ROOT / "prefect.yaml").read_text())
+    assert document["pull"] == [
+        {
+            "prefect.deployments.steps.git_clone": {
+                "repository": "{{ $ORCHESTRA_GIT_REPOSITORY }}",
+                "commit_sha": "{{ $ORCHESTRA_GIT_COMMIT }}",
+            }
+        }
+    ]
+    assert all("pull" not in deployment for deployment in document["deployments"])
+    makefile = (ROOT / "Makefile").read_text()
+    assert "-m deployments.source $(BIN)/prefect --no-prompt deploy --all" in makefile
