@@ -30,6 +30,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
+from orchestra_ops.domain.security.findings import Ecosystem
 from orchestra_ops.domain.security.scan import Manifest, ManifestKind, Unsupported
 from orchestra_ops.domain.security.workflow import SCAN_HOUR, SCAN_TIMEZONE, SCAN_WEEKDAY
 
@@ -142,7 +143,7 @@ def update_directories(
     """
     manifests = list(manifests)
     python = {_directory(m.path) for m in manifests if m.kind is ManifestKind.REQUIREMENTS}
-    npm = {_directory(m.path) for m in manifests if m.kind is ManifestKind.NPM_LOCK}
+    npm = {_directory(m.path) for m in manifests if m.kind.ecosystem is Ecosystem.NPM}
     npm |= {_directory(u.path) for u in unsupported if PurePosixPath(u.path).name in _JS_LOCK_NAMES}
     return sorted(python), sorted(npm)
 
