@@ -491,6 +491,6 @@ def lambda_ttl_cleanup(
     left = t.live_instance_ids("dev")
     if left:
         raise OpsError(f"dev instances still running after cleanup: {', '.join(left)}")
-    t.lease_path("dev").unlink()
+    t.clear_lease("dev")
     get_run_logger().info("dev expired at %s: its API instances are destroyed", lease.expires_at)
     return [f"dev destroyed (expired {lease.expires_at.isoformat()})"]

@@ -35,6 +35,7 @@ from flows.roadmap_phases import (
     tree_digest,
     write_deploy_workflow,
     write_infrastructure_workflow,
+    write_report,
 )
 from flows.security_scan import SecurityScanParams
 from flows.stack_reorganisation import ReorgAction, ReorgParams
@@ -300,5 +301,4 @@ def _publish(report: RoadmapReport, path: str | None) -> None:
     markdown = roadmap_report(report.state, phases, report.metrics)
     create_markdown_artifact(markdown, key="roadmap-report")
     if path:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Path(path).write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        write_report(path, report.model_dump_json(indent=2) + "\n")

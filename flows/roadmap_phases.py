@@ -243,11 +243,17 @@ def write_infrastructure_workflow(phase: str, repo_path: str) -> PhaseResult:
 
 
 def _write_if_changed(target: Path, text: str) -> bool:
-    target.parent.mkdir(parents=True, exist_ok=True)
     changed = not target.exists() or target.read_text(encoding="utf-8") != text
     if changed:
-        target.write_text(text, encoding="utf-8")
+        write_atomically(target, text)
     return changed
+
+
+@named("write_report[{path}]")
+@task(cache_policy=NO_CACHE, persist_result=False)
+def write_report(path: str, text: str) -> None:
+    """The roadmap report's JSON, written whole (a reader never sees half of it)."""
+    write_atomically(Path(path), text)
 
 
 @named("back_up_state[{phase}]")

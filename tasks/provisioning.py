@@ -355,6 +355,13 @@ def write_lease(lease: Lease) -> None:
     write_atomically(lease_path(lease.environment), payload)
 
 
+@named("clear_lease[{environment}]")
+@local_task
+def clear_lease(environment: str) -> None:
+    """Forget ``environment``'s time-to-live (its instances are gone)."""
+    lease_path(environment).unlink(missing_ok=True)
+
+
 def read_lease(environment: str) -> Lease | None:
     """The environment's lease, if one was recorded."""
     path = lease_path(environment)
