@@ -255,7 +255,10 @@ def recover(
     """Settle what crashed runs left open, list (or terminate) orphaned API instances and
     list (or mark crashed) flow runs left RUNNING by a dead process.
 
-    Exits 0 when nothing is left open, 1 otherwise.
+    Exit codes: 0 everything was checked and nothing is left open; 1 something is left
+    open (an intent, pending operations, an orphan, a stuck run); 2 a configuration error;
+    3 nothing open was found, but something could not be checked (no Pulumi CLI, the
+    Lambda API or the Prefect server unreachable): the last line says what.
     """
     from orchestra_ops.recover import recover as run_recovery
 
@@ -280,7 +283,7 @@ def recover(
     else:
         for line in _recovery_summary(report, terminate_orphans):
             typer.echo(line)
-    raise typer.Exit(code=0 if report.clean else 1)
+    raise typer.Exit(code=report.exit_code)
 
 
 def _recovery_summary(report: RecoveryReport, terminating: bool) -> list[str]:
@@ -295,8 +298,27 @@ def _recovery_summary(report: RecoveryReport, terminating: bool) -> list[str]:
         by_line.setdefault(line, []).append(check.environment)
     lines += [f"orphans in {', '.join(envs)}: {line}" for line, envs in by_line.items()]
     lines.append(_runs_line(report))
-    lines.append("nothing left open" if report.clean else "something is left open")
+    left_open, unchecked = report.left_open(), report.unchecked()
+    if left_open:
+        lines.append(f"left open: {', '.join(left_open)}")
+    if unchecked:
+        lines.append(f"could not check: {_unchecked_said(unchecked)}")
+    if not left_open:
+        checked = "nothing left open" if not unchecked else "nothing left open in what was checked"
+        lines.append(checked)
     return lines
+
+
+def _unchecked_said(unchecked: list[tuple[str, str, str]]) -> str:
+    """One reason for several checks said once: "orphans in dev, prod (why)"."""
+    by_why: dict[str, dict[str, list[str]]] = {}
+    for kind, where, why in unchecked:
+        by_why.setdefault(why, {}).setdefault(kind, []).append(where)
+    said = []
+    for why, kinds in by_why.items():
+        parts = [f"{kind} in {', '.join(w)}" if any(w) else kind for kind, w in kinds.items()]
+        said.append(f"{' and '.join(parts)} ({why})")
+    return "; ".join(said)
 
 
 def _pending_lines(report: RecoveryReport) -> list[str]:
@@ -307,7 +329,8 @@ def _pending_lines(report: RecoveryReport) -> list[str]:
     lines = []
     for check in busy:
         said = check.note if check.status != "checked" else f"{len(check.lines)} step(s)"
-        lines.append(f"pending operations in {check.stack}: {check.status}: {said}")
+        status = _not_checked(check.status)
+        lines.append(f"pending operations in {check.stack}: {status}: {said}")
         lines += [f"  {line}" for line in check.lines]
     return lines
 
@@ -315,7 +338,7 @@ def _pending_lines(report: RecoveryReport) -> list[str]:
 def _runs_line(report: RecoveryReport) -> str:
     runs = report.runs
     if runs.status != "checked":
-        return f"stuck flow runs: {runs.status}: {runs.note}"
+        return f"stuck flow runs: {_not_checked(runs.status)}: {runs.note}"
     if not runs.stuck:
         return "stuck flow runs: none"
     names = ", ".join(f"{r.name} ({r.id}, started {r.started})" for r in runs.stuck)
@@ -324,9 +347,13 @@ def _runs_line(report: RecoveryReport) -> str:
     return f"stuck flow runs: {names}; mark them with --mark-crashed"
 
 
+def _not_checked(status: str) -> str:
+    return "could not check" if status == "unchecked" else status
+
+
 def _orphan_line(check: OrphanCheck, dry_run: bool, terminating: bool) -> str:
     if check.status != "checked":
-        return check.note
+        return f"{_not_checked(check.status)}: {check.note}"
     if not check.orphans:
         return "none"
     names = ", ".join(f"{o.id} ({o.name or 'unnamed'})" for o in check.orphans)

@@ -10,6 +10,12 @@ operations against the Lambda API (adopting what their creates made, terminating
 resource will own), then lists live ``role=api`` instances that their environment's
 backend stack neither lists nor holds, terminating them when asked. Plain functions over
 the ports; no Prefect needed.
+
+Every check ends ``checked``, ``skipped`` (deliberately not judged: a run of the target is
+in progress, or not asked) or ``unchecked`` (it could not be done: no Pulumi CLI, an API
+or the Prefect server unreachable, an unreadable stack). What could not be checked is
+never reported as clean, nor as something found open: :meth:`RecoveryReport.exit_code`
+tells the three apart.
 """
 
 from __future__ import annotations
@@ -38,6 +44,11 @@ from orchestra_ops.settings import Settings
 from orchestra_ops.wiring import Clients, build
 
 ENVIRONMENTS = ("dev", "prod")
+
+#: Exit codes of `orchestra-ops recover` (2 is a configuration error, from the CLI).
+EXIT_CLEAN, EXIT_OPEN, EXIT_UNCHECKED = 0, 1, 3
+#: The status of a check that could not be done (see the module docstring).
+UNCHECKED = "unchecked"
 
 
 def ledger_for(state_dir: Path) -> Ledger:
@@ -130,15 +141,15 @@ class OrphanCheck:
     """One environment: orphans found and terminated, or why the check did not run."""
 
     environment: str
-    status: str = "checked"  # checked | skipped | failed
+    status: str = "checked"  # checked | skipped | unchecked
     orphans: list[Instance] = field(default_factory=list)
     terminated: list[str] = field(default_factory=list)
     note: str = ""
 
     @property
-    def clean(self) -> bool:
-        """True unless it failed or an orphan is still running."""
-        return self.status != "failed" and {o.id for o in self.orphans} <= set(self.terminated)
+    def open(self) -> bool:
+        """True while an orphan found is still running."""
+        return not {o.id for o in self.orphans} <= set(self.terminated)
 
 
 def state_instance_ids(checkpoint: Checkpoint) -> set[str]:
@@ -188,10 +199,8 @@ def check_orphans(
     """
     try:
         engine = clients.stack_engine()
-    except ToolMissing as error:
-        return [OrphanCheck(e, "skipped", note=f"orphan check skipped: {error}") for e in envs]
-    except OpsError as error:
-        return [OrphanCheck(e, "failed", note=f"{type(error).__name__}: {error}") for e in envs]
+    except OpsError as error:  # ToolMissing among them: no Pulumi CLI
+        return [OrphanCheck(e, UNCHECKED, note=_why(error)) for e in envs]
     state_dir = clients.settings.runtime.state_dir
     checks = []
     for environment in envs:
@@ -211,12 +220,17 @@ def check_orphans(
         except Conflict:
             check.status = "skipped"
             check.note = f"a provisioning run of {environment} is in progress; not judged"
-        except ToolMissing as error:
-            check.status, check.note = "skipped", f"orphan check skipped: {error}"
-        except (OpsError, ValueError) as error:  # unreadable stack: nothing is an orphan then
-            check.status, check.note = "failed", f"{type(error).__name__}: {error}"
+        except (OpsError, ValueError) as error:  # a dead API, an unreadable stack: unjudged
+            check.status, check.note = UNCHECKED, _why(error)
         checks.append(check)
     return checks
+
+
+def _why(error: Exception) -> str:
+    """Why a check could not run, in one line (OpsError messages are written to be safe)."""
+    if isinstance(error, ToolMissing):
+        return str(error)
+    return f"{type(error).__name__}: {error}"
 
 
 # --- runs left RUNNING by a dead process ------------------------------------------------
@@ -229,21 +243,22 @@ STUCK_AFTER_S = 300.0
 class RunCheck:
     """Flow runs left RUNNING by a dead process: found, marked crashed, or not checked."""
 
-    status: str = "checked"  # checked | skipped | failed
+    status: str = "checked"  # checked | skipped | unchecked
     stuck: list[StuckRun] = field(default_factory=list)
     marked: list[str] = field(default_factory=list)
     note: str = ""
 
     @property
-    def clean(self) -> bool:
-        """True unless it failed or a stuck run is still RUNNING."""
-        return self.status != "failed" and {r.id for r in self.stuck} <= set(self.marked)
+    def open(self) -> bool:
+        """True while a stuck run found is still RUNNING."""
+        return not {r.id for r in self.stuck} <= set(self.marked)
 
 
 def check_runs(silence_s: float, *, mark: bool, dry_run: bool) -> RunCheck:
     """Stuck runs on the Prefect server; marked CRASHED when asked (and not a dry run)."""
     if not prefect_runs.server_configured():
-        return RunCheck("skipped", note="no Prefect server to ask (PREFECT_API_URL is unset)")
+        why = "no Prefect server to ask (PREFECT_API_URL is unset; --no-runs skips this check)"
+        return RunCheck(UNCHECKED, note=why)
     try:
         check = RunCheck(stuck=prefect_runs.stuck_runs(silence_s))
         if mark and not dry_run:
@@ -251,7 +266,7 @@ def check_runs(silence_s: float, *, mark: bool, dry_run: bool) -> RunCheck:
                 prefect_runs.mark_crashed(run.id, f"no heartbeat for {silence_s:.0f} s")
                 check.marked.append(run.id)
     except Exception as error:  # the server is down or refused: say so, never "clean"
-        return RunCheck("failed", note=f"{type(error).__name__}: {error}")
+        return RunCheck(UNCHECKED, note=_why(error))
     return check
 
 
@@ -268,18 +283,44 @@ class RecoveryReport:
     runs: RunCheck = field(default_factory=lambda: RunCheck("skipped", note="not asked"))
     pending: list[PendingCheck] = field(default_factory=list)
 
+    def left_open(self) -> list[str]:
+        """What was found open: intents, pending operations, orphans, stuck runs."""
+        closed = {o.value for o in Outcome}
+        found = [f"intent {r.key}" for r in self.intents if r.state not in closed]
+        found += [f"pending operations in {c.stack}" for c in self.pending if c.left_open]
+        found += [f"orphans in {c.environment}" for c in self.orphans if c.open]
+        return found + (["stuck flow runs"] if self.runs.open else [])
+
+    def unchecked(self) -> list[tuple[str, str, str]]:
+        """What could not be checked, as (kind, where, why) (errors are written safe)."""
+        pending = "pending operations"
+        missed = [(pending, c.stack, c.note) for c in self.pending if c.status == UNCHECKED]
+        orphans = [c for c in self.orphans if c.status == UNCHECKED]
+        missed += [("orphans", c.environment, c.note) for c in orphans]
+        if self.runs.status == UNCHECKED:
+            missed.append(("stuck flow runs", "", self.runs.note))
+        return missed
+
     @property
     def clean(self) -> bool:
-        """True when no intent is open, nothing pending, no orphan running, no run stuck."""
-        closed = {o.value for o in Outcome}
-        intents = all(r.state in closed for r in self.intents)
-        settled = all(c.clean for c in self.pending)
-        return intents and settled and all(c.clean for c in self.orphans) and self.runs.clean
+        """True when everything was checked and nothing is left open."""
+        return not self.left_open() and not self.unchecked()
+
+    @property
+    def exit_code(self) -> int:
+        """EXIT_OPEN when something is left open, else EXIT_UNCHECKED when something could
+        not be checked, else EXIT_CLEAN."""
+        if self.left_open():
+            return EXIT_OPEN
+        return EXIT_UNCHECKED if self.unchecked() else EXIT_CLEAN
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for ``--json``."""
         return {
             "clean": self.clean,
+            "exit_code": self.exit_code,
+            "left_open": self.left_open(),
+            "unchecked": [{"what": k, "where": w, "why": y} for k, w, y in self.unchecked()],
             "dry_run": self.dry_run,
             "intents": [vars(r) for r in self.intents],
             "pending": [vars(c) for c in self.pending],

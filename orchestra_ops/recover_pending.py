@@ -26,15 +26,15 @@ class PendingCheck:
     """One stack's pending operations: what settling them did (or would do), or why not."""
 
     stack: str
-    status: str = "checked"  # checked | skipped | failed
+    status: str = "checked"  # checked | skipped | unchecked (could not be settled)
     lines: list[str] = field(default_factory=list)
     note: str = ""
     left_open: bool = False  # a dry run found some
 
     @property
     def clean(self) -> bool:
-        """True unless it failed or a dry run left pending operations in place."""
-        return self.status != "failed" and not self.left_open
+        """True when it was settled (or deliberately skipped) and nothing was left in place."""
+        return self.status != "unchecked" and not self.left_open
 
 
 def settle_pending(
@@ -49,9 +49,10 @@ def settle_pending(
     try:
         engine = clients.stack_engine()
     except ToolMissing as error:
-        return [PendingCheck(n, "skipped", note=f"not settled: {error}") for n in names]
+        return [PendingCheck(n, "unchecked", note=str(error)) for n in names]
     except OpsError as error:
-        return [PendingCheck(n, "failed", note=f"{type(error).__name__}: {error}") for n in names]
+        why = f"{type(error).__name__}: {error}"
+        return [PendingCheck(n, "unchecked", note=why) for n in names]
     if not isinstance(engine, SettlesPending):
         why = "the stack engine leaves no pending operations to settle"
         return [PendingCheck(n, "skipped", note=why) for n in names]
@@ -84,5 +85,5 @@ def _settle_stack(
         settled = engine.settle_pending(ref, dry_run=dry_run)
         check.lines, check.left_open = settled.done, dry_run and settled.found > 0
     except (OpsError, ValueError) as error:
-        check.status, check.note = "failed", f"{type(error).__name__}: {error}"
+        check.status, check.note = "unchecked", f"{type(error).__name__}: {error}"
     return check

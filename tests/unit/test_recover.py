@@ -394,9 +394,47 @@ def test_without_a_stack_engine_the_orphan_check_is_skipped(
 
     code, output = run(tmp_path, infra, "--terminate-orphans")
 
-    assert code == 0, output
-    skipped = "orphans in dev, prod: orphan check skipped: pulumi (the Pulumi CLI) is not installed"
-    assert skipped in output
+    assert code == 3, output  # could not check: neither clean (0) nor found open (1)
+    missing = "pulumi (the Pulumi CLI) is not installed"
+    assert f"orphans in dev, prod: could not check: {missing}" in output
+    last = output.strip().splitlines()[-2:]
+    assert last[0].startswith(
+        "could not check: pending operations in shared/dev, backend/dev, shared/prod, "
+        f"backend/prod and orphans in dev, prod ({missing}"
+    ), last
+    assert last[1] == "nothing left open in what was checked"
     assert serving(endpoints, crashed.project_id) == crashed.first
     assert status(endpoints, orphan) is InstanceStatus.ACTIVE
     assert endpoints.lambda_api_key not in output and endpoints.vercel_token not in output
+
+
+def test_a_dead_lambda_api_is_could_not_check_never_orphans(
+    sandbox: tuple[Sandbox, Endpoints],
+    infra: Path,
+    state_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Nothing listens on the Lambda port: exit 3, the API named, no orphan claimed."""
+    bring_up_dev_backend(state_dir, infra)
+    monkeypatch.setenv("LAMBDA_LABS_API_URL", "http://127.0.0.1:1")
+
+    code, output = run(tmp_path, infra, "--environment", "dev", "--terminate-orphans")
+
+    assert code == 3, output
+    assert "orphans in dev: could not check: LambdaUnavailable" in output, output
+    assert "listed only" not in output and "terminated" not in output
+    assert "left open:" not in output
+
+    code, output = run(tmp_path, infra, "--environment", "dev", "--json")
+    report = json.loads(output)
+    assert code == 3 and report["exit_code"] == 3 and report["left_open"] == []
+    assert report["orphans"][0]["orphans"] == []
+    assert ("orphans", "dev") in {(u["what"], u["where"]) for u in report["unchecked"]}
+
+
+def test_exit_codes_are_in_the_help() -> None:
+    result = CliRunner().invoke(app, ["recover", "--help"], terminal_width=200)
+    text = " ".join(result.output.split())
+    for said in ("0 everything was checked", "1 something is left open", "3 nothing open"):
+        assert said in text, text

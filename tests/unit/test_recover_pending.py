@@ -19,7 +19,7 @@ from orchestra_ops.ports.stack_engine import (
     StackOutput,
     StackRef,
 )
-from orchestra_ops.recover import RecoveryReport, state_instance_ids
+from orchestra_ops.recover import EXIT_UNCHECKED, RecoveryReport, state_instance_ids
 from orchestra_ops.recover_pending import settle_pending
 
 
@@ -113,32 +113,36 @@ def test_an_environment_a_run_holds_is_not_touched(tmp_path: Path) -> None:
     assert all("in progress" in c.note for c in checks)
 
 
-def test_a_stack_that_cannot_be_settled_fails_the_recovery_but_not_the_others(
+def test_a_stack_that_cannot_be_settled_is_unchecked_but_not_the_others(
     tmp_path: Path,
 ) -> None:
     engine = Engine({}, fail="shared/dev")
     shared, backend = settle_pending(clients(tmp_path, engine), tmp_path, ["dev"], dry_run=False)
-    assert shared.status == "failed" and "StackConflict" in shared.note and not shared.clean
+    assert shared.status == "unchecked" and "StackConflict" in shared.note and not shared.clean
     assert backend.status == "checked"
+    report = RecoveryReport(False, [], [], pending=[shared, backend])
+    assert report.left_open() == [] and report.exit_code == EXIT_UNCHECKED
+    assert report.unchecked() == [("pending operations", "shared/dev", shared.note)]
 
 
 @pytest.mark.parametrize(
-    ("engine", "status", "note"),
+    ("engine", "status", "note", "clean"),
     [
         (
             ToolMissing("pulumi (the Pulumi CLI)", disables="x", install_hint="y"),
-            "skipped",
+            "unchecked",  # could not look: never "nothing pending"
             "pulumi",
+            False,
         ),
-        (object(), "skipped", "leaves no pending operations"),
+        (object(), "skipped", "leaves no pending operations", True),
     ],
 )
 def test_without_an_engine_that_settles_nothing_is_claimed(
-    tmp_path: Path, engine: Any, status: str, note: str
+    tmp_path: Path, engine: Any, status: str, note: str, clean: bool
 ) -> None:
     checks = settle_pending(clients(tmp_path, engine), tmp_path, ["dev"], dry_run=False)
     assert [(c.status, note in c.note) for c in checks] == [(status, True)] * 2
-    assert all(c.clean for c in checks)
+    assert all(c.clean is clean for c in checks)
 
 
 def test_instances_held_in_the_state_count_whatever_the_outputs_say() -> None:
