@@ -82,7 +82,9 @@ audit: venv
 	$(BIN)/orchestra-ops security scan .orchestra-ops/audit-src --out-dir .orchestra-ops/audit
 
 ## Deploy every flow of prefect.yaml to the server at PREFECT_API_URL, with a process pool,
-## and the automations of deployments/automations.py (crashed when heartbeats stop).
+## and the automations of deployments/automations.py: crashed when heartbeats stop, and
+## alerts on Failed, Crashed and Late runs sent to ORCHESTRA_NOTIFY_WEBHOOK_URL (none
+## without it, and it says so).
 ## Runs clone this checkout's commit from its origin (ORCHESTRA_GIT_REPOSITORY overrides):
 ## the checkout must be clean and the commit pushed (deployments/source.py checks both).
 ORCHESTRA_TARGET_REPO ?= $(CURDIR)/examples/orchestra-main
