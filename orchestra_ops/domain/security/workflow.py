@@ -158,6 +158,7 @@ def _sarif_job(product: ProductSource, scan_command: str) -> list[str]:
         "    name: Merged scan to code scanning",
         "    runs-on: ubuntu-latest",
         "    permissions:",
+        "      actions: read  # upload-sarif reads the run's details in private repositories",
         "      contents: read",
         "      security-events: write",
         "    steps:",

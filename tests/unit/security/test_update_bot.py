@@ -170,7 +170,11 @@ def test_a_pinned_product_source_adds_the_sarif_job(tmp_path: Path) -> None:
     )
     workflow = next(c for c in plan.changes if c.path.endswith("security-audit.yml"))
     jobs = YAML(typ="safe").load(workflow.generated)["jobs"]
-    assert jobs["sarif"]["permissions"] == {"contents": "read", "security-events": "write"}
+    assert jobs["sarif"]["permissions"] == {
+        "actions": "read",
+        "contents": "read",
+        "security-events": "write",
+    }
     assert f"PRODUCT_COMMIT: {commit}" in workflow.generated
     assert not any("no SARIF job" in note for note in plan.notes)
     with pytest.raises(ConfigError, match="ORCHESTRA_WORKFLOW_PRODUCT_COMMIT is not set"):
