@@ -91,3 +91,18 @@ def test_a_url_with_a_credential_is_refused_without_echoing_it(checkout: Path) -
         deployed_source(checkout, f"https://bot:{token}@git.example.com/org/repo.git")
     assert "carries a credential" in str(caught.value)
     assert token not in str(caught.value)
+
+
+def test_the_deploy_command_refuses_in_one_line_before_running_anything(
+    checkout: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`python -m deployments.source CMD`: exit 2 and one line; CMD never runs."""
+    from deployments.source import main
+
+    (checkout / "flow.py").write_text("print('v2, not committed')\n")
+    ran = checkout.parent / "ran"
+    monkeypatch.chdir(checkout)
+    assert main(["touch", str(ran)]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"cannot deploy: {checkout} has uncommitted changes (flow.py)")
+    assert not ran.exists()
