@@ -4,6 +4,11 @@
 interesting thing happened and from ``on_failure`` hooks, where no task can run. It
 builds the notifier from settings, sends, logs the outcome (never the URL) and returns
 the Delivery; whatever goes wrong becomes a logged warning.
+
+What flow code cannot report (a process that died, a run no worker started) is alerted
+by the Prefect server itself: ``make deploy`` creates automations on Failed, Crashed and
+Late runs that post to the same webhook through a notification block
+(``deployments/alerts.py``).
 """
 
 from __future__ import annotations
