@@ -87,7 +87,8 @@ audit: venv
 ## without it, and it says so).
 ## Runs clone this checkout's commit from its origin (ORCHESTRA_GIT_REPOSITORY overrides):
 ## the checkout must be clean and the commit pushed (deployments/source.py checks both).
-ORCHESTRA_TARGET_REPO ?= $(CURDIR)/examples/orchestra-main
+## The weekly scan's default target is relative: each run finds it in its own clone.
+ORCHESTRA_TARGET_REPO ?= examples/orchestra-main
 deploy: venv
 	@test -n "$$PREFECT_API_URL" || { echo "make deploy: set PREFECT_API_URL to your Prefect server's API (e.g. http://127.0.0.1:4200/api)" >&2; exit 2; }
 	$(BIN)/prefect work-pool inspect orchestra-ops-process >/dev/null 2>&1 || $(BIN)/prefect work-pool create orchestra-ops-process --type process
