@@ -2,8 +2,9 @@
 
 The weekly flow wraps this in tasks; `orchestra-ops security scan` runs it directly
 (the generated GitHub workflow calls that). Reports land in ``out_dir``:
-``report.json``, ``summary.md``, ``results.sarif``, ``sbom.cdx.json``; the trend compares
-with the previous ``report.json`` there, so keep ``out_dir`` stable between runs.
+``report.json``, ``summary.md``, ``results.sarif``, ``sbom.cdx.json`` and ``trend.svg`` (the
+findings of the last scans, also drawn in the summary); the trend compares with the previous
+``report.json`` and ``history/`` there, so keep ``out_dir`` stable between runs.
 """
 
 from __future__ import annotations
@@ -28,6 +29,12 @@ from orchestra_ops.domain.security.sarif import sarif_log
 from orchestra_ops.domain.security.sbom import cyclonedx_sbom
 from orchestra_ops.domain.security.scan import Gate, ScanResult, manifest_statuses
 from orchestra_ops.domain.security.trend import Trend, compare_with_report
+from orchestra_ops.domain.security.trend_chart import (
+    MAX_SCANS,
+    markdown_image,
+    trend_points,
+    trend_svg,
+)
 from orchestra_ops.domain.security.update_config import config_diff
 from orchestra_ops.errors import ConfigError, ScanError
 from orchestra_ops.settings import ScanSettings
@@ -76,6 +83,17 @@ def _previous(out_dir: Path) -> dict[str, Any] | None:
     return previous
 
 
+def _history(out_dir: Path) -> list[dict[str, Any]]:
+    """The last scans' JSON reports under ``history/``, oldest first; unreadable ones skipped."""
+    reports = []
+    for path in sorted((out_dir / "history").glob("report-*.json"))[-MAX_SCANS:]:
+        try:
+            reports.append(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError):  # a damaged old report costs one bar, not the chart
+            continue
+    return reports
+
+
 def run_scan(
     repo: Path,
     settings: ScanSettings,
@@ -99,19 +117,27 @@ def run_scan(
     problems = validate_sarif(sarif) + validate_cyclonedx(sbom)
     if problems:
         raise ScanError(f"generated reports are not schema-valid: {problems[:3]}")
+    chart = trend_svg(trend_points([*_history(out_dir), report]), f"Findings per scan: {repo.name}")
     summary = markdown_summary(
-        result, gate, policy, trend=trend, remediation=remediation_plan(result.findings)
+        result,
+        gate,
+        policy,
+        trend=trend,
+        remediation=remediation_plan(result.findings),
+        chart=markdown_image(chart),
     )
     reports = {
         "json": out_dir / "report.json",
         "markdown": out_dir / "summary.md",
         "sarif": out_dir / "results.sarif",
         "sbom": out_dir / "sbom.cdx.json",
+        "trend": out_dir / "trend.svg",
     }
     _write_json(reports["json"], report)
     _write_json(reports["sarif"], sarif)
     _write_json(reports["sbom"], sbom)
     reports["markdown"].write_text(summary, encoding="utf-8")
+    reports["trend"].write_text(chart, encoding="utf-8")
     history = out_dir / "history"
     history.mkdir(exist_ok=True)
     _write_json(history / f"report-{now.strftime('%Y%m%dT%H%M%SZ')}.json", report)

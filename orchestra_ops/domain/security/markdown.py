@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from orchestra_ops.domain.security.findings import Finding
 from orchestra_ops.domain.security.policy import Policy
 from orchestra_ops.domain.security.remediation import Step
@@ -13,6 +15,16 @@ from orchestra_ops.domain.security.reports import (
 )
 from orchestra_ops.domain.security.scan import Gate, ScanResult
 from orchestra_ops.domain.security.trend import Trend
+
+#: Ids the OSV database knows (it aggregates CVE, GHSA, PYSEC and the other feeds).
+_OSV_ID = re.compile(r"^(CVE|GHSA|PYSEC|OSV|GSD|RUSTSEC|GO|MAL)-[A-Za-z0-9-]+$")
+
+
+def advisory_link(vuln_id: str) -> str:
+    """The id as a Markdown link to its OSV page; an id OSV does not know stays text."""
+    if _OSV_ID.match(vuln_id):
+        return f"[{vuln_id}](https://osv.dev/vulnerability/{vuln_id})"
+    return vuln_id
 
 
 def _cell(text: str) -> str:
@@ -37,7 +49,7 @@ def _findings_table(findings: tuple[Finding, ...], policy: Policy) -> list[str]:
             severity + score,
             f.package,
             f.version,
-            f.primary_id,
+            advisory_link(f.primary_id),
             _location(f),
             ", ".join(f.fixed_versions) or "no fix known",
             ", ".join(sorted(f.tools)),
@@ -61,7 +73,7 @@ def _ignores(gate: Gate) -> list[str]:
         lines += ["", "## Ignored", ""]
         for finding, ignore in gate.verdict.ignored:
             lines.append(
-                f"- {finding.primary_id} in {finding.package} {finding.version} "
+                f"- {advisory_link(finding.primary_id)} in {finding.package} {finding.version} "
                 f"({_location(finding)}): {ignore.reason} (until {ignore.expires.isoformat()})"
             )
     if gate.verdict.expired:
@@ -75,12 +87,16 @@ def _ignores(gate: Gate) -> list[str]:
     return lines
 
 
-def _trend(trend: Trend) -> list[str]:
-    lines = ["", "## Since the previous run", "", f"{trend.summary}."]
+def _trend(trend: Trend, chart: str | None) -> list[str]:
+    lines = ["", "## Trend", "", chart] if chart else []
+    lines += ["", "## Since the previous run", "", f"{trend.summary}."]
     lines += [
-        f"- new: {f.primary_id} in {f.package} {f.version} ({_location(f)})" for f in trend.new
+        f"- new: {advisory_link(f.primary_id)} in {f.package} {f.version} ({_location(f)})"
+        for f in trend.new
     ]
-    lines += [f"- fixed: {f.primary_id} in {f.package} ({f.manifest})" for f in trend.fixed]
+    lines += [
+        f"- fixed: {advisory_link(f.primary_id)} in {f.package} ({f.manifest})" for f in trend.fixed
+    ]
     return lines
 
 
@@ -95,8 +111,13 @@ def markdown_summary(
     *,
     trend: Trend | None = None,
     remediation: list[Step] | None = None,
+    chart: str | None = None,
 ) -> str:
-    """A Markdown summary for a Prefect artifact or a pull-request comment."""
+    """A Markdown summary for a Prefect artifact or a pull-request comment.
+
+    ``chart`` is a Markdown image of the findings per scan (see trend_chart), shown with
+    the trend.
+    """
     verdict = "PASSED" if gate.passed else "FAILED"
     lines = [
         f"# Dependency security scan: {verdict}",
@@ -118,7 +139,7 @@ def markdown_summary(
             lines.append(f"- {failure.tool} on {failure.manifest}: {first}")
     lines += manifests_markdown(result)  # every candidate, scanned or not, and unchecked lines
     if trend is not None:
-        lines += _trend(trend)
+        lines += _trend(trend, chart)
     if remediation:
         lines += _remediation(remediation)
     return "\n".join(lines) + "\n"

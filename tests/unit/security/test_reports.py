@@ -228,8 +228,10 @@ def test_markdown_summary_calls_out_what_matters(result: ScanResult) -> None:
     assert text.startswith("# Dependency security scan: FAILED\n")
     assert "| critical | high | moderate | low | unknown |" in text
     assert "| 1 | 1 | 1 | 0 | 2 |" in text
-    assert f"| high 7.5 | requests | 2.19.0 | CVE-2018-18074 | {REQS}:2 | 2.20.0 |" in text
-    assert "| unknown (counted as high) | urllib3 | 1.23 | CVE-2019-11236 |" in text
+    requests = "[CVE-2018-18074](https://osv.dev/vulnerability/CVE-2018-18074)"
+    assert f"| high 7.5 | requests | 2.19.0 | {requests} | {REQS}:2 | 2.20.0 |" in text
+    urllib3 = "[CVE-2019-11236](https://osv.dev/vulnerability/CVE-2019-11236)"
+    assert f"| unknown (counted as high) | urllib3 | 1.23 | {urllib3} |" in text
     assert "## Ignored" in text and "loader is SafeLoader only (until 2026-12-31)" in text
     assert "## Expired ignores (counted again)" in text
     assert "**GHSA-29mw-wpgm-hmr9** expired on 2026-01-31" in text
@@ -264,7 +266,8 @@ def test_trend_against_the_previous_json_report(result: ScanResult) -> None:
         remediation=remediation_plan(result.gate(POLICY, TODAY).verdict.failing),
     )
     assert "## Since the previous run\n\n4 new, 1 fixed, 1 still open." in text
-    assert f"- fixed: CVE-2019-10906 in jinja2 ({REQS})" in text
+    jinja2 = "[CVE-2019-10906](https://osv.dev/vulnerability/CVE-2019-10906)"
+    assert f"- fixed: {jinja2} in jinja2 ({REQS})" in text
     assert f"- {REQS}:2: requests 2.19.0 -> 2.20.0 (CVE-2018-18074)" in text
 
 
