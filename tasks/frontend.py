@@ -150,9 +150,17 @@ def check_build(repo_path: str, plan: MigrationPlan) -> BuildOutcome:
         for v in plan.env.variables
         if v.type is not EnvType.SENSITIVE
     }
+    profile = plan.profile
+    _log().info(
+        "preflight build of %s: `%s && %s` in a temporary copy (a minute or more when "
+        "the npm cache is cold)",
+        plan.app,
+        profile.install_command,
+        profile.build_command,
+    )
     with tempfile.TemporaryDirectory(prefix="orchestra-preflight-") as work:
         outcome = preflight_build(
-            Path(repo_path) / plan.app, plan.profile, plan.config_files, build_env, Path(work)
+            Path(repo_path) / plan.app, profile, plan.config_files, build_env, Path(work)
         )
     _log().info("preflight %s: %s", outcome.status, outcome.detail)
     return outcome

@@ -15,7 +15,7 @@ from orchestra_ops.adapters.update_config import (
 from orchestra_ops.domain.security.reports import severity_label
 from orchestra_ops.security_scan import FIX_BRANCH, ScanOutcome, fix_pins, run_scan
 from orchestra_ops.settings import load_settings
-from tasks.policy import artifact_key, local_task
+from tasks.policy import artifact_key, local_task, run_logger
 from tasks.run_names import named
 
 
@@ -28,6 +28,11 @@ def default_out_dir(repo_path: str) -> Path:
 @local_task
 def scan(repo_path: str, out_dir: str, policy_file: str, max_concurrency: int) -> ScanOutcome:
     """Run the three scanners on every manifest, apply the policy, write the reports."""
+    run_logger("orchestra_ops.security").info(
+        "scanning %s with pip-audit, safety and npm audit (each manifest, up to %d at once)",
+        repo_path,
+        max_concurrency,
+    )
     return run_scan(
         Path(repo_path),
         load_settings().scan,

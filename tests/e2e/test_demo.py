@@ -37,6 +37,10 @@ def test_demo_shows_migration_rollback_and_a_warm_resume(
     runs = {run["run"]: run for run in report["demo_runs"]}
     assert runs["release 2, broken in production"]["rollbacks"] == {"1A admin interface": True}
     assert runs["warm re-run (resume)"]["mutating_api_calls"] == 0
+    assert any(line.startswith("as intended: release 2") for line in lines), lines
+    assert report["metrics_over_runs"]["rollback worked"]["met"] is True
+    submitted = [p for p in report["phases"] if p["phase"][:2] in ("1A", "1B", "2A", "3A", "4A")]
+    assert all(p["cached"] and p["duration_s"] < 5 for p in submitted), submitted
     assert report["metrics"]["frontend deploy time under 2 minutes"]["met"] is True
     security = next(p for p in report["phases"] if p["phase"].startswith("3A"))
     assert "0 scan errors" in security["detail"]
