@@ -10,7 +10,7 @@ named ``PolicyViolation``, a scan error (a broken scanner or feed) in a plain ``
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, cast
 
 from prefect import State, flow, get_run_logger
 from prefect.states import Failed
@@ -78,7 +78,7 @@ class ScanSummary(BaseModel):
 @flow(name="security-scan")
 def security_scan(
     params: Annotated[SecurityScanParams, form_field("Security scan")],
-) -> ScanSummary | State[ScanSummary]:
+) -> ScanSummary:
     """Scan, gate, report (see the module docstring)."""
     logger = get_run_logger()
     out_dir = params.out_dir or str(t.default_out_dir(params.repo_path))
@@ -106,7 +106,9 @@ def security_scan(
             findings_notice(repo_name, failing, threshold, report=summary.reports["markdown"])
         )
     if not summary.passed and params.fail_on_findings:
-        return gate_failed(summary, outcome.policy.threshold.label)
+        # Prefect makes a returned state the run's final state: a caller of the flow gets
+        # SecurityGateFailed raised, never the state, so the signature stays ScanSummary.
+        return cast(ScanSummary, gate_failed(summary, outcome.policy.threshold.label))
     return summary
 
 
