@@ -82,6 +82,8 @@ audit: venv
 	$(BIN)/orchestra-ops security scan .orchestra-ops/audit-src --out-dir .orchestra-ops/audit
 
 ## Deploy every flow of prefect.yaml to the server at PREFECT_API_URL, with a process pool,
+## then close each deployment's parameter schema (deployments/parameter_schemas.py: the
+## server refuses unknown top-level keys too),
 ## and the automations of deployments/automations.py: crashed when heartbeats stop, and
 ## alerts on Failed, Crashed and Late runs sent to ORCHESTRA_NOTIFY_WEBHOOK_URL (none
 ## without it, and it says so).
@@ -93,6 +95,7 @@ deploy: venv
 	@test -n "$$PREFECT_API_URL" || { echo "make deploy: set PREFECT_API_URL to your Prefect server's API (e.g. http://127.0.0.1:4200/api)" >&2; exit 2; }
 	$(BIN)/prefect work-pool inspect orchestra-ops-process >/dev/null 2>&1 || $(BIN)/prefect work-pool create orchestra-ops-process --type process
 	ORCHESTRA_TARGET_REPO=$(ORCHESTRA_TARGET_REPO) $(BIN)/python -m deployments.source $(BIN)/prefect --no-prompt deploy --all
+	$(BIN)/python -m deployments.parameter_schemas
 	$(BIN)/python -m deployments.automations
 
 ## Build the Pulumi CLI matching the pinned pulumi SDK from Go modules (needs Go), into

@@ -26,6 +26,7 @@ from prefect.client.schemas.actions import DeploymentUpdate
 from prefect.flows import Flow, load_flow_from_entrypoint
 from prefect.utilities.callables import parameter_schema
 
+from flows.params import PARAMETER_TITLES
 from orchestra_ops.domain.yaml_text import load_yaml
 from orchestra_ops.errors import ConfigError
 
@@ -33,9 +34,20 @@ PREFECT_YAML = Path(__file__).resolve().parents[1] / "prefect.yaml"
 
 
 def strict_schema(flow: Flow[Any, Any]) -> dict[str, Any]:
-    """The flow's parameter schema as ``prefect deploy`` writes it, top level closed."""
+    """The flow's parameter schema as ``prefect deploy`` writes it, top level closed.
+
+    Prefect titles each flow parameter with its Python name (``params``): a parameter
+    typed by a model loses that title, so the run form shows the model's own ("Provisioning
+    request"); a plain one takes its title from ``flows.params.PARAMETER_TITLES``.
+    """
     schema = parameter_schema(flow).model_dump_for_openapi()
     schema["additionalProperties"] = False
+    for name, field in schema.get("properties", {}).items():
+        if field.get("title") == name:
+            if "$ref" in field:
+                del field["title"]
+            elif name in PARAMETER_TITLES:
+                field["title"] = PARAMETER_TITLES[name]
     return schema
 
 

@@ -18,7 +18,6 @@ import contextlib
 import re
 import time
 from pathlib import PurePosixPath
-from typing import Annotated
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
@@ -26,7 +25,7 @@ from prefect.runtime import flow_run
 from prefect.states import Failed
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from flows.params import HealthParams, form_field
+from flows.params import HealthParams
 from orchestra_ops import frontend_rollback as undo
 from orchestra_ops.domain.frontend.migration import MigrationPlan, project_settings
 from orchestra_ops.domain.notifications import rollback_failed, rollback_ran
@@ -136,9 +135,7 @@ class MigrationReport(BaseModel):
 
 
 @flow(name="frontend-migration", flow_run_name="{params.app}", log_prints=False)
-def frontend_migration(
-    params: Annotated[FrontendMigrationParams, form_field("Frontend migration")],
-) -> MigrationReport:
+def frontend_migration(params: FrontendMigrationParams) -> MigrationReport:
     """Migrate one frontend app to Vercel (see the module docstring)."""
     profile = t.detect(params.repo_path, params.app)
     settings = project_settings(profile)

@@ -25,7 +25,7 @@ from prefect.states import Failed
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 import tasks.provisioning as t
-from flows.params import HealthParams, form_field
+from flows.params import HealthParams
 from orchestra_ops.domain.lambda_cloud import REGION_NAMES
 from orchestra_ops.domain.notifications import (
     provisioning_refused,
@@ -190,9 +190,7 @@ class ProvisioningReport(BaseModel):
 
 
 @flow(name="lambda-provisioning", flow_run_name="{params.environment}", log_prints=False)
-def lambda_provisioning(
-    params: Annotated[ProvisioningParams, form_field("Provisioning request")],
-) -> ProvisioningReport:
+def lambda_provisioning(params: ProvisioningParams) -> ProvisioningReport:
     """Provision the environment's API instances blue-green (see the module docstring)."""
     started = time.monotonic()
     env, infra = params.environment, Path(params.infrastructure_dir)
@@ -475,13 +473,12 @@ def _publish(report: ProvisioningReport) -> None:
 
 
 @flow(name="lambda-ttl-cleanup", log_prints=False)
-def lambda_ttl_cleanup(
-    infrastructure_dir: Annotated[
-        str,
-        form_field("Pulumi projects directory", "holds the `backend` project, on the worker"),
-    ] = "infrastructure/pulumi",
-) -> list[str]:
-    """Destroy the dev API instances whose time-to-live has passed."""
+def lambda_ttl_cleanup(infrastructure_dir: str = "infrastructure/pulumi") -> list[str]:
+    """Destroy the dev API instances whose time-to-live has passed.
+
+    Args:
+        infrastructure_dir: holds the `backend` Pulumi project, on the worker
+    """
     lease = t.read_lease("dev")
     now = dt.datetime.now(dt.UTC)
     if lease is None or not lease.expired(now):

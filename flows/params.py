@@ -5,30 +5,22 @@ schema says ``additionalProperties: false`` and the Prefect server refuses a req
 carrying a misspelt or unknown field before a run exists. Every field has a ``title``
 written for the person at the run form, and no description holds ``<...>``: the UI
 renders descriptions as Markdown, where an angle-bracket placeholder disappears.
-``deployments/parameter_schemas.py`` closes the top level of each deployment's schema.
+``deployments/parameter_schemas.py`` closes the top level of each deployment's schema
+and titles the flows' own parameters.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from orchestra_ops.domain.health import HealthPolicy
 
-
-def form_field(title: str, description: str | None = None) -> Any:
-    """How a flow parameter itself shows in the run form: ``Annotated[T, form_field(...)]``.
-
-    Prefect titles each flow parameter with its Python name (``params``) and passes its
-    own ``description``; ``json_schema_extra`` is applied last, so these win. (A title
-    equal to the parameter model's own is left out by pydantic: the form shows the
-    model's title then.)
-    """
-    extra: dict[str, Any] = {"title": title}
-    if description:
-        extra["description"] = description
-    return Field(json_schema_extra=extra)
+#: Run-form titles of the flows' plain parameters. Prefect titles a flow parameter with its
+#: Python name and a signature cannot carry a title without an annotation that Prefect's
+#: by-value flow bundles cannot resolve, so ``deployments/parameter_schemas.py`` applies
+#: these when it writes the deployed schema. (A parameter typed by one of the models
+#: below shows the model's own title instead.)
+PARAMETER_TITLES = {"infrastructure_dir": "Pulumi projects directory"}
 
 
 class HealthParams(BaseModel):

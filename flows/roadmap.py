@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from flows.frontend_migration import FrontendMigrationParams
 from flows.lambda_provisioning import ProvisioningParams
-from flows.params import HealthParams, form_field
+from flows.params import HealthParams
 from flows.roadmap_phases import (
     DigestMemo,
     PhaseResult,
@@ -157,7 +157,7 @@ def _skipped(phase: str, why: str) -> PhaseResult:
 
 
 @flow(name="roadmap")
-def roadmap(params: Annotated[RoadmapParams, form_field("Roadmap")]) -> RoadmapReport:
+def roadmap(params: RoadmapParams) -> RoadmapReport:
     """Run every phase in dependency order (see the module docstring)."""
     logger = get_run_logger()
     started = time.monotonic()

@@ -10,13 +10,12 @@ named ``PolicyViolation``, a scan error (a broken scanner or feed) in a plain ``
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, cast
+from typing import Literal, cast
 
 from prefect import State, flow, get_run_logger
 from prefect.states import Failed
 from pydantic import BaseModel, ConfigDict, Field
 
-from flows.params import form_field
 from orchestra_ops.domain.notifications import findings_notice
 from orchestra_ops.errors import SecurityGateFailed
 from tasks import security as t
@@ -76,9 +75,7 @@ class ScanSummary(BaseModel):
 
 
 @flow(name="security-scan")
-def security_scan(
-    params: Annotated[SecurityScanParams, form_field("Security scan")],
-) -> ScanSummary:
+def security_scan(params: SecurityScanParams) -> ScanSummary:
     """Scan, gate, report (see the module docstring)."""
     logger = get_run_logger()
     out_dir = params.out_dir or str(t.default_out_dir(params.repo_path))

@@ -14,13 +14,11 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 from pydantic import BaseModel, ConfigDict, Field
 
-from flows.params import form_field
 from orchestra_ops.adapters.git import read_snapshot
 from orchestra_ops.adapters.reorg_apply import ReorgApplier
 from orchestra_ops.domain.reorg.discover import discover
@@ -155,9 +153,7 @@ def recover(repo_path: str, action: ReorgAction) -> ReorgReport:
 
 
 @flow(name="stack-reorganisation")
-def stack_reorganisation(
-    params: Annotated[ReorgParams, form_field("Stack reorganisation")],
-) -> ReorgReport:
+def stack_reorganisation(params: ReorgParams) -> ReorgReport:
     """Plan, apply, resume or roll back (see the module docstring)."""
     if params.literal_4a_rename:
         raise ConfigError(f"refused: {LITERAL_4A}")

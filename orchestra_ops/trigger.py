@@ -189,10 +189,14 @@ def follow(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> RunState:
-    """Poll the run until it is final or ``timeout_s`` passed; echo each new state."""
-    deadline, seen = clock() + timeout_s, ""
+    """Poll the run until it is final or ``timeout_s`` passed; echo each state it moves to.
+
+    The state the run had when it was created was said already, and the final one is the
+    caller's to say (``verdict``).
+    """
+    deadline, seen = clock() + timeout_s, run.state_name
     while True:
-        if run.state_name != seen:
+        if run.state_name != seen and not run.final:
             seen = run.state_name
             held = " (held: the deployment's concurrency slot is taken)" if seen == _HELD else ""
             echo(f"{run.name}: {seen}{held}")

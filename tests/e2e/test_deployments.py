@@ -31,15 +31,17 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 import yaml
+from prefect.settings import PREFECT_API_URL, temporary_settings
 from pydantic import SecretStr
 
-from deployments.rest import PrefectRest
 from orchestra_ops.adapters.lambda_cloud import LambdaCloudClient
+from orchestra_ops.adapters.prefect_deployments import PrefectDeployments
 from orchestra_ops.adapters.pulumi_backend import state_owner
 from orchestra_ops.domain.provisioning import live_instances_of
 from orchestra_ops.errors import InvalidRequest
 from orchestra_ops.sandbox.runner import Endpoints, Sandbox
 from orchestra_ops.settings import PulumiSettings
+from orchestra_ops.trigger import Exit
 from tests.e2e.prefect_processes import (
     BIN,
     FINAL,
@@ -84,7 +86,7 @@ class Stack:
 
     def api(self, method: str, path: str, body: Any = None) -> Any:
         """One call to the server's REST API (JSON in, JSON out); a busy SQLite server's 503
-        is asked again, as PrefectRest does."""
+        is asked again, as Prefect's client does."""
         with httpx.Client(base_url=self.api_url, timeout=30) as client:
             for attempt in range(4):
                 answer = client.request(method, path, json=body)
@@ -141,6 +143,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         wait_healthy(api_url, server, server_log)
         cli(["work-pool", "create", POOL, "--type", "process"], env)
         cli(["--no-prompt", "deploy", "--all"], {**worker_env, **snapshot_source(tmp)})
+        closed = run_module("deployments.parameter_schemas", env=env)  # as `make deploy` does
+        assert f"closed the parameter schema of {PROVISIONING}" in closed
         automations = run_module("deployments.automations", "--silence-s", str(SILENCE_S), env=env)
         assert "created 'orchestra-ops: crashed when heartbeats stop'" in automations
         again = run_module("deployments.automations", "--silence-s", str(SILENCE_S), env=env)
@@ -195,16 +199,18 @@ def _provisioning(stack: Stack, **changes: object) -> dict[str, Any]:
 @pytest.mark.pulumi_cli
 @needs_pulumi_cli
 def test_rest_run_is_idempotent_and_provisions_one_instance(stack: Stack) -> None:
-    """create_flow_run twice with one key: one run; it completes with one live instance."""
-    rest = PrefectRest(stack.api_url)
+    """`orchestra-ops trigger` twice with one key: one run; --wait follows it to Completed,
+    with one live instance."""
     key = f"e2e-{uuid.uuid4()}"
-    try:
-        first = rest.create_flow_run(PROVISIONING, _provisioning(stack), key)
-        again = rest.create_flow_run(PROVISIONING, _provisioning(stack), key)
-    finally:
-        rest.close()
-    assert again.id == first.id
-    stack.assert_completed(stack.wait_final(first.id))
+    params = json.dumps(_provisioning(stack))
+    first = _trigger(stack, PROVISIONING, "--params", params, "--key", key)
+    assert first.returncode == Exit.DONE, first.stderr
+    again = _trigger(stack, PROVISIONING, "--params", params, "--key", key, "--wait")
+    assert again.returncode == Exit.DONE, f"{again.stdout}\n{again.stderr}\n{stack.worker_tail()}"
+    run_id = _run_id(first.stdout)
+    assert _run_id(again.stdout) == run_id
+    assert again.stdout.strip().splitlines()[-1].endswith(": Completed")
+    stack.assert_completed(stack.wait_final(run_id))
     assert _instances(stack.endpoints, stack.state_dir) == 1
     # The worker's engine kept the stacks' state in its file backend, instance included.
     state = stack.state_dir / "pulumi" / "state" / ".pulumi" / "stacks" / "orchestra-backend"
@@ -213,24 +219,51 @@ def test_rest_run_is_idempotent_and_provisions_one_instance(stack: Stack) -> Non
     assert types.count("pulumi-python:dynamic/lambda:Instance") == 1, types
 
 
+def _trigger(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
+    """``orchestra-ops trigger ARGS`` against the stack's server."""
+    return subprocess.run(
+        [str(BIN / "orchestra-ops"), "trigger", *args],
+        cwd=REPO,
+        env=stack.env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def _run_id(stdout: str) -> str:
+    found = re.search(r"^run \S+ \(([0-9a-f-]{36})\)", stdout, re.MULTILINE)
+    assert found, stdout
+    return found.group(1)
+
+
+@contextlib.contextmanager
+def _server(stack: Stack) -> Iterator[PrefectDeployments]:
+    """Prefect's client on the stack's server, through the trigger's adapter."""
+    with temporary_settings({PREFECT_API_URL: stack.api_url}), PrefectDeployments() as server:
+        yield server
+
+
 def _run_count(stack: Stack, deployment_id: str) -> int:
     body = {"deployments": {"id": {"any_": [deployment_id]}}}
     return int(stack.api("POST", "/flow_runs/count", body))
 
 
 def test_invalid_instance_type_is_refused_by_the_server(stack: Stack) -> None:
-    """The deployment enforces the parameter schema: no run is created."""
-    rest = PrefectRest(stack.api_url)
-    try:
-        deployment_id = rest.deployment_id(PROVISIONING)
-        before = _run_count(stack, deployment_id)
-        with pytest.raises(InvalidRequest, match=r"instance_type|huge"):
-            rest.create_flow_run(
-                PROVISIONING, _provisioning(stack, instance_type="huge!"), f"e2e-{uuid.uuid4()}"
-            )
-    finally:
-        rest.close()
-    assert _run_count(stack, deployment_id) == before
+    """The deployment enforces the parameter schema, closed by `make deploy`: no run is
+    created for a bad value, an unknown field or an unknown top-level key."""
+    with _server(stack) as server:
+        deployment = server.deployment(PROVISIONING)
+        before = _run_count(stack, deployment.id)
+        for request, field in [
+            (_provisioning(stack, instance_type="huge!"), "params.instance_type"),
+            (_provisioning(stack, colour="blue"), "'colour' was unexpected"),
+            ({**_provisioning(stack), "priority": 1}, "'priority' was unexpected"),
+        ]:
+            with pytest.raises(InvalidRequest, match=re.escape(field)):
+                server.create_run(deployment, request, f"e2e-{uuid.uuid4()}")
+    assert _run_count(stack, deployment.id) == before
 
 
 def test_weekly_scan_is_scheduled_on_mondays_at_six_in_los_angeles(stack: Stack) -> None:
@@ -363,8 +396,8 @@ def test_a_run_whose_process_died_is_listed_stuck_marked_crashed_and_frees_its_s
     nothing reports it, so `recover` lists it, the heartbeat automation marks it Crashed,
     and the deployment's one slot is free for the next request."""
     cli(["work-queue", "create", "unpolled", "--pool", POOL], stack.env)
-    rest = PrefectRest(stack.api_url)
-    deployment = rest.deployment_id(PROVISIONING)
+    with _server(stack) as server:
+        deployment = server.deployment(PROVISIONING).id
     first = stack.api(
         "POST",
         f"/deployments/{deployment}/create_flow_run",
@@ -419,6 +452,7 @@ def test_a_run_whose_process_died_is_listed_stuck_marked_crashed_and_frees_its_s
     finally:
         stop(runner)
         stack.sandbox.lambda_cloud.state.boot_delay_s = 0.0
-    second = rest.create_flow_run(PROVISIONING, _provisioning(stack), f"e2e-{uuid.uuid4()}").id
-    rest.close()
+    with _server(stack) as server:
+        request = _provisioning(stack)
+        second = server.create_run(server.deployment(PROVISIONING), request, None).id
     stack.assert_completed(stack.wait_final(second, timeout_s=240))

@@ -8,6 +8,7 @@ deploys (what `make deploy` leaves on the server); the server's own validator
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -168,3 +169,10 @@ def test_the_flow_refuses_what_the_server_refuses(request_: dict[str, Any]) -> N
     """The schema and the model agree: the worker never sees what the server let through."""
     with pytest.raises(ModelError):
         ProvisioningParams.model_validate(request_["params"])
+
+
+def test_make_deploy_closes_the_schemas_right_after_prefect_deploy() -> None:
+    """`prefect deploy` writes the open top level again each time: the next step closes it."""
+    lines = (Path(__file__).resolve().parents[2] / "Makefile").read_text().splitlines()
+    deploy = next(i for i, line in enumerate(lines) if "--no-prompt deploy --all" in line)
+    assert lines[deploy + 1].strip() == "$(BIN)/python -m deployments.parameter_schemas"
