@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 UV_VERSION := 0.13.8
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv lock lint format test test-fast chaos demo bench audit deploy sandbox doctor clean pulumi
+.PHONY: venv lock lint format test test-fast chaos demo bench audit deploy sandbox doctor clean pulumi vercel-tools
 
 venv: $(STAMP)
 
@@ -40,8 +40,19 @@ format: venv
 TEST_WORKERS ?= 3
 XDIST := -n $(TEST_WORKERS) --dist loadfile
 
-test: lint
+test: lint vercel-tools
 	$(BIN)/pytest $(XDIST)
+
+## Vercel's own CLI and SDK, pinned in tools/vercel-conformance (npm cache outside the
+## repo), for tests/sandbox/test_vercel_cli.py and test_vercel_sdk.py. Without a registry
+## the install fails, this says so, and those tests skip naming the reason.
+VERCEL_TOOLS := tools/vercel-conformance
+vercel-tools: $(VERCEL_TOOLS)/node_modules/.package-lock.json
+
+$(VERCEL_TOOLS)/node_modules/.package-lock.json: $(VERCEL_TOOLS)/package-lock.json $(VERCEL_TOOLS)/package.json
+	@cd $(VERCEL_TOOLS) && npm ci --cache "$(HOME)/.cache/orchestra-ops/npm" --ignore-scripts \
+		--no-audit --no-fund --loglevel=error >.install.log 2>&1 \
+		|| echo "vercel-tools: npm ci failed (see $(VERCEL_TOOLS)/.install.log): the Vercel CLI and SDK tests will skip" >&2
 
 ## The whole chaos matrix and every trial (longer than CI's share; see tests/chaos).
 chaos: venv

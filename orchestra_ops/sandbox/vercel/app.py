@@ -98,6 +98,7 @@ class Api(DeploymentRoutes, CliRoutes):
             Route("/v10/projects/{p}/env", e(self.list_env), methods=["GET"]),
             Route("/v9/projects/{p}/env/{env}", e(self.update_env, "json"), methods=["PATCH"]),
             Route("/v9/projects/{p}/env/{env}", e(self.delete_env), methods=["DELETE"]),
+            Route("/v10/projects/{p}/env/{env}", e(self.delete_env), methods=["DELETE"]),
             Route("/v1/projects/{p}/env/{env}", e(self.get_env), methods=["GET"]),
             Route("/v2/files", e(self.upload_file, "raw"), methods=["POST"]),
             Route("/v13/deployments", e(self.create_deployment, "json"), methods=["POST"]),

@@ -125,6 +125,7 @@ def summary(state: State, record: DeploymentRecord) -> dict[str, Any]:
     item = list_item(state, record)
     item["id"] = record.id
     item["alias"] = list(record.aliases)
+    item["plan"] = "pro" if owner_of(state, record) == state.team_id else "hobby"
     return item
 
 
