@@ -217,18 +217,32 @@ def unpinned(pins: list[Pin]) -> list[Pin]:
     return [p for p in pins if not p.exact]
 
 
+def _v1_nodes(dependencies: object, prefix: str, source: str) -> dict[str, str]:
+    """``node_modules/...`` path -> version of a lockfileVersion 1 ``dependencies`` tree."""
+    if not isinstance(dependencies, dict):
+        raise ConfigError(f"{source}: `dependencies` is not an object")
+    found: dict[str, str] = {}
+    for name, entry in dependencies.items():
+        if not isinstance(entry, dict) or "version" not in entry:
+            raise ConfigError(f"{source}: dependency {name!r} has no version object")
+        path = f"{prefix}node_modules/{name}"
+        found[path] = str(entry["version"])
+        if "dependencies" in entry:
+            found.update(_v1_nodes(entry["dependencies"], f"{path}/", source))
+    return found
+
+
 def npm_lock_versions(text: str, source: str) -> dict[str, str]:
-    """``node_modules/...`` path -> version of a package-lock.json (lockfileVersion 2/3)."""
+    """``node_modules/...`` path -> version of a package-lock.json (lockfileVersion 1-3)."""
     try:
         lock = json.loads(text)
     except json.JSONDecodeError as error:
         raise ConfigError(f"{source}:{error.lineno}: not valid JSON: {error.msg}") from None
     packages = lock.get("packages") if isinstance(lock, dict) else None
+    if isinstance(lock, dict) and packages is None and lock.get("lockfileVersion") == 1:
+        return _v1_nodes(lock.get("dependencies", {}), "", source)
     if not isinstance(packages, dict):
-        raise ConfigError(
-            f"{source}: no `packages` section (lockfileVersion 1 is not supported; "
-            "regenerate it with npm 7 or newer)"
-        )
+        raise ConfigError(f"{source}: no `packages` section (not an npm lockfile of version 1-3)")
     return {
         path: str(entry["version"])
         for path, entry in packages.items()

@@ -229,7 +229,7 @@ CASES = [
     security("requirements_bad_line.txt", _requirements, REQ, ":2", "requirement '==1.0.0'"),
     security("requirements_huge_line.txt", _requirements, REQ, ":2", "cannot read requirement"),
     security("npm_lock_truncated.json", _npm_lock, LOCK, ":6", "not valid JSON"),
-    security("npm_lock_v1.json", _npm_lock, LOCK, "", "lockfileVersion 1 is not supported"),
+    security("npm_lock_v1.json", _npm_lock, LOCK, "", "dependency 'vite' has no version object"),
     security("npm_lock_packages_list.json", _npm_lock, LOCK, "", "no `packages` section"),
     policy("policy_tabs.yaml", ":3", "not valid YAML"),
     policy("policy_duplicate_keys.yaml", ":3", 'duplicate key "threshold"'),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -191,10 +192,21 @@ def test_requirements_pins_and_lines() -> None:
 
 
 def test_npm_lock_versions_and_old_lockfiles() -> None:
-    """v2/v3 lockfiles give path -> version; v1 is refused with what to do."""
+    """v2/v3 lockfiles give path -> version; v1's nested tree gives the same node paths
+    (npm audit reads v1 as it is); a v1 entry without a version is named."""
     lock = '{"lockfileVersion": 3, "packages": {"": {}, "node_modules/a": {"version": "1.0.0"}}}'
     assert npm_lock_versions(lock, "package-lock.json") == {"node_modules/a": "1.0.0"}
-    with pytest.raises(ConfigError, match="lockfileVersion 1 is not supported"):
-        npm_lock_versions('{"lockfileVersion": 1, "dependencies": {}}', "package-lock.json")
+    old = {
+        "lockfileVersion": 1,
+        "dependencies": {
+            "mkdirp": {"version": "0.5.5", "dependencies": {"minimist": {"version": "1.2.5"}}}
+        },
+    }
+    assert npm_lock_versions(json.dumps(old), "package-lock.json") == {
+        "node_modules/mkdirp": "0.5.5",
+        "node_modules/mkdirp/node_modules/minimist": "1.2.5",
+    }
+    with pytest.raises(ConfigError, match="dependency 'a' has no version object"):
+        npm_lock_versions('{"lockfileVersion": 1, "dependencies": {"a": "1"}}', "x.json")
     with pytest.raises(ConfigError, match=re.escape("package-lock.json:1: not valid JSON")):
         npm_lock_versions("{", "package-lock.json")
