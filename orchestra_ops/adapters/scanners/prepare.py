@@ -75,8 +75,8 @@ class _Requirements:
             file = self.read(current)
             for reference in file.references if file else ():
                 target = (current.parent / reference.target).resolve()
-                if target in seen or not target.is_file():
-                    continue
+                if target in seen or not target.is_file() or not target.is_relative_to(self.repo):
+                    continue  # a missing or outside file is listed by missing()
                 seen.add(target)
                 queue.append(target)
                 referenced = self.read(target)
@@ -171,5 +171,6 @@ def prepare(repo: Path, manifest: Manifest, text: str, workdir: Path) -> Prepare
         packages = file.exact
         unchecked = unchecked_lines(manifest.path, file, elsewhere)
         unchecked += requirements.missing(manifest.path, resolved)
+        unchecked.sort(key=lambda u: (u.line or 0, u.name))
     inputs = _write_requirements(packages, workdir) if packages else ()
     return Prepared(manifest, tuple(packages), tuple(unchecked), inputs)

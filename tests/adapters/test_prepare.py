@@ -1,0 +1,70 @@
+"""What each manifest hands the scanners (fast, no scanner runs): generated pinned inputs,
+references that lead nowhere, and names pinned twice."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from orchestra_ops.adapters.scanners.discover import discover
+from orchestra_ops.adapters.scanners.prepare import prepare
+from orchestra_ops.domain.security.scan import Manifest, ManifestKind
+
+
+def write(path: Path, text: str) -> Path:
+    """Write ``text`` at ``path`` (folders created)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_missing_and_outside_references_are_listed(tmp_path: Path) -> None:
+    """-r to a missing file and -c to a file outside the repo: both named by line."""
+    repo = tmp_path / "repo"
+    write(tmp_path / "shared.txt", "jinja2==2.10\n")
+    text = "-r gone.txt\n-c ../../shared.txt\nrequests==2.19.0\njinja2\n"
+    write(repo / "requirements" / "app.txt", text)
+    manifest = Manifest("requirements/app.txt", ManifestKind.REQUIREMENTS)
+    ready = prepare(repo, manifest, text, tmp_path / "work")
+    assert [(u.line, u.name) for u in ready.unchecked] == [
+        (1, "-r gone.txt"),
+        (2, "-c ../../shared.txt"),
+        (4, "jinja2"),  # the outside constraints file does not count as covering it
+    ]
+    assert "does not exist" in ready.unchecked[0].reason
+    assert "outside the repository" in ready.unchecked[1].reason
+    (pinned,) = ready.inputs
+    assert pinned.read_text() == "requests==2.19.0\n"
+
+
+def test_a_name_pinned_twice_is_audited_in_two_inputs(tmp_path: Path) -> None:
+    """pip-audit takes one version per name per file: the second goes to a second file."""
+    text = 'pywin32==306 ; sys_platform == "win32"\npywin32==300 ; sys_platform != "win32"\n'
+    write(tmp_path / "requirements.txt", text)
+    manifest = Manifest("requirements.txt", ManifestKind.REQUIREMENTS)
+    ready = prepare(tmp_path, manifest, text, tmp_path / "work")
+    assert [p.read_text() for p in ready.inputs] == ["pywin32==306\n", "pywin32==300\n"]
+    assert ready.lines() == {"pywin32==306": 1, "pywin32": 1, "pywin32==300": 2}
+
+
+def test_a_js_lock_becomes_a_package_lock_for_npm_audit(tmp_path: Path) -> None:
+    """The generated lock sits next to a package.json; node paths map back to lock lines."""
+    text = '# yarn lockfile v1\n\n\nlodash@^4.17.19:\n  version "4.17.19"\n'
+    write(tmp_path / "yarn.lock", text)
+    ready = prepare(tmp_path, Manifest("yarn.lock", ManifestKind.JS_LOCK), text, tmp_path / "w")
+    (lock,) = ready.inputs
+    assert (lock.parent / "package.json").is_file()
+    assert json.loads(lock.read_text())["packages"]["node_modules/lodash"] == {"version": "4.17.19"}
+    assert ready.nodes == {"node_modules/lodash": "4.17.19"}
+    assert ready.node_lines == {"node_modules/lodash": 4}
+
+
+def test_a_lock_in_a_workspace_root_covers_only_its_members(tmp_path: Path) -> None:
+    """A package.json below a lock counts as covered only when the lock names its folder."""
+    write(tmp_path / "pnpm-lock.yaml", "lockfileVersion: '9.0'\nimporters:\n  apps/web: {}\n")
+    write(tmp_path / "apps" / "web" / "package.json", "{}")
+    write(tmp_path / "apps" / "other" / "package.json", "{}")
+    _, unsupported = discover(tmp_path)
+    reasons = {u.path: u.reason for u in unsupported}
+    assert "scanned in pnpm-lock.yaml" in reasons["apps/web/package.json"]
+    assert "has no lockfile" in reasons["apps/other/package.json"]
