@@ -79,8 +79,16 @@ def _last_line(done: subprocess.CompletedProcess[str]) -> str:
     return lines[-1] if lines else f"exit code {done.returncode}"
 
 
-def refuse_credentials(repository: str) -> None:
-    """ConfigError when the URL carries a password or token (``https://user:token@host``)."""
+def check_url(repository: str) -> None:
+    """ConfigError for a URL a worker elsewhere could not use as given (a relative path),
+    or one that carries a password or token (``https://user:token@host``)."""
+    scp_like = ":" in repository.split("/", 1)[0]  # git@host:org/repo.git
+    if "://" not in repository and not scp_like and not Path(repository).is_absolute():
+        raise ConfigError(
+            f"the repository {repository!r} is a relative path: give a URL or an absolute "
+            "path every worker can clone",
+            source="ORCHESTRA_GIT_REPOSITORY",
+        )
     if "://" in repository and urlsplit(repository).password is not None:
         raise ConfigError(
             "the repository URL carries a credential, which the deployment would store in "
@@ -113,7 +121,7 @@ def deployed_source(checkout: Path, repository: str | None = None) -> Source:
                 source="ORCHESTRA_GIT_REPOSITORY",
             )
         repository = origin.stdout.strip()
-    refuse_credentials(repository)
+    check_url(repository)
     check_fetchable(Source(repository, commit))
     return Source(repository, commit)
 

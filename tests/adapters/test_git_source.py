@@ -84,6 +84,12 @@ def test_a_checkout_without_origin_asks_for_the_repository(tmp_path: Path) -> No
         deployed_source(tmp_path)
 
 
+def test_a_relative_repository_path_is_refused(checkout: Path) -> None:
+    """A worker elsewhere would resolve it against its own directory."""
+    with pytest.raises(ConfigError, match=r"'\.\./origin\.git' is a relative path"):
+        deployed_source(checkout, "../origin.git")
+
+
 def test_a_url_with_a_credential_is_refused_without_echoing_it(checkout: Path) -> None:
     """It would be stored in the Prefect database with the deployment."""
     token = "ghp_canary77aa"  # a canary, not a credential
