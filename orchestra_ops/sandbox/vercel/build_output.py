@@ -92,12 +92,14 @@ def load(files: dict[str, bytes]) -> BuildOutput:
     return BuildOutput(served, types, list(config.get("routes") or []), originals)
 
 
-def find(output: BuildOutput, path: str) -> str | None:
-    """The served file for a URL path: itself, or its ``index`` / ``index.html``; a path
-    naming a static file an override moved finds it at its new path."""
+def find(output: BuildOutput, path: str, *, error_page: bool = False) -> str | None:
+    """The served file for a URL path: itself or its ``index`` / ``index.html`` (and, for
+    an error page, itself with ``.html``: ``/404`` finds ``404.html``); a path naming a
+    static file an override moved finds it at its new path."""
     relative = path.strip("/")
     base = f"{relative}/" if relative else ""
-    for candidate in (relative, f"{base}index", f"{base}index.html"):
+    html = f"{relative}.html" if relative and error_page else ""
+    for candidate in (relative, f"{base}index", f"{base}index.html", html):
         if candidate and candidate in output.files:
             return candidate
         if candidate in output.originals:
@@ -157,7 +159,8 @@ def _miss(
         match = _match(rule, path)
         if match is None:
             continue
-        target = find(output, _fill(str(rule.get("dest") or ""), match).split("?", 1)[0])
+        dest = _fill(str(rule.get("dest") or ""), match).split("?", 1)[0]
+        target = find(output, dest, error_page=True)
         if target is not None:
             return Serve(target, int(rule.get("status") or 404), dict(headers))
     return NotFound(dict(headers))

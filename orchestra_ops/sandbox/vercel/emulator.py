@@ -16,6 +16,7 @@ from orchestra_ops.sandbox.vercel.app import Api, build_api
 from orchestra_ops.sandbox.vercel.edge import Edge
 from orchestra_ops.sandbox.vercel.limits import RateLimiter, ThrottleHeaders, fault_limit_body
 from orchestra_ops.sandbox.vercel.state import Health, State
+from orchestra_ops.sandbox.vercel.traffic import TrafficLog, TrafficMiddleware
 
 HEALTH_MODES = ("ok", "fail", "slow", "maintenance", "recover")
 VERCEL_SANDBOX_TOKEN = "sandboxVercelToken000001"  # noqa: S105 - the sandbox's own fake token
@@ -54,6 +55,7 @@ class VercelEmulator:
     ) -> None:
         self.plan = FaultPlan()
         self.log = RequestLog()
+        self.traffic = TrafficLog()
         self.state = State(team_id=team_id, build_delay_s=build_delay_s, clock=clock)
         self._api = Api(self.state, token)
         self._rate_limit = rate_limit
@@ -76,7 +78,7 @@ class VercelEmulator:
                 inner, limit=self._rate_limit, window_s=self._rate_window_s, clock=self.state.clock
             )
         faulted = FaultMiddleware(inner, plan=self.plan, log=self.log, error_body=error_body)
-        return ThrottleHeaders(faulted)
+        return TrafficMiddleware(ThrottleHeaders(faulted), self.traffic)
 
     def edge_app(self) -> ASGIApp:
         """The edge serving deployments by Host header."""
@@ -115,7 +117,14 @@ class VercelEmulator:
             self.state.broken_promotions += n
 
     def extra_admin_routes(self) -> list[BaseRoute]:
-        """POST /fail-builds {count, message}; POST /health/{deployment_id} {mode, delay_s}."""
+        """POST /fail-builds {count, message}; POST /health/{deployment_id} {mode, delay_s};
+        GET /traffic (the measured request log with totals); DELETE /traffic (clear it)."""
+
+        async def traffic(request: Request) -> JSONResponse:
+            if request.method == "DELETE":
+                self.traffic.clear()
+                return JSONResponse({})
+            return JSONResponse(self.traffic.summary())
 
         async def fail_builds(request: Request) -> JSONResponse:
             data = await request.json()
@@ -137,4 +146,5 @@ class VercelEmulator:
         return [
             Route("/fail-builds", fail_builds, methods=["POST"]),
             Route("/health/{deployment_id}", health, methods=["POST"]),
+            Route("/traffic", traffic, methods=["GET", "DELETE"]),
         ]
