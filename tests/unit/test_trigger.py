@@ -19,7 +19,6 @@ from orchestra_ops.trigger import Deployment, Exit, RunState, follow, read_param
 from orchestra_ops.trigger_cli import run_trigger
 
 NAME = "lambda-provisioning/lambda-provisioning"
-NOW = dt.datetime.now(dt.UTC)
 
 
 def _deployment(**changes: Any) -> Deployment:
@@ -36,7 +35,8 @@ def _deployment(**changes: Any) -> Deployment:
 
 
 def _state(kind: str, name: str | None = None, message: str | None = None) -> RunState:
-    return RunState("run-1", "brave-otter", kind, name or kind.title(), message, NOW)
+    created = dt.datetime.now(dt.UTC)  # just made (a module-level time is stale in a long run)
+    return RunState("run-1", "brave-otter", kind, name or kind.title(), message, created)
 
 
 class FakeServer:
@@ -214,7 +214,14 @@ def test_a_held_run_says_it_waits_for_the_slot_and_a_timeout_is_exit_4() -> None
 
 
 def test_a_key_that_already_made_a_run_says_no_new_run_was_made() -> None:
-    old = RunState("run-1", "brave-otter", "RUNNING", "Running", None, NOW - dt.timedelta(hours=1))
+    old = RunState(
+        "run-1",
+        "brave-otter",
+        "RUNNING",
+        "Running",
+        None,
+        dt.datetime.now(dt.UTC) - dt.timedelta(hours=1),
+    )
     code, lines = _trigger(FakeServer([old]), GOOD, key="ticket-1")
     assert code is Exit.DONE and "key 'ticket-1' had already started it" in lines[0]
 
