@@ -21,7 +21,7 @@ OWNER_SLUG = "sandbox"
 USER_SLUG = "sandbox-dev"
 """The token owner's username (the scope part of personal deployment hostnames)."""
 USER_ID = "user_sandbox0000000000000000"
-_BRANCH_KEYS = ("githubCommitRef", "gitlabCommitRef", "bitbucketCommitRef", "branch")
+_BRANCH_KEYS = ("githubCommitRef", "gitlabCommitRef", "bitbucketCommitRef")
 _ALPHABET = string.ascii_lowercase + string.digits
 
 
