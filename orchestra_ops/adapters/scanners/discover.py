@@ -26,8 +26,10 @@ from orchestra_ops.domain.security.manifests import looks_like_requirements, rea
 from orchestra_ops.domain.security.scan import Manifest, ManifestKind, Unsupported
 from orchestra_ops.errors import ConfigError, OpsError
 
+# Installed packages, caches and build metadata: never a project's own manifests.
 SKIPPED_DIRS = frozenset(
     {"node_modules", ".venv", "venv", ".git", "__pycache__", ".tox", ".nox", "site-packages"}
+    | {".mypy_cache", ".pytest_cache", ".ruff_cache", ".yarn", ".pnpm-store"}
 )
 _NAMED = ("*requirements*.txt", "*requirements*.in", "requirements*.lock", "constraints*.txt")
 _SNIFF_LIMIT = 512 * 1024
@@ -44,7 +46,7 @@ _NOT_READ = {
 def _walk(root: Path) -> list[str]:
     found = []
     for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS)
+        dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS and not d.endswith(".egg-info"))
         base = Path(folder).relative_to(root).as_posix()
         found += [f if base == "." else f"{base}/{f}" for f in sorted(files)]
     return found
@@ -142,7 +144,7 @@ def _locks(files: list[str]) -> tuple[list[Manifest], list[Unsupported]]:
     return manifests, unsupported
 
 
-def _covers(repo: Path, manifest: Manifest, folder: PurePosixPath) -> bool:
+def _covers(repo: Path, manifest: Manifest, folder: PurePosixPath, texts: dict[str, str]) -> bool:
     """A manifest in ``folder``, its requirements/ folder, or a workspace lock above it that
     names ``folder`` (pnpm importers, yarn/bun workspaces, uv/poetry path sources)."""
     where = PurePosixPath(manifest.path).parent
@@ -153,7 +155,9 @@ def _covers(repo: Path, manifest: Manifest, folder: PurePosixPath) -> bool:
     if where not in folder.parents:
         return False
     member = folder.relative_to(where).as_posix()
-    return member in (_text(repo, manifest.path) or "")
+    if manifest.path not in texts:
+        texts[manifest.path] = _text(repo, manifest.path) or ""
+    return member in texts[manifest.path]
 
 
 def _declarations(
@@ -162,7 +166,8 @@ def _declarations(
     """pyproject.toml, Pipfile and package.json: covered by a scanned lock, or why not."""
     python = {ManifestKind.REQUIREMENTS, ManifestKind.PYTHON_LOCK}
     npm = {ManifestKind.NPM_LOCK, ManifestKind.JS_LOCK}
-    found = []
+    found: list[Unsupported] = []
+    texts: dict[str, str] = {}
     for path in files:
         name = PurePosixPath(path).name
         if name not in ("pyproject.toml", "Pipfile", "package.json"):
@@ -170,7 +175,9 @@ def _declarations(
         is_npm = name == "package.json"
         kinds = npm if is_npm else python
         folder = PurePosixPath(path).parent
-        covering = sorted(m.path for m in scanned if m.kind in kinds and _covers(repo, m, folder))
+        covering = sorted(
+            m.path for m in scanned if m.kind in kinds and _covers(repo, m, folder, texts)
+        )
         beside = [u.path for u in unread if PurePosixPath(u.path).parent == folder]
         if covering:
             reason = f"declares ranges; its resolved pins are scanned in {', '.join(covering)}"
