@@ -22,7 +22,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,10 @@ import pytest
 import yaml
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from pydantic import SecretStr
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
 
 from orchestra_ops.adapters.lambda_cloud import LambdaCloudClient
 from orchestra_ops.adapters.prefect_deployments import PrefectDeployments
@@ -40,6 +44,7 @@ from orchestra_ops.adapters.pulumi_backend import state_owner
 from orchestra_ops.domain.provisioning import live_instances_of
 from orchestra_ops.errors import InvalidRequest
 from orchestra_ops.sandbox.runner import Endpoints, Sandbox
+from orchestra_ops.sandbox.server import serve_in_thread
 from orchestra_ops.settings import PulumiSettings
 from orchestra_ops.trigger import Exit
 from tests.e2e.prefect_processes import (
@@ -83,6 +88,7 @@ class Stack:
     endpoints: Endpoints
     worker_log: Path
     sandbox: Sandbox
+    alerts: list[dict[str, Any]] = field(default_factory=list)  # what the alert webhook got
 
     def api(self, method: str, path: str, body: Any = None) -> Any:
         """One call to the server's REST API (JSON in, JSON out); a busy SQLite server's 503
@@ -145,10 +151,15 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         cli(["--no-prompt", "deploy", "--all"], {**worker_env, **snapshot_source(tmp)})
         closed = run_module("deployments.parameter_schemas", env=env)  # as `make deploy` does
         assert f"closed the parameter schema of {PROVISIONING}" in closed
+        alerts: list[dict[str, Any]] = []
+        hook = cleanup.enter_context(serve_in_thread(_webhook(alerts), name="alert-webhook"))
+        env = {**env, "ORCHESTRA_NOTIFY_WEBHOOK_URL": f"{hook.url}/services/T/B/e2e-secret"}
         automations = run_module("deployments.automations", "--silence-s", str(SILENCE_S), env=env)
         assert "created 'orchestra-ops: crashed when heartbeats stop'" in automations
+        assert "created 'orchestra-ops alert: Failed'" in automations
         again = run_module("deployments.automations", "--silence-s", str(SILENCE_S), env=env)
-        assert again.startswith("unchanged"), again  # make deploy twice changes nothing
+        assert "created" not in again and "updated" not in again, again  # twice: no change
+        assert "e2e-secret" not in automations + again
         worker_log = tmp / "worker.log"
         worker = start(
             [PREFECT, "worker", "start", "--pool", POOL, "--work-queue", "default"],
@@ -166,7 +177,18 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             endpoints=endpoints,
             worker_log=worker_log,
             sandbox=sandbox,
+            alerts=alerts,
         )
+
+
+def _webhook(received: list[dict[str, Any]]) -> Starlette:
+    """A Slack-like incoming webhook on loopback that records every JSON body."""
+
+    async def hook(request: Request) -> PlainTextResponse:
+        received.append(await request.json())
+        return PlainTextResponse("ok")
+
+    return Starlette(routes=[Route("/services/{path:path}", hook, methods=["POST"])])
 
 
 def test_security_scan_run_from_the_cli_completes_and_reports(stack: Stack) -> None:
@@ -182,6 +204,27 @@ def test_security_scan_run_from_the_cli_completes_and_reports(stack: Stack) -> N
     # The gate failed on the example's findings (not on a scanner error), yet the run completed.
     assert report["passed"] is False and report["summary"]["failing"] > 0
     assert report["scan_errors"] == [], report["scan_errors"]
+
+
+def test_a_scan_that_finds_vulnerabilities_ends_policy_violation_and_alerts(stack: Stack) -> None:
+    """A real worker's weekly scan: the gate's findings end in the state PolicyViolation (not
+    a plain Failed), and the server's Failed automation tells the webhook it is findings."""
+    params = {"params": {"repo_path": str(stack.target)}}
+    out = cli(["deployment", "run", SECURITY, "--params", json.dumps(params)], stack.env)
+    found = re.search(r"UUID: ([0-9a-f-]{36})", out)
+    assert found, out
+    state = stack.wait_final(found.group(1))["state"]
+    assert (state["type"], state["name"]) == ("FAILED", "PolicyViolation"), state
+    assert re.search(r"[1-9]\d* findings at or above high, 0 scan errors", state["message"])
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        texts = [str(a.get("text")) for a in stack.alerts]
+        said = [t for t in texts if "weekly-security-scan PolicyViolation" in t]
+        if said:
+            break
+        time.sleep(1)
+    assert said, texts
+    assert "Findings, not a breakage" in said[0] and found.group(1) in said[0]
 
 
 def _instances(endpoints: Endpoints, state_dir: Path) -> int:
