@@ -159,7 +159,7 @@ class ManifestStatus:
 
     path: str
     kind: str
-    status: str  # scanned | partly scanned | scan error | not scanned
+    status: str  # scanned | partly scanned | scan error | not scanned (nothing audited)
     tools: tuple[str, ...]
     packages: int
     reason: str
@@ -187,10 +187,12 @@ def _status(result: ScanResult, manifest: Manifest) -> ManifestStatus:
         entries = "entry" if len(unchecked) == 1 else "entries"
         reasons.append(f"{len(unchecked)} {entries} not checked (listed by line)")
     if packages == 0 and not failed:
-        reasons.append("no exact pins to audit")
+        reasons.insert(0, "no exact pins to audit")
     if failed:
         status = "scan error"
-    elif unchecked or packages == 0:
+    elif packages == 0:
+        status = "not scanned"
+    elif unchecked:
         status = "partly scanned"
     else:
         status = "scanned"
