@@ -237,7 +237,7 @@ def _provision(
         env, str(backend_dir), rollout.new, serving_ids, checkpoint, config_before.decode()
     )
     try:
-        outputs = t.up_stack(backend_dir, env)
+        outputs = t.up_stack(backend_dir, env, planned=sum(report.preview.values()))
         new = StackColours.from_outputs(outputs).instances.get(rollout.new, ())
         report.health = t.health_gate_instances(new, cfg.api_port, params.health.policy())
     except Exception as error:

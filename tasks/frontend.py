@@ -30,6 +30,7 @@ from orchestra_ops.domain.frontend.migration import (
     source_digest,
 )
 from orchestra_ops.domain.health import GateState, HealthPolicy, describe
+from orchestra_ops.domain.progress import deployment_percent
 from orchestra_ops.domain.vercel import (
     Deployment,
     DeploymentId,
@@ -49,6 +50,7 @@ from orchestra_ops.saga import Saga, open_sagas
 from orchestra_ops.settings import load_settings
 from orchestra_ops.wiring import Clients, for_process
 from tasks.policy import artifact_key, cloud_task, local_task, run_logger
+from tasks.progress import Progress
 from tasks.run_names import named
 
 SECRET_PREFIX = "ORCHESTRA_SECRET_"  # noqa: S105 - a variable-name prefix, not a secret
@@ -240,8 +242,14 @@ def wait_ready(deployment_id: str, timeout_s: float, poll_s: float = 1.0) -> Dep
     """Poll until READY with its alias assigned; ERROR ends with the build log's tail."""
     deadline = time.monotonic() + timeout_s
     vercel = _clients().vercel()
+    progress = Progress(f"Vercel deployment {deployment_id}: waiting for its build")
     while True:
         current = vercel.get_deployment(deployment_id)
+        percent = deployment_percent(current.state, current.alias_assigned)
+        if percent is not None:
+            state = current.state.value.lower() + (", alias assigned" if percent == 100 else "")
+            link = f"[{current.url}](https://{current.url})"
+            progress.show(percent, f"Vercel deployment {deployment_id} ({link}): {state}")
         if current.state in (DeploymentState.ERROR, DeploymentState.CANCELED):
             events = vercel.deployment_events(DeploymentId(deployment_id))
             tail = " | ".join(e.serial for e in events[-5:])

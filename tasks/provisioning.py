@@ -24,6 +24,7 @@ from orchestra_ops.adapters.health import HttpProber, wait_healthy
 from orchestra_ops.domain.health import GateState, HealthPolicy, describe
 from orchestra_ops.domain.lambda_cloud import InstanceId
 from orchestra_ops.domain.placement import check_cost_ceiling, hourly_cost, plan_attempts
+from orchestra_ops.domain.progress import stack_percent
 from orchestra_ops.domain.provisioning import (
     ApiInstance,
     Lease,
@@ -47,6 +48,7 @@ from orchestra_ops.saga import Saga, open_sagas
 from orchestra_ops.settings import load_settings
 from orchestra_ops.wiring import for_process
 from tasks.policy import artifact_key, cloud_task, local_task, run_logger
+from tasks.progress import Progress
 from tasks.run_names import named
 
 
@@ -135,6 +137,11 @@ def _stream(event: StackEvent) -> None:
         _log().info("engine: %s", event.message)
 
 
+def _counted(event: StackEvent) -> bool:
+    """A step the preview's change summary counts: not a provider, not a read."""
+    return event.op != "read" and "::pulumi:providers:" not in (event.urn or "")
+
+
 def _public(outputs: Mapping[str, StackOutput]) -> dict[str, object]:
     return {name: output.value for name, output in outputs.items() if not output.secret}
 
@@ -174,10 +181,29 @@ def preview_stack(project_dir: Path, stack: str, title: str) -> dict[str, int]:
 
 @named("up_stack[{project_dir:name}/{stack}]")
 @local_task
-def up_stack(project_dir: Path, stack: str) -> dict[str, object]:
-    """Update the stack (a checkpoint is exported first); its public outputs."""
+def up_stack(project_dir: Path, stack: str, planned: int | None = None) -> dict[str, object]:
+    """Update the stack (a checkpoint is exported first); its public outputs.
+
+    ``planned`` is the number of resource steps the preview counted, for the progress
+    artifact; without it the bar only says started and done.
+    """
     engine, ref = _engine(project_dir, stack)
-    return _public(engine.up(ref, _stream))
+    progress = Progress(f"pulumi up {ref.label}: starting")
+    done = 0
+
+    def on_event(event: StackEvent) -> None:
+        nonlocal done
+        _stream(event)
+        if event.kind == "resource-done" and _counted(event):
+            done += 1
+            of = f" of {planned}" if planned else ""
+            progress.show(
+                stack_percent(done, planned), f"pulumi up {ref.label}: {done}{of} resources done"
+            )
+
+    outputs = _public(engine.up(ref, on_event))
+    progress.show(100.0, f"pulumi up {ref.label}: done ({done} resources)")
+    return outputs
 
 
 @named("export_stack[{project_dir:name}/{stack}]")

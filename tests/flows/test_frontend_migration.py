@@ -9,6 +9,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterType
 
 from flows.frontend_migration import FrontendMigrationParams, HealthParams, frontend_migration
 from orchestra_ops.errors import DeploymentFailed, HealthCheckFailed, RolledBack
@@ -88,6 +90,19 @@ def test_1_admin_migrates_end_to_end(
     assert '<script type="module" crossorigin src="/assets/' in page.text  # the built bundle
     assert _production(endpoints, "/api/health").json() == {"status": "ok", "path": "/api/health"}
     assert _production(endpoints, "/some/client/route").status_code == 200  # SPA fallback
+    with get_client(sync_client=True) as client:
+        kinds = ArtifactFilter(type=ArtifactFilterType(any_=["progress", "markdown"]))
+        artifacts = client.read_artifacts(artifact_filter=kinds, sort="CREATED_DESC", limit=50)
+    build = [
+        a
+        for a in artifacts
+        if a.type == "progress" and report.deployment_id in (a.description or "")
+    ]
+    assert build and build[0].data == 100.0, build  # the build polling ended at 100 %
+    assert "alias assigned" in (build[0].description or "")
+    published = next(a for a in artifacts if a.key == "frontend-admin-interface")
+    production = report.production_url
+    assert f"- production: [{production}]({production})" in str(published.data)
 
 
 def test_2_rerun_changes_nothing(

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterType
 from pydantic import SecretStr
 
 from flows.lambda_provisioning import lambda_provisioning, lambda_ttl_cleanup
@@ -73,6 +75,14 @@ def test_blue_then_green_then_the_expired_lease_destroys_it(
     assert colour_of(blue) == "blue" and first.instance_ids == [blue.id]
     assert first.api_url == "http://127.0.0.1:8000"
     assert any("healthy" in line for line in first.health)
+    with get_client(sync_client=True) as client:
+        only = ArtifactFilter(type=ArtifactFilterType(any_=["progress"]))
+        bars = {a.description: a.data for a in client.read_artifacts(artifact_filter=only)}
+    planned = sum(first.preview.values())  # every step the preview counted was done
+    assert bars.get(f"pulumi up backend/dev: done ({planned} resources)") == 100.0, (
+        bars,
+        first.preview,
+    )
 
     second = lambda_provisioning(params(infra, ttl_hours=1))
     assert second.serving_colour == "green"
