@@ -68,3 +68,19 @@ def test_a_lock_in_a_workspace_root_covers_only_its_members(tmp_path: Path) -> N
     reasons = {u.path: u.reason for u in unsupported}
     assert "scanned in pnpm-lock.yaml" in reasons["apps/web/package.json"]
     assert "has no lockfile" in reasons["apps/other/package.json"]
+
+
+def test_a_pip_compile_header_names_the_input_it_covers(tmp_path: Path) -> None:
+    """``pip-compile -o deps.lock.txt requirements/main.in``: main.in is covered by the
+    output, found by the header (names differ); the output is found by its content."""
+    write(tmp_path / "requirements" / "main.in", "flask\n")
+    header = "#\n#    pip-compile --output-file=deps.lock.txt requirements/main.in\n#\n"
+    write(tmp_path / "deps.lock.txt", header + "flask==2.3.3\n")
+    manifests, unsupported = discover(tmp_path)
+    assert [m.path for m in manifests] == ["deps.lock.txt"]
+    assert [(u.path, u.reason) for u in unsupported] == [
+        (
+            "requirements/main.in",
+            "the input of deps.lock.txt, whose compiled pins are scanned instead",
+        )
+    ]
