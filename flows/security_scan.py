@@ -96,7 +96,17 @@ def security_scan(params: SecurityScanParams) -> ScanSummary:
         config_written=written,
         fixes=fixes,
     )
-    logger.info("security scan: %s", summary.model_dump_json())
+    logger.info(
+        "security scan %s: %d findings, %d at or above the threshold, %d scan errors; "
+        "%d new and %d fixed since the last scan; report %s",
+        "passed" if summary.passed else "failed",
+        summary.findings,
+        summary.failing,
+        summary.scan_errors,
+        summary.new,
+        summary.fixed,
+        summary.reports["markdown"],
+    )
     if outcome.gate.verdict.failing:
         failing, threshold = outcome.gate.verdict.failing, outcome.policy.threshold
         send_notice(

@@ -42,6 +42,7 @@ from orchestra_ops.adapters import pulumi_pending
 from orchestra_ops.adapters.pulumi_backend import WRONG_KEY_HINT, Backend, choose_backend
 from orchestra_ops.adapters.pulumi_locks import lock_files, remove_lock, torn_sidecars
 from orchestra_ops.adapters.pulumi_locks import stale_locks as stale_locks  # re-exported
+from orchestra_ops.domain.run_markdown import change_counts
 from orchestra_ops.errors import (
     StackConflict,
     StackError,
@@ -231,7 +232,7 @@ def to_stack_event(event: auto.EngineEvent) -> StackEvent:
         counts = {
             getattr(k, "value", str(k)): v for k, v in event.summary_event.resource_changes.items()
         }
-        return StackEvent("summary", f"done: {counts}")
+        return StackEvent("summary", f"done: {change_counts(counts)}")
     if event.stdout_event is not None:
         return StackEvent("stdout", event.stdout_event.message.rstrip())
     return StackEvent("other", "")
