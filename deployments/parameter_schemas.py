@@ -37,17 +37,20 @@ def strict_schema(flow: Flow[Any, Any]) -> dict[str, Any]:
     """The flow's parameter schema as ``prefect deploy`` writes it, top level closed.
 
     Prefect titles each flow parameter with its Python name (``params``): a parameter
-    typed by a model loses that title, so the run form shows the model's own ("Provisioning
-    request"); a plain one takes its title from ``flows.params.PARAMETER_TITLES``.
+    typed by a model takes the model's title ("Provisioning request"; the v1 UI shows the
+    parameter's own title, v2 the model's), a plain one its title from
+    ``flows.params.PARAMETER_TITLES``.
     """
     schema = parameter_schema(flow).model_dump_for_openapi()
     schema["additionalProperties"] = False
+    definitions = schema.get("definitions", {})
     for name, field in schema.get("properties", {}).items():
-        if field.get("title") == name:
-            if "$ref" in field:
-                del field["title"]
-            elif name in PARAMETER_TITLES:
-                field["title"] = PARAMETER_TITLES[name]
+        if field.get("title", name) != name:
+            continue
+        model = definitions.get(str(field.get("$ref", "")).rsplit("/", 1)[-1], {})
+        title = model.get("title") or PARAMETER_TITLES.get(name)
+        if title:
+            field["title"] = title
     return schema
 
 

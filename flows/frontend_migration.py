@@ -81,7 +81,7 @@ class FrontendMigrationParams(BaseModel):
     )
     health: HealthParams = Field(
         default_factory=HealthParams,
-        title="Health check",
+        title="Health check of the release",
         description="how the new release proves healthy",
     )
     deploy_timeout_s: float = Field(
