@@ -18,6 +18,9 @@ from orchestra_ops.domain.security.trend import Trend
 
 #: Ids the OSV database knows (it aggregates CVE, GHSA, PYSEC and the other feeds).
 _OSV_ID = re.compile(r"^(CVE|GHSA|PYSEC|OSV|GSD|RUSTSEC|GO|MAL)-[A-Za-z0-9-]+$")
+_OSV_ID_IN_TEXT = re.compile(
+    r"\b(?:CVE|GHSA|PYSEC|OSV|GSD|RUSTSEC|GO|MAL)-[A-Za-z0-9]+(?:-[A-Za-z0-9]+)+"
+)
 
 
 def advisory_link(vuln_id: str) -> str:
@@ -100,8 +103,13 @@ def _trend(trend: Trend, chart: str | None) -> list[str]:
     return lines
 
 
+def linked(text: str) -> str:
+    """``text`` with every advisory id in it made a link (see :func:`advisory_link`)."""
+    return _OSV_ID_IN_TEXT.sub(lambda m: advisory_link(m.group(0)), text)
+
+
 def _remediation(steps: list[Step]) -> list[str]:
-    return ["", "## Remediation", "", *(f"- {step.text}" for step in steps)]
+    return ["", "## Remediation", "", *(f"- {linked(step.text)}" for step in steps)]
 
 
 def markdown_summary(

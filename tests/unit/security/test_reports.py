@@ -268,7 +268,8 @@ def test_trend_against_the_previous_json_report(result: ScanResult) -> None:
     assert "## Since the previous run\n\n4 new, 1 fixed, 1 still open." in text
     jinja2 = "[CVE-2019-10906](https://osv.dev/vulnerability/CVE-2019-10906)"
     assert f"- fixed: {jinja2} in jinja2 ({REQS})" in text
-    assert f"- {REQS}:2: requests 2.19.0 -> 2.20.0 (CVE-2018-18074)" in text
+    fix = f"- {REQS}:2: requests 2.19.0 -> 2.20.0 ([CVE-2018-18074](https://osv.dev/vulnerability/CVE-2018-18074))"
+    assert fix in text
 
 
 # --- remediation -----------------------------------------------------------------------------

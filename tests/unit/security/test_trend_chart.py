@@ -7,7 +7,7 @@ import datetime as dt
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from orchestra_ops.domain.security.markdown import advisory_link
+from orchestra_ops.domain.security.markdown import advisory_link, linked
 from orchestra_ops.domain.security.trend_chart import (
     MAX_SCANS,
     markdown_image,
@@ -75,3 +75,12 @@ def test_advisory_ids_link_to_osv_and_other_ids_stay_text() -> None:
     )
     assert advisory_link("36546") == "36546"  # a safety id: not in OSV
     assert advisory_link("CVE-2018-18074 ) x") == "CVE-2018-18074 ) x"
+
+
+def test_ids_inside_a_remediation_line_become_links() -> None:
+    text = linked("requests 2.19.0 -> 2.20.0 (CVE-2018-18074, GHSA-x84v-xcm2-53pg, 36546)")
+    assert text == (
+        "requests 2.19.0 -> 2.20.0 "
+        "([CVE-2018-18074](https://osv.dev/vulnerability/CVE-2018-18074), "
+        "[GHSA-x84v-xcm2-53pg](https://osv.dev/vulnerability/GHSA-x84v-xcm2-53pg), 36546)"
+    )
