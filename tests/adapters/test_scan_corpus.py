@@ -64,6 +64,10 @@ def test_a_correct_scan_of_the_corpus_repository(
     }
     missing = [f for f in expected["findings"] if tuple(f) not in found]
     assert missing == [], f"expected findings not reported: {missing}"
+    for finding in report["findings"]:  # each finding points at the line pinning it
+        text = (repo / finding["manifest"]).read_text().splitlines()
+        pinned = text[finding["line"] - 1].lower().replace("_", "-")
+        assert finding["package"] in pinned, (finding["manifest"], finding["line"], pinned)
     listed = {m["path"]: m["status"] for m in report["manifests"]}
     assert listed == expected["candidates"]
     not_checked = {

@@ -2,9 +2,10 @@
 
 npm audit reads only npm's own lockfile; the pins of a pnpm, yarn or bun lock are
 written into one so the real tool audits them against the real (or sandbox) registry.
-One version of a name sits at ``node_modules/<name>``; each further version of the same
-name is nested under a holder whose name npm cannot publish (a leading ``_``), so no
-advisory can ever match the holder itself.
+The first version of a name sits at ``node_modules/<name>``; each further version of the
+same name is nested one level deeper under the previous one
+(``node_modules/<name>/node_modules/<name>``), so no invented package name is ever sent
+to the registry.
 """
 
 from __future__ import annotations
@@ -20,17 +21,12 @@ ROOT_NAME = "orchestra-ops-audit"
 def package_lock_v3(packages: Iterable[LockedPackage]) -> tuple[str, dict[str, LockedPackage]]:
     """(lockfile text, node path -> the pin it stands for)."""
     nodes: dict[str, LockedPackage] = {}
-    placed: dict[str, int] = {}
+    depth: dict[str, int] = {}
     for package in sorted(packages, key=lambda p: (p.name, p.version)):
-        count = placed.get(package.name, 0)
-        placed[package.name] = count + 1
-        if count == 0:
-            nodes[f"node_modules/{package.name}"] = package
-        else:
-            nodes[f"node_modules/_dup{count}/node_modules/{package.name}"] = package
+        level = depth.get(package.name, 0) + 1
+        depth[package.name] = level
+        nodes["/".join([f"node_modules/{package.name}"] * level)] = package
     entries: dict[str, dict[str, object]] = {"": {"name": ROOT_NAME, "version": "0.0.0"}}
-    for holder in sorted({p.split("/node_modules/")[0] for p in nodes if "/_dup" in p}):
-        entries[holder] = {"version": "0.0.0"}
     entries.update({path: {"version": pin.version} for path, pin in nodes.items()})
     lock = {
         "name": ROOT_NAME,

@@ -216,14 +216,17 @@ def test_pipfile_lock_sections_and_editables() -> None:
     assert (local.line, local.name) == (7, "me") and "local package" in local.reason
 
 
-def test_generated_package_lock_nests_second_versions_under_a_holder() -> None:
-    """Two versions of one name: one at the top, the other under ``_dup1`` (unpublishable)."""
+def test_generated_package_lock_nests_a_second_version_under_the_first() -> None:
+    """Two versions of one name: one at the top, the other nested under it; no invented
+    package name reaches the registry."""
     text, nodes = package_lock_v3(
         [LockedPackage("minimist", "1.2.5", 3), LockedPackage("minimist", "0.2.3", 9)]
     )
     lock = json.loads(text)
     assert lock["lockfileVersion"] == 3
-    assert lock["packages"]["node_modules/minimist"] == {"version": "0.2.3"}
-    assert lock["packages"]["node_modules/_dup1/node_modules/minimist"] == {"version": "1.2.5"}
-    assert lock["packages"]["node_modules/_dup1"] == {"version": "0.0.0"}
-    assert nodes["node_modules/_dup1/node_modules/minimist"].line == 3
+    assert lock["packages"] == {
+        "": {"name": "orchestra-ops-audit", "version": "0.0.0"},
+        "node_modules/minimist": {"version": "0.2.3"},
+        "node_modules/minimist/node_modules/minimist": {"version": "1.2.5"},
+    }
+    assert nodes["node_modules/minimist/node_modules/minimist"].line == 3

@@ -91,7 +91,7 @@ NPM_REPORT = {
                 }
             ],
             "range": "0.2.3 || 1.2.5",
-            "nodes": ["node_modules/_dup1/node_modules/minimist", "node_modules/minimist"],
+            "nodes": ["node_modules/minimist/node_modules/minimist", "node_modules/minimist"],
             "fixAvailable": True,
         }
     },
@@ -102,9 +102,9 @@ def test_npm_findings_per_installed_version_with_fixes_from_the_range() -> None:
     """Two installed versions, two findings; each fixed on its own line; no 'no fix known'."""
     versions = {
         "node_modules/minimist": "0.2.3",
-        "node_modules/_dup1/node_modules/minimist": "1.2.5",
+        "node_modules/minimist/node_modules/minimist": "1.2.5",
     }
-    lines = {"node_modules/minimist": 9, "node_modules/_dup1/node_modules/minimist": 3}
+    lines = {"node_modules/minimist": 9, "node_modules/minimist/node_modules/minimist": 3}
     findings = from_npm_audit(NPM_REPORT, "pnpm-lock.yaml", versions, lines)
     assert [(f.version, f.line, f.fixed_versions) for f in findings] == [
         ("0.2.3", 9, ("0.2.4", "1.2.6")),
