@@ -59,6 +59,7 @@ class _Requirements:
         self.cache: dict[Path, RequirementsFile | None] = {}
 
     def read(self, path: Path) -> RequirementsFile | None:
+        """The file read once; None when it cannot be read (discovery lists it)."""
         if path not in self.cache:
             try:
                 self.cache[path] = read_requirements(path.read_text(encoding="utf-8"), str(path))
