@@ -84,3 +84,15 @@ def test_a_pip_compile_header_names_the_input_it_covers(tmp_path: Path) -> None:
             "the input of deps.lock.txt, whose compiled pins are scanned instead",
         )
     ]
+
+
+def test_setup_files_and_conda_environments_are_named(tmp_path: Path) -> None:
+    """A setup.py with install_requires and a conda environment: listed, with why."""
+    write(tmp_path / "setup.py", "setup(name='x', install_requires=['requests>=2'])\n")
+    write(tmp_path / "tools" / "setup.py", "print('not a package')\n")
+    write(tmp_path / "environment.yml", "name: ml\ndependencies:\n  - numpy=1.26\n")
+    _, unsupported = discover(tmp_path)
+    reasons = {u.path: u.reason for u in unsupported}
+    assert set(reasons) == {"environment.yml", "setup.py"}
+    assert "conda environment is not audited" in reasons["environment.yml"]
+    assert "declares ranges" in reasons["setup.py"]
