@@ -11,8 +11,10 @@ Scanned:
 
 Listed as not scanned, each with its reason: a ``.in`` whose compiled ``.txt`` is scanned,
 a file named like requirements that is not requirements syntax, ``pyproject.toml``,
-``Pipfile`` and ``package.json`` (covered by a lock, or with no lock to audit), a binary
-``bun.lockb`` and lock formats not read yet (``pdm.lock``, ``pylock.toml``).
+``Pipfile``, ``setup.py``/``setup.cfg`` and ``package.json`` (covered by a lock, or with no
+lock to audit), conda environment files, a binary ``bun.lockb`` and lock formats not read
+yet (``pdm.lock``, ``pylock.toml``). The scan itself lists, per manifest, the lines it
+cannot check (:mod:`.prepare`).
 """
 
 from __future__ import annotations
