@@ -11,6 +11,8 @@ lists, so they fire whatever happened to the process:
 - **Crashed**: the process died (also what the heartbeat automation marks).
 - **Late**: a scheduled run nobody started in time (no worker alive, pool paused), which
   is how a skipped weekly scan shows.
+- **No worker**: the work pool of the deployments became not ready (its last worker
+  stopped sending heartbeats), before any scheduled run is late.
 
 They send through one Prefect ``CustomWebhookNotificationBlock`` posting Slack-compatible
 JSON (``{"text": ...}``) to ORCHESTRA_NOTIFY_WEBHOOK_URL, the webhook of the flows' own
@@ -20,10 +22,9 @@ and its ``url`` field only names the placeholder.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import Literal, cast
 from uuid import UUID
 
 from prefect.automations import Automation, EventTrigger, Posture, SendNotification
@@ -53,12 +54,19 @@ _WHERE = (
 
 @dataclass(frozen=True)
 class Alert:
-    """One kind of run to alert on: the state event labels it matches and what it says."""
+    """One thing to alert on: the event it matches and what it says.
 
-    key: str  # Failed | Crashed | Late
+    A ``flow-run`` alert matches the state events of the watched deployments' runs whose
+    resource carries ``labels``; a ``work-pool`` alert matches ``event`` of the watched
+    work pools.
+    """
+
+    key: str  # Failed | Crashed | Late | No worker
     labels: tuple[tuple[str, str], ...]  # flow-run resource labels of the state event
     subject: str
     body: str
+    kind: Literal["flow-run", "work-pool"] = "flow-run"
+    event: str = "prefect.flow-run.*"
 
     @property
     def name(self) -> str:
@@ -91,44 +99,83 @@ ALERTS = (
         "A scheduled run has not started: is a worker polling the work pool "
         "(`prefect worker start --pool orchestra-ops-process`)?\n" + _WHERE,
     ),
+    Alert(
+        "No worker",
+        (),
+        "orchestra-ops: no worker polls {{ work_pool.name }}",
+        "The work pool {{ work_pool.name }} has no live worker (the last one stopped sending "
+        "heartbeats): scheduled runs such as the weekly scan will not start. Start one: "
+        "`prefect worker start --pool {{ work_pool.name }}`.",
+        kind="work-pool",
+        event="prefect.work-pool.not-ready",
+    ),
 )
 
 
-def deployment_names(prefect_yaml: Path = PREFECT_YAML) -> list[str]:
-    """Every deployment name ``prefect_yaml`` lists, sorted (ConfigError when it lists none)."""
+@dataclass(frozen=True)
+class Watched:
+    """What ``prefect.yaml`` deploys: the deployments and the work pools they run on."""
+
+    deployments: list[str]
+    pools: list[str]
+
+
+def watched(prefect_yaml: Path = PREFECT_YAML) -> Watched:
+    """The deployments and work pools ``prefect_yaml`` lists, sorted (ConfigError when it
+    lists no deployment)."""
     try:
         text = prefect_yaml.read_text()
     except OSError as error:
         raise ConfigError(f"{prefect_yaml}: cannot read it ({error.strerror})") from error
     data = load_yaml(text, str(prefect_yaml), typ="safe")
     entries = data.get("deployments") if isinstance(data, dict) else None
-    names = sorted({str(d["name"]) for d in entries or [] if isinstance(d, dict) and d.get("name")})
-    if not names:
+    found = [d for d in entries or [] if isinstance(d, dict) and d.get("name")]
+    if not found:
         raise ConfigError(f"{prefect_yaml}: no deployment with a name under `deployments:`")
-    return names
+    pools = [d.get("work_pool") for d in found]
+    return Watched(
+        sorted({str(d["name"]) for d in found}),
+        sorted({str(p["name"]) for p in pools if isinstance(p, dict) and p.get("name")}),
+    )
 
 
-def alert_automation(alert: Alert, deployments: Sequence[str], block_id: UUID) -> Automation:
-    """The automation that sends ``alert`` for every run of ``deployments``."""
-    return Automation(
-        name=alert.name,
-        description=(
-            f"Sends a webhook notice when a run of an orchestra-ops deployment is {alert.key} "
-            f"(deployments: {', '.join(deployments)})."
-        ),
-        enabled=True,
-        trigger=EventTrigger(
-            match={"prefect.resource.id": "prefect.flow-run.*", **dict(alert.labels)},
-            match_related={
-                "prefect.resource.role": "deployment",
-                "prefect.resource.name": list(deployments),
-            },
-            expect={"prefect.flow-run.*"},
+def _trigger(alert: Alert, watching: Watched) -> EventTrigger:
+    if alert.kind == "work-pool":
+        match = {"prefect.resource.id": "prefect.work-pool.*"}
+        return EventTrigger(
+            match={**match, "prefect.resource.name": watching.pools},
+            expect={alert.event},
             for_each={"prefect.resource.id"},
             posture=Posture.Reactive,
             threshold=1,
             within=0,
-        ),
+        )
+    return EventTrigger(
+        match={"prefect.resource.id": "prefect.flow-run.*", **dict(alert.labels)},
+        match_related={
+            "prefect.resource.role": "deployment",
+            "prefect.resource.name": watching.deployments,
+        },
+        expect={alert.event},
+        for_each={"prefect.resource.id"},
+        posture=Posture.Reactive,
+        threshold=1,
+        within=0,
+    )
+
+
+def alert_automation(alert: Alert, watching: Watched, block_id: UUID) -> Automation:
+    """The automation that sends ``alert`` for what ``watching`` names."""
+    what = (
+        f"work pools: {', '.join(watching.pools)}"
+        if alert.kind == "work-pool"
+        else f"runs of the deployments: {', '.join(watching.deployments)}"
+    )
+    return Automation(
+        name=alert.name,
+        description=f"Sends a webhook notice on {alert.key} ({what}).",
+        enabled=True,
+        trigger=_trigger(alert, watching),
         actions=[
             SendNotification(block_document_id=block_id, subject=alert.subject, body=alert.body)
         ],

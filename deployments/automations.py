@@ -9,9 +9,9 @@ heartbeat nor a final state. The transition to CRASHED releases the run's deploy
 concurrency slot. ``orchestra-ops recover`` lists such runs too.
 
 **Alerts on Failed, Crashed and Late runs** of every deployment ``prefect.yaml`` lists,
-sent through a Prefect notification block to ORCHESTRA_NOTIFY_WEBHOOK_URL (see
-``deployments/alerts.py``). Without that setting no alert automation is created, and the
-command says so on stderr.
+and on their work pool left without a worker, sent through a Prefect notification block
+to ORCHESTRA_NOTIFY_WEBHOOK_URL (see ``deployments/alerts.py``). Without that setting no
+alert automation is created, and the command says so on stderr.
 
 Run ``python -m deployments.automations`` with PREFECT_API_URL set; running it again
 changes nothing (it prints what it created, updated or left as it was; never the URL).
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import cast
@@ -35,9 +34,10 @@ from pydantic import SecretStr
 from deployments.alerts import (
     ALERTS,
     PREFECT_YAML,
+    Watched,
     alert_automation,
-    deployment_names,
     ensure_block,
+    watched,
     webhook_block,
 )
 from orchestra_ops.errors import ConfigError
@@ -99,12 +99,11 @@ def ensure(wanted: Automation) -> str:
     return f"updated {wanted.name!r}"
 
 
-def ensure_alerts(
-    webhook: SecretStr | None, timeout_s: float, deployments: Sequence[str]
-) -> list[str]:
+def ensure_alerts(webhook: SecretStr | None, timeout_s: float, watching: Watched) -> list[str]:
     """The notification block and one alert automation per kind; what happened to each.
 
-    Without a webhook nothing is created and the one line says so.
+    Without a webhook nothing is created and the one line says so; without a work pool in
+    ``prefect.yaml`` there is no pool to watch, and that is said too.
     """
     if webhook is None:
         kinds = "/".join(a.key for a in ALERTS)
@@ -113,7 +112,13 @@ def ensure_alerts(
             "e.g. in .env, and run `make deploy` again); existing ones are left as they are"
         ]
     block_id, said = ensure_block(webhook_block(webhook, timeout_s))
-    return [said] + [ensure(alert_automation(a, deployments, block_id)) for a in ALERTS]
+    lines = [said]
+    for alert in ALERTS:
+        if alert.kind == "work-pool" and not watching.pools:
+            lines.append(f"no {alert.name!r}: prefect.yaml names no work pool to watch")
+        else:
+            lines.append(ensure(alert_automation(alert, watching, block_id)))
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -129,13 +134,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--silence-s must be at least 10 (Prefect's minimum for such triggers)")
     try:
         notify = load_settings(args.env_file).notify
-        deployments = deployment_names(args.prefect_yaml)
+        watching = watched(args.prefect_yaml)
     except ConfigError as error:
         print(f"automations: {error}", file=sys.stderr)
         return 2
     try:
         print(ensure(zombie_automation(args.silence_s)))
-        for line in ensure_alerts(notify.webhook_url, notify.timeout_s, deployments):
+        for line in ensure_alerts(notify.webhook_url, notify.timeout_s, watching):
             print(line, file=sys.stdout if notify.webhook_url else sys.stderr)
     except Exception as error:  # one line for a person at a terminal, not a traceback
         print(f"automations: {type(error).__name__}: {error}", file=sys.stderr)

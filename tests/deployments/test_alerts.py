@@ -8,17 +8,22 @@ from uuid import uuid4
 import pytest
 from pydantic import SecretStr
 
-from deployments.alerts import ALERTS, alert_automation, deployment_names, webhook_block
+from deployments.alerts import ALERTS, alert_automation, watched, webhook_block
 from orchestra_ops.errors import ConfigError
 
 
 def test_every_deployment_of_prefect_yaml_is_watched() -> None:
-    """The project's own prefect.yaml: all six deployments, the weekly scan among them."""
-    names = deployment_names()
+    """The project's own prefect.yaml: all six deployments, the weekly scan among them,
+    and their one work pool."""
+    watching = watched()
+    names = watching.deployments
     assert names == sorted(names) and len(names) == 6
     assert "weekly-security-scan" in names and "lambda-provisioning" in names
-    trigger = alert_automation(ALERTS[0], names, uuid4()).trigger
-    assert "weekly-security-scan" in str(trigger)
+    assert watching.pools == ["orchestra-ops-process"]
+    by_kind = {a.kind: alert_automation(a, watching, uuid4()).trigger for a in ALERTS}
+    assert "weekly-security-scan" in str(by_kind["flow-run"])
+    assert "orchestra-ops-process" in str(by_kind["work-pool"])
+    assert "weekly-security-scan" not in str(by_kind["work-pool"])
 
 
 @pytest.mark.parametrize(
@@ -36,12 +41,12 @@ def test_a_prefect_yaml_without_deployments_is_refused(
     path = tmp_path / "prefect.yaml"
     path.write_text(text)
     with pytest.raises(ConfigError, match=says):
-        deployment_names(path)
+        watched(path)
 
 
 def test_a_missing_prefect_yaml_is_named() -> None:
     with pytest.raises(ConfigError, match=r"nowhere\.yaml: cannot read it"):
-        deployment_names(Path("/nowhere.yaml"))
+        watched(Path("/nowhere.yaml"))
 
 
 def test_the_block_keeps_the_url_secret() -> None:

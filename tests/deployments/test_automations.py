@@ -2,8 +2,9 @@
 
 The alert automations and their notification block are created once, a second run changes
 nothing, a changed definition is updated in place, and a Failed, a PolicyViolation, a
-Crashed and a Late run of a watched deployment reach a webhook receiver on 127.0.0.1
-through the server's own automation services (triggers and actions), never naming the URL.
+Crashed and a Late run of a watched deployment, and its work pool left without a worker,
+reach a webhook receiver on 127.0.0.1 through the server's own automation services
+(triggers and actions), never naming the URL.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 from prefect.blocks.notifications import CustomWebhookNotificationBlock
 from prefect.client.orchestration import get_client
+from prefect.client.schemas.actions import WorkPoolCreate
 from prefect.states import Crashed, Failed, Late, Running
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -30,6 +32,7 @@ pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 CANARY = "alert-canary-7c1e-DO-NOT-LEAK"
 PROBE = "alert-probe-deployment"  # a deployment no other test creates
+POOL = "alert-probe-pool"
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +54,10 @@ def received() -> Iterator[tuple[list[dict[str, Any]], str]]:
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A prefect.yaml listing two deployments; every automation and the block removed after."""
     yaml_file = tmp_path / "prefect.yaml"
-    yaml_file.write_text(f"deployments:\n  - name: {PROBE}\n  - name: weekly-security-scan\n")
+    yaml_file.write_text(
+        f"deployments:\n  - name: {PROBE}\n    work_pool: {{name: {POOL}}}\n"
+        "  - name: weekly-security-scan\n"
+    )
     monkeypatch.chdir(tmp_path)  # no developer .env is read
     yield yaml_file
     with get_client(sync_client=True) as client:
@@ -82,9 +88,8 @@ def test_without_a_webhook_no_alert_is_created_and_it_says_so(
     code, out, err = _run(project, capsys)
     assert code == 0
     assert f"created {ZOMBIE_NAME!r}" in out
-    assert (
-        "no Failed/Crashed/Late alert automations: ORCHESTRA_NOTIFY_WEBHOOK_URL is not set" in err
-    )
+    said = "no Failed/Crashed/Late/No worker alert automations: ORCHESTRA_NOTIFY_WEBHOOK_URL"
+    assert f"{said} is not set" in err
     assert _alert_counts() == {a.name: 0 for a in ALERTS}
 
 
@@ -103,13 +108,14 @@ def test_alerts_are_created_once_and_a_changed_definition_is_updated(
         assert f"created {alert.name!r}" in out
     code, again, err = _run(project, capsys)
     assert code == 0, err
-    assert [line.split()[0] for line in again.splitlines()] == ["unchanged"] * 5, again
+    assert [line.split()[0] for line in again.splitlines()] == ["unchanged"] * 6, again
     project.write_text(project.read_text() + "  - name: another-deployment\n")
     code, changed, err = _run(project, capsys)
     assert code == 0, err
     assert f"unchanged notification block {BLOCK_NAME!r}" in changed
-    for alert in ALERTS:
-        assert f"updated {alert.name!r}" in changed
+    for alert in ALERTS:  # the pool alert watches the pools, which did not change
+        done = "unchanged" if alert.kind == "work-pool" else "updated"
+        assert f"{done} {alert.name!r}" in changed
     assert _alert_counts() == {a.name: 1 for a in ALERTS}  # nothing duplicated
     with get_client(sync_client=True) as client:
         failed = client.read_automations_by_name(ALERT_PREFIX + "Failed")[0]
@@ -153,10 +159,13 @@ def test_failed_crashed_and_late_runs_reach_the_webhook(
             client.set_flow_run_state(run.id, end, force=True)
         late = client.create_flow_run_from_deployment(watched)
         client.set_flow_run_state(late.id, Late(), force=True)
-    _wait_for(bodies, 4)
+        # A new pool has no worker: the server emits prefect.work-pool.not-ready for it.
+        for name in (POOL, "unwatched-pool"):
+            client.create_work_pool(WorkPoolCreate(name=name, type="process"))
+    _wait_for(bodies, 5)
     time.sleep(3)  # a notice for the unwatched deployment would have arrived by now
     texts = sorted(str(b["text"]) for b in bodies)
-    assert len(texts) == 4, texts
+    assert len(texts) == 5, texts
     violation = next(t for t in texts if "PolicyViolation" in t)
     assert "Findings, not a breakage" in violation and "3 findings" in violation
     broken = next(t for t in texts if "the stack is broken" in t)
@@ -165,4 +174,6 @@ def test_failed_crashed_and_late_runs_reach_the_webhook(
     late_text = next(t for t in texts if f"{PROBE} is late" in t)
     assert "worker" in late_text and late_text.endswith("State: Late"), late_text
     assert "None" not in "".join(texts), texts  # no unset value rendered as None
-    assert not any("nobody is told" in t for t in texts)
+    assert not any("nobody is told" in t or "unwatched-pool" in t for t in texts)
+    no_worker = next(t for t in texts if f"no worker polls {POOL}" in t)
+    assert f"prefect worker start --pool {POOL}" in no_worker
