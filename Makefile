@@ -76,10 +76,11 @@ doctor: venv
 
 ## Benchmarks: ratios measured side by side; figures land in bench/results/latest.json.
 ## The roadmap and provisioning figures are measured with the Pulumi CLI (as for demo).
-bench: venv
+bench: venv vercel-tools
 	@command -v pulumi >/dev/null || bash tools/build-pulumi.sh >/dev/null || true
 	$(BIN)/python bench/emulator_rps.py
 	$(BIN)/python bench/frontend.py
+	$(BIN)/python bench/vercel_uploader.py
 	$(BIN)/python bench/security.py
 	$(BIN)/python bench/roadmap.py
 	$(BIN)/python bench/provisioning.py
