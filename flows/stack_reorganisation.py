@@ -19,16 +19,10 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 from pydantic import BaseModel, ConfigDict, Field
 
-from orchestra_ops.adapters.git import read_snapshot
-from orchestra_ops.adapters.reorg_apply import ReorgApplier
-from orchestra_ops.domain.reorg.discover import discover
-from orchestra_ops.domain.reorg.mapping import default_mapping, parse_mapping
-from orchestra_ops.domain.reorg.model import Outcome, Plan
-from orchestra_ops.domain.reorg.plan import build_plan, render_markdown
-from orchestra_ops.domain.reorg.validate import validate_layout
-from orchestra_ops.errors import ConfigError, ReorgError
-from tasks.policy import artifact_key, local_task
-from tasks.run_names import named
+from orchestra_ops.domain.reorg.model import ApplyResult, Outcome
+from orchestra_ops.errors import ConfigError
+from tasks.policy import artifact_key
+from tasks.reorganisation import apply_plan, plan_reorganisation, resume_run, roll_back_run
 from tasks.state_migration import migrate_stack_state
 
 LITERAL_4A = (
@@ -85,66 +79,10 @@ class ReorgReport(BaseModel):
     problems: list[str] = Field(default_factory=list)
 
 
-@named("plan_reorganisation[{repo_path:name}]")
-@local_task
-def plan_reorganisation(repo_path: str, mapping_file: str) -> Plan:
-    """Discover the projects, read or default the mapping, and publish the plan.
-
-    When the last run on this repo completed, its plan is the plan: the tree has already
-    been reorganised, so re-applying it changes nothing.
-    """
-    repo = Path(repo_path)
-    done = ReorgApplier(repo).completed_plan()
-    if done is not None:
-        return done
-    snapshot = read_snapshot(repo)
-    discovery = discover(snapshot)
-    mapping_path = repo / mapping_file
-    if mapping_path.is_file():
-        mapping = parse_mapping(mapping_path.read_text(encoding="utf-8"), source=mapping_file)
-    else:
-        mapping = default_mapping(discovery)
-    plan = build_plan(snapshot, mapping)
-    create_markdown_artifact(
-        render_markdown(plan, discovery), key=artifact_key("reorg-plan", repo.name)
-    )
-    return plan
-
-
-@named("apply_plan[{repo_path:name}]")
-@local_task
-def apply_plan(repo_path: str, plan: Plan) -> ReorgReport:
-    """Apply on a new branch; then validate, rolling back if the new layout is broken."""
-    repo = Path(repo_path)
-    applier = ReorgApplier(repo)
-    result = applier.apply(plan)
-    report = validate_layout(read_snapshot(repo), plan)
-    if not report.ok:
-        applier.rollback()
-        problems = "; ".join(str(p) for p in report.problems)
-        raise ReorgError(f"the reorganised layout does not validate, rolled back: {problems}")
+def _report(action: str, operations: int, result: ApplyResult) -> ReorgReport:
     return ReorgReport(
-        action="apply",
-        operations=len(plan.operations),
-        outcome=str(result.outcome),
-        branch=result.branch,
-        commit=result.commit,
-        pending_commands=list(result.pending_commands),
-    )
-
-
-@named("recover[{repo_path:name}]")
-@local_task
-def recover(repo_path: str, action: ReorgAction) -> ReorgReport:
-    """Finish (resume) or undo (rollback) an interrupted run."""
-    applier = ReorgApplier(Path(repo_path))
-    if action is ReorgAction.ROLLBACK:
-        applier.rollback()
-        return ReorgReport(action="rollback", operations=0, outcome="rolled back")
-    result = applier.resume()
-    return ReorgReport(
-        action="resume",
-        operations=0,
+        action=action,
+        operations=operations,
         outcome=str(result.outcome),
         branch=result.branch,
         commit=result.commit,
@@ -158,13 +96,16 @@ def stack_reorganisation(params: ReorgParams) -> ReorgReport:
     if params.literal_4a_rename:
         raise ConfigError(f"refused: {LITERAL_4A}")
     if params.action is ReorgAction.ROLLBACK:
-        return recover(params.repo_path, params.action)
+        roll_back_run(params.repo_path)
+        return ReorgReport(action="rollback", operations=0, outcome="rolled back")
     if params.action is ReorgAction.RESUME:
-        return _migrate_state(params.repo_path, recover(params.repo_path, params.action))
+        resumed = _report("resume", 0, resume_run(params.repo_path))
+        return _migrate_state(params.repo_path, resumed)
     plan = plan_reorganisation(params.repo_path, params.mapping_file)
     if params.action is ReorgAction.PLAN:
         return ReorgReport(action="plan", operations=len(plan.operations), outcome="planned")
-    return _migrate_state(params.repo_path, apply_plan(params.repo_path, plan))
+    applied = _report("apply", len(plan.operations), apply_plan(params.repo_path, plan))
+    return _migrate_state(params.repo_path, applied)
 
 
 def _migrate_state(repo_path: str, report: ReorgReport) -> ReorgReport:

@@ -20,11 +20,14 @@ from orchestra_ops.adapters.health import HttpProber
 from orchestra_ops.adapters.lambda_cloud import LambdaCloudClient
 from orchestra_ops.adapters.notify import WebhookNotifier
 from orchestra_ops.adapters.pulumi_backend import state_owner
+from orchestra_ops.adapters.reorg_apply import ReorgApplier
 from orchestra_ops.adapters.vercel import VercelClient
 from orchestra_ops.errors import ConfigError
 from orchestra_ops.ledger import Ledger
 from orchestra_ops.ports.lambda_cloud import LambdaCloudApi
+from orchestra_ops.ports.repository import ReorgRepository
 from orchestra_ops.ports.stack_engine import StackEngine
+from orchestra_ops.ports.stack_state import StateMigrator
 from orchestra_ops.ports.vercel import VercelApi
 from orchestra_ops.settings import Settings, require
 
@@ -95,6 +98,22 @@ class Clients(ClosesOnExit):
         if self._prober is None:
             self._prober = HttpProber(edge_url=self.settings.vercel.edge_url)
         return self._prober
+
+    def reorg_repository(self, repo: Path) -> ReorgRepository:
+        """The git work tree a reorganisation is carried out on (journaled in ``.git``)."""
+        return ReorgApplier(repo)
+
+    def state_migrator(self, org: str) -> StateMigrator:
+        """Pulumi stack state moves in the engine's backend (ToolMissing without the CLI)."""
+        from orchestra_ops.adapters.pulumi_engine import provider_environment
+        from orchestra_ops.adapters.pulumi_state import PulumiStateMigrator
+
+        return PulumiStateMigrator(
+            self.settings.pulumi,
+            self.settings.runtime.state_dir,
+            org=org,
+            provider_env=provider_environment(self.settings.lambda_cloud),
+        )
 
     def state_owner(self) -> str:
         """The id that marks what this state's stacks launch (see ``adapters.pulumi_backend``)."""

@@ -18,13 +18,12 @@ from pathlib import Path
 
 from prefect import get_run_logger
 
-from orchestra_ops.adapters.pulumi_engine import provider_environment
-from orchestra_ops.adapters.pulumi_state import PulumiStateMigrator
-from orchestra_ops.adapters.reorg_apply import ReorgApplier
 from orchestra_ops.domain.reorg.model import StackRename
 from orchestra_ops.errors import ReorgError, ToolMissing
+from orchestra_ops.ports.repository import ReorgRepository
 from orchestra_ops.ports.stack_state import StateMigrator
 from orchestra_ops.settings import load_settings
+from orchestra_ops.wiring import for_process
 from tasks.policy import local_task
 from tasks.run_names import named
 
@@ -142,24 +141,23 @@ def _label(rename: StackRename, *, old: bool) -> str:
     return f"{rename.org}/{project}/{rename.stack}"
 
 
-def migrate_applied_run(repo: Path, migrator: StateMigrator) -> list[StackMigration]:
-    """Migrate the stacks of the repo's completed run, journaling each moved stack."""
-    applier = ReorgApplier(repo)
-    plan = applier.completed_plan()
+def migrate_applied_run(
+    repository: ReorgRepository, migrator: StateMigrator
+) -> list[StackMigration]:
+    """Migrate the stacks of the repository's completed run, recording each moved stack."""
+    plan = repository.completed_plan()
     if plan is None:
         raise ReorgError(NO_COMPLETED_RUN)
-    journal = applier.journal
-    recorded = {r.get("stack") for r in journal.current_run() if r["event"] == "state-migrated"}
 
     def record(result: StackMigration) -> None:
-        label = _label(result.rename, old=False)
-        if label not in recorded:
-            journal.append({"event": "state-migrated", "stack": label})
-            recorded.add(label)
+        repository.record_migrated(_label(result.rename, old=False))
 
-    checkpoints = journal.path.parent / "checkpoints"
     return migrate_stacks(
-        migrator, plan.renames, repo=repo, checkpoint_dir=checkpoints, on_moved=record
+        migrator,
+        plan.renames,
+        repo=repository.repo,
+        checkpoint_dir=repository.checkpoint_dir,
+        on_moved=record,
     )
 
 
@@ -167,20 +165,14 @@ def migrate_applied_run(repo: Path, migrator: StateMigrator) -> list[StackMigrat
 @local_task
 def migrate_stack_state(repo_path: str) -> list[str] | None:
     """Migrate the renamed stacks' state; None (nothing done) when the Pulumi CLI is missing."""
-    repo = Path(repo_path)
-    plan = ReorgApplier(repo).completed_plan()
+    clients = for_process(load_settings())
+    repository = clients.reorg_repository(Path(repo_path))
+    plan = repository.completed_plan()
     if plan is None:
         raise ReorgError(NO_COMPLETED_RUN)
-    settings = load_settings()
     try:
-        # Built here, as other tasks build clients: wiring.py has no state migrator (yet).
-        migrator = PulumiStateMigrator(
-            settings.pulumi,
-            settings.runtime.state_dir,
-            org=plan.mapping.org,
-            provider_env=provider_environment(settings.lambda_cloud),
-        )
+        migrator = clients.state_migrator(plan.mapping.org)
     except ToolMissing as missing:
         get_run_logger().warning("%s", missing)
         return None
-    return [result.line for result in migrate_applied_run(repo, migrator)]
+    return [result.line for result in migrate_applied_run(repository, migrator)]

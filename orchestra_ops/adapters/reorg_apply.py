@@ -3,8 +3,10 @@
 Apply refuses a dirty tree, paths outside the repo and symlinks leading out of it,
 then works on a new branch. Every step is journaled (``journal.py``) before and after
 it runs. ``rollback`` restores the tree byte for byte; ``resume`` finishes the plan;
-applying a finished plan again changes nothing. State migration is left to a
-``StateMigrator``; without one the run ends in ``state migration pending``.
+applying a finished plan again changes nothing. A plan that renames projects ends in
+``state migration pending`` with the CLI commands; ``tasks/state_migration.py`` carries
+the state over (checkpoint, rename, verify, restore) and records each stack it moved
+here (:meth:`ReorgApplier.record_migrated`), which blocks a file rollback.
 """
 
 from __future__ import annotations
@@ -30,7 +32,6 @@ from orchestra_ops.adapters.journal import (
 from orchestra_ops.domain.reorg.model import ApplyResult, Move, Outcome, Plan, Rewrite
 from orchestra_ops.domain.reorg.plan import apply_to_snapshot, state_commands
 from orchestra_ops.errors import ReorgError
-from orchestra_ops.ports.stack_state import StateMigrator
 
 JOURNAL = Path(".git") / "orchestra-reorg" / "journal.jsonl"
 StepHook = Callable[[str], None]
@@ -49,7 +50,6 @@ class ReorgApplier:
         self,
         repo: Path,
         *,
-        migrator: StateMigrator | None = None,
         on_step: StepHook | None = None,
         journal_path: Path | None = None,
         git: Git | None = None,
@@ -58,7 +58,6 @@ class ReorgApplier:
         self.repo = repo
         self.git = git or Git(repo)
         self.journal = Journal(journal_path or repo / JOURNAL, durable=durable)
-        self._migrator = migrator
         self._on_step = on_step or (lambda _label: None)
 
     # --- entry points -------------------------------------------------------------------
@@ -135,6 +134,26 @@ class ReorgApplier:
         if on_branch or self.git.branch_exists(branch):
             self.git.delete_branch(branch)
         self.journal.append({"event": "rolled-back"})
+
+    # --- what the state migration records -----------------------------------------------
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        """Where state checkpoints of this repository's runs are kept (inside ``.git``)."""
+        return self.journal.path.parent / "checkpoints"
+
+    def migrated_stacks(self) -> set[str]:
+        """The stacks (``org/project/stack``) the current run's state migration moved."""
+        return {
+            str(r.get("stack"))
+            for r in self.journal.current_run()
+            if r["event"] == "state-migrated"
+        }
+
+    def record_migrated(self, stack: str) -> None:
+        """Journal that ``stack``'s state now carries its new project name."""
+        if stack not in self.migrated_stacks():
+            self.journal.append({"event": "state-migrated", "stack": stack})
 
     # --- steps --------------------------------------------------------------------------
 
@@ -251,19 +270,5 @@ class ReorgApplier:
     def _result(self, plan: Plan, *, changed: bool) -> ApplyResult:
         commit = self.git.rev_parse()
         pending = tuple(state_commands(plan)) if plan.renames else ()
-        if self._migrator is not None and pending:
-            self._migrate(plan)
-            pending = ()
         outcome = Outcome.STATE_MIGRATION_PENDING if pending else Outcome.APPLIED
         return ApplyResult(outcome, plan.mapping.branch, commit, pending, changed)
-
-    def _migrate(self, plan: Plan) -> None:
-        assert self._migrator is not None
-        backups = self.journal.path.parent
-        for rename in plan.renames:
-            if self._migrator.stack_exists(rename.new_project, rename.stack):
-                continue
-            backup = backups / f"{rename.old_project}.{rename.stack}.json"
-            self._migrator.export_stack(rename.old_project, rename.stack, str(backup))
-            self._migrator.rename_stack(rename.old_project, rename.new_project, rename.stack)
-        self.journal.append({"event": "state-migrated"})

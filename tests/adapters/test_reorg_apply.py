@@ -351,45 +351,6 @@ def test_resume_and_rollback_without_a_run_are_refused(template: Path, tmp_path:
         ReorgApplier(repo).rollback()
 
 
-@dataclass
-class FakeMigrator:
-    """A StateMigrator that records calls and knows which stacks exist."""
-
-    stacks: set[tuple[str, str]]
-    calls: list[tuple[str, ...]] = field(default_factory=list)
-
-    def export_stack(self, project: str, stack: str, destination: str) -> None:
-        self.calls.append(("export", project, stack))
-        Path(destination).write_text("{}")
-
-    def rename_stack(self, old_project: str, new_project: str, stack: str) -> None:
-        self.calls.append(("rename", old_project, new_project, stack))
-        self.stacks.discard((old_project, stack))
-        self.stacks.add((new_project, stack))
-
-    def stack_exists(self, project: str, stack: str) -> bool:
-        return (project, stack) in self.stacks
-
-
-def test_with_a_migrator_the_state_follows_and_the_run_is_applied(
-    template: Path, tmp_path: Path
-) -> None:
-    repo = _copy(template, tmp_path / "repo")
-    plan = _plan_of(repo)
-    migrator = FakeMigrator({(r.old_project, r.stack) for r in plan.renames})
-    result = ReorgApplier(repo, migrator=migrator).apply(plan)
-    assert result.outcome is Outcome.APPLIED and result.pending_commands == ()
-    assert migrator.calls[:2] == [
-        ("export", "orchestra-main", "dev"),
-        ("rename", "orchestra-main", "orchestra-frontend", "dev"),
-    ]
-    assert len(migrator.calls) == 2 * len(plan.renames)
-    ReorgApplier(repo, migrator=migrator).apply(plan)
-    assert len(migrator.calls) == 2 * len(plan.renames)  # nothing renamed twice
-    with pytest.raises(ReorgError, match="rename the stacks back"):
-        ReorgApplier(repo).rollback()
-
-
 def test_leftover_temp_file_and_git_lock_of_a_kill_are_cleaned(
     template: Path, reference: Applied, tmp_path: Path
 ) -> None:

@@ -279,7 +279,7 @@ def test_migrating_an_applied_run_journals_each_stack_and_blocks_file_rollback(
     assert plan.renames
     ReorgApplier(repo).apply(plan)
     migrator = RecordingStateMigrator({(r.old_project, r.stack): OLD_STATE for r in plan.renames})
-    results = migrate_applied_run(repo, migrator)
+    results = migrate_applied_run(ReorgApplier(repo), migrator)
     assert {r.status for r in results} == {StackStatus.MIGRATED}
     assert set(migrator.stacks) == {(r.new_project, r.stack) for r in plan.renames}
     for rename in plan.renames:
@@ -292,14 +292,14 @@ def test_migrating_an_applied_run_journals_each_stack_and_blocks_file_rollback(
     assert (journal.path.parent / "checkpoints").is_dir()  # inside .git: the tree stays clean
     with pytest.raises(ReorgError, match="rename the stacks back"):
         ReorgApplier(repo).rollback()
-    again = migrate_applied_run(repo, migrator)
+    again = migrate_applied_run(ReorgApplier(repo), migrator)
     assert {r.status for r in again} == {StackStatus.ALREADY_MIGRATED}
     assert len([r for r in journal.current_run() if r["event"] == "state-migrated"]) == len(records)
 
 
 def test_migrating_without_an_applied_run_is_refused(repo: Path) -> None:
     with pytest.raises(ReorgError, match="no completed reorganisation run"):
-        migrate_applied_run(repo, RecordingStateMigrator({}))
+        migrate_applied_run(ReorgApplier(repo), RecordingStateMigrator({}))
 
 
 # --- the flow, with the adapter over fake_pulumi ---------------------------------------
