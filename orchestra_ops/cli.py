@@ -51,12 +51,15 @@ def doctor(env_file: EnvFile = Path(".env")) -> None:
     """
     from prefect.settings import Settings as PrefectSettings
 
+    from orchestra_ops.adapters.pulumi_backend import diy_url
     from orchestra_ops.domain.doctor import check_settings, endpoints
 
     settings = _settings(env_file)
+    state_dir = settings.runtime.state_dir
     findings = check_settings(settings, _engine_problem(settings.runtime.stack_engine))
     # Read afresh, as a new flow-run process would (environment and Prefect profile).
-    in_effect = endpoints(settings, PrefectSettings().api.url)
+    local_state = diy_url(settings.pulumi.model_copy(update={"backend_url": None}), state_dir)
+    in_effect = endpoints(settings, PrefectSettings().api.url, local_state)
     for line in render_report(credential_statuses(settings), probe_tools(), in_effect, findings):
         typer.echo(line)
     raise typer.Exit(code=1 if findings.problems else 0)

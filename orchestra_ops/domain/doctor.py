@@ -17,6 +17,8 @@ from orchestra_ops.settings import Settings
 
 #: The placeholders an instance's health URL may use (see ``domain.provisioning.health_url``).
 HEALTH_PLACEHOLDERS = frozenset({"ip", "port", "instance_id"})
+#: Where stacks live with PULUMI_ACCESS_TOKEN set and no PULUMI_BACKEND_URL.
+PULUMI_CLOUD = "https://api.pulumi.com"
 
 
 @dataclass(frozen=True)
@@ -91,8 +93,12 @@ def safe_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 
 
-def endpoints(settings: Settings, prefect_api_url: str | None) -> list[Endpoint]:
-    """The API URLs and choices in effect; a secret URL is only said to be set."""
+def endpoints(settings: Settings, prefect_api_url: str | None, local_state: str) -> list[Endpoint]:
+    """The API URLs and choices in effect; a secret URL is only said to be set.
+
+    ``local_state`` is the ``file://`` backend the engine uses when neither
+    PULUMI_ACCESS_TOKEN nor PULUMI_BACKEND_URL is set.
+    """
     v, lc, scan = settings.vercel, settings.lambda_cloud, settings.scan
 
     def url(env_name: str, value: str | None, unset: str, default: str | None = None) -> Endpoint:
@@ -100,7 +106,11 @@ def endpoints(settings: Settings, prefect_api_url: str | None) -> list[Endpoint]
             return Endpoint(env_name, "not set", unset)
         return Endpoint(env_name, safe_url(value), "default" if value == default else "")
 
-    backend = settings.pulumi.backend_url
+    pulumi = settings.pulumi
+    if pulumi.access_token is not None:  # Pulumi Cloud, or the service the URL names
+        backend = url("PULUMI_BACKEND_URL", pulumi.backend_url or PULUMI_CLOUD, "", PULUMI_CLOUD)
+    else:
+        backend = url("PULUMI_BACKEND_URL", pulumi.backend_url or local_state, "", local_state)
     return [
         url("VERCEL_API_URL", v.api_url, "", "https://api.vercel.com"),
         url("VERCEL_EDGE_URL", v.edge_url, "deployments are reached at their own hostnames"),
@@ -109,7 +119,7 @@ def endpoints(settings: Settings, prefect_api_url: str | None) -> list[Endpoint]
         url("ORCHESTRA_OSV_API_URL", scan.osv_api_url, "", "https://api.osv.dev"),
         url("ORCHESTRA_NPM_REGISTRY_URL", scan.npm_registry_url, "", "https://registry.npmjs.org"),
         url("ORCHESTRA_SAFETY_AUTH_SERVER_URL", scan.safety_auth_server_url, "safety's own"),
-        url("PULUMI_BACKEND_URL", backend, "Pulumi Cloud, needs PULUMI_ACCESS_TOKEN"),
+        backend,
         url("PREFECT_API_URL", prefect_api_url, "a temporary local Prefect server per run"),
         Endpoint(
             "ORCHESTRA_NOTIFY_WEBHOOK_URL",

@@ -190,3 +190,21 @@ def test_safe_url_drops_credentials_and_queries() -> None:
     assert safe_url("https://u:p@host.example:8443/a?b=c#d") == "https://host.example:8443/a?…"
     assert safe_url("file:///var/state") == "file:///var/state"
     assert safe_url("http://[::1") == "(not a URL)"
+
+
+def test_doctor_shows_the_stack_state_the_engine_will_use(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """No token, no URL: the file backend in the state dir; a token alone: Pulumi Cloud."""
+    monkeypatch.setenv("ORCHESTRA_STATE_DIR", str(tmp_path / "state"))
+    line = next(
+        s for s in _doctor(tmp_path)[1].splitlines() if s.split()[0] == "PULUMI_BACKEND_URL"
+    )
+    local = (tmp_path / "state" / "pulumi" / "state").resolve().as_uri()
+    assert line.split()[1:] == [local, "(default)"], line
+    monkeypatch.setenv("PULUMI_ACCESS_TOKEN", CANARY)
+    code, output = _doctor(tmp_path)
+    assert code == 0, output
+    line = next(s for s in output.splitlines() if s.split()[0] == "PULUMI_BACKEND_URL")
+    assert line.split()[1:] == ["https://api.pulumi.com", "(default)"], line
+    assert CANARY not in output
