@@ -246,3 +246,12 @@ def test_targets_list_the_standard_environments(world: World) -> None:
     listed = world.vercel("target", "ls")
     text = listed.stdout + listed.stderr
     assert all(name in text for name in ("Production", "Preview", "Development"))
+
+
+def test_every_cli_request_had_a_route(world: World) -> None:
+    """No CLI call above reached a path or method the emulator does not answer."""
+    emulator = world.served.emulator
+    seen = {(e.method, e.path) for e in emulator.traffic.entries()}
+    assert len(seen) > 20
+    assert not [f"{m} {p}" for m, p in sorted(seen) if not emulator.has_route(m, p)]
+    assert not emulator.has_route("GET", "/v99/nothing")

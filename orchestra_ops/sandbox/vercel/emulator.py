@@ -8,7 +8,7 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp
 
 from orchestra_ops.sandbox.faults import FaultMiddleware, FaultPlan, RequestLog
@@ -79,6 +79,11 @@ class VercelEmulator:
             )
         faulted = FaultMiddleware(inner, plan=self.plan, log=self.log, error_body=error_body)
         return TrafficMiddleware(ThrottleHeaders(faulted), self.traffic)
+
+    def has_route(self, method: str, path: str) -> bool:
+        """True when the API has a route for ``method path`` (whatever the object's fate)."""
+        scope = {"type": "http", "method": method.upper(), "path": path}
+        return any(route.matches(scope)[0] is Match.FULL for route in self._api.routes())
 
     def edge_app(self) -> ASGIApp:
         """The edge serving deployments by Host header."""
