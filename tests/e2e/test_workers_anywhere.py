@@ -193,14 +193,20 @@ def test_the_deployment_stores_a_repository_and_commit_not_a_path(two_workers: T
 
 def test_workers_in_two_directories_both_run_the_deployed_commit(two_workers: TwoWorkers) -> None:
     """Scans at once over two workers of one slot each: all Completed, both workers used,
-    the sandbox's advisory feeds reached (no scanner error), and nothing written into the
-    workers' own directories (each run cloned into a directory of its own)."""
+    the sandbox's advisory feeds reached (no scanner error), a relative repository path
+    found in the run's clone, and nothing written into the workers' own directories (each
+    run cloned into a directory of its own)."""
     _wait_online(two_workers)
     deployment = two_workers.api("GET", f"/deployments/name/{SECURITY}")
     run_ids = []
     for i in range(RUNS):
+        # The first scans a directory of the example monorepo (one requirements file) by a
+        # relative path: found in the run's clone of the deployed commit.
+        repo = (
+            "examples/orchestra-main/infrastructure/pulumi" if i == 0 else str(two_workers.target)
+        )
         params = {
-            "repo_path": str(two_workers.target),
+            "repo_path": repo,
             "fail_on_findings": False,
             "out_dir": str(two_workers.reports / f"run-{i}"),
         }
