@@ -146,6 +146,16 @@ def test_promote_moves_production_to_the_staged_deployment(world: World) -> None
     assert (request["type"], request["toDeploymentId"]) == ("promote", promoted)
 
 
+def test_promote_of_a_preview_redeploys_it_to_production(world: World) -> None:
+    """promote of a preview: a new production deployment of the same files takes over."""
+    result = world.vercel("promote", world.urls["preview"], "--yes")
+    created = re.search(r"(?m)new deployment of site at \S+/(\w+)$", result.stderr)
+    assert created, result.stderr
+    redeployed = world.deployment("dpl_" + created.group(1))
+    assert (redeployed["target"], redeployed["meta"]["action"]) == ("production", "promote")
+    assert world.served.edge("site.vercel.app").text == "<h1>preview one</h1>"
+
+
 def test_rollback_and_its_status(world: World) -> None:
     """rollback to the first production deployment; rollback status reports it."""
     rolled = world.vercel("rollback", world.urls["prod1"], "--yes")
