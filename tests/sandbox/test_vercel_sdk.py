@@ -32,12 +32,13 @@ EXPECTED_STEPS = {
     "POST /v10/projects/{projectId}/promote/{deploymentId}",
     "GET /v9/projects/{idOrName} after promote",
     "GET /v9/projects/{idOrName}/custom-environments",
+    "PATCH /v12/deployments/{id}/cancel",
 }
 
 
 def test_every_endpoint_passes_the_sdk_response_validation(tmp_path: Path) -> None:
     """All steps pass; the failing ones (with the SDK's complaint) are listed otherwise."""
-    with served_emulator() as served:
+    with served_emulator(build_delay_s=1.0) as served:  # builds pass QUEUED and BUILDING
         environment = {
             "PATH": os.environ["PATH"],
             "HOME": str(tmp_path),
@@ -60,4 +61,4 @@ def test_every_endpoint_passes_the_sdk_response_validation(tmp_path: Path) -> No
     assert not failed, "\n".join(failed)
     assert result.returncode == 0, result.stderr
     assert EXPECTED_STEPS <= {s["name"] for s in steps}
-    assert len(steps) >= 28
+    assert len(steps) >= 31

@@ -63,9 +63,9 @@ class Served:
 
 
 @contextmanager
-def served_emulator() -> Iterator[Served]:
+def served_emulator(build_delay_s: float = 0.0) -> Iterator[Served]:
     """Serve a fresh emulator with the sandbox token and team; stop it afterwards."""
-    emulator = VercelEmulator(token=VERCEL_SANDBOX_TOKEN, team_id=TEAM)
+    emulator = VercelEmulator(token=VERCEL_SANDBOX_TOKEN, team_id=TEAM, build_delay_s=build_delay_s)
     with (
         serve_in_thread(emulator.app(), name="vercel-api") as api,
         serve_in_thread(emulator.edge_app(), name="vercel-edge") as edge,

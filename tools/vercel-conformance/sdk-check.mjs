@@ -54,6 +54,16 @@ async function deploy(project, text, target) {
   });
 }
 
+async function ready(deployment) {
+  for (let n = 0; n < 100; n += 1) {
+    const current = await vercel.deployments.getDeployment({ idOrUrl: deployment.id, teamId });
+    if (current.readyState === "READY") return current;
+    expect(["QUEUED", "BUILDING"].includes(current.readyState), `state ${current.readyState}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${deployment.id} not READY after 10 s`);
+}
+
 const name = "sdk-site";
 await step("GET /v2/user", async () => {
   const { user } = await vercel.user.getAuthUser();
@@ -98,8 +108,19 @@ const second = await step("POST /v13/deployments (second production)", () =>
   deploy(name, "<h1>two</h1>", "production"));
 const preview = await step("POST /v13/deployments (preview)", () =>
   deploy(name, "<h1>preview</h1>", undefined));
-await step("GET /v13/deployments/{idOrUrl}", () =>
-  vercel.deployments.getDeployment({ idOrUrl: first.id, teamId }));
+await step("GET /v13/deployments/{idOrUrl} (QUEUED or BUILDING)", async () => {
+  const current = await vercel.deployments.getDeployment({ idOrUrl: preview.id, teamId });
+  expect(current.readyState !== "READY", "the build delay was not applied");
+});
+await step("GET /v13/deployments/{idOrUrl} until READY", async () => {
+  for (const deployment of [first, second, preview]) await ready(deployment);
+});
+const doomed = await step("POST /v13/deployments (to cancel)", () =>
+  deploy(name, "<h1>never</h1>", undefined));
+await step("PATCH /v12/deployments/{id}/cancel", async () => {
+  const canceled = await vercel.deployments.cancelDeployment({ id: doomed.id, teamId });
+  expect(canceled.readyState === "CANCELED", `state ${canceled.readyState}`);
+});
 await step("GET /v6/deployments", () =>
   vercel.deployments.getDeployments({ projectId: first.projectId, teamId, limit: 20 }));
 await step("GET /v3/deployments/{idOrUrl}/events", () =>
