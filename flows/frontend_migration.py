@@ -20,7 +20,7 @@ import time
 from pathlib import PurePosixPath
 
 from prefect import flow, get_run_logger
-from prefect.artifacts import create_markdown_artifact
+from prefect.artifacts import create_link_artifact, create_markdown_artifact
 from prefect.runtime import flow_run
 from prefect.states import Failed
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -303,3 +303,12 @@ def _verify_rollback(
 def _publish(report: MigrationReport) -> None:
     markdown = frontend_report(report.model_dump())
     create_markdown_artifact(markdown, key=artifact_key("frontend", report.app))
+    # A link artifact: the UI lists it with the run, one click to what this run deployed.
+    for where, url in (("production", report.production_url), ("preview", report.preview_url)):
+        if url:
+            create_link_artifact(
+                url,
+                link_text=f"{report.app} {where}: {url}",
+                key=artifact_key("frontend", report.app, where),
+                description=f"{report.app}, {where} deployment ({report.outcome})",
+            )

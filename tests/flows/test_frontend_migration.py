@@ -103,6 +103,8 @@ def test_1_admin_migrates_end_to_end(
     published = next(a for a in artifacts if a.key == "frontend-admin-interface")
     production = report.production_url
     assert f"- production: [{production}]({production})" in str(published.data)
+    link = next(a for a in artifacts if a.key == "frontend-admin-interface-production")
+    assert link.data == f"[admin-interface production: {production}]({production})"
 
 
 def test_2_rerun_changes_nothing(
