@@ -15,6 +15,8 @@ pytestmark = [
     pytest.mark.usefixtures("prefect_harness"),
     pytest.mark.slow,
     pytest.mark.node,
+    # Three roadmap runs, npm builds and Pulumi updates: 2-5 minutes, more on a busy machine.
+    pytest.mark.timeout(900),
     pytest.mark.skipif(
         shutil.which("npm") is None or shutil.which("node") is None,
         reason="node and npm are not on PATH",
