@@ -97,8 +97,8 @@ audit: venv
 ## then close each deployment's parameter schema (deployments/parameter_schemas.py: the
 ## server refuses unknown top-level keys too),
 ## and the automations of deployments/automations.py: crashed when heartbeats stop, and
-## alerts on Failed, Crashed and Late runs sent to ORCHESTRA_NOTIFY_WEBHOOK_URL (none
-## without it, and it says so).
+## alerts on Failed, Crashed and Late runs and on a pool without a worker, sent to
+## ORCHESTRA_NOTIFY_WEBHOOK_URL (none without it, and it says so).
 ## Runs clone this checkout's commit from its origin (ORCHESTRA_GIT_REPOSITORY overrides):
 ## the checkout must be clean and the commit pushed (deployments/source.py checks both).
 ## The weekly scan's default target is relative: each run finds it in its own clone.
