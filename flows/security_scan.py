@@ -72,6 +72,10 @@ class ScanSummary(BaseModel):
     reports: dict[str, str]
     config_written: list[str] = Field(default_factory=list)
     fixes: dict[str, str] = Field(default_factory=dict)
+    not_scanned: list[str] = Field(
+        default_factory=list, description="candidate manifests not scanned, each with why"
+    )
+    not_checked: int = Field(0, description="lines no scanner checks (listed in the reports)")
 
 
 @flow(name="security-scan")
@@ -95,6 +99,8 @@ def security_scan(params: SecurityScanParams) -> ScanSummary:
         reports={kind: str(path) for kind, path in outcome.reports.items()},
         config_written=written,
         fixes=fixes,
+        not_scanned=outcome.not_scanned,
+        not_checked=outcome.not_checked,
     )
     logger.info(
         "security scan %s: %d findings, %d at or above the threshold, %d scan errors; "

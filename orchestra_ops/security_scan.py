@@ -53,6 +53,16 @@ class ScanOutcome:
     summary: str
     reports: dict[str, Path]
 
+    @property
+    def not_scanned(self) -> list[str]:
+        """Every candidate manifest no scanner audited, as ``path: not scanned: reason``."""
+        return [s.text for s in manifest_statuses(self.result) if s.status == "not scanned"]
+
+    @property
+    def not_checked(self) -> int:
+        """How many lines of scanned manifests no scanner checks (listed in the reports)."""
+        return len(self.result.unchecked)
+
 
 def load_policy(repo: Path, policy_file: str = POLICY_FILE) -> Policy:
     """The repo's policy; the defaults (fail on high, unknown counts as high) without one."""

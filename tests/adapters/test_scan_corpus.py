@@ -86,5 +86,8 @@ def test_a_correct_scan_of_the_corpus_repository(
         assert f"| {path} | {expected['candidates'][path]} |" in markdown
     for path, line, package in expected["not_checked"]:
         assert f"- {path}:{line}: {package}: " in markdown
+    skipped = {p for p, status in expected["candidates"].items() if status == "not scanned"}
+    assert {line.split(": ", 1)[0] for line in outcome.not_scanned} == skipped
+    assert outcome.not_checked == len(expected["not_checked"])
     steps = [line for line in markdown.splitlines() if "no fixed version known" in line]
     assert steps == []  # every finding of the corpus has a known fix
