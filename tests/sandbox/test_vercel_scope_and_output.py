@@ -73,6 +73,15 @@ def test_personal_and_team_scopes_do_not_see_each_other(served: Served) -> None:
         assert str(dep["url"]).endswith("-sandbox.vercel.app")
         assert personal.get(f"/v13/deployments/{dep['id']}").status_code == 404
         assert [p["id"] for p in personal.get("/v10/projects").json()["projects"]] == [mine["id"]]
+        prod = _deploy(
+            team, {"index.html": b"team prod"}, project=theirs["id"], target="production"
+        )
+        assert prod["alias"] == ["site.vercel.app", "site-sandbox.vercel.app"]
+        listed = [{"file": "index.html", "sha": _upload(personal, b"mine")}]
+        body = {"name": "site", "files": listed, "target": "production"}
+        personal_prod = personal.post("/v13/deployments", json=body).json()
+        assert personal_prod["alias"] == ["site-sandbox-dev.vercel.app"]  # the name is taken
+    assert served.edge("site.vercel.app").text == "team prod"
 
 
 def test_production_aliases_and_skip_domain(served: Served) -> None:

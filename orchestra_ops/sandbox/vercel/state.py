@@ -213,13 +213,18 @@ class State:
             self.point_alias(f"{project['name']}-git-{slug}-{scope}.vercel.app", record)
 
     def production_domains(self, project: dict[str, Any]) -> list[str]:
-        """The project's production hostnames, the one Vercel shows first."""
-        scope = self.slug_of(project["accountId"])
-        return [f"{project['name']}.vercel.app", f"{project['name']}-{scope}.vercel.app"]
+        """The project's production hostnames, the one Vercel shows first.
 
-    def production_domain(self, project: dict[str, Any]) -> str:
-        """The project's production hostname."""
-        return self.production_domains(project)[0]
+        ``<project>.vercel.app`` is global: when a project of the same name in the other
+        scope holds it, this project gets only ``<project>-<scope>.vercel.app``.
+        """
+        scope = self.slug_of(project["accountId"])
+        hosts = [f"{project['name']}.vercel.app", f"{project['name']}-{scope}.vercel.app"]
+        return [h for h in hosts if self.aliases.get(h) is None or self._holds(project, h)]
+
+    def _holds(self, project: dict[str, Any], host: str) -> bool:
+        holder = self.aliases[host].project_id
+        return holder == project["id"] or holder not in self.projects
 
     def point_production(self, project: dict[str, Any], record: DeploymentRecord) -> str | None:
         """Move the production aliases to ``record``; returns the previous deployment id."""
