@@ -12,7 +12,7 @@ import pytest
 
 from orchestra_ops.adapters.schema_validation import validate_cyclonedx, validate_sarif
 from orchestra_ops.domain.security.findings import Ecosystem, Finding
-from orchestra_ops.domain.security.manifests import read_requirements
+from orchestra_ops.domain.security.manifests import Unchecked, read_requirements
 from orchestra_ops.domain.security.markdown import markdown_summary
 from orchestra_ops.domain.security.policy import Ignore, Policy
 from orchestra_ops.domain.security.remediation import remediation_plan, smallest_fix
@@ -28,6 +28,7 @@ from orchestra_ops.domain.security.scan import (
     Unsupported,
     combine,
     components_of,
+    manifest_statuses,
 )
 from orchestra_ops.domain.security.severity import Severity
 from orchestra_ops.domain.security.trend import compare, compare_with_report
@@ -289,3 +290,44 @@ def test_remediation_picks_the_smallest_fix_above_the_installed_version() -> Non
     ]
     unfixable = remediation_plan([replace(REQUESTS, fixed_versions=())])
     assert unfixable[0].target is None and "no fixed version known" in unfixable[0].text
+
+
+# --- coverage: every candidate manifest in every report -------------------------------------
+
+
+def test_every_candidate_and_unchecked_line_is_in_every_report(result: ScanResult) -> None:
+    """A not-scanned lockfile, a scan error and a line not checked reach the JSON report,
+    the Markdown, SARIF (artifacts, notifications at file and line) and the SBOM."""
+    unchecked = Unchecked(ROOT_REQS, 3, "click", "not an exact pin (click>=8)")
+    scanned = replace(result, unchecked=(unchecked,))
+    statuses = manifest_statuses(scanned)
+    assert [(s.path, s.status) for s in statuses] == [
+        ("admin-interface/pnpm-lock.yaml", "not scanned"),
+        (LOCK, "scanned"),
+        (REQS, "scanned"),
+        (ROOT_REQS, "scan error"),
+    ]
+    report = json_report(scanned, scanned.gate(POLICY, TODAY), POLICY, NOW)
+    root = next(m for m in report["manifests"] if m["path"] == ROOT_REQS)
+    assert root["tools"] == ["pip-audit"] and root["not_checked"][0]["line"] == 3
+    log = sarif_log(scanned.findings, "0.1.0", statuses)
+    assert validate_sarif(log) == []
+    run = log["runs"][0]
+    assert [a["location"]["uri"] for a in run["artifacts"]] == [s.path for s in statuses]
+    (invocation,) = run["invocations"]
+    assert invocation["executionSuccessful"] is False  # safety failed on requirements.txt
+    where = {
+        (
+            n["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+            n["locations"][0]["physicalLocation"]["region"]["startLine"],
+        )
+        for n in invocation["toolExecutionNotifications"]
+    }
+    assert where == {("admin-interface/pnpm-lock.yaml", 1), (ROOT_REQS, 1), (ROOT_REQS, 3)}
+    bom = cyclonedx_sbom(scanned, subject="orchestra-main", tool_version="0.1.0", timestamp=NOW)
+    assert validate_cyclonedx(bom) == []
+    values = [p["value"] for p in bom["metadata"]["properties"]]
+    assert "admin-interface/pnpm-lock.yaml: not scanned: a pnpm lockfile" in values
+    assert f"{ROOT_REQS}:3: click: not an exact pin (click>=8)" in values
+    text = markdown_summary(scanned, scanned.gate(POLICY, TODAY), POLICY)
+    assert f"- {ROOT_REQS}:3: click: not an exact pin (click>=8)" in text
