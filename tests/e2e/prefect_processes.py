@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -157,14 +158,25 @@ def snapshot_source(into: Path) -> dict[str, str]:
     }
 
 
+def api_call(api_url: str, method: str, path: str, body: Any = None) -> Any:
+    """One call to the server's REST API (JSON in, JSON out); a busy SQLite server's 503
+    is asked again."""
+    for attempt in range(4):
+        answer = httpx.request(method, f"{api_url}{path}", json=body, timeout=30)
+        if answer.status_code != 503:
+            break
+        time.sleep(1 + attempt)
+    answer.raise_for_status()
+    return answer.json()
+
+
 def submitted_by(api_url: str, run_id: str) -> set[str]:
     """The workers that logged submitting this run (the worker ships these logs to the API)."""
     body = {"logs": {"flow_run_id": {"any_": [run_id]}}, "sort": "TIMESTAMP_ASC", "limit": 50}
     deadline = time.monotonic() + 30
     while True:
-        answer = httpx.post(f"{api_url}/logs/filter", json=body, timeout=30)
-        answer.raise_for_status()
-        names = {m[1] for log in answer.json() if (m := SUBMITTED.search(log["message"]))}
+        logs = api_call(api_url, "POST", "/logs/filter", body)
+        names = {m[1] for log in logs if (m := SUBMITTED.search(log["message"]))}
         if names or time.monotonic() > deadline:
             return names
         time.sleep(1)

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.e2e.prefect_processes import (
@@ -31,6 +30,7 @@ from tests.e2e.prefect_processes import (
     POOL,
     PREFECT,
     SECURITY,
+    api_call,
     cli,
     environment,
     free_port,
@@ -61,10 +61,8 @@ class TwoWorkers:
     reports: Path
 
     def api(self, method: str, path: str, body: Any = None) -> Any:
-        """One call to the server's REST API (JSON in, JSON out)."""
-        answer = httpx.request(method, f"{self.api_url}{path}", json=body, timeout=30)
-        answer.raise_for_status()
-        return answer.json()
+        """One call to the server's REST API (JSON in, JSON out; 503 asked again)."""
+        return api_call(self.api_url, method, path, body)
 
     def tails(self, lines: int = 25) -> str:
         """The last lines of each worker's log, for failure messages."""
