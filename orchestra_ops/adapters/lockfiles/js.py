@@ -26,12 +26,16 @@ _TOP_KEY = re.compile(
 
 
 def _yaml(text: str, source: str) -> Any:
+    """The lock's document; pnpm 10 may put an env lockfile first (``---`` between them),
+    so the last document holding ``importers`` or ``packages`` is the project's lock."""
     try:
-        return YAML(typ="safe", pure=True).load(text)
+        documents = [d for d in YAML(typ="safe", pure=True).load_all(text) if d is not None]
     except YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""
         raise ConfigError(f"{source}{where}: not valid YAML", source=source) from None
+    locks = [d for d in documents if isinstance(d, dict) and ({"importers", "packages"} & set(d))]
+    return (locks or documents or [None])[-1]
 
 
 def _key_lines(text: str, indent: int, section: str | None) -> dict[str, int]:

@@ -230,3 +230,32 @@ def test_generated_package_lock_nests_a_second_version_under_the_first() -> None
         "node_modules/minimist/node_modules/minimist": {"version": "1.2.5"},
     }
     assert nodes["node_modules/minimist/node_modules/minimist"].line == 3
+
+
+def test_pnpm_lock_with_an_env_document_first() -> None:
+    """pnpm 10 writes its env lockfile as a first YAML document: the project's lock is read."""
+    text = """\
+---
+lockfileVersion: '9.0'
+
+importers:
+
+  .:
+    configDependencies: {}
+---
+lockfileVersion: '9.0'
+
+importers:
+
+  .:
+    dependencies:
+      lodash:
+        specifier: 4.17.20
+        version: 4.17.20
+
+packages:
+
+  lodash@4.17.20:
+    resolution: {integrity: sha512-x}
+"""
+    assert pins(text, "pnpm-lock.yaml") == [("lodash", "4.17.20", 21)]
