@@ -12,9 +12,9 @@ from prefect import Task
 from prefect._internal.engine import resolve_custom_task_run_name
 
 import flows.roadmap_phases
-import flows.stack_reorganisation
 import tasks.frontend
 import tasks.provisioning
+import tasks.reorganisation
 import tasks.security
 import tasks.state_migration
 from tasks.run_names import RunName
@@ -25,7 +25,7 @@ MODULES = (
     tasks.security,
     tasks.state_migration,
     flows.roadmap_phases,
-    flows.stack_reorganisation,
+    tasks.reorganisation,
 )
 #: A task taking one of these acts on a target and must say which in its run name.
 TARGETS = {"app", "project_ref", "project_id", "deployment_id", "stack", "environment", "phase"}
