@@ -21,6 +21,14 @@ _REQUIREMENT = re.compile(
 )
 
 
+_URL_USERINFO = re.compile(r"(?<=://)[^/@\s'\"]+@")
+
+
+def redact_urls(text: str) -> str:
+    """``text`` with the user-info part of every URL masked: ``https://***@host/...``."""
+    return _URL_USERINFO.sub("***@", text)
+
+
 def canonical_name(name: str) -> str:
     """PEP 503 normalised name: lower case, runs of ``-_.`` as one ``-``."""
     return re.sub(r"[-_.]+", "-", name).lower()
@@ -56,12 +64,20 @@ class LockedPackage:
 
 @dataclass(frozen=True)
 class Unchecked:
-    """A line of a scanned manifest that no scanner checks, and why (never dropped)."""
+    """A line of a scanned manifest that no scanner checks, and why (never dropped).
+
+    Credentials in a URL (``https://user:token@host``) are masked on construction: these
+    entries go into reports and artifacts.
+    """
 
     manifest: str
     line: int | None
     name: str
     reason: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name", redact_urls(self.name))
+        object.__setattr__(self, "reason", redact_urls(self.reason))
 
     @property
     def text(self) -> str:

@@ -19,6 +19,7 @@ from orchestra_ops.domain.security.manifests import (
     LockedPackage,
     Unchecked,
     parse_requirements,
+    redact_urls,
 )
 from orchestra_ops.domain.security.policy import Policy, Verdict, evaluate
 
@@ -55,19 +56,26 @@ class Manifest:
 
 @dataclass(frozen=True)
 class Unsupported:
-    """A manifest found but not scanned, and why (never silently dropped)."""
+    """A manifest found but not scanned, and why (never silently dropped); a credential in a
+    URL the reason quotes is masked."""
 
     path: str
     reason: str
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reason", redact_urls(self.reason))
+
 
 @dataclass(frozen=True)
 class ToolFailure:
-    """One tool that could not scan one manifest."""
+    """One tool that could not scan one manifest (a credential in a quoted URL masked)."""
 
     tool: str
     manifest: str
     message: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "message", redact_urls(self.message))
 
 
 @dataclass(frozen=True)

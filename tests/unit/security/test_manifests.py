@@ -10,6 +10,7 @@ from orchestra_ops.domain.security.manifests import (
     read_requirements,
     unchecked_lines,
 )
+from orchestra_ops.domain.security.scan import ToolFailure, Unsupported
 from orchestra_ops.errors import ConfigError
 
 DEV = """\
@@ -72,3 +73,14 @@ def test_a_line_that_is_no_requirement_is_named() -> None:
 def test_requirements_are_recognised_by_content(text: str, is_requirements: bool) -> None:
     """Any .txt in requirements syntax with a pin or a reference; prose is not."""
     assert looks_like_requirements(text) is is_requirements
+
+
+def test_credentials_in_urls_never_reach_a_report() -> None:
+    """A token in a VCS URL of a requirements line is masked in what the reports show."""
+    text = "-e git+https://deploy:ghp_canary0000@github.com/org/lib.git#egg=lib\n"
+    (listed,) = unchecked_lines("r.txt", read_requirements(text, "r.txt"), {})
+    assert "ghp_canary0000" not in listed.text and "https://***@github.com/org" in listed.name
+    reason = Unsupported("x.txt", "see https://user:pw@example.com/a").reason
+    assert reason == "see https://***@example.com/a"
+    failure = ToolFailure("npm-audit", "yarn.lock", "fetch https://t0ken@registry.local/ failed")
+    assert failure.message == "fetch https://***@registry.local/ failed"
