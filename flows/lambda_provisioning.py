@@ -33,6 +33,7 @@ from orchestra_ops.domain.notifications import (
     rollback_ran,
     run_unfinished,
 )
+from orchestra_ops.domain.outcomes import RunOutcome
 from orchestra_ops.domain.provisioning import (
     Rollout,
     StackColours,
@@ -177,7 +178,7 @@ class ProvisioningReport(BaseModel):
 
     environment: str
     # planned | provisioned | refused | rolled-back | rollback-failed | unfinished
-    outcome: str = "planned"
+    outcome: RunOutcome = RunOutcome.PLANNED
     serving_colour: str | None = None
     instance_ids: list[str] = Field(default_factory=list)
     api_url: str | None = None
@@ -201,7 +202,7 @@ def lambda_provisioning(params: ProvisioningParams) -> ProvisioningReport:
         cfg = t.load_backend_config(backend_dir, env, params.overrides())
         placement = t.check_request(cfg, params.max_usd_per_hour)
     except (ConfigError, InsufficientCapacity) as error:
-        report.outcome, report.error = "refused", str(error)
+        report.outcome, report.error = RunOutcome.REFUSED, str(error)
         _publish(report)
         send_notice(provisioning_refused(env, str(error)))
         raise
@@ -250,7 +251,7 @@ def _provision(
         return _unfinished(report, error, rollout)
     if params.ttl_hours is not None:
         t.write_lease(lease_for(env, params.ttl_hours, dt.datetime.now(dt.UTC)))
-    report.outcome, report.duration_s = "provisioned", round(time.monotonic() - started, 2)
+    report.outcome, report.duration_s = RunOutcome.PROVISIONED, round(time.monotonic() - started, 2)
     _publish(report)
     return report
 
@@ -260,7 +261,7 @@ def _unfinished(
 ) -> ProvisioningReport:
     """The new colour passed its gate, but the switch or the old colour's removal failed."""
     env = report.environment
-    report.outcome, report.error = "unfinished", f"{type(error).__name__}: {error}"
+    report.outcome, report.error = RunOutcome.UNFINISHED, f"{type(error).__name__}: {error}"
     left = (
         f"{rollout.new} passed its health gate; switching to it and retiring "
         f"{rollout.serving or 'nothing'} did not finish: the next run of {env} finishes it, "
@@ -294,7 +295,7 @@ def _roll_back(
     )
     report.rollback = steps + [f"NOT DONE: {step}" for step in still_open]
     if still_open:
-        report.outcome = "rollback-failed"
+        report.outcome = RunOutcome.ROLLBACK_FAILED
         _publish(report)
         send_notice(rollback_failed(what, report.error, still_open))
         failed = RollbackFailed(
@@ -307,7 +308,7 @@ def _roll_back(
             Failed(name="RollbackFailed", message=str(failed), data=failed), ProvisioningReport
         )
     t.close_rollout(saga, "rolled back: " + "; ".join(steps), compensated=True)
-    report.outcome = "rolled-back"
+    report.outcome = RunOutcome.ROLLED_BACK
     _publish(report)
     send_notice(
         rollback_ran(
@@ -342,7 +343,7 @@ def _await_approval(
         logger.info("approved: %s", answer.note or "no note")
         return
     stack_file.write_bytes(config_before)  # only the stack file had changed
-    report.outcome, report.error = "refused", reason
+    report.outcome, report.error = RunOutcome.REFUSED, reason
     _publish(report)
     send_notice(provisioning_refused(report.environment, reason))
     raise ConfigError(f"provisioning {report.environment}: {reason}", source="approval")

@@ -19,7 +19,8 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 from pydantic import BaseModel, ConfigDict, Field
 
-from orchestra_ops.domain.reorg.model import ApplyResult, Outcome
+from orchestra_ops.domain.outcomes import RunOutcome
+from orchestra_ops.domain.reorg.model import ApplyResult
 from orchestra_ops.errors import ConfigError
 from tasks.policy import artifact_key
 from tasks.reorganisation import apply_plan, plan_reorganisation, resume_run, roll_back_run
@@ -71,7 +72,7 @@ class ReorgReport(BaseModel):
 
     action: str
     operations: int
-    outcome: str
+    outcome: RunOutcome
     branch: str | None = None
     commit: str | None = None
     pending_commands: list[str] = Field(default_factory=list)
@@ -83,7 +84,7 @@ def _report(action: str, operations: int, result: ApplyResult) -> ReorgReport:
     return ReorgReport(
         action=action,
         operations=operations,
-        outcome=str(result.outcome),
+        outcome=result.outcome,
         branch=result.branch,
         commit=result.commit,
         pending_commands=list(result.pending_commands),
@@ -97,20 +98,22 @@ def stack_reorganisation(params: ReorgParams) -> ReorgReport:
         raise ConfigError(f"refused: {LITERAL_4A}")
     if params.action is ReorgAction.ROLLBACK:
         roll_back_run(params.repo_path)
-        return ReorgReport(action="rollback", operations=0, outcome="rolled back")
+        return ReorgReport(action="rollback", operations=0, outcome=RunOutcome.ROLLED_BACK)
     if params.action is ReorgAction.RESUME:
         resumed = _report("resume", 0, resume_run(params.repo_path))
         return _migrate_state(params.repo_path, resumed)
     plan = plan_reorganisation(params.repo_path, params.mapping_file)
     if params.action is ReorgAction.PLAN:
-        return ReorgReport(action="plan", operations=len(plan.operations), outcome="planned")
+        return ReorgReport(
+            action="plan", operations=len(plan.operations), outcome=RunOutcome.PLANNED
+        )
     applied = _report("apply", len(plan.operations), apply_plan(params.repo_path, plan))
     return _migrate_state(params.repo_path, applied)
 
 
 def _migrate_state(repo_path: str, report: ReorgReport) -> ReorgReport:
     """Migrate the stack state after the files moved; list the commands when no CLI can."""
-    if report.outcome != str(Outcome.STATE_MIGRATION_PENDING):
+    if report.outcome is not RunOutcome.STATE_MIGRATION_PENDING:
         return report
     logger = get_run_logger()
     key = artifact_key("reorg-state", Path(repo_path).name)
@@ -130,5 +133,5 @@ def _migrate_state(repo_path: str, report: ReorgReport) -> ReorgReport:
     create_markdown_artifact(f"# Stack state migrated\n\n{lines}\n", key=key)
     logger.info("files reorganised; stack state migrated (%d stacks)", len(migrated))
     return report.model_copy(
-        update={"outcome": str(Outcome.APPLIED), "pending_commands": [], "stacks": migrated}
+        update={"outcome": RunOutcome.APPLIED, "pending_commands": [], "stacks": migrated}
     )

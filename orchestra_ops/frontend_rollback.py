@@ -22,7 +22,7 @@ from orchestra_ops.domain.frontend.gate import api_checks, index_check
 from orchestra_ops.domain.health import GateState, HealthPolicy
 from orchestra_ops.domain.vercel import DeploymentId, EnvVar
 from orchestra_ops.errors import OpsError, is_transient
-from orchestra_ops.ledger import Compensator, Decision, Intent, Outcome, ReconcileReport
+from orchestra_ops.ledger import Closure, Compensator, Decision, Intent, ReconcileReport
 from orchestra_ops.ports.prober import Prober
 from orchestra_ops.ports.vercel import VercelApi
 from orchestra_ops.saga import Saga
@@ -76,7 +76,7 @@ def undo_promotion(vercel: VercelApi, intent: Intent) -> Decision:
     serving = vercel.get_project(project_id).production_deployment_id
     if serving != promoted:
         return Decision(
-            Outcome.COMPENSATED,
+            Closure.COMPENSATED,
             f"production already serves {serving}, not {promoted} (rolled back, or moved on)",
             changed=False,
         )
@@ -87,7 +87,7 @@ def undo_promotion(vercel: VercelApi, intent: Intent) -> Decision:
             "fixed release (or remove the production domain)"
         )
     vercel.rollback(project_id, DeploymentId(str(previous)), "orchestra-ops rollback")
-    return Decision(Outcome.COMPENSATED, f"production rolled back to {previous}")
+    return Decision(Closure.COMPENSATED, f"production rolled back to {previous}")
 
 
 @dataclass(frozen=True)
@@ -119,12 +119,12 @@ def compensators(vercel: VercelApi, backups: BackupStore) -> dict[str, Compensat
         detail = f"env restored ({len(keys)} keys)"
         if lost:
             detail += f"; sensitive, so not restorable: {', '.join(lost)}"
-        return Decision(Outcome.COMPENSATED, detail)
+        return Decision(Closure.COMPENSATED, detail)
 
     def files(intent: Intent) -> Decision:
         originals = backups.files(str(intent.undo["backup"]))
         restore_texts(Path(str(intent.target["dir"])), originals)
-        return Decision(Outcome.COMPENSATED, f"config files restored: {sorted(originals)}")
+        return Decision(Closure.COMPENSATED, f"config files restored: {sorted(originals)}")
 
     return {
         ENV_ACTION: env,

@@ -28,8 +28,8 @@ from typing import Any
 from orchestra_ops.errors import ConfigError, is_transient
 
 
-class Outcome(StrEnum):
-    """How an intent was closed."""
+class Closure(StrEnum):
+    """How an intent was closed (done, compensated, or adopted as it stood)."""
 
     DONE = "done"
     COMPENSATED = "compensated"
@@ -64,7 +64,7 @@ class Decision:
     ``changed`` is False when the compensator found nothing to change (already undone).
     """
 
-    outcome: Outcome
+    outcome: Closure
     detail: str
     changed: bool = True
 
@@ -152,7 +152,7 @@ class Ledger:
             record["saga"] = saga
         self._append(record)
 
-    def close(self, key: str, outcome: Outcome, detail: str = "") -> None:
+    def close(self, key: str, outcome: Closure, detail: str = "") -> None:
         """Record how the intent ``key`` ended."""
         self._append({"kind": outcome.value, "key": key, "detail": detail, "at": time.time()})
 
@@ -180,7 +180,7 @@ class Ledger:
         """Intent before the block, done after it; an exception leaves the intent open."""
         self.intend(key, step, target, undo)
         yield
-        self.close(key, Outcome.DONE)
+        self.close(key, Closure.DONE)
 
 
 def reconcile(

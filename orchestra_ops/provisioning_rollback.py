@@ -17,7 +17,7 @@ from pathlib import Path
 from orchestra_ops.adapters.backups import BackupStore
 from orchestra_ops.adapters.files import restore_texts
 from orchestra_ops.domain.provisioning import live_instances_of
-from orchestra_ops.ledger import Compensator, Decision, Intent, Outcome
+from orchestra_ops.ledger import Closure, Compensator, Decision, Intent
 from orchestra_ops.ports.lambda_cloud import LambdaCloudApi
 from orchestra_ops.ports.stack_engine import Checkpoint, StackEngine
 from orchestra_ops.saga import Saga
@@ -65,7 +65,7 @@ def undo_rollout(
     restore_texts(backend_dir, backups.files(name))
     backups.discard(name)
     return Decision(
-        Outcome.COMPENSATED,
+        Closure.COMPENSATED,
         f"{len(left)} {colour} instance(s) of {environment} terminated; stack state and "
         f"Pulumi.{environment}.yaml restored from before the rollout",
     )

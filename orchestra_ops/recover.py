@@ -35,7 +35,7 @@ from orchestra_ops.domain.pending_ops import INSTANCE, read_state
 from orchestra_ops.domain.provisioning import StackColours, live_instances_of
 from orchestra_ops.errors import Conflict, OpsError, ToolMissing
 from orchestra_ops.frontend_rollback import ReleaseProbe
-from orchestra_ops.ledger import Ledger, Outcome, ReconcileReport
+from orchestra_ops.ledger import Closure, Ledger, ReconcileReport
 from orchestra_ops.ports.stack_engine import Checkpoint, StackOutput
 from orchestra_ops.ports.vercel import VercelApi
 from orchestra_ops.recover_pending import PendingCheck, settle_pending
@@ -285,7 +285,7 @@ class RecoveryReport:
 
     def left_open(self) -> list[str]:
         """What was found open: intents, pending operations, orphans, stuck runs."""
-        closed = {o.value for o in Outcome}
+        closed = {o.value for o in Closure}
         found = [f"intent {r.key}" for r in self.intents if r.state not in closed]
         found += [f"pending operations in {c.stack}" for c in self.pending if c.left_open]
         found += [f"orphans in {c.environment}" for c in self.orphans if c.open]

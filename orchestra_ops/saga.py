@@ -24,11 +24,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from orchestra_ops.ledger import (
+    Closure,
     Compensator,
     Decision,
     Intent,
     Ledger,
-    Outcome,
     ReconcileReport,
     reconcile,
 )
@@ -60,7 +60,7 @@ class Saga:
 
     def decide_undo(self, why: str) -> None:
         """Record the run's verdict that it failed: whatever happens next, it is undone."""
-        self.ledger.close(self.key(UNDO_VERDICT), Outcome.COMPENSATED, why)
+        self.ledger.close(self.key(UNDO_VERDICT), Closure.COMPENSATED, why)
 
     def undo_decided(self) -> bool:
         """True once the run failed (or began undoing): never adopt such a saga. Only a
@@ -74,14 +74,14 @@ class Saga:
     def complete(self, detail: str) -> None:
         """The run succeeded: close every open intent as done."""
         for intent in self.open_intents():
-            self.ledger.close(intent.key, Outcome.DONE, detail)
+            self.ledger.close(intent.key, Closure.DONE, detail)
 
     def adopt(self, detail: str) -> ReconcileReport:
         """Keep what the saga did (e.g. a crashed run's release proved healthy)."""
         report = ReconcileReport()
         for intent in self.open_intents():
-            self.ledger.close(intent.key, Outcome.ADOPTED, detail)
-            report.closed.append((intent, Decision(Outcome.ADOPTED, detail)))
+            self.ledger.close(intent.key, Closure.ADOPTED, detail)
+            report.closed.append((intent, Decision(Closure.ADOPTED, detail)))
         return report
 
     def compensate(self, compensators: Mapping[str, Compensator]) -> ReconcileReport:

@@ -33,7 +33,7 @@ from orchestra_ops.domain.provisioning import (
 )
 from orchestra_ops.domain.yaml_text import load_yaml
 from orchestra_ops.errors import ConfigError, HealthCheckFailed, InsufficientCapacity, OpsError
-from orchestra_ops.ledger import Outcome
+from orchestra_ops.ledger import Closure
 from orchestra_ops.ports.stack_engine import (
     Checkpoint,
     StackEngine,
@@ -271,7 +271,7 @@ def close_rollout(saga: str, detail: str, *, compensated: bool = False) -> None:
     journal = Saga(saga, clients.ledger())
     if compensated:
         for intent in journal.open_intents():
-            clients.ledger().close(intent.key, Outcome.COMPENSATED, detail)
+            clients.ledger().close(intent.key, Closure.COMPENSATED, detail)
     else:
         journal.complete(detail)
     clients.backups().discard(saga)

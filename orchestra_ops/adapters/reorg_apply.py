@@ -29,7 +29,8 @@ from orchestra_ops.adapters.journal import (
     prune_empty_dirs,
     run_state,
 )
-from orchestra_ops.domain.reorg.model import ApplyResult, Move, Outcome, Plan, Rewrite
+from orchestra_ops.domain.outcomes import RunOutcome
+from orchestra_ops.domain.reorg.model import ApplyResult, Move, Plan, Rewrite
 from orchestra_ops.domain.reorg.plan import apply_to_snapshot, state_commands
 from orchestra_ops.errors import ReorgError
 
@@ -77,7 +78,7 @@ class ReorgApplier:
                 return self._result(state.plan, changed=False)
         if not plan.operations:  # nothing to move or rewrite: no branch, no commit
             branch, head = self.git.head()
-            return ApplyResult(Outcome.APPLIED, branch, head, (), changed=False)
+            return ApplyResult(RunOutcome.APPLIED, branch, head, (), changed=False)
         self._preflight(plan)
         branch, head = self.git.head()
         self.journal.append(
@@ -270,5 +271,5 @@ class ReorgApplier:
     def _result(self, plan: Plan, *, changed: bool) -> ApplyResult:
         commit = self.git.rev_parse()
         pending = tuple(state_commands(plan)) if plan.renames else ()
-        outcome = Outcome.STATE_MIGRATION_PENDING if pending else Outcome.APPLIED
+        outcome = RunOutcome.STATE_MIGRATION_PENDING if pending else RunOutcome.APPLIED
         return ApplyResult(outcome, plan.mapping.branch, commit, pending, changed)

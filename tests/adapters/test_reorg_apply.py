@@ -24,9 +24,10 @@ import pytest
 from orchestra_ops.adapters.git import Git, read_snapshot, tree_hash
 from orchestra_ops.adapters.journal import Journal
 from orchestra_ops.adapters.reorg_apply import JOURNAL, ReorgApplier
+from orchestra_ops.domain.outcomes import RunOutcome
 from orchestra_ops.domain.reorg.discover import discover
 from orchestra_ops.domain.reorg.mapping import default_mapping, parse_mapping
-from orchestra_ops.domain.reorg.model import Move, Outcome, Plan
+from orchestra_ops.domain.reorg.model import Move, Plan
 from orchestra_ops.domain.reorg.plan import build_plan
 from orchestra_ops.domain.reorg.validate import validate_layout
 from orchestra_ops.errors import ConfigError, ReorgError
@@ -145,7 +146,7 @@ def test_apply_moves_rewrites_commits_and_validates(template: Path, tmp_path: Pa
     original_head = _git(repo, "rev-parse", "HEAD").strip()
     plan = _plan_of(repo)
     result = ReorgApplier(repo).apply(plan)
-    assert result.outcome is Outcome.STATE_MIGRATION_PENDING
+    assert result.outcome is RunOutcome.STATE_MIGRATION_PENDING
     assert result.changed and result.branch == BRANCH
     assert "pulumi stack rename orchestra/orchestra-backend/dev" in " ".join(
         result.pending_commands
@@ -173,7 +174,7 @@ def test_reapplying_an_applied_plan_changes_nothing(template: Path, tmp_path: Pa
     hash_after, head = tree_hash(repo), _git(repo, "rev-parse", "HEAD")
     records = len(Journal(repo / JOURNAL).read())
     again = applier.apply(plan)
-    assert not again.changed and again.outcome is Outcome.STATE_MIGRATION_PENDING
+    assert not again.changed and again.outcome is RunOutcome.STATE_MIGRATION_PENDING
     assert tree_hash(repo) == hash_after and _git(repo, "rev-parse", "HEAD") == head
     assert len(Journal(repo / JOURNAL).read()) == records
     assert not applier.resume().changed
@@ -414,7 +415,7 @@ def test_an_empty_plan_creates_no_branch_and_no_commit(template: Path, tmp_path:
     plan = build_plan(snapshot, parse_mapping("org: orchestra\nprojects: []\n"))
     assert plan.operations == ()
     result = ReorgApplier(repo).apply(plan)
-    assert result.outcome is Outcome.APPLIED and not result.changed
+    assert result.outcome is RunOutcome.APPLIED and not result.changed
     assert result.branch == "main" and not Git(repo).branch_exists(BRANCH)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from orchestra_ops.errors import ConfigError
-from orchestra_ops.ledger import Decision, Intent, Ledger, Outcome, reconcile
+from orchestra_ops.ledger import Closure, Decision, Intent, Ledger, reconcile
 
 
 def test_step_closes_on_success_and_stays_open_on_failure(tmp_path: Path) -> None:
@@ -91,7 +91,7 @@ def test_a_killed_worker_leaves_an_open_intent_that_recovery_closes(tmp_path: Pa
 
     def terminate(found: Intent) -> Decision:
         terminated.append(found.target["name"])
-        return Decision(Outcome.COMPENSATED, "terminated")
+        return Decision(Closure.COMPENSATED, "terminated")
 
     report = reconcile(ledger, {"terminate-instance": terminate})
     assert report.clean
@@ -110,10 +110,10 @@ def test_one_failing_compensator_does_not_stop_the_others(tmp_path: Path) -> Non
         raise RuntimeError("API down")
 
     def adopt(intent: Intent) -> Decision:
-        return Decision(Outcome.ADOPTED, "kept")
+        return Decision(Closure.ADOPTED, "kept")
 
     report = reconcile(ledger, {"explode": explode, "adopt": adopt})
-    assert [(i.key, d.outcome) for i, d in report.closed] == [("b", Outcome.ADOPTED)]
+    assert [(i.key, d.outcome) for i, d in report.closed] == [("b", Closure.ADOPTED)]
     assert [(i.key, why) for i, why in report.failed] == [
         ("a", "RuntimeError: API down"),
         ("c", "no compensator for action 'unknown'"),

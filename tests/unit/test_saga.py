@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from orchestra_ops.errors import VercelUnavailable
-from orchestra_ops.ledger import Decision, Intent, Ledger, Outcome
+from orchestra_ops.ledger import Closure, Decision, Intent, Ledger
 from orchestra_ops.saga import Saga, open_sagas
 
 
@@ -22,7 +22,7 @@ def test_compensation_runs_newest_first_and_closes_each_step(tmp_path: Path) -> 
 
     def undo(intent: Intent) -> Decision:
         undone.append(intent.step)
-        return Decision(Outcome.COMPENSATED, f"{intent.step} undone")
+        return Decision(Closure.COMPENSATED, f"{intent.step} undone")
 
     report = saga.compensate({"undo": undo})
     assert undone == ["promote", "env", "config"]
@@ -50,7 +50,7 @@ def test_a_failing_compensation_stays_open_and_says_whether_a_retry_may_help(
         raise VercelUnavailable("503 from POST /v9/projects/prj_1/rollback/dpl_1")
 
     def config(intent: Intent) -> Decision:
-        return Decision(Outcome.COMPENSATED, "restored")
+        return Decision(Closure.COMPENSATED, "restored")
 
     report = saga.compensate({"promote": promote, "config": config})
     assert [i.step for i, _ in report.closed] == ["config"]
@@ -70,7 +70,7 @@ def test_complete_and_adopt_close_everything_and_sagas_stay_apart(tmp_path: Path
     assert [s.id for s in open_sagas(first.ledger)] == ["frontend:prj_2:b"]
     assert [s.id for s in open_sagas(first.ledger, "frontend:prj_1:")] == []
     report = second.adopt("healthy after the crash")
-    assert [d.outcome for _, d in report.closed] == [Outcome.ADOPTED]
+    assert [d.outcome for _, d in report.closed] == [Closure.ADOPTED]
     assert open_sagas(first.ledger) == []
 
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Literal
+
+from orchestra_ops.domain.outcomes import RunOutcome
 
 Snapshot = Mapping[str, str]
 
@@ -164,18 +165,11 @@ class Plan:
     notes: tuple[str, ...] = field(default=())
 
 
-class Outcome(StrEnum):
-    """How an apply or resume ended."""
-
-    APPLIED = "applied"
-    STATE_MIGRATION_PENDING = "state migration pending"
-
-
 @dataclass(frozen=True)
 class ApplyResult:
     """The end of a run: its outcome, branch and commit, and what is left to do by hand."""
 
-    outcome: Outcome
+    outcome: RunOutcome  # APPLIED or STATE_MIGRATION_PENDING
     branch: str
     commit: str
     pending_commands: tuple[str, ...]
