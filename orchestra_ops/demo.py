@@ -83,6 +83,21 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
+@contextmanager
+def _private_results(folder: Path) -> Iterator[None]:
+    """Keep the phases' cached results in the demo's own work dir, wiped at each start.
+
+    Prefect stores them under ``~/.prefect/storage`` by default (its settings are read
+    before the demo can set PREFECT_HOME): a second demo's "cold" run would then find the
+    first demo's phases cached, provision nothing in its fresh sandbox, and write none of
+    the files the warm run's cache keys expect.
+    """
+    from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, temporary_settings
+
+    with temporary_settings({PREFECT_LOCAL_STORAGE_PATH: folder}):
+        yield
+
+
 def _backend(sandbox: Sandbox, endpoints: Endpoints) -> str:
     """Launch one dev instance in the sandbox; its HTTP endpoint is the backend API."""
     with LambdaCloudClient(endpoints.lambda_api_url, SecretStr(endpoints.lambda_api_key)) as api:
@@ -159,6 +174,7 @@ def run_demo(
                 "ORCHESTRA_STATE_DIR": str(work / "state"),
             }
         ),
+        _private_results(work / "prefect-results"),
     ):
         backend = _backend(sandbox, endpoints)
         echo(f"existing backend API (a sandbox Lambda instance): {backend}")
