@@ -188,24 +188,39 @@ def _github_names(value: Any) -> Any:
 GitHubNames = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_github_names)]
 
 
+def _blank_is_unset(value: Any) -> Any:
+    """``NAME=`` (empty or blank) means the same as leaving NAME out."""
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+BlankIsUnset = Annotated[str | None, BeforeValidator(_blank_is_unset)]
+
+
 class GeneratedFilesSettings(_ProviderSettings):
     """What generated repository files say: ``ORCHESTRA_UPDATE_BOT``, its reviewers and
     assignees, and the pinned Orchestra Ops source of the security workflow's SARIF job."""
 
     model_config = SettingsConfigDict(env_prefix="ORCHESTRA_")
 
-    update_bot: Literal["auto", "dependabot", "renovate"] = Field(
+    update_bot: Annotated[
+        Literal["auto", "dependabot", "renovate"],
+        BeforeValidator(lambda v: _blank_is_unset(v) or "auto"),
+    ] = Field(
         default="auto",
         description="the one dependency-update bot; auto = the one the repo already uses, "
         "else dependabot",
     )
     update_reviewers: GitHubNames = Field(default=(), description="comma-separated")
     update_assignees: GitHubNames = Field(default=(), description="comma-separated")
-    workflow_product_git_url: HttpUrl | None = Field(
-        default=None, description="https git URL the SARIF job fetches Orchestra Ops from"
+    # Checked where used (the security workflow's plan, doctor), never here: a bad value
+    # must not stop every flow, and its error must not quote a URL that may hold a token.
+    workflow_product_git_url: BlankIsUnset = Field(
+        default=None,
+        repr=False,  # a pasted URL may hold a token: never in a repr
+        description="public https git URL the SARIF job fetches Orchestra Ops from",
     )
-    workflow_product_commit: str | None = Field(
-        default=None, pattern=r"^[0-9a-f]{40}$", description="the full commit SHA to fetch"
+    workflow_product_commit: BlankIsUnset = Field(
+        default=None, description="the full commit SHA to fetch"
     )
 
 

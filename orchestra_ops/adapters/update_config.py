@@ -14,12 +14,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ruamel.yaml import YAML
 
 import orchestra_ops
+from orchestra_ops.adapters.files import write_atomically
 from orchestra_ops.adapters.scanners.discover import discover
 from orchestra_ops.adapters.schema_validation import validate_config
+from orchestra_ops.domain.security.audit_matrix import audit_matrix
+from orchestra_ops.domain.security.bot_merge import (
+    MergeError,
+    merge_dependabot,
+    merge_renovate,
+    proposal_path,
+)
 from orchestra_ops.domain.security.locked_tools import LockError, hashed_requirements
 from orchestra_ops.domain.security.scan import ManifestKind
 from orchestra_ops.domain.security.update_config import (
@@ -36,8 +45,11 @@ from orchestra_ops.domain.security.update_config import (
     update_directories,
 )
 from orchestra_ops.domain.security.workflow import (
+    COMMIT_ENV,
+    GIT_URL_ENV,
     PIP_AUDIT_REQUIREMENTS,
     ProductSource,
+    product_source_problem,
     security_audit_workflow,
 )
 from orchestra_ops.errors import ConfigError
@@ -85,25 +97,18 @@ def _read(repo: Path, path: str) -> str | None:
 
 
 def product_source(settings: GeneratedFilesSettings) -> ProductSource | None:
-    """The pinned Orchestra Ops source of the SARIF job; None when neither part is set."""
+    """The pinned Orchestra Ops source of the SARIF job; None when neither part is set.
+
+    Checked here, where it is used: the error names the variable, never the value (a
+    URL may hold a token)."""
     url, commit = settings.workflow_product_git_url, settings.workflow_product_commit
-    if url is None and commit is None:
-        return None
-    env = GeneratedFilesSettings.env_name
+    problem = product_source_problem(url, commit)
+    if problem is not None:
+        source = COMMIT_ENV if problem.startswith(COMMIT_ENV) else GIT_URL_ENV
+        raise ConfigError(problem, source=source)
     if url is None or commit is None:
-        missing = env("workflow_product_git_url" if url is None else "workflow_product_commit")
-        raise ConfigError(
-            f"{missing} is not set: the SARIF job needs both the git URL and the "
-            "commit of Orchestra Ops, or neither",
-            source=missing,
-        )
-    try:
-        return ProductSource(url, commit)
-    except ValueError as error:
-        name = env(
-            "workflow_product_commit" if "commit" in str(error) else "workflow_product_git_url"
-        )
-        raise ConfigError(f"{name}: {error}", source=name) from error
+        return None
+    return ProductSource(url, commit)
 
 
 def pip_audit_requirements(lock: Path = PRODUCT_LOCK) -> str:
@@ -121,6 +126,30 @@ def pip_audit_requirements(lock: Path = PRODUCT_LOCK) -> str:
         raise ConfigError(f"{lock}: {error}") from error
 
 
+def _bot_file(
+    repo: Path, path: str, kind: str, document: dict[str, Any], notes: list[str]
+) -> tuple[str, str]:
+    """(path, text) of the bot's file: merged into the existing file, or, when that
+    cannot be merged, the proposal next to it (said in ``notes``)."""
+    existing = _read(repo, path)
+    if existing is None:
+        text = to_yaml(document, GENERATED_HEADER) if kind == "dependabot" else to_json(document)
+        return path, text
+    merge = merge_dependabot if kind == "dependabot" else merge_renovate
+    try:
+        text, merged = merge(existing, document, path)
+    except MergeError as error:
+        proposal = proposal_path(path)
+        notes.append(
+            f"{error}: it was not changed; the generated configuration is in {proposal} "
+            f"to merge by hand."
+        )
+        text = to_yaml(document, GENERATED_HEADER) if kind == "dependabot" else to_json(document)
+        return proposal, text
+    notes.extend(merged)
+    return path, text
+
+
 def _generated(
     repo: Path, settings: GeneratedFilesSettings, lock: Path
 ) -> tuple[dict[str, tuple[str, str]], list[str]]:
@@ -128,31 +157,38 @@ def _generated(
     # The generated pip-audit requirements follow Orchestra Ops' lock, not the repo's bots.
     manifests = [m for m in manifests if m.path != PIP_AUDIT_REQUIREMENTS]
     python_dirs, npm_dirs = update_directories(manifests, unsupported)
-    requirements = [m.path for m in manifests if m.kind is ManifestKind.REQUIREMENTS]
-    npm_projects = [d.lstrip("/") or "." for d in npm_dirs]
+    texts = {m.path: _read(repo, m.path) for m in manifests if m.kind is ManifestKind.REQUIREMENTS}
+    matrix = audit_matrix(manifests, unsupported, texts)
     present = [p for files in BOT_FILES.values() for p in files if (repo / p).is_file()]
     choice = choose_bot(settings.update_bot, present)
     notes = bot_notes(choice, settings.update_reviewers, settings.update_assignees)
     if choice.bot is UpdateBot.DEPENDABOT:
-        document = dependabot_config(python_dirs or ["/"], npm_dirs, settings.update_assignees)
-        bot_file = ("dependabot", to_yaml(document, GENERATED_HEADER))
+        document = dependabot_config(python_dirs, npm_dirs, settings.update_assignees)
     else:
         document = renovate_config(settings.update_reviewers, settings.update_assignees)
-        bot_file = ("renovate", to_json(document))
+    bot_path, bot_text = _bot_file(repo, choice.path, choice.bot.value, document, notes)
     product = product_source(settings)
     if product is None:
         notes.append(
-            "security-audit.yml has no SARIF job: set ORCHESTRA_WORKFLOW_PRODUCT_GIT_URL and "
-            "ORCHESTRA_WORKFLOW_PRODUCT_COMMIT (a full commit SHA) to add it."
+            f"security-audit.yml has no SARIF job: set {GIT_URL_ENV} and "
+            f"{COMMIT_ENV} (a full commit SHA) to add it."
         )
+    if matrix.left_out:
+        notes.append(
+            "not in the workflow's audit jobs (see its comment): "
+            + "; ".join(f"{path}: {why}" for path, why in matrix.left_out)
+        )
+    try:
+        workflow = security_audit_workflow(
+            matrix.requirements, matrix.npm_directories, product=product, left_out=matrix.left_out
+        )
+    except ValueError as error:
+        raise ConfigError(f"security-audit.yml: {error}") from error
     generated = {
-        choice.path: bot_file,
-        ".github/workflows/security-audit.yml": (
-            "github-workflows",
-            security_audit_workflow(requirements, npm_projects, product=product),
-        ),
+        bot_path: (choice.bot.value, bot_text),
+        ".github/workflows/security-audit.yml": ("github-workflows", workflow),
     }
-    if requirements:
+    if matrix.requirements:
         generated[PIP_AUDIT_REQUIREMENTS] = ("pip-requirements", pip_audit_requirements(lock))
     return generated, notes
 
@@ -179,8 +215,6 @@ def write_config_files(repo: Path, changes: list[ConfigChange]) -> list[str]:
     written = []
     for change in changes:
         if change.changed:
-            target = repo / change.path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(change.generated, encoding="utf-8")
+            write_atomically(repo / change.path, change.generated)
             written.append(change.path)
     return written

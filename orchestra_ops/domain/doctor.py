@@ -13,6 +13,7 @@ import string
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
+from orchestra_ops.domain.security.workflow import product_source_problem
 from orchestra_ops.settings import Settings
 
 #: The placeholders an instance's health URL may use (see ``domain.provisioning.health_url``).
@@ -180,6 +181,10 @@ def check_settings(settings: Settings, engine_problem: str | None) -> Findings:
         for p in (
             engine_problem,
             health_template_problem(settings.lambda_cloud.health_url_template),
+            product_source_problem(
+                settings.generated.workflow_product_git_url,
+                settings.generated.workflow_product_commit,
+            ),
         )
         if p
     ]

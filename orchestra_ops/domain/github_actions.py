@@ -8,6 +8,8 @@ refuse any other ``uses:``.
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 
 
@@ -37,3 +39,33 @@ DEPENDENCY_REVIEW = ActionPin(
     "actions/dependency-review-action", "da24556b548a50705dd671f47852072ea4c105d9", "v4.6.0"
 )
 PINS = (CHECKOUT, SETUP_NODE, SETUP_PYTHON, UPLOAD_SARIF, DEPENDENCY_REVIEW)
+
+
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
+
+
+def quoted(value: str, what: str = "a value") -> str:
+    """``value`` as one YAML double-quoted scalar, safe anywhere in a generated workflow.
+
+    JSON string syntax (ASCII, every quote and backslash escaped) is a YAML 1.2
+    double-quoted scalar, so a quote in a file name cannot end the string. Control
+    characters (a newline would start a new YAML line in a comment) and ``${{`` (GitHub
+    would evaluate it as an expression) are refused with a ValueError naming ``what``.
+    """
+    shown = json.dumps(value)
+    if _UNSAFE.search(value):
+        raise ValueError(
+            f"{what} {shown} has a control character (a newline?): it cannot go into a "
+            "generated workflow; rename it"
+        )
+    if "${{" in value:
+        raise ValueError(
+            f"{what} {shown} contains '${{{{', which GitHub would evaluate as an expression; "
+            "rename it"
+        )
+    return shown
+
+
+def quoted_list(values: list[str] | tuple[str, ...], what: str = "a value") -> str:
+    """A YAML flow sequence of :func:`quoted` scalars."""
+    return "[" + ", ".join(quoted(v, what) for v in values) + "]"

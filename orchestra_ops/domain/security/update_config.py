@@ -109,9 +109,12 @@ def bot_notes(choice: BotChoice, reviewers: Sequence[str], assignees: Sequence[s
                 "Dependabot has no reviewers option (GitHub requests reviews from "
                 "CODEOWNERS): ORCHESTRA_UPDATE_REVIEWERS is not written."
             )
-        teams = [a for a in assignees if a.startswith("team:")]
-        if teams:
-            notes.append(f"Dependabot assigns users only; left out: {', '.join(teams)}.")
+    teams = [a for a in assignees if a.startswith("team:")]
+    if teams:
+        notes.append(
+            f"{choice.bot.value.capitalize()} assigns users only (GitHub cannot assign a "
+            f"team); left out: {', '.join(teams)}."
+        )
     return notes
 
 
@@ -182,8 +185,11 @@ def dependabot_config(
     npm_dirs: Sequence[str] = tuple(PLAN_NPM),
     assignees: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """``.github/dependabot.yml``: pip and npm weekly, before the scan; user assignees."""
-    python = sorted(set(python_dirs) | {"/"})
+    """``.github/dependabot.yml``: pip and npm weekly, before the scan; user assignees.
+
+    An entry only for a directory that has a manifest of that ecosystem (Dependabot
+    reports an error for an entry with nothing to update)."""
+    python = sorted(set(python_dirs))
     updates = [_pip_update(d) for d in python] + [_npm_update(d) for d in sorted(set(npm_dirs))]
     users = [a for a in assignees if not a.startswith("team:")]
     if users:
@@ -225,8 +231,9 @@ def renovate_config(reviewers: Sequence[str] = (), assignees: Sequence[str] = ()
     }
     if reviewers:
         config["reviewers"] = list(reviewers)
-    if assignees:
-        config["assignees"] = list(assignees)
+    users = [a for a in assignees if not a.startswith("team:")]
+    if users:
+        config["assignees"] = users
     return config
 
 

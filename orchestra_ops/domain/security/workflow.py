@@ -6,6 +6,13 @@ pinned requirements file, npm audit per frontend, the merged Orchestra Ops scan 
 uploads SARIF to code scanning, and dependency review on pull requests. Permissions
 are read-only by default; only the SARIF job may write security events.
 
+Every ``python -m`` runs as ``python -P -m`` (and ``PYTHONSAFEPATH=1`` for what the scan
+starts): plain ``-m`` puts the working directory, the scanned checkout, first on
+``sys.path``, so a file there named ``orchestra_ops/__main__.py`` or ``rich.py`` would run
+in the job that may write security events. Every value that comes from the scanned
+repository (a manifest path) is written as a quoted YAML scalar
+(:func:`~orchestra_ops.domain.github_actions.quoted`).
+
 Nothing is installed by name alone: every action is pinned to a full commit SHA (see
 ``domain/github_actions.py``); pip-audit comes from a generated requirements file of
 exact versions and hashes (``--require-hashes``); Orchestra Ops itself is fetched from
@@ -19,6 +26,7 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from orchestra_ops.domain.github_actions import (
@@ -27,11 +35,15 @@ from orchestra_ops.domain.github_actions import (
     SETUP_NODE,
     SETUP_PYTHON,
     UPLOAD_SARIF,
+    quoted,
+    quoted_list,
 )
 
 #: Where the generated, hash-pinned pip-audit requirements live in the target repo.
 PIP_AUDIT_REQUIREMENTS = ".github/security-audit/pip-audit.txt"
-DEFAULT_SCAN_COMMAND = "python -m orchestra_ops security scan . --sarif security.sarif"
+DEFAULT_SCAN_COMMAND = "python -P -m orchestra_ops security scan . --sarif security.sarif"
+GIT_URL_ENV = "ORCHESTRA_WORKFLOW_PRODUCT_GIT_URL"
+COMMIT_ENV = "ORCHESTRA_WORKFLOW_PRODUCT_COMMIT"
 _COMMIT = re.compile(r"[0-9a-f]{40}")
 _GIT_URL = re.compile(r"https://[A-Za-z0-9.-]+(:[0-9]+)?/[A-Za-z0-9._~/-]+")
 
@@ -49,12 +61,58 @@ class ProductSource:
     commit: str
 
     def __post_init__(self) -> None:
-        if not _GIT_URL.fullmatch(self.git_url):
-            raise ValueError(
-                f"product git URL must be an https:// repository URL: {self.git_url!r}"
-            )
-        if not _COMMIT.fullmatch(self.commit):
-            raise ValueError("product commit must be a full 40-hex commit SHA (a tag can move)")
+        problem = product_source_problem(self.git_url, self.commit)
+        if problem is not None:
+            raise ValueError(problem)
+
+
+def git_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be the product's git URL, never quoting it (it may hold a token).
+
+    It is written into a workflow file anyone with read access sees, so credentials in
+    it (user-info, a query such as ``?access_token=``) are refused, not masked.
+    """
+    try:
+        parts = urlsplit(url)
+        has_userinfo = "@" in parts.netloc or parts.password is not None
+    except ValueError:
+        return f"{GIT_URL_ENV} is not a URL (value not shown)"
+    if has_userinfo:
+        return (
+            f"{GIT_URL_ENV} holds credentials (user:token@): it is written into a workflow "
+            "file that anyone who can read the repository sees. Give the public https URL "
+            "(value not shown; revoke the token if it was real)"
+        )
+    if parts.query or parts.fragment or "?" in url or "#" in url:
+        return (
+            f"{GIT_URL_ENV} has a query or fragment (it may hold a token, and it is written "
+            "into a workflow file): give the plain https repository URL (value not shown)"
+        )
+    if not _GIT_URL.fullmatch(url):
+        return (
+            f"{GIT_URL_ENV} must be an https:// repository URL such as "
+            "https://github.com/<owner>/<repo>.git (value not shown)"
+        )
+    return None
+
+
+def product_source_problem(url: str | None, commit: str | None) -> str | None:
+    """Why the two product-source settings cannot make a SARIF job (None: they can, or both
+    are unset). Names the variable, never its value."""
+    if url is None and commit is None:
+        return None
+    if url is None or commit is None:
+        missing = GIT_URL_ENV if url is None else COMMIT_ENV
+        return (
+            f"{missing} is not set: the SARIF job needs both {GIT_URL_ENV} and "
+            f"{COMMIT_ENV}, or neither"
+        )
+    problem = git_url_problem(url)
+    if problem is not None:
+        return problem
+    if not _COMMIT.fullmatch(commit):
+        return f"{COMMIT_ENV} must be a full 40-hex commit SHA (a branch or tag can move)"
+    return None
 
 
 def utc_schedule(hour: int = SCAN_HOUR, timezone: str = SCAN_TIMEZONE) -> tuple[str, str]:
@@ -68,10 +126,6 @@ def utc_schedule(hour: int = SCAN_HOUR, timezone: str = SCAN_TIMEZONE) -> tuple[
         "(an hour later there in summer); GitHub's cron is UTC"
     )
     return cron, comment
-
-
-def _list(items: Sequence[str]) -> str:
-    return "[" + ", ".join(f"'{item}'" for item in items) + "]"
 
 
 def _checkout() -> list[str]:
@@ -102,12 +156,12 @@ def _pip_audit_job(requirements: Sequence[str]) -> list[str]:
         "    strategy:",
         "      fail-fast: false",
         "      matrix:",
-        f"        manifest: {_list(requirements)}",
+        f"        manifest: {quoted_list(list(requirements), 'requirements file')}",
         "    steps:",
         *_checkout(),
         *_python(),
         "      - name: Install pip-audit (exact versions, hash-checked)",
-        f"        run: python -m pip install --require-hashes -r {PIP_AUDIT_REQUIREMENTS}",
+        f"        run: python -P -m pip install --require-hashes -r {PIP_AUDIT_REQUIREMENTS}",
         "      - name: Audit the pinned requirements (no resolver, no index)",
         "        env:",
         "          MANIFEST: ${{ matrix.manifest }}",
@@ -123,7 +177,7 @@ def _npm_audit_job(directories: Sequence[str]) -> list[str]:
         "    strategy:",
         "      fail-fast: false",
         "      matrix:",
-        f"        directory: {_list(directories)}",
+        f"        directory: {quoted_list(list(directories), 'npm project directory')}",
         "    steps:",
         *_checkout(),
         *_node(),
@@ -137,8 +191,8 @@ def _fetch_product(product: ProductSource) -> list[str]:
     return [
         "      - name: Fetch Orchestra Ops at the pinned commit",
         "        env:",
-        f"          PRODUCT_GIT_URL: {product.git_url}",
-        f"          PRODUCT_COMMIT: {product.commit}",
+        f"          PRODUCT_GIT_URL: {quoted(product.git_url, GIT_URL_ENV)}",
+        f"          PRODUCT_COMMIT: {quoted(product.commit, COMMIT_ENV)}",
         "          PRODUCT_DIR: ${{ runner.temp }}/orchestra-ops",
         "        run: |",
         '          git init -q "$PRODUCT_DIR"',
@@ -147,8 +201,8 @@ def _fetch_product(product: ProductSource) -> list[str]:
         '          test "$(git -C "$PRODUCT_DIR" rev-parse HEAD)" = "$PRODUCT_COMMIT"',
         "      - name: Install its locked dependencies (exact versions, hash-checked)",
         "        env:",
-        "          PRODUCT_DIR: ${{ runner.temp }}/orchestra-ops",
-        '        run: python -m pip install --require-hashes -r "$PRODUCT_DIR/requirements.lock"',
+        "          PRODUCT_LOCK: ${{ runner.temp }}/orchestra-ops/requirements.lock",
+        '        run: python -P -m pip install --require-hashes -r "$PRODUCT_LOCK"',
     ]
 
 
@@ -169,6 +223,7 @@ def _sarif_job(product: ProductSource, scan_command: str) -> list[str]:
         "      - name: Scan (pip-audit, safety, npm audit; the policy gate)",
         "        env:",
         "          PYTHONPATH: ${{ runner.temp }}/orchestra-ops",
+        "          PYTHONSAFEPATH: '1'  # python processes the scan starts skip the checkout too",
         f"        run: {scan_command}",
         f"      - uses: {UPLOAD_SARIF.uses}",
         "        if: always() && hashFiles('security.sarif') != ''",
@@ -205,11 +260,16 @@ def security_audit_workflow(
     *,
     product: ProductSource | None = None,
     scan_command: str = DEFAULT_SCAN_COMMAND,
+    left_out: Sequence[tuple[str, str]] = (),
 ) -> str:
     """The workflow text for these pinned requirements files and npm project directories.
 
-    The pip-audit job installs from :data:`PIP_AUDIT_REQUIREMENTS`, which the caller
-    writes next to it. Without ``product`` there is no SARIF job (see :data:`NO_SARIF_JOB`).
+    ``requirements`` must be fully pinned (pip-audit ``--no-deps`` fails on a range) and
+    ``npm_directories`` must hold a package-lock.json or npm-shrinkwrap.json (``npm audit``
+    reads no other lock); ``left_out`` is (path, why) of the manifests that are not, each
+    named in a comment. The pip-audit job installs from :data:`PIP_AUDIT_REQUIREMENTS`,
+    which the caller writes next to it. Without ``product`` there is no SARIF job (see
+    :data:`NO_SARIF_JOB`).
     """
     cron, comment = utc_schedule()
     lines = [
@@ -225,6 +285,11 @@ def security_audit_workflow(
         "  contents: read",
         "jobs:",
     ]
+    if left_out:
+        lines.append(
+            "  # Not in the pip-audit / npm audit jobs (the weekly scan still reads them):"
+        )
+        lines += [f"  #   {quoted(path, 'manifest')}: {why}" for path, why in left_out]
     if requirements:
         lines += _pip_audit_job(requirements)
     if npm_directories:

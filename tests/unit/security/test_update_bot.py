@@ -126,8 +126,11 @@ def test_people_settings_parse_comma_lists_and_refuse_bad_names() -> None:
         settings(update_assignees="alice, bad name")
     with pytest.raises(ValidationError):
         settings(update_bot="greenkeeper")
-    with pytest.raises(ValidationError, match="pattern"):
-        settings(workflow_product_commit="main")
+    # `NAME=` means unset; the product source is checked where it is used, not on load.
+    blank = settings(workflow_product_git_url="", workflow_product_commit=" ", update_bot="")
+    assert (blank.workflow_product_git_url, blank.workflow_product_commit) == (None, None)
+    assert blank.update_bot == "auto"
+    assert settings(workflow_product_commit="main").workflow_product_commit == "main"
 
 
 def _example(tmp_path: Path) -> Path:
@@ -175,11 +178,13 @@ def test_a_pinned_product_source_adds_the_sarif_job(tmp_path: Path) -> None:
         "contents": "read",
         "security-events": "write",
     }
-    assert f"PRODUCT_COMMIT: {commit}" in workflow.generated
+    assert f'PRODUCT_COMMIT: "{commit}"' in workflow.generated
     assert not any("no SARIF job" in note for note in plan.notes)
     with pytest.raises(ConfigError, match="ORCHESTRA_WORKFLOW_PRODUCT_COMMIT is not set"):
         plan_config_files(repo, settings(workflow_product_git_url=url))
-    with pytest.raises(ConfigError, match=r"ORCHESTRA_WORKFLOW_PRODUCT_GIT_URL: .*https://"):
+    with pytest.raises(
+        ConfigError, match=r"ORCHESTRA_WORKFLOW_PRODUCT_GIT_URL must be an https://"
+    ):
         plan_config_files(
             repo,
             settings(

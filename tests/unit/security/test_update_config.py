@@ -172,7 +172,7 @@ def test_security_workflow_is_valid_pinned_and_least_privilege() -> None:
     assert fetch["env"]["PRODUCT_COMMIT"] == "ab" * 20
     assert fetch["env"]["PRODUCT_GIT_URL"] == product.git_url
     assert 'test "$(git -C "$PRODUCT_DIR" rev-parse HEAD)" = "$PRODUCT_COMMIT"' in fetch["run"]
-    assert 'pip install --require-hashes -r "$PRODUCT_DIR/requirements.lock"' in text
+    assert 'pip install --require-hashes -r "$PRODUCT_LOCK"' in text
     upload = next(s for s in jobs["sarif"]["steps"] if "upload-sarif" in s.get("uses", ""))
     assert upload["with"]["sarif_file"] == "security.sarif"
 
