@@ -357,14 +357,15 @@ def _not_checked(status: str) -> str:
 def _orphan_line(check: OrphanCheck, dry_run: bool, terminating: bool) -> str:
     if check.status != "checked":
         return f"{_not_checked(check.status)}: {check.note}"
+    also = f"; {check.note}" if check.note else ""
     if not check.orphans:
-        return "none"
+        return f"none{also}"
     names = ", ".join(f"{o.id} ({o.name or 'unnamed'})" for o in check.orphans)
     if check.terminated:
-        return f"{names}; terminated {len(check.terminated)}"
+        return f"{names}; terminated {len(check.terminated)}{also}"
     if dry_run and terminating:
-        return f"{names}; would terminate"
-    return f"{names}; listed only (--terminate-orphans terminates them)"
+        return f"{names}; would terminate{also}"
+    return f"{names}; listed only (--terminate-orphans terminates them){also}"
 
 
 def main() -> None:

@@ -32,7 +32,11 @@ from orchestra_ops.adapters.target_lock import idle_target
 from orchestra_ops.domain.health import HealthPolicy
 from orchestra_ops.domain.lambda_cloud import Instance
 from orchestra_ops.domain.pending_ops import INSTANCE, read_state
-from orchestra_ops.domain.provisioning import StackColours, live_instances_of
+from orchestra_ops.domain.provisioning import (
+    StackColours,
+    live_instances_of,
+    untagged_instances_of,
+)
 from orchestra_ops.errors import Conflict, OpsError, ToolMissing
 from orchestra_ops.frontend_rollback import ReleaseProbe
 from orchestra_ops.ledger import Closure, Ledger, ReconcileReport
@@ -214,6 +218,7 @@ def check_orphans(
                 listed |= state_instance_ids(engine.export(ref))
                 owner = clients.state_owner()
                 check.orphans = find_orphans(instances, environment, listed, owner)
+                check.note = _untagged_note(instances, environment)
                 if terminate and check.orphans and not dry_run:
                     gone = clients.lambda_cloud().terminate([o.id for o in check.orphans])
                     check.terminated = [str(i.id) for i in gone]
@@ -224,6 +229,19 @@ def check_orphans(
             check.status, check.note = UNCHECKED, _why(error)
         checks.append(check)
     return checks
+
+
+def _untagged_note(instances: Iterable[Instance], environment: str) -> str:
+    """Instances launched before owner tags existed: listed, never judged (whose?)."""
+    untagged = untagged_instances_of(instances, environment)
+    if not untagged:
+        return ""
+    ids = ", ".join(str(i.id) for i in untagged)
+    return (
+        f"{len(untagged)} instance(s) of {environment} carry no owner tag (launched before "
+        f"owner tags): {ids}; not judged, as no state can tell whose they are: terminate "
+        "by hand those no state lists"
+    )
 
 
 def _why(error: Exception) -> str:

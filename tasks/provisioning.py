@@ -22,7 +22,7 @@ from orchestra_ops import provisioning_rollback as undo
 from orchestra_ops.adapters.files import write_atomically
 from orchestra_ops.adapters.health import HttpProber, wait_healthy
 from orchestra_ops.domain.health import GateState, HealthPolicy, describe
-from orchestra_ops.domain.lambda_cloud import InstanceId
+from orchestra_ops.domain.lambda_cloud import GONE, InstanceId
 from orchestra_ops.domain.placement import check_cost_ceiling, hourly_cost, plan_attempts
 from orchestra_ops.domain.progress import stack_percent
 from orchestra_ops.domain.provisioning import (
@@ -61,9 +61,11 @@ def _log() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
 
 @local_task
 def check_programs(project_dirs: Sequence[Path]) -> None:
-    """Refuse, before any stack is touched, a project that does not run our program."""
+    """Refuse, before any stack is touched, a project that does not run our program, or a
+    state whose owner id cannot be read (what it launches must carry it)."""
     for project_dir in project_dirs:
         our_program(project_dir)
+    for_process(load_settings()).state_owner()
 
 
 @named("load_backend_config[{environment}]")
@@ -347,7 +349,7 @@ def verify_rollout_undone(environment: str, colour: str, serving: Sequence[str])
             f"rollback left {len(left)} {colour} instance(s) of {environment} running: "
             f"{', '.join(i.id for i in left)}; terminate them (`orchestra-ops recover`)"
         )
-    alive = {i.id for i in live_instances_of(live, environment, owner=owner)}
+    alive = {i.id for i in live if i.status not in GONE}
     missing = [i for i in serving if InstanceId(i) not in alive]
     if missing:
         raise OpsError(f"serving instance(s) {', '.join(missing)} of {environment} are gone")

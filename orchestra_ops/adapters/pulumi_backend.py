@@ -13,7 +13,10 @@ adopts, retires, rolls back or judges as orphans the instances of another.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import json
+import logging
 import os
 import secrets
 from collections.abc import Mapping
@@ -22,6 +25,8 @@ from pathlib import Path
 
 from orchestra_ops.errors import ConfigError
 from orchestra_ops.settings import PulumiSettings
+
+_log = logging.getLogger(__name__)
 
 #: Pulumi Cloud's service URL, when PULUMI_BACKEND_URL does not name another service.
 CLOUD_URL = "https://api.pulumi.com"
@@ -84,16 +89,26 @@ def _passphrase(settings: PulumiSettings, root: Path) -> str:
 def state_owner(settings: PulumiSettings, state_dir: Path) -> str:
     """The id (16 hex) of the state the stacks live in, as :func:`choose_backend` picks it.
 
-    A service backend (Pulumi Cloud or self-hosted): its URL and organisation. A ``file://``
-    backend: a random id kept in the backend directory, made on first use, so two state
-    directories are two owners even at the same path on two machines, and a copied state
-    keeps its owner. Another self-managed backend (``s3://``…): its URL.
+    A service backend (Pulumi Cloud or self-hosted): its URL and organisation (PULUMI_ORG
+    is required: two tokens' default organisations cannot be told apart offline). A
+    ``file://`` backend: a random id kept in the backend directory, made on first use
+    (or, when that file was lost, the one its stacks record), so two state directories
+    are two owners even at the same path on two machines, and a copied state keeps its
+    owner. Another self-managed backend (``s3://``…): its bucket and path, without the
+    query (options such as the region do not change whose state it is).
     """
     if settings.access_token is not None:
-        return _digest("service", settings.backend_url or CLOUD_URL, settings.org or "")
+        if not settings.org:
+            raise ConfigError(
+                "PULUMI_ORG: required with PULUMI_ACCESS_TOKEN, as the organisation whose "
+                "stacks these are (it tells apart what two organisations launch on one "
+                "Lambda account)",
+                source="PULUMI_ORG",
+            )
+        return _digest("service", (settings.backend_url or CLOUD_URL).rstrip("/"), settings.org)
     url = diy_url(settings, state_dir)
     if not url.startswith("file://"):
-        return _digest("diy", url)
+        return _digest("diy", url.split("?", 1)[0].rstrip("/"))
     return _owner_file(Path(url.removeprefix("file://")) / OWNER_FILE)
 
 
@@ -103,20 +118,61 @@ def _digest(*parts: str) -> str:
 
 def _owner_file(path: Path) -> str:
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        draft = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-        draft.write_text(secrets.token_hex(8) + "\n", encoding="utf-8")
-        try:
-            os.link(draft, path)  # whole or not at all; made meanwhile elsewhere: that one
-        except FileExistsError:
-            pass
-        finally:
-            draft.unlink()
+        _make_owner_file(path)
     value = path.read_text(encoding="utf-8").strip()
-    if len(value) != 16 or any(c not in "0123456789abcdef" for c in value):
+    if not _is_owner(value):
         raise ConfigError(
             f"{path}: not an owner id (16 hex digits expected); restore it from a backup of "
             "the state, as it marks what this state launched",
             source=str(path),
         )
     return value
+
+
+def _make_owner_file(path: Path) -> None:
+    """A new id, or, when the file was lost, the one the stacks' instances record."""
+    recorded = _owners_in_checkpoints(path.parent)
+    if len(recorded) > 1:
+        raise ConfigError(
+            f"{path} is missing and this state's stacks record {len(recorded)} owner ids "
+            f"({', '.join(sorted(recorded))}): write the right one into {path}",
+            source=str(path),
+        )
+    owner = next(iter(recorded)) if recorded else secrets.token_hex(8)
+    if recorded:
+        _log.warning("%s was missing: restored the owner id its stacks record", path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    draft = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    draft.write_text(owner + "\n", encoding="utf-8")
+    try:
+        os.link(draft, path)  # whole or not at all; made meanwhile elsewhere: that one
+    except FileExistsError:
+        pass
+    finally:
+        draft.unlink()
+
+
+def _owners_in_checkpoints(backend_dir: Path) -> set[str]:
+    """The owner ids the instances in a ``file://`` backend's checkpoints carry."""
+    owners: set[str] = set()
+    for checkpoint in (backend_dir / ".pulumi" / "stacks").glob("*/*.json*"):
+        if checkpoint.name.endswith((".bak", ".attrs")) or ".json.bak" in checkpoint.name:
+            continue
+        try:
+            raw = checkpoint.read_bytes()
+            text = gzip.decompress(raw) if checkpoint.suffix == ".gz" else raw
+            data = json.loads(text)
+        except (OSError, ValueError):
+            continue  # unreadable: the engine says so when it opens the stack
+        latest = (data.get("checkpoint") or {}).get("latest") or {}
+        for resource in latest.get("resources") or []:
+            owner = (resource.get("inputs") or {}).get("owner")
+            if str(resource.get("type", "")).endswith("lambda:Instance") and _is_owner(owner):
+                owners.add(str(owner))
+    return owners
+
+
+def _is_owner(value: object) -> bool:
+    return (
+        isinstance(value, str) and len(value) == 16 and all(c in "0123456789abcdef" for c in value)
+    )

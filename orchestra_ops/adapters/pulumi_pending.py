@@ -26,29 +26,21 @@ The engine (:class:`~orchestra_ops.adapters.pulumi_engine.PulumiEngine`) calls t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
 from orchestra_ops.adapters.lambda_cloud import LambdaCloudClient
 from orchestra_ops.adapters.pulumi_locks import left_by_a_dead_process_here, remove_lock
 from orchestra_ops.domain.lambda_cloud import (
-    Filesystem,
-    FilesystemId,
-    FirewallRulesetId,
     InstanceId,
     InstanceStatus,
-    SshKey,
-    SshKeyId,
 )
 from orchestra_ops.domain.pending_ops import (
-    FILESYSTEM,
     INSTANCE,
-    RULESET,
-    SSH_KEY,
     Action,
     CloudView,
     PendingOp,
@@ -81,7 +73,6 @@ NOT_DECLARING = frozenset({"delete", "delete-replaced", "discard", "discard-repl
 """Preview steps of a resource the program no longer declares."""
 
 LambdaFactory = Callable[[], LambdaCloudApi]
-Listed = TypeVar("Listed", SshKey, Filesystem)
 
 
 def lambda_client(provider_env: Mapping[str, str]) -> LambdaCloudClient:
@@ -233,57 +224,33 @@ def _carry_out(
 
 
 def _terminate(api: LambdaCloudApi, action: Action) -> None:
-    object_id = str(action.object_id)
+    if action.kind != INSTANCE:  # named objects are never settled by deletion
+        raise StackError(f"settlement cannot terminate a {action.kind}: {action.describe()}")
     try:
-        if action.kind == INSTANCE:
-            api.terminate([InstanceId(object_id)])
-        elif action.kind == SSH_KEY:
-            api.delete_ssh_key(SshKeyId(object_id))
-        elif action.kind == FILESYSTEM:
-            api.delete_filesystem(FilesystemId(object_id))
-        elif action.kind == RULESET:
-            api.delete_firewall_ruleset(FirewallRulesetId(object_id))
+        api.terminate([InstanceId(str(action.object_id))])
     except LambdaNotFound:
         pass  # gone already
 
 
 def _outputs_of(api: LambdaCloudApi, action: Action, op: PendingOp) -> dict[str, Any] | None:
-    """The outputs the interrupted create would have recorded; None: nothing to adopt."""
+    """The outputs the interrupted create of an instance would have recorded; None:
+    nothing to adopt (only instances are adopted: their key carries the state's owner)."""
     # Imported here: the providers pull in pulumi's dynamic-provider machinery.
     from orchestra_ops.provider._common import PROVIDER_KEY, Timing
     from orchestra_ops.provider._launch import wait_active
     from orchestra_ops.provider._spec import InstanceSpec
-    from orchestra_ops.provider.lambda_firewall import adopted_ruleset_outputs
     from orchestra_ops.provider.lambda_instance import instance_outputs
-    from orchestra_ops.provider.lambda_resources import filesystem_outputs, ssh_key_outputs
 
+    if action.kind != INSTANCE:
+        raise StackError(f"settlement cannot adopt a {action.kind}: {action.describe()}")
     props = dict(op.inputs)
-    object_id = str(action.object_id)
-    outputs: dict[str, Any]
-    if action.kind == INSTANCE:
-        instance = api.get_instance(InstanceId(object_id))
-        if instance.status is not InstanceStatus.ACTIVE:
-            try:  # what the create was doing: wait, and terminate one that never gets there
-                instance = wait_active(api, instance.id, InstanceSpec.from_props(props), Timing())
-            except InstanceNotActive:
-                return None
-        outputs = instance_outputs(props, instance)
-    elif action.kind == SSH_KEY:
-        key = _listed(api.list_ssh_keys(), object_id, action)
-        outputs = ssh_key_outputs(props, key, None, created=True)  # the killed create made it
-    elif action.kind == FILESYSTEM:
-        filesystem = _listed(api.list_filesystems(), object_id, action)
-        outputs = filesystem_outputs(props, filesystem, created=True)
-    else:
-        ruleset = api.get_firewall_ruleset(FirewallRulesetId(object_id))
-        outputs = adopted_ruleset_outputs(props, ruleset, created=True)
+    instance = api.get_instance(InstanceId(str(action.object_id)))
+    if instance.status is not InstanceStatus.ACTIVE:
+        try:  # what the create was doing: wait, and terminate one that never gets there
+            instance = wait_active(api, instance.id, InstanceSpec.from_props(props), Timing())
+        except InstanceNotActive:
+            return None
+    outputs = instance_outputs(props, instance)
     if PROVIDER_KEY in props:  # the dynamic provider reads itself back from the outputs
         outputs[PROVIDER_KEY] = props[PROVIDER_KEY]
     return outputs
-
-
-def _listed(objects: Iterable[Listed], object_id: str, action: Action) -> Listed:
-    found = next((o for o in objects if o.id == object_id), None)
-    if found is None:
-        raise LambdaNotFound(f"the {action.kind} {object_id} is no longer listed")
-    return found

@@ -11,14 +11,14 @@ then in Lambda and in no stack.
 :func:`plan_settlement` decides, from the pending operations, what the Lambda API holds
 and which resources the program declares (None: not known), what becomes of each:
 
-- a pending **create** whose object exists (a live instance tagged with the resource's
-  key; an SSH key, filesystem or firewall ruleset of its name) is **adopted** into the
-  state when the program declares the resource, else **terminated**. Other instances
-  with the same key are terminated: one logical resource, one instance. A *generated* SSH
-  key is deleted instead of adopted: its private half was only in the answer the killed
-  run lost. An object this create cannot have made (another public key, another region)
-  is left alone. Nothing found: the create never reached Lambda; the operation is
-  cleared.
+- a pending **create** of an instance whose object exists (a live instance tagged with
+  the resource's key, which carries the state's owner id) is **adopted** into the state
+  when the program declares the resource, else **terminated**. Other instances with the
+  same key are terminated: one logical resource, one instance. A pending create of an SSH
+  key, filesystem or firewall ruleset is **cleared** and its object left in Lambda: names
+  are the account's, so an object of that name may be another state's, and the next
+  update adopts it by name as not this stack's to delete. Nothing found: the create never
+  reached Lambda; the operation is cleared.
 - a pending **delete**: the resource is **forgotten** when its object is gone or going,
   else **kept** (the next update deletes it again if the program no longer declares it).
 - a pending update, read or import: cleared; the state keeps the resource as it was and
@@ -229,9 +229,9 @@ def _settle_create(
     wanted = declared is None or op.urn in declared
     decide = {
         INSTANCE: _create_instance,
-        SSH_KEY: _create_ssh_key,
-        FILESYSTEM: _create_filesystem,
-        RULESET: _create_ruleset,
+        SSH_KEY: _create_named,
+        FILESYSTEM: _create_named,
+        RULESET: _create_named,
     }[op.kind]
     actions = decide(op, cloud, wanted, claimed)
     claimed.update(a.object_id for a in actions if a.object_id)
@@ -296,68 +296,32 @@ def _fits(instance: Instance, inputs: Mapping[str, Any]) -> bool:
     )
 
 
-def _create_ssh_key(
+#: Why a pending create of a named object is cleared, not adopted (names are the account's).
+NAMED_LEFT = (
+    "an object of this name exists, but names are the account's (another state's or a "
+    "person's object has the same), so whether the killed create made it cannot be told: "
+    "left in Lambda; the next update adopts it by name, as not this stack's to delete"
+)
+
+
+def _create_named(
     op: PendingOp, cloud: CloudView, wanted: bool, claimed: set[str]
 ) -> list[Action]:
+    """An SSH key, filesystem or firewall ruleset: never adopted as made here, never deleted."""
     name = _text(op.inputs, "name")
     if name is None:
         return _unreadable(op, "name")
-    found = next((k for k in cloud.ssh_keys if k.name == name and k.id not in claimed), None)
-    if found is None:
-        return _none_found(op)
-    asked = op.inputs.get("public_key")
-    if asked is None or asked == "":
-        why = "a generated key whose private half was lost with the killed run"
-        return [Action("terminate", op.urn, SSH_KEY, found.id, why)]
-    if not isinstance(asked, str) or asked.strip() != found.public_key.strip():
-        why = f"an SSH key named {name!r} with another public key is not this create's; left alone"
-        return [Action("clear", op.urn, SSH_KEY, None, why)]
-    if not wanted:
-        return [Action("terminate", op.urn, SSH_KEY, found.id, _UNDECLARED)]
-    return [Action("adopt", op.urn, SSH_KEY, found.id, "it exists")]
-
-
-def _create_filesystem(
-    op: PendingOp, cloud: CloudView, wanted: bool, claimed: set[str]
-) -> list[Action]:
-    name, region = _text(op.inputs, "name"), _text(op.inputs, "region")
-    if name is None or region is None:
-        return _unreadable(op, "name" if name is None else "region")
-    found = next((f for f in cloud.filesystems if f.name == name and f.id not in claimed), None)
-    if found is None:
-        return _none_found(op)
-    if found.region.name != region:
-        why = f"a filesystem named {name!r} in {found.region.name} is not this create's; left alone"
-        return [Action("clear", op.urn, FILESYSTEM, None, why)]
-    if wanted:
-        return [Action("adopt", op.urn, FILESYSTEM, found.id, "it exists")]
-    if found.is_in_use:
-        why = f"{_UNDECLARED}, but an instance mounts it: decide by hand (data)"
-        return [Action("leave", op.urn, FILESYSTEM, found.id, why)]
-    return [Action("terminate", op.urn, FILESYSTEM, found.id, _UNDECLARED)]
-
-
-def _create_ruleset(
-    op: PendingOp, cloud: CloudView, wanted: bool, claimed: set[str]
-) -> list[Action]:
-    name, region = _text(op.inputs, "name"), _text(op.inputs, "region")
-    if name is None or region is None:
-        return _unreadable(op, "name" if name is None else "region")
-    found = next(
-        (
-            r
-            for r in cloud.rulesets
-            if r.name == name
-            and r.region is not None
-            and r.region.name == region
-            and r.id not in claimed
-        ),
-        None,
+    listed: tuple[SshKey | Filesystem | FirewallRuleset, ...] = (
+        cloud.ssh_keys
+        if op.kind == SSH_KEY
+        else cloud.filesystems
+        if op.kind == FILESYSTEM
+        else cloud.rulesets
     )
+    found = next((o for o in listed if o.name == name and o.id not in claimed), None)
     if found is None:
         return _none_found(op)
-    verb: Verb = "adopt" if wanted else "terminate"
-    return [Action(verb, op.urn, RULESET, found.id, "it exists" if wanted else _UNDECLARED)]
+    return [Action("clear", op.urn, op.kind, None, NAMED_LEFT)]
 
 
 def settled_checkpoint(

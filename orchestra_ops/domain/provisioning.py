@@ -115,21 +115,35 @@ def live_instances_of(
 ) -> list[Instance]:
     """Live API instances of ``environment`` (of ``colour`` when given), by their tags.
 
-    Only ``owner``'s: an instance another state launched (another owner tag) is never
-    counted, retired or judged here; one launched before owner tags existed counts.
+    Only ``owner``'s (its ``orchestra-owner`` tag): an instance another state launched,
+    or one launched before owner tags existed (whose, nobody can tell), is never counted,
+    retired or judged here.
     """
     found = []
     for instance in instances:
         tags = {t.key: t.value for t in instance.tags}
         if instance.status in GONE or tags.get(ROLE_TAG[0]) != ROLE_TAG[1]:
             continue
-        if tags.get(OWNER_TAG, owner) != owner:
+        if tags.get(OWNER_TAG) != owner:
             continue
         if tags.get("environment") != environment:
             continue
         if colour is not None and tags.get("colour") != colour:
             continue
         found.append(instance)
+    return found
+
+
+def untagged_instances_of(instances: Iterable[Instance], environment: str) -> list[Instance]:
+    """Live API instances of ``environment`` without an owner tag (launched before owner
+    tags existed): no state can tell whether they are its own."""
+    found = []
+    for instance in instances:
+        tags = {t.key: t.value for t in instance.tags}
+        if instance.status in GONE or tags.get(ROLE_TAG[0]) != ROLE_TAG[1]:
+            continue
+        if tags.get("environment") == environment and OWNER_TAG not in tags:
+            found.append(instance)
     return found
 
 

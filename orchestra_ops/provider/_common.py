@@ -55,9 +55,12 @@ PROVIDER_KEY = "__provider"
 
 
 def made_here(props: dict[str, Any]) -> bool:
-    """Whether the stack made this object rather than adopted it by name (``created``;
-    state written before the marker existed: made here)."""
-    return props.get("created") is not False
+    """Whether the stack made this object rather than adopted it by name (``created``).
+
+    State written before the marker existed cannot tell (its create adopted any object of
+    that name, another state's too): such an object is not ours to delete either.
+    """
+    return props.get("created") is True
 
 
 def inputs_of(props: dict[str, Any]) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from orchestra_ops.domain.lambda_cloud import (
     FirewallRuleset,
     FirewallRulesetId,
 )
-from orchestra_ops.errors import LambdaNotFound
+from orchestra_ops.errors import LambdaConflict, LambdaNotFound
 from orchestra_ops.provider._common import inputs_of, made_here, open_client, pickler_restored
 from orchestra_ops.provider.lambda_resources import NamedProvider
 
@@ -66,13 +66,22 @@ def adopted_ruleset_outputs(
     }
 
 
+def _not_ours(name: str, region: str) -> str:
+    return (
+        f"the firewall ruleset named {name!r} in {region} was not made by this stack (it is "
+        "another state's, or a person's), so its rules are not changed to this stack's: give "
+        "this stack's ruleset another name, or ask for the rules it has"
+    )
+
+
 class LambdaFirewallRulesetProvider(NamedProvider):
     """A firewall ruleset by name and region; name and rules change in place."""
 
     replacing = ("region",)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        """Adopt the ruleset of this name in this region (setting its rules), or create it."""
+        """Adopt the ruleset of this name in this region when its rules are these, or
+        create it; one with other rules is another's, and is not changed (LambdaConflict)."""
         name, region, rules = str(props["name"]), str(props["region"]), rules_from(props)
         with open_client(self._timing) as api:
             found = next(
@@ -85,8 +94,10 @@ class LambdaFirewallRulesetProvider(NamedProvider):
             )
             if found is None:
                 ruleset = api.create_firewall_ruleset(name, region, rules)
+            elif set(found.rules) != set(rules):
+                raise LambdaConflict(_not_ours(name, region))
             else:
-                ruleset = api.update_firewall_ruleset(found.id, rules=rules)
+                ruleset = found
         return CreateResult(ruleset.id, _ruleset_outputs(props, ruleset, created=found is None))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
@@ -109,7 +120,9 @@ class LambdaFirewallRulesetProvider(NamedProvider):
         )
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        """PATCH the name and rules."""
+        """PATCH the name and rules of a ruleset this stack made (an adopted one: refused)."""
+        if not made_here(olds):
+            raise LambdaConflict(_not_ours(str(olds.get("name")), str(olds.get("region"))))
         with open_client(self._timing) as api:
             ruleset = api.update_firewall_ruleset(
                 FirewallRulesetId(id_), name=str(news["name"]), rules=rules_from(news)

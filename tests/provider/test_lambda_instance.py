@@ -28,7 +28,7 @@ from orchestra_ops.errors import (
     OpsError,
 )
 from orchestra_ops.provider._common import OWNER_TAG, RESOURCE_TAG, Timing
-from orchestra_ops.provider.lambda_firewall import LambdaFirewallRulesetProvider
+from orchestra_ops.provider.lambda_firewall import LambdaFirewallRulesetProvider, rules_from
 from orchestra_ops.provider.lambda_instance import LambdaInstanceProvider
 from orchestra_ops.provider.lambda_resources import LambdaFilesystemProvider, LambdaSshKeyProvider
 from orchestra_ops.sandbox.faults import Fault
@@ -399,8 +399,8 @@ def test_ssh_key_create_is_idempotent_by_name_and_read_delete(env: Env) -> None:
     with pytest.raises(LambdaConflict):
         provider.create({"name": "deploy", "public_key": PUBLIC_KEY.replace("Gt1", "Gt2")})
     assert provider.read(first.id, {"name": "deploy"}).id == first.id
-    provider.delete(first.id, {})
-    provider.delete(first.id, {})  # already gone: fine
+    provider.delete(first.id, first.outs or {})
+    provider.delete(first.id, first.outs or {})  # already gone: fine
     assert provider.read(first.id, {"name": "deploy"}).id is None
 
 
@@ -442,7 +442,7 @@ def test_filesystem_adopts_by_name_and_region(env: Env) -> None:
         {"name": "shared-data", "region": "us-east-1"},
     )
     assert diff.replaces == ["region"]
-    provider.delete(first.id, {})
+    provider.delete(first.id, first.outs or {})
     assert provider.read(first.id, {}).id is None
 
 
@@ -466,7 +466,7 @@ def test_firewall_ruleset_create_update_read_delete(env: Env) -> None:
     assert provider.diff(created.id, inputs, {**inputs, "region": "us-east-1"}).replaces == [
         "region"
     ]
-    provider.delete(created.id, {})
+    provider.delete(created.id, created.outs or {})
     assert provider.read(created.id, inputs).id is None
 
 
@@ -533,13 +533,30 @@ def test_what_a_create_adopted_by_name_is_left_by_its_delete(env: Env) -> None:
     rulesets = LambdaFirewallRulesetProvider(timing(env))
     inputs = {"name": "team-fw", "region": "us-west-1", "rules": RULES}
     their_rules = rulesets.create(inputs)  # made here: this one is deleted by its delete
-    adopted_rules = rulesets.create(inputs)
-    updated = rulesets.update(adopted_rules.id, adopted_rules.outs or {}, inputs)
-    assert (updated.outs or {})["created"] is False  # an update keeps what it knew
-    rulesets.delete(adopted_rules.id, updated.outs or {})
+    adopted_rules = rulesets.create(inputs)  # the same rules: adopted, not owned
+    assert (adopted_rules.outs or {})["created"] is False
+    rulesets.delete(adopted_rules.id, adopted_rules.outs or {})
     assert rulesets.read(their_rules.id, inputs).id == their_rules.id
     rulesets.delete(their_rules.id, their_rules.outs or {})
     assert rulesets.read(their_rules.id, inputs).id is None
+    # State written before the marker: whose, nobody can tell, so nothing is deleted.
+    keys.delete(theirs.id, {"name": "team-key", "public_key": PUBLIC_KEY})
+    assert theirs.id in [k.id for k in env.client.list_ssh_keys()]
+
+
+def test_another_stacks_ruleset_keeps_its_rules(env: Env) -> None:
+    """Adopting by name never rewrites the rules of a ruleset this stack did not make."""
+    rulesets = LambdaFirewallRulesetProvider(timing(env))
+    rules = rules_from({"rules": RULES})
+    theirs = env.client.create_firewall_ruleset("team-fw", "us-west-1", rules)
+    narrower = [{**RULES[0], "source_network": "10.9.9.0/24"}]
+    ours = {"name": "team-fw", "region": "us-west-1", "rules": narrower}
+    with pytest.raises(LambdaConflict, match="not made by this stack"):
+        rulesets.create(ours)
+    adopted = rulesets.create({"name": "team-fw", "region": "us-west-1", "rules": RULES})
+    with pytest.raises(LambdaConflict, match="not made by this stack"):
+        rulesets.update(adopted.id, adopted.outs or {}, ours)
+    assert env.client.get_firewall_ruleset(theirs.id).rules == theirs.rules
 
 
 def test_an_owned_launch_is_tagged_with_its_owner_and_keyed_apart(env: Env) -> None:

@@ -23,6 +23,7 @@ from orchestra_ops.domain.lambda_cloud import (
     Tag,
 )
 from orchestra_ops.domain.pending_ops import (
+    NAMED_LEFT,
     RESOURCE_TAG,
     Action,
     CloudView,
@@ -152,48 +153,28 @@ def test_an_instance_the_state_already_holds_is_never_adopted_again() -> None:
     assert verbs(plan(text, CloudView(instances=(instance("old"),)))) == [("clear", None)]
 
 
-def test_a_generated_ssh_key_is_deleted_its_private_half_is_lost() -> None:
-    text = checkpoint([("creating", KEY_URN, {"name": "orchestra-dev"}, None)])
+def test_a_named_object_is_left_in_lambda_never_adopted_nor_deleted() -> None:
+    """Names are the account's: the key, filesystem or ruleset of that name may be another
+    state's, so a killed create of one is cleared and the object left (the next update
+    adopts it by name as not this stack's); whether declared or not, generated or not."""
     key = SshKey(SshKeyId("k1"), "orchestra-dev", "ssh-ed25519 AAAA")
-    (action,) = plan(text, CloudView(ssh_keys=(key,)))
-    assert (action.verb, action.object_id) == ("terminate", "k1")
-    assert "private half" in action.reason
-
-
-def test_a_given_ssh_key_is_adopted_and_another_ones_key_left_alone() -> None:
-    inputs = {"name": "orchestra-dev", "public_key": "ssh-ed25519 AAAA "}
-    text = checkpoint([("creating", KEY_URN, inputs, None)])
-    same = SshKey(SshKeyId("k1"), "orchestra-dev", "ssh-ed25519 AAAA")
-    assert verbs(plan(text, CloudView(ssh_keys=(same,)))) == [("adopt", "k1")]
-    other = SshKey(SshKeyId("k2"), "orchestra-dev", "ssh-ed25519 BBBB")
-    assert verbs(plan(text, CloudView(ssh_keys=(other,)))) == [("clear", None)]
-
-
-def test_filesystems_by_name_and_region_never_one_in_use() -> None:
-    inputs = {"name": "orchestra-dev-data", "region": "us-west-1"}
-    text = checkpoint([("creating", FS_URN, inputs, None)])
-
-    def fs(region: str, in_use: bool = False) -> Filesystem:
-        name = "orchestra-dev-data"
-        return Filesystem(FilesystemId("f1"), name, "/m", "", Region(region), in_use)
-
-    assert verbs(plan(text, CloudView(filesystems=(fs("us-west-1"),)))) == [("adopt", "f1")]
-    assert verbs(plan(text, CloudView(filesystems=(fs("us-east-1"),)))) == [("clear", None)]
-    undeclared = frozenset[str]()
-    assert verbs(plan(text, CloudView(filesystems=(fs("us-west-1"),)), undeclared)) == [
-        ("terminate", "f1")
+    fs = Filesystem(FilesystemId("f1"), "orchestra-dev-data", "/m", "", WEST, True)
+    rules = FirewallRuleset(FirewallRulesetId("r1"), "orchestra-dev-api", (), WEST)
+    cloud = CloudView(ssh_keys=(key,), filesystems=(fs,), rulesets=(rules,))
+    cases = [
+        (KEY_URN, {"name": "orchestra-dev"}),  # generated: the private half is lost anyway
+        (KEY_URN, {"name": "orchestra-dev", "public_key": "ssh-ed25519 AAAA"}),
+        (FS_URN, {"name": "orchestra-dev-data", "region": "us-west-1"}),
+        (RULES_URN, {"name": "orchestra-dev-api", "region": "us-west-1", "rules": []}),
     ]
-    in_use = plan(text, CloudView(filesystems=(fs("us-west-1", in_use=True),)), undeclared)
-    assert verbs(in_use) == [("leave", "f1")]
-
-
-def test_rulesets_by_name_in_their_region() -> None:
-    inputs = {"name": "orchestra-dev-api", "region": "us-west-1", "rules": []}
-    text = checkpoint([("creating", RULES_URN, inputs, None)])
-    here = FirewallRuleset(FirewallRulesetId("r1"), "orchestra-dev-api", (), WEST)
-    there = FirewallRuleset(FirewallRulesetId("r2"), "orchestra-dev-api", (), Region("us-east-1"))
-    assert verbs(plan(text, CloudView(rulesets=(there, here)))) == [("adopt", "r1")]
-    assert verbs(plan(text, CloudView(rulesets=(there,)))) == [("clear", None)]
+    for urn, inputs in cases:
+        text = checkpoint([("creating", urn, inputs, None)])
+        for declared in (None, frozenset[str]()):
+            (action,) = plan(text, cloud, declared)
+            assert (action.verb, action.object_id) == ("clear", None), (urn, inputs)
+            assert action.reason == NAMED_LEFT
+    nothing = checkpoint([("creating", KEY_URN, {"name": "absent"}, None)])
+    assert "never reached Lambda" in plan(nothing, cloud)[0].reason
 
 
 def test_a_pending_delete_is_forgotten_when_gone_and_kept_when_not() -> None:

@@ -19,9 +19,11 @@ from pydantic import SecretStr
 from typer.testing import CliRunner
 
 from orchestra_ops.adapters.lambda_cloud import LambdaCloudClient
+from orchestra_ops.adapters.pulumi_backend import state_owner
 from orchestra_ops.adapters.vercel import VercelClient
 from orchestra_ops.cli import app
 from orchestra_ops.domain.lambda_cloud import InstanceId, InstanceStatus, LaunchRequest, Tag
+from orchestra_ops.domain.pending_ops import OWNER_TAG
 from orchestra_ops.domain.vercel import DeploymentId, EnvTarget, EnvType, EnvVar
 from orchestra_ops.errors import LambdaNotFound
 from orchestra_ops.frontend_rollback import ENV_ACTION, PROMOTE_ACTION, gate_record, saga_id
@@ -290,7 +292,13 @@ def bring_up_dev_backend(state_dir: Path, infra: Path) -> list[str]:
     return [str(i["id"]) for group in outputs["colours"].value.values() for i in group]
 
 
-def launch(endpoints: Endpoints, name: str, **tags: str) -> str:
+def launch(endpoints: Endpoints, name: str, *, owner: str | None = "ours", **tags: str) -> str:
+    """Launch an instance by hand; ``owner``: "ours" (this state's), None (untagged), or an id."""
+    if owner == "ours":
+        settings = load_settings()
+        owner = state_owner(settings.pulumi, settings.runtime.state_dir)
+    if owner is not None:
+        tags = {**tags, OWNER_TAG: owner}
     with lambda_api(endpoints) as api:
         if "orchestra-dev" not in {k.name for k in api.list_ssh_keys()}:
             api.generate_ssh_key("orchestra-dev")
@@ -327,12 +335,15 @@ def test_an_orphan_is_listed_then_terminated_and_stack_instances_are_never_touch
     (listed,) = bring_up_dev_backend(state_dir, infra)
     orphan = launch(endpoints, "stray", environment="dev", role="api", colour="green")
     not_api = launch(endpoints, "worker", environment="dev", role="worker", colour="green")
+    theirs = launch(endpoints, "theirs", owner="0123456789abcdef", environment="dev", role="api")
+    untagged = launch(endpoints, "old", owner=None, environment="dev", role="api")
 
     code, output = run(tmp_path, infra, "--environment", "dev", "--json")
     assert code == 1, output
     dev = orphans(output)["dev"]
-    assert [o["id"] for o in dev["orphans"]] == [orphan]
-    assert dev["orphans"][0]["tags"] == {"environment": "dev", "role": "api", "colour": "green"}
+    assert [o["id"] for o in dev["orphans"]] == [orphan]  # not another state's, nor untagged
+    assert untagged in dev["note"] and theirs not in dev["note"]
+    assert dev["orphans"][0]["tags"]["colour"] == "green"
     assert dev["terminated"] == []
     assert status(endpoints, orphan) is InstanceStatus.ACTIVE
 
@@ -353,7 +364,8 @@ def test_an_orphan_is_listed_then_terminated_and_stack_instances_are_never_touch
         None,
     )
     assert status(endpoints, listed) is InstanceStatus.ACTIVE
-    assert status(endpoints, not_api) is InstanceStatus.ACTIVE
+    for untouched in (not_api, theirs, untagged):
+        assert status(endpoints, untouched) is InstanceStatus.ACTIVE
 
     code, output = run(tmp_path, infra, "--environment", "dev")
     assert code == 0, output

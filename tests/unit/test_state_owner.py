@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from orchestra_ops.domain.lambda_cloud import (
     Tag,
 )
 from orchestra_ops.domain.pending_ops import OWNER_TAG
-from orchestra_ops.domain.provisioning import live_instances_of
+from orchestra_ops.domain.provisioning import live_instances_of, untagged_instances_of
 from orchestra_ops.errors import ConfigError
 from orchestra_ops.recover import find_orphans
 from orchestra_ops.settings import PulumiSettings
@@ -88,7 +89,45 @@ def api(id_: str, *, owner: str | None, colour: str = "blue") -> Instance:
 
 def test_another_owners_instances_are_not_counted_retired_or_orphans() -> None:
     live = [api("mine", owner=A), api("theirs", owner=B), api("legacy", owner=None)]
-    assert [i.id for i in live_instances_of(live, "dev", owner=A)] == ["mine", "legacy"]
-    # launched before owner tags: every state counts it, as every state did before
-    assert [i.id for i in live_instances_of(live, "dev", "blue", owner=B)] == ["theirs", "legacy"]
-    assert [i.id for i in find_orphans(live, "dev", {"mine"}, A)] == ["legacy"]
+    assert [i.id for i in live_instances_of(live, "dev", owner=A)] == ["mine"]
+    assert [i.id for i in live_instances_of(live, "dev", "blue", owner=B)] == ["theirs"]
+    assert find_orphans(live, "dev", {"mine"}, A) == []
+    # Launched before owner tags: whose, no state can tell; listed apart, never judged.
+    assert [i.id for i in untagged_instances_of(live, "dev")] == ["legacy"]
+
+
+def _checkpoint(stacks: Path, project: str, owners: list[str | None]) -> None:
+    resources = [
+        {"type": "pulumi-python:dynamic/lambda:Instance", "inputs": {"owner": owner}}
+        for owner in owners
+    ]
+    path = stacks / project / "dev.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"version": 3, "checkpoint": {"latest": {"resources": resources}}}))
+
+
+def test_a_lost_owner_file_is_restored_from_what_the_stacks_record(tmp_path: Path) -> None:
+    backend = tmp_path / "pulumi" / "state"
+    _checkpoint(backend / ".pulumi" / "stacks", "orchestra-backend", [A, A, None])
+    assert state_owner(settings(), tmp_path) == A  # not a new id: A's instances stay A's
+    assert (backend / OWNER_FILE).read_text().strip() == A
+
+
+def test_stacks_recording_two_owners_are_not_guessed_between(tmp_path: Path) -> None:
+    stacks = tmp_path / "pulumi" / "state" / ".pulumi" / "stacks"
+    _checkpoint(stacks, "orchestra-backend", [A])
+    _checkpoint(stacks, "orchestra-other", [B])
+    with pytest.raises(ConfigError, match=f"{A}, {B}"):
+        state_owner(settings(), tmp_path)
+
+
+def test_stacks_from_before_owner_ids_get_a_new_one(tmp_path: Path) -> None:
+    _checkpoint(tmp_path / "pulumi" / "state" / ".pulumi" / "stacks", "orchestra-backend", [None])
+    assert state_owner(settings(), tmp_path) not in (A, B)
+
+
+def test_a_service_backend_needs_its_organisation(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="PULUMI_ORG"):
+        state_owner(settings(access_token=SecretStr("pul-canary")), tmp_path)
+    bucket = state_owner(settings(backend_url="s3://bucket/state?region=us-east-1"), tmp_path)
+    assert bucket == state_owner(settings(backend_url="s3://bucket/state"), tmp_path)
