@@ -22,8 +22,9 @@ from flows.lambda_provisioning import ProvisioningParams, lambda_provisioning
 from flows.security_scan import SecurityScanParams, security_scan
 from flows.stack_reorganisation import ReorgParams, stack_reorganisation
 from orchestra_ops.adapters.files import write_atomically
+from orchestra_ops.adapters.pulumi_ci import find_pulumi_projects
 from orchestra_ops.domain.frontend.workflow import deploy_frontends_workflow
-from orchestra_ops.domain.infrastructure_workflow import infrastructure_workflow
+from orchestra_ops.domain.infrastructure_workflow import ci_coverage, infrastructure_workflow
 from orchestra_ops.domain.yaml_text import load_yaml
 from orchestra_ops.errors import ConfigError, ToolMissing
 from orchestra_ops.settings import load_settings
@@ -226,20 +227,34 @@ def provision(phase: str, params: ProvisioningParams, infrastructure: str) -> Ph
 
 
 @named("write_infrastructure_workflow[{phase}]")
-@phase_task
+@task(cache_policy=NO_CACHE, persist_result=False)  # reads the repo's projects every time
 def write_infrastructure_workflow(phase: str, repo_path: str) -> PhaseResult:
-    """Phase 2B: the infrastructure-ci workflow (shared before backend)."""
+    """Phase 2B: the infrastructure-ci workflow for the repo's own Pulumi projects, in
+    dependency order; what it cannot run is named (skipped when that is all of them)."""
     started = time.monotonic()
     target = Path(repo_path) / ".github" / "workflows" / "infrastructure-ci.yml"
-    text = infrastructure_workflow(
-        ["infrastructure/pulumi/shared", "infrastructure/pulumi/backend"]
+    projects = find_pulumi_projects(Path(repo_path))
+    covered, left_out = ci_coverage(projects)
+    missing = "; ".join(f"{directory}: {why}" for directory, why in left_out)
+    metrics = {"projects_covered": len(covered), "projects_not_covered": len(left_out)}
+    if not covered:
+        found = f"none of its {len(projects)} Pulumi projects" if projects else "no Pulumi project"
+        return PhaseResult(
+            phase=phase,
+            state="skipped",
+            duration_s=round(time.monotonic() - started, 2),
+            detail=f"no workflow written: {found} can run in CI"
+            + (f" ({missing})" if missing else ""),
+            metrics=metrics,
+        )
+    changed = _write_if_changed(target, infrastructure_workflow(covered, left_out=left_out))
+    detail = (
+        f"{target.relative_to(repo_path)} {'written' if changed else 'up to date'}: runs "
+        + ", ".join(p.directory for p in covered)
     )
-    changed = _write_if_changed(target, text)
-    return _completed(
-        phase,
-        started,
-        detail=f"{target.relative_to(repo_path)} {'written' if changed else 'up to date'}",
-    )
+    if left_out:
+        detail += f"; not covered: {missing}"
+    return _completed(phase, started, detail=detail, metrics=metrics)
 
 
 def _write_if_changed(target: Path, text: str) -> bool:

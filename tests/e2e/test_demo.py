@@ -49,7 +49,11 @@ def test_demo_shows_migration_rollback_and_a_warm_resume(
     week2 = {
         p["phase"]: p for p in report["phases"] if p["phase"][:2] == "2A" or "2B" in p["phase"]
     }
-    assert {p["state"] for p in week2.values()} == {"completed"}, week2
+    assert {p["state"] for k, p in week2.items() if k.startswith("2A")} == {"completed"}, week2
+    # The example's Pulumi projects cannot run in CI (no hash-pinned requirements, no
+    # lockfile): 2B says so instead of writing a workflow that fails.
+    infra = week2["2B infrastructure workflow"]
+    assert infra["state"] == "skipped" and "no hashes" in infra["detail"], infra
     assert set(week2) == {"2A lambda dev", "2A lambda prod", "2B infrastructure workflow"}
     assert report["metrics"]["provisioning under 10 minutes"]["met"] is True
     assert "VERCEL_API_URL" not in os.environ  # the demo leaves the environment as it was

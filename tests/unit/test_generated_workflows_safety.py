@@ -15,7 +15,7 @@ import pytest
 
 from orchestra_ops.adapters.schema_validation import validate_config
 from orchestra_ops.domain.frontend.workflow import deploy_frontends_workflow
-from orchestra_ops.domain.infrastructure_workflow import infrastructure_workflow
+from orchestra_ops.domain.infrastructure_workflow import PulumiProject, infrastructure_workflow
 from orchestra_ops.domain.security.workflow import ProductSource, security_audit_workflow
 from tests.unit import workflow_audit as audit
 
@@ -35,7 +35,12 @@ GENERATED = {
     "security-audit (no product source)": (security_audit_workflow(REQUIREMENTS, NPM), None),
     "deploy-frontends": (deploy_frontends_workflow(APPS), None),
     "infrastructure-ci": (
-        infrastructure_workflow(["infrastructure/pulumi/shared", "infrastructure/pulumi/backend"]),
+        infrastructure_workflow(
+            [
+                PulumiProject("infrastructure/pulumi/shared", "shared", "python", True),
+                PulumiProject("web/infra", "web-infra", "nodejs", npm_lock=True),
+            ]
+        ),
         None,
     ),
 }
@@ -56,6 +61,7 @@ def test_the_checks_find_the_problems_of_the_old_security_workflow() -> None:
     assert any(p.startswith("sarif/") and "pip install" in p for p in problems)
     assert any(p.startswith("pip-audit/") and "pip install" in p for p in problems)
     assert "pip install 'orchestra-ops'" in text
+    assert any(p.startswith("sarif/") and "without -P" in p for p in problems)
 
 
 def test_the_checks_find_the_problems_of_the_old_deploy_workflow() -> None:
@@ -70,7 +76,9 @@ def test_the_checks_find_the_problems_of_the_old_deploy_workflow() -> None:
 def test_the_checks_find_the_problems_of_the_old_infrastructure_workflow() -> None:
     """Unhashed requirements, an action that installs an unpinned CLI, job-wide secrets."""
     document = audit.load((FIXTURES / "infrastructure-ci.before.yml").read_text())
-    assert len(audit.install_problems(document)) == 4  # two projects x two jobs
+    problems = audit.install_problems(document)
+    assert len([p for p in problems if "--require-hashes" in p]) == 4  # two projects x two jobs
+    assert len([p for p in problems if "without -P" in p]) == 4
     assert any("pulumi/actions" in p for p in audit.action_problems(document))
     assert any("PULUMI_ACCESS_TOKEN to every step" in p for p in audit.secret_problems(document))
 
@@ -85,6 +93,11 @@ TOP = "on: push\npermissions:\n  contents: read\n"
         (TOP + STEP + "      - run: npx vercel deploy\n", "npm beyond"),
         (TOP + STEP + "      - run: npm install left-pad\n", "npm beyond"),
         (TOP + STEP + "      - run: pip install --require-hashes pip-audit\n", "pip install"),
+        (
+            TOP + STEP + "      - run: python -m pip install --require-hashes -r r.txt\n",
+            "python -m without -P",
+        ),
+        (TOP + STEP + "      - run: python3 -I -m orchestra_ops scan .\n", "without -P"),
         (
             TOP + STEP + "      - run: curl -fsSL https://get.pulumi.com | sh\n",
             "piped into a shell",

@@ -9,9 +9,16 @@ import pytest
 from ruamel.yaml import YAML
 
 from orchestra_ops.adapters.schema_validation import validate_config
-from orchestra_ops.domain.infrastructure_workflow import PulumiCli, infrastructure_workflow
+from orchestra_ops.domain.infrastructure_workflow import (
+    PulumiCli,
+    PulumiProject,
+    infrastructure_workflow,
+)
 
-PROJECTS = ["infrastructure/pulumi/shared", "infrastructure/pulumi/backend"]
+PROJECTS = [
+    PulumiProject("infrastructure/pulumi/shared", "orchestra-shared", "python", True),
+    PulumiProject("infrastructure/pulumi/backend", "orchestra-backend", "python", True),
+]
 
 
 def test_valid_against_the_github_workflow_schema() -> None:
@@ -25,13 +32,13 @@ def test_preview_dev_on_pull_requests_and_up_prod_on_main_in_order() -> None:
     document = YAML(typ="safe").load(infrastructure_workflow(PROJECTS))
     preview, up = document["jobs"]["preview-dev"], document["jobs"]["up-prod"]
     assert preview["if"] == "github.event_name == 'pull_request'"
-    assert up["if"] == "github.ref == 'refs/heads/main'"
+    assert up["if"] == "github.event_name == 'push' && github.ref == 'refs/heads/main'"
     runs = [
         (s["run"], s["working-directory"]) for s in up["steps"] if "pulumi up" in s.get("run", "")
     ]
     assert runs == [
-        ("pulumi up --yes --stack prod --non-interactive", PROJECTS[0]),
-        ("pulumi up --yes --stack prod --non-interactive", PROJECTS[1]),
+        ("pulumi up --yes --stack prod --non-interactive", PROJECTS[0].directory),
+        ("pulumi up --yes --stack prod --non-interactive", PROJECTS[1].directory),
     ]
     previews = [s["run"] for s in preview["steps"] if "pulumi preview" in s.get("run", "")]
     assert previews == ["pulumi preview --stack dev --non-interactive"] * 2
@@ -67,9 +74,11 @@ def test_pulumi_cli_is_a_pinned_release_checked_against_its_sha256() -> None:
             next(x for x in script if "GITHUB_PATH" in x)
         )
         assert not any("pulumi/actions" in s.get("uses", "") for s in job["steps"])
-    assert "pip install --require-hashes -r infrastructure/pulumi/shared/requirements.txt" in (
-        infrastructure_workflow(PROJECTS)
+    install = next(
+        s for s in document["jobs"]["up-prod"]["steps"] if "pip install" in s.get("run", "")
     )
+    assert install["run"] == 'python -P -m pip install --require-hashes -r "$REQUIREMENTS"'
+    assert install["env"] == {"REQUIREMENTS": "infrastructure/pulumi/shared/requirements.txt"}
 
 
 @pytest.mark.parametrize(("version", "sha256"), [("latest", "f" * 64), ("3.1.0", "F" * 64)])

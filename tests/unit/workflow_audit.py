@@ -7,6 +7,9 @@ The rules, one per class of problem seen in generated workflows:
   (``--require-hashes -r FILE``): never a bare or ranged name;
 - npm only as ``npm ci`` or ``npm audit`` (the lockfile decides); no ``npx``,
   ``npm install``/``npm i``/``npm exec``, ``yarn dlx``, ``pnpm dlx``;
+- every ``python -m`` is ``python -P -m`` (or its step sets ``PYTHONSAFEPATH``): plain
+  ``-m`` puts the working directory, a checkout of the repository, first on
+  ``sys.path``, so a file there could stand in for the module or one it imports;
 - nothing downloaded is run unverified: no ``curl``/``wget`` piped to a shell, and a
   step that downloads a file checks it with ``sha256sum -c``;
 - every ``uses:`` is an action of the allowed list at its full 40-hex commit SHA;
@@ -38,6 +41,7 @@ CREDENTIAL_USERS = (
 _NPM_BAD = re.compile(r"(^|[\s;&|(])(npx|npm (install|i|exec|x)|yarn dlx|pnpm dlx)(\s|$)")
 _PIPE_TO_SHELL = re.compile(r"(curl|wget)[^|\n]*\|\s*(sudo\s+)?(ba|z|da)?sh\b")
 _DOWNLOAD = re.compile(r"(^|\s)(curl|wget)\s")
+_PYTHON_FLAGS = re.compile(r"(?:^|[\s;&|(])python[0-9.]*((?:\s+-[A-Za-z]+)*)\s+-m\s")
 
 
 def load(text: str) -> Any:
@@ -68,6 +72,10 @@ def install_problems(document: Any) -> list[str]:
             if re.search(r"\bpip3? install\b", command):
                 if "--require-hashes" not in command or not re.search(r"\s-r\s", command):
                     problems.append(f"{where}: pip install without --require-hashes -r FILE")
+            flags = _PYTHON_FLAGS.search(command)
+            safe = str((step.get("env") or {}).get("PYTHONSAFEPATH", "")) not in ("", "0")
+            if flags and "P" not in flags[1].replace("-", "") and not safe:
+                problems.append(f"{where}: python -m without -P (the checkout shadows modules)")
             if _NPM_BAD.search(command):
                 problems.append(f"{where}: npm beyond `npm ci`/`npm audit`: {command[:60]}")
         if _PIPE_TO_SHELL.search(run):
