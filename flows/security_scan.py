@@ -6,6 +6,10 @@ the summary and the findings table under stable artifact keys, compares with the
 run, and shows (optionally writes) the Dependabot, Renovate and workflow files. The
 run fails when the gate fails: findings at or above the threshold end in a Failed state
 named ``PolicyViolation``, a scan error (a broken scanner or feed) in a plain ``Failed``.
+A generation setting that cannot work (e.g. half of the SARIF job's product source) is
+reported in the run (log, artifact, ``config_problem``) and never replaces the gate's
+outcome; only when the gate passed and writing was asked does it fail the run
+(``ConfigNotWritten``).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from prefect.states import Failed
 from pydantic import BaseModel, ConfigDict, Field
 
 from orchestra_ops.domain.notifications import findings_notice
-from orchestra_ops.errors import SecurityGateFailed
+from orchestra_ops.errors import ConfigError, SecurityGateFailed
 from tasks import security as t
 from tasks.notify import send_notice
 
@@ -76,6 +80,9 @@ class ScanSummary(BaseModel):
         default_factory=list, description="candidate manifests not scanned, each with why"
     )
     not_checked: int = Field(0, description="lines no scanner checks (listed in the reports)")
+    config_problem: str | None = Field(
+        None, description="why the update configuration could not be generated"
+    )
 
 
 @flow(name="security-scan")
@@ -87,8 +94,10 @@ def security_scan(params: SecurityScanParams) -> ScanSummary:
     repo_name = outcome.reports["json"].parent.name
     t.publish(outcome, repo_name)
     fixes = t.fix(params.repo_path, outcome, params.fix == "apply") if params.fix != "off" else {}
-    changes = t.plan_update_config(params.repo_path)
-    written = t.write_update_config(params.repo_path, changes) if params.write_update_config else []
+    plan = t.plan_update_config(params.repo_path)
+    written = (
+        t.write_update_config(params.repo_path, plan.changes) if params.write_update_config else []
+    )
     summary = ScanSummary(
         passed=outcome.gate.passed,
         findings=len(outcome.result.findings),
@@ -101,6 +110,7 @@ def security_scan(params: SecurityScanParams) -> ScanSummary:
         fixes=fixes,
         not_scanned=outcome.not_scanned,
         not_checked=outcome.not_checked,
+        config_problem=plan.problem,
     )
     logger.info(
         "security scan %s: %d findings, %d at or above the threshold, %d scan errors; "
@@ -122,6 +132,13 @@ def security_scan(params: SecurityScanParams) -> ScanSummary:
         # Prefect makes a returned state the run's final state: a caller of the flow gets
         # SecurityGateFailed raised, never the state, so the signature stays ScanSummary.
         return cast(ScanSummary, gate_failed(summary, outcome.policy.threshold.label))
+    if plan.problem and params.write_update_config:
+        # The gate passed, but what was asked to be written was not: say so in the state.
+        message = f"security gate passed; update configuration not written: {plan.problem}"
+        failed: State[None] = Failed(
+            name="ConfigNotWritten", message=message, data=ConfigError(message)
+        )
+        return cast(ScanSummary, failed)
     return summary
 
 

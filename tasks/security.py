@@ -9,10 +9,12 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from orchestra_ops.adapters.update_config import (
     ConfigChange,
+    ConfigPlan,
     plan_config_files,
     write_config_files,
 )
 from orchestra_ops.domain.security.reports import severity_label
+from orchestra_ops.errors import ConfigError
 from orchestra_ops.security_scan import FIX_BRANCH, ScanOutcome, fix_pins, run_scan
 from orchestra_ops.settings import load_settings
 from tasks.policy import artifact_key, local_task, run_logger
@@ -64,14 +66,23 @@ def publish(outcome: ScanOutcome, repo_name: str) -> None:
 
 @named("plan_update_config[{repo_path:name}]")
 @local_task
-def plan_update_config(repo_path: str) -> list[ConfigChange]:
+def plan_update_config(repo_path: str) -> ConfigPlan:
     """The update bot's config and the workflow files as they should be; diffs and notes
-    (the bot chosen, the other bot's file left alone) as an artifact."""
-    plan = plan_config_files(Path(repo_path), load_settings().generated)
+    (the bot chosen, the other bot's file left alone) as an artifact.
+
+    A bad generation setting or file name is reported (log, artifact, ``problem``), never
+    raised: it must not replace the outcome of the scan that ran before it."""
     logger = get_run_logger()
+    try:
+        plan = plan_config_files(Path(repo_path), load_settings().generated)
+    except ConfigError as error:
+        plan = ConfigPlan([], problem=str(error))
+        logger.error("update configuration not generated: %s", plan.problem)
     for note in plan.notes:
         logger.info("update configuration: %s", note)
     lines = ["# Generated update configuration", "", *[f"- {note}" for note in plan.notes], ""]
+    if plan.problem:
+        lines += [f"**Not generated:** {plan.problem}", ""]
     for change in plan.changes:
         state = "changes" if change.changed else "up to date"
         lines.append(f"## {change.path} ({state})")
@@ -80,7 +91,7 @@ def plan_update_config(repo_path: str) -> list[ConfigChange]:
     create_markdown_artifact(
         "\n".join(lines) + "\n", key=artifact_key("security-config", Path(repo_path).name)
     )
-    return plan.changes
+    return plan
 
 
 @named("write_update_config[{repo_path:name}]")

@@ -89,6 +89,7 @@ class ConfigPlan:
 
     changes: list[ConfigChange]
     notes: list[str] = field(default_factory=list)
+    problem: str | None = None  # why nothing could be generated (a bad setting, a bad name)
 
 
 def _read(repo: Path, path: str) -> str | None:

@@ -160,3 +160,24 @@ def test_fix_mode_dry_run_then_commit_on_a_branch(
     ).stdout.strip()
     assert branch == "orchestra-ops/security-fixes"
     assert "requests==2.20.0" in (repo / manifest).read_text()
+
+
+def test_a_half_set_generation_setting_never_hides_the_gate(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the product git URL set: the vulnerable repo still ends PolicyViolation and the
+    problem is in the config artifact; with a passing gate and writing asked, the run
+    fails as ConfigNotWritten naming the missing variable, and nothing is written."""
+    monkeypatch.setenv("ORCHESTRA_WORKFLOW_PRODUCT_GIT_URL", "https://github.com/a/b.git")
+    monkeypatch.delenv("ORCHESTRA_WORKFLOW_PRODUCT_COMMIT", raising=False)
+    state = security_scan(SecurityScanParams(repo_path=str(repo)), return_state=True)
+    assert (state.type, state.name) == (StateType.FAILED, "PolicyViolation"), state.message
+    config = Artifact.get("security-config-orchestra-main")
+    assert config is not None
+    assert "Not generated:** ORCHESTRA_WORKFLOW_PRODUCT_COMMIT is not set" in str(config.data)
+    (repo / "security-policy.yaml").write_text(LENIENT_POLICY)
+    params = SecurityScanParams(repo_path=str(repo), write_update_config=True)
+    state = security_scan(params, return_state=True)
+    assert (state.type, state.name) == (StateType.FAILED, "ConfigNotWritten"), state.message
+    assert "ORCHESTRA_WORKFLOW_PRODUCT_COMMIT is not set" in (state.message or "")
+    assert not (repo / ".github" / "workflows" / "security-audit.yml").exists()
