@@ -1,6 +1,10 @@
 """Track 1: move one frontend app from Docker to Vercel, health-gated, rolled back on failure.
 
-Plan (artifact, no side effect) -> preflight build -> project (created only now) ->
+Detect (a framework it does not support is refused by name) -> plan (artifact, no side
+effect; API routes read from the app's config) -> refusal (a route it cannot read, a
+variable the code needs with no value: the run stops, having changed nothing in Vercel)
+-> preflight build (at the workspace root for a workspace member) -> project (created
+only now) ->
 journaled steps: config files, env (snapshot, then upsert) -> deploy (or adopt the same
 source) -> preview gate (learns the release's fingerprint) -> promote (journaled) ->
 production gate (the release's bytes and every API route through the rewrite).
@@ -27,11 +31,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from flows.params import HealthParams
 from orchestra_ops import frontend_rollback as undo
-from orchestra_ops.domain.frontend.migration import MigrationPlan, project_settings
+from orchestra_ops.domain.frontend.migration import MigrationPlan, project_settings, refusal
 from orchestra_ops.domain.notifications import rollback_failed, rollback_ran
 from orchestra_ops.domain.run_markdown import frontend_report
 from orchestra_ops.domain.vercel import Project
-from orchestra_ops.errors import HealthCheckFailed, RollbackFailed, RolledBack
+from orchestra_ops.errors import ConfigError, HealthCheckFailed, RollbackFailed, RolledBack
 from tasks import frontend as t
 from tasks.notify import send_notice
 from tasks.policy import artifact_key, final_state
@@ -60,7 +64,13 @@ class FrontendMigrationParams(BaseModel):
     backend_api_url: str = Field(
         pattern=r"^https?://",
         title="Backend API URL",
-        description="where the app's `/api/*` requests go",
+        description="where the app's API requests go (the paths its config proxies)",
+    )
+    api_prefixes: list[str] | None = Field(
+        None,
+        title="API path prefixes",
+        description="empty: read from the app's config (vite server.proxy, next.config "
+        'rewrites); set it when the plan says it cannot tell, e.g. ["/backend"]',
     )
     env_overrides: dict[str, str] = Field(
         default_factory=dict,
@@ -103,6 +113,16 @@ class FrontendMigrationParams(BaseModel):
         path = PurePosixPath(value)
         if path.is_absolute() or ".." in path.parts or not value.strip():
             raise ValueError("app must be a directory inside the repo, like admin-interface")
+        return value
+
+    @field_validator("api_prefixes")
+    @classmethod
+    def _prefixes(cls, value: list[str] | None) -> list[str] | None:
+        bad = [
+            p for p in value or [] if not re.fullmatch(r"/[A-Za-z0-9._~\-/]*[A-Za-z0-9._~\-]", p)
+        ]
+        if bad:
+            raise ValueError(f"API prefixes must be plain paths like /backend: {bad}")
         return value
 
     @field_validator("env_overrides")
@@ -154,9 +174,15 @@ def frontend_migration(params: FrontendMigrationParams) -> MigrationReport:
             existing.id if existing else None,
             params.backend_api_url,
             params.env_overrides,
+            tuple(params.api_prefixes) if params.api_prefixes is not None else None,
         )
+        refused = refusal(plan)
         if params.plan_only:
+            report.error = refused
             return report
+        if refused:
+            # Nothing has changed in Vercel yet: stop before the build and the project.
+            raise ConfigError(refused, source=f"{params.repo_path}/{params.app}")
         extra: dict[str, bytes] = {}
         if params.preflight:
             built = t.check_build(params.repo_path, plan)

@@ -17,7 +17,13 @@ from pathlib import Path
 from prefect.artifacts import create_markdown_artifact
 
 from orchestra_ops import frontend_rollback as undo
-from orchestra_ops.adapters.app_source import check_deploy_set, deploy_files, read_app_texts
+from orchestra_ops.adapters.app_source import (
+    check_deploy_set,
+    deploy_files,
+    find_workspace,
+    read_app_texts,
+    read_code_texts,
+)
 from orchestra_ops.adapters.files import read_texts, write_atomically
 from orchestra_ops.adapters.health import run_checks
 from orchestra_ops.adapters.node_build import BuildOutcome, preflight_build
@@ -104,8 +110,10 @@ def production_deployment(project_id: str) -> str | None:
 @named("detect[{app}]")
 @local_task
 def detect(repo_path: str, app: str) -> AppProfile:
-    """What the app is (framework, commands, output)."""
-    return detect_app(app, read_app_texts(Path(repo_path) / app))
+    """What the app is (framework, commands, output, its workspace); refuses what the
+    migration does not support, by name."""
+    root = Path(repo_path)
+    return detect_app(app, read_app_texts(root / app), find_workspace(root, root / app))
 
 
 @named("check_sources[{app}]")
@@ -123,9 +131,15 @@ def plan_app(
     project_id: str | None,
     backend_api_url: str,
     overrides: dict[str, str],
+    api_prefixes: tuple[str, ...] | None = None,
 ) -> MigrationPlan:
-    """Read the app, diff against the project's env, publish the plan as an artifact."""
-    texts = read_app_texts(Path(repo_path) / app)
+    """Read the app and its code, diff against the project's env, publish the plan.
+
+    Only reads Vercel (the project's env); :func:`refusal` of the plan is the flow's
+    to act on, before anything changes.
+    """
+    root = Path(repo_path)
+    texts = read_app_texts(root / app)
     current: list[EnvVar] = []
     if project_id is not None:
         current = _clients().vercel().list_env(project_id, decrypt=True)
@@ -134,7 +148,17 @@ def plan_app(
         for k, v in os.environ.items()
         if k.startswith(SECRET_PREFIX)
     }
-    plan = plan_migration(app, texts, backend_api_url, current, overrides, secrets)
+    plan = plan_migration(
+        app,
+        texts,
+        backend_api_url,
+        current,
+        overrides,
+        secrets,
+        code=read_code_texts(root / app),
+        workspace=find_workspace(root, root / app),
+        declared_prefixes=api_prefixes,
+    )
     create_markdown_artifact(render_plan(plan), key=artifact_key("frontend-plan", app))
     return plan
 

@@ -8,12 +8,17 @@ sandbox edge has real bytes to serve (Vercel itself rebuilds and ignores it).
 
 from __future__ import annotations
 
+import fnmatch
+import json
 import os
 from pathlib import Path
 
 from pathspec import GitIgnoreSpec
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
 
-from orchestra_ops.domain.frontend.detect import Framework
+from orchestra_ops.domain.frontend.code_env import CODE_SUFFIXES
+from orchestra_ops.domain.frontend.detect import Framework, Workspace
 from orchestra_ops.errors import ConfigError
 
 _TEXT_NAMES = (
@@ -33,6 +38,10 @@ _TEXT_NAMES = (
     "next.config.ts",
 )
 _LOCKFILES = ("package-lock.json", "pnpm-lock.yaml", "yarn.lock", "bun.lock", "bun.lockb")
+_LOCK_HEAD = 2048  # enough to tell yarn berry (``__metadata:``) from classic
+_CODE_SKIP_DIRS = {"node_modules", "dist", "build", "out", "coverage", "__tests__", "e2e"}
+_MAX_CODE_FILES = 5000
+_MAX_CODE_BYTES = 1024 * 1024
 _NEVER = ("node_modules/", ".git/", ".vercel/", ".next/", "dist/")
 _MAX_FILE_BYTES = 50 * 1024 * 1024
 
@@ -46,12 +55,116 @@ def read_app_texts(app_dir: Path) -> dict[str, str]:
         path = app_dir / name
         if path.is_file():
             texts[name] = _read_text(path)
-    for name in _LOCKFILES:
+    texts.update(_lockfiles(app_dir))
+    for name in (".yarnrc.yml",):
         if (app_dir / name).is_file():
             texts[name] = ""
     for path in sorted(app_dir.glob(".env*")):
         if path.is_file():
             texts[path.name] = _read_text(path)
+    return texts
+
+
+def _lockfiles(directory: Path) -> dict[str, str]:
+    """Lockfile name -> the head of its text (only yarn.lock's head is ever read)."""
+    found = {}
+    for name in _LOCKFILES:
+        path = directory / name
+        if path.is_file():
+            head = ""
+            if name == "yarn.lock":
+                with path.open("rb") as handle:
+                    head = handle.read(_LOCK_HEAD).decode("utf-8", "replace")
+            found[name] = head
+    return found
+
+
+def _members(root: Path) -> list[str]:
+    """The workspace globs a directory declares (package.json or pnpm-workspace.yaml)."""
+    globs: list[str] = []
+    manifest = root / "package.json"
+    if manifest.is_file():
+        try:
+            data = json.loads(_read_text(manifest))
+        except json.JSONDecodeError as error:
+            raise ConfigError(
+                f"{manifest}:{error.lineno}: not valid JSON: {error.msg}", source=str(manifest)
+            ) from None
+        declared = data.get("workspaces") if isinstance(data, dict) else None
+        if isinstance(declared, dict):
+            declared = declared.get("packages")
+        if isinstance(declared, list):
+            globs += [str(g) for g in declared]
+    pnpm = root / "pnpm-workspace.yaml"
+    if pnpm.is_file():
+        try:
+            data = YAML(typ="safe", pure=True).load(_read_text(pnpm)) or {}
+        except YAMLError as error:
+            raise ConfigError(f"{pnpm}: not valid YAML: {error}", source=str(pnpm)) from None
+        packages = data.get("packages") if isinstance(data, dict) else None
+        if isinstance(packages, list):
+            globs += [str(g) for g in packages]
+    return globs
+
+
+def _is_member(member: str, globs: list[str]) -> bool:
+    included = [g for g in globs if not g.startswith("!")]
+    excluded = [g[1:] for g in globs if g.startswith("!")]
+
+    def matches(pattern: str) -> bool:
+        pattern = pattern.strip().removeprefix("./").rstrip("/")
+        return fnmatch.fnmatchcase(member, pattern) or (
+            pattern.endswith("/**") and member.startswith(pattern[:-2])
+        )
+
+    return any(matches(g) for g in included) and not any(matches(g) for g in excluded)
+
+
+def find_workspace(repo_root: Path, app_dir: Path) -> Workspace | None:
+    """The workspace whose root (at or below ``repo_root``) declares ``app_dir`` a member.
+
+    Only for an app without a lockfile of its own: such an app installs and builds from
+    the workspace root, where the lockfile is.
+    """
+    if _lockfiles(app_dir):
+        return None
+    repo_root, app_dir = repo_root.resolve(), app_dir.resolve()
+    current = app_dir.parent
+    while current.is_relative_to(repo_root):
+        globs = _members(current)
+        if globs or _lockfiles(current):
+            member = app_dir.relative_to(current).as_posix()
+            if not _is_member(member, globs):
+                return None
+            manifest = current / "package.json"
+            files = {"package.json": _read_text(manifest) if manifest.is_file() else "{}"}
+            files.update(_lockfiles(current))
+            if (current / ".yarnrc.yml").is_file():
+                files[".yarnrc.yml"] = ""
+            depth = len(app_dir.relative_to(current).parts)
+            return Workspace("/".join([".."] * depth), member, files)
+        if current == repo_root:
+            break
+        current = current.parent
+    return None
+
+
+def read_code_texts(app_dir: Path) -> dict[str, str]:
+    """The app's own source files (not dependencies, build output or tests), by path."""
+    texts: dict[str, str] = {}
+    for root, dirs, names in os.walk(app_dir, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if d not in _CODE_SKIP_DIRS and not d.startswith("."))
+        for name in sorted(names):
+            path = Path(root) / name
+            if not name.endswith(CODE_SUFFIXES) or ".test." in name or ".spec." in name:
+                continue
+            if path.is_symlink() or path.stat().st_size > _MAX_CODE_BYTES:
+                continue
+            texts[path.relative_to(app_dir).as_posix()] = path.read_text(
+                encoding="utf-8", errors="replace"
+            )
+            if len(texts) >= _MAX_CODE_FILES:
+                return texts
     return texts
 
 

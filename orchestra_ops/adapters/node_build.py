@@ -2,7 +2,11 @@
 
 A migration that would break the build fails here, before any deploy. The copy leaves
 the target repo untouched; the build's output is returned for the sandbox edge.
-Without node and npm the build is *skipped*, and says so: it is never a silent pass.
+An app inside a workspace is built the way the workspace builds: the whole workspace is
+copied, installed at its root (where the lockfile is) and the app's member built there.
+npm runs as itself; pnpm, yarn and bun run from PATH or through corepack. Without node,
+or without a way to run the package manager, the build is *skipped*, and says so: it is
+never a silent pass.
 """
 
 from __future__ import annotations
@@ -59,6 +63,29 @@ def _run(
         )
 
 
+def _tool(name: str) -> list[str] | None:
+    """How to run the package manager ``name``: itself, or through corepack; None: no way."""
+    found = shutil.which(name)
+    if found:
+        return [found]
+    corepack = shutil.which("corepack")
+    if corepack and name in ("pnpm", "yarn"):
+        return [corepack, name]
+    return None
+
+
+def _copy(app_dir: Path, profile: AppProfile, work_dir: Path) -> tuple[Path, Path]:
+    """(where install and build run, the app's copy) in ``work_dir``."""
+    source = app_dir
+    if profile.workspace_root:
+        source = (app_dir / profile.workspace_root).resolve()
+    root = work_dir / profile.name.replace("/", "_")
+    if root.exists():
+        shutil.rmtree(root)
+    shutil.copytree(source, root, ignore=_COPY_IGNORE, symlinks=True)
+    return root, root / profile.workspace_member if profile.workspace_member else root
+
+
 def preflight_build(
     app_dir: Path,
     profile: AppProfile,
@@ -73,13 +100,15 @@ def preflight_build(
     The build sees an allow-listed environment (``child_env``) plus ``build_env``: never
     the worker's credentials or another app's secrets.
     """
-    npm = shutil.which("npm")
-    if npm is None or shutil.which("node") is None:
-        return BuildOutcome("skipped", "node and npm are not on PATH; the build was not checked")
-    copy = work_dir / profile.name
-    if copy.exists():
-        shutil.rmtree(copy)
-    shutil.copytree(app_dir, copy, ignore=_COPY_IGNORE, symlinks=True)
+    if shutil.which("node") is None:
+        return BuildOutcome("skipped", "node is not on PATH; the build was not checked")
+    install, build = profile.install_command.split(), profile.build_command.split()
+    tool = _tool(install[0])
+    if tool is None:
+        return BuildOutcome(
+            "skipped", f"{install[0]} is not on PATH and corepack cannot run it; not checked"
+        )
+    root, copy = _copy(app_dir, profile, work_dir)
     for relative, text in overrides.items():
         (copy / relative).write_text(text, encoding="utf-8")
     env = child_env(
@@ -89,16 +118,16 @@ def preflight_build(
             "VERCEL": "1",  # as on Vercel: next.config keeps `standalone` off
             "CI": "1",
             "NEXT_TELEMETRY_DISABLED": "1",
+            "COREPACK_ENABLE_DOWNLOAD_PROMPT": "0",
         },
     )
     secrets = list(build_env.values())
-    install = profile.install_command.split()
-    build = profile.build_command.split()
-    if install[0] != "npm" or build[0] != "npm":
-        return BuildOutcome("skipped", f"{profile.package_manager} builds are not run by preflight")
-    _run([npm, *install[1:]], copy, env, timeout_s, secrets)
-    _run([npm, *build[1:]], copy, env, timeout_s, secrets)
+    _run([*tool, *install[1:]], root, env, timeout_s, secrets)
+    _run([*tool, *build[1:]], root, env, timeout_s, secrets)
     output = build_output_files(copy, profile.framework, profile.output_directory)
+    where = (
+        f" at the workspace root of {profile.workspace_member}" if profile.workspace_member else ""
+    )
     return BuildOutcome(
-        "built", f"`{profile.install_command} && {profile.build_command}` passed", output
+        "built", f"`{profile.install_command} && {profile.build_command}` passed{where}", output
     )

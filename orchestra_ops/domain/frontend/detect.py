@@ -1,7 +1,10 @@
 """Detect what a frontend app is from its files: framework, commands, output, tooling.
 
 Pure: the caller reads the files and passes their text keyed by path relative to the
-app (``package.json``, ``vite.config.ts``, lockfile names with any content).
+app (``package.json``, ``vite.config.ts``, lockfile names with any content), and, for an
+app inside a workspace whose lockfile sits above it, a :class:`Workspace`. A framework
+the migration does not support (SvelteKit, Astro, Create React App...) is refused by
+name, even when it builds with Vite underneath.
 """
 
 from __future__ import annotations
@@ -39,6 +42,20 @@ _LOCKFILES = {
     "bun.lock": PackageManager.BUN,
     "bun.lockb": PackageManager.BUN,
 }
+#: Dependencies that mark a framework Vercel builds differently from a plain Vite SPA.
+UNSUPPORTED = {
+    "@sveltejs/kit": "SvelteKit",
+    "astro": "Astro",
+    "react-scripts": "Create React App",
+    "nuxt": "Nuxt",
+    "@remix-run/dev": "Remix",
+    "@react-router/dev": "React Router (framework mode)",
+    "gatsby": "Gatsby",
+    "@angular/core": "Angular",
+    "@solidjs/start": "SolidStart",
+    "@builder.io/qwik-city": "Qwik City",
+    "@vue/cli-service": "Vue CLI",
+}
 _VITE_CONFIGS = ("vite.config.ts", "vite.config.mts", "vite.config.js", "vite.config.mjs")
 _OUT_DIR = re.compile(r"""outDir\s*:\s*['"]([^'"]+)['"]""")
 
@@ -55,6 +72,10 @@ class AppProfile:
     package_manager: PackageManager
     node_engine: str | None
     lockfile: str | None
+    #: For a workspace member: the path from the app to the workspace root ("../..")
+    #: and the app's path from the root ("apps/web"); install and build run at the root.
+    workspace_root: str | None = None
+    workspace_member: str | None = None
 
     @property
     def is_spa(self) -> bool:
@@ -85,6 +106,15 @@ def _dependencies(package: dict[str, Any], source: str) -> dict[str, str]:
     return merged
 
 
+@dataclass(frozen=True)
+class Workspace:
+    """The workspace an app belongs to: its root relative to the app, and the root's files."""
+
+    root: str  # "../.." from the app
+    member: str  # "apps/web" from the root
+    files: Mapping[str, str]  # the root's package.json, pnpm-workspace.yaml, lockfiles
+
+
 def _package_manager(package: dict[str, Any], files: Mapping[str, str]) -> PackageManager:
     declared = package.get("packageManager")
     if isinstance(declared, str) and "@" in declared:
@@ -101,14 +131,54 @@ def _run(manager: PackageManager, script: str) -> str:
     return f"yarn {script}" if manager is PackageManager.YARN else f"{manager} run {script}"
 
 
-def _install(manager: PackageManager, has_lockfile: bool) -> str:
+def _workspace_run(manager: PackageManager, member: str, package_name: str) -> str:
+    """The build of one workspace member, run at the workspace root."""
+    if manager is PackageManager.NPM:
+        return f"npm run build --workspace={member}"
+    if manager is PackageManager.PNPM:
+        return f"pnpm --filter ./{member} run build"
+    if manager is PackageManager.BUN:
+        return f"bun run --filter ./{member} build"
+    return f"yarn workspace {package_name} run build"
+
+
+def is_yarn_berry(package: dict[str, Any], files: Mapping[str, str]) -> bool:
+    """Yarn 2+ (berry): declared, or a lockfile with berry's ``__metadata``."""
+    declared = str(package.get("packageManager", ""))
+    if declared.startswith("yarn@") and not declared.startswith("yarn@1."):
+        return True
+    return "__metadata:" in files.get("yarn.lock", "") or ".yarnrc.yml" in files
+
+
+def _install(manager: PackageManager, has_lockfile: bool, berry: bool = False) -> str:
     frozen = {
         PackageManager.NPM: "npm ci",
         PackageManager.PNPM: "pnpm install --frozen-lockfile",
-        PackageManager.YARN: "yarn install --frozen-lockfile",
+        PackageManager.YARN: "yarn install --immutable"
+        if berry
+        else "yarn install --frozen-lockfile",
         PackageManager.BUN: "bun install --frozen-lockfile",
     }
     return frozen[manager] if has_lockfile else f"{manager} install"
+
+
+def _framework(deps: dict[str, str], source: str) -> Framework:
+    if "next" in deps:
+        return Framework.NEXTJS
+    unsupported = sorted({name for dep, name in UNSUPPORTED.items() if dep in deps})
+    if unsupported:
+        raise ConfigError(
+            f"{source}: {' / '.join(unsupported)} is not supported by the migration (only "
+            "Next.js and plain Vite apps are); migrate it by hand",
+            source=source,
+        )
+    if "vite" in deps:
+        return Framework.VITE
+    raise ConfigError(
+        f"{source}: neither next nor vite is a dependency; only Next.js and Vite apps "
+        "can be migrated",
+        source=source,
+    )
 
 
 def _vite_out_dir(files: Mapping[str, str]) -> str:
@@ -120,37 +190,44 @@ def _vite_out_dir(files: Mapping[str, str]) -> str:
     return "dist"
 
 
-def detect_app(name: str, files: Mapping[str, str]) -> AppProfile:
+def detect_app(
+    name: str, files: Mapping[str, str], workspace: Workspace | None = None
+) -> AppProfile:
     """Profile the app ``name`` from its files; ConfigError when it cannot be migrated."""
     source = f"{name}/package.json"
     if "package.json" not in files:
         raise ConfigError(f"{source}: missing; is {name} a Node.js app?", source=source)
     package = parse_package_json(files["package.json"], source)
-    deps = _dependencies(package, source)
-    if "next" in deps:
-        framework = Framework.NEXTJS
-    elif "vite" in deps:
-        framework = Framework.VITE
-    else:
-        raise ConfigError(
-            f"{source}: neither next nor vite is a dependency; only Next.js and Vite apps "
-            "can be migrated",
-            source=source,
-        )
+    framework = _framework(_dependencies(package, source), source)
     scripts = package.get("scripts", {})
     if not isinstance(scripts, dict) or "build" not in scripts:
         raise ConfigError(f"{source}: has no scripts.build to build the app", source=source)
-    manager = _package_manager(package, files)
     lockfile = next((lf for lf in _LOCKFILES if lf in files), None)
-    engines = package.get("engines", {})
+    tooling, root_package = files, package
+    if workspace is not None and lockfile is None:
+        tooling = workspace.files
+        root_package = parse_package_json(
+            workspace.files.get("package.json", "{}"), f"{name}/{workspace.root}/package.json"
+        )
+        lockfile = next((lf for lf in _LOCKFILES if lf in tooling), None)
+    else:
+        workspace = None
+    manager = _package_manager({**package, **root_package}, tooling)
+    berry = is_yarn_berry(root_package, tooling)
+    build = _run(manager, "build")
+    if workspace is not None:
+        build = _workspace_run(manager, workspace.member, str(package.get("name", name)))
+    engines = package.get("engines") or root_package.get("engines") or {}
     node = engines.get("node") if isinstance(engines, dict) else None
     return AppProfile(
         name=name,
         framework=framework,
-        build_command=_run(manager, "build"),
-        install_command=_install(manager, lockfile is not None),
+        build_command=build,
+        install_command=_install(manager, lockfile is not None, berry),
         output_directory=".next" if framework is Framework.NEXTJS else _vite_out_dir(files),
         package_manager=manager,
         node_engine=str(node) if node else None,
         lockfile=lockfile,
+        workspace_root=workspace.root if workspace else None,
+        workspace_member=workspace.member if workspace else None,
     )

@@ -1,6 +1,11 @@
 """One app's migration plan: the config files to write, the env to set, and how to show it.
 
-Pure: assembled from the app's file texts, the backend URL and the current Vercel env.
+Pure: assembled from the app's file texts, its code, the backend URL and the current
+Vercel env. The API routes come from the app's own config (``api_routes``), never an
+assumed ``/api``. Two things make a plan a refusal (:func:`refusal`), decided before
+anything changes in Vercel: a proxy key or rewrite that cannot be read (the operator
+passes ``api_prefixes`` instead), and a variable the code needs (``code_env``) that has
+a value neither in the migrated env nor in the project's env on Vercel.
 """
 
 from __future__ import annotations
@@ -8,10 +13,18 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from difflib import unified_diff
 
-from orchestra_ops.domain.frontend.detect import AppProfile, Framework, detect_app
+from orchestra_ops.domain.frontend.api_routes import (
+    ApiRoute,
+    ApiRoutes,
+    merge_declared,
+    next_routes,
+    vite_routes,
+)
+from orchestra_ops.domain.frontend.code_env import CodeRead, code_reads, unmet
+from orchestra_ops.domain.frontend.detect import AppProfile, Framework, Workspace, detect_app
 from orchestra_ops.domain.frontend.env_plan import Change, EnvChange, EnvPlan, diff_env, plan_env
 from orchestra_ops.domain.frontend.env_sources import (
     FoundVar,
@@ -24,8 +37,9 @@ from orchestra_ops.domain.frontend.vercel_config import generate_vercel_json
 from orchestra_ops.domain.vercel import EnvVar, ProjectSettings
 from orchestra_ops.errors import ConfigError
 
-#: The path prefix the generated rewrites send to the backend API.
-API_PREFIX = "/api"
+#: The prefix a Next.js app without rewrites of its own gets routed to the backend
+#: (next.config's generated rewrite, the dashboard's documented shape).
+NEXT_API_PREFIX = "/api"
 _NEXT_CONFIGS = ("next.config.js", "next.config.mjs", "next.config.ts")
 _COMPOSE = ("docker-compose.yml", "docker-compose.yaml", "compose.yml", "compose.yaml")
 
@@ -41,6 +55,9 @@ class MigrationPlan:
     env: EnvPlan
     env_changes: tuple[EnvChange, ...]
     api_prefixes: tuple[str, ...] = ()  # path prefixes the rewrites send to the backend
+    routes: ApiRoutes = field(default_factory=ApiRoutes)
+    reads: tuple[CodeRead, ...] = ()  # what the app's code reads
+    unmet: tuple[CodeRead, ...] = ()  # required reads with no value anywhere
 
     @property
     def env_writes_needed(self) -> bool:
@@ -70,7 +87,11 @@ def _diff(path: str, old: str, new: str) -> str:
 
 
 def _config_files(
-    app: str, profile: AppProfile, texts: Mapping[str, str], backend_api_url: str
+    app: str,
+    profile: AppProfile,
+    texts: Mapping[str, str],
+    backend_api_url: str,
+    routes: ApiRoutes,
 ) -> dict[str, str]:
     existing = None
     if "vercel.json" in texts:
@@ -80,14 +101,51 @@ def _config_files(
             raise ConfigError(f"{app}/vercel.json:{error.lineno}: not valid JSON") from None
         if existing is not None and not isinstance(existing, dict):
             raise ConfigError(f"{app}/vercel.json: must hold a JSON object")
-    vercel_json = generate_vercel_json(profile, backend_api_url, existing)
+    vercel_json = generate_vercel_json(profile, backend_api_url, existing, routes)
     files = {"vercel.json": json.dumps(vercel_json, indent=2) + "\n"}
     if profile.framework is Framework.NEXTJS:
         name = next((n for n in _NEXT_CONFIGS if n in texts), None)
         if name is None:
             raise ConfigError(f"{app}: a Next.js app without next.config.(js|mjs|ts)")
-        files[name] = edit_next_config(texts[name], f"{app}/{name}", backend_api_url).text
+        edit = edit_next_config(
+            texts[name], f"{app}/{name}", backend_api_url, add_rewrite=not routes.own_rewrites
+        )
+        files[name] = edit.text
     return {path: text for path, text in files.items() if texts.get(path) != text}
+
+
+def api_routes(
+    profile: AppProfile, texts: Mapping[str, str], declared: tuple[str, ...] | None = None
+) -> ApiRoutes:
+    """The app's backend routes from its config, or as the operator declared them."""
+    if profile.framework is Framework.VITE:
+        found = vite_routes(texts)
+    else:
+        found = next_routes(texts)
+        if not found.own_rewrites and not found.unreadable:
+            route = ApiRoute(found.base_path + NEXT_API_PREFIX, False, "generated rewrite")
+            found = ApiRoutes((route,), found.base_path)
+    return merge_declared(found, declared)
+
+
+def refusal(plan: MigrationPlan) -> str | None:
+    """Why this plan must not be carried out, in one message; None when it may."""
+    reasons = []
+    if plan.routes.unreadable:
+        reasons.append(
+            "API routes that cannot be read from the app's config: "
+            + "; ".join(plan.routes.unreadable)
+            + '. Pass the parameter api_prefixes (e.g. ["/backend"]) to say which paths '
+            "go to the backend"
+        )
+    if plan.unmet:
+        reasons.append(
+            "variables the app's code needs have no value in the migrated env nor on "
+            "Vercel: "
+            + "; ".join(f"{r.key} (read at {', '.join(r.places[:3])})" for r in plan.unmet)
+            + ". Set them in env_overrides, or ORCHESTRA_SECRET_<KEY> on the worker"
+        )
+    return f"{plan.app}: " + ". ".join(reasons) if reasons else None
 
 
 def plan_migration(
@@ -97,17 +155,25 @@ def plan_migration(
     current_env: list[EnvVar],
     overrides: Mapping[str, str],
     secrets: Mapping[str, str] | None = None,
+    *,
+    code: Mapping[str, str] | None = None,
+    workspace: Workspace | None = None,
+    declared_prefixes: tuple[str, ...] | None = None,
 ) -> MigrationPlan:
     """The whole plan for ``app``; raises ConfigError naming the file at fault.
 
-    ``overrides`` set (or add) values; ``secrets`` only fill keys the app declares.
+    ``overrides`` set (or add) values; ``secrets`` only fill keys the app declares or
+    its code reads. ``code`` is the app's source, for the variables it reads.
     """
-    profile = detect_app(app, texts)
-    config = _config_files(app, profile, texts, backend_api_url)
+    profile = detect_app(app, texts, workspace)
+    routes = api_routes(profile, texts, declared_prefixes)
+    config = _config_files(app, profile, texts, backend_api_url, routes)
     found = _found_env(app, texts)
-    declared = {var.key for var in found}
+    reads = code_reads(profile.framework, {**(code or {}), **texts})
+    declared = {var.key for var in found} | {r.key for r in reads}
     values = {k: v for k, v in (secrets or {}).items() if k in declared}
     env = plan_env(profile.framework, found, {**values, **overrides})
+    available = {v.key for v in env.variables} | {v.key for v in current_env}
     return MigrationPlan(
         app=app,
         profile=profile,
@@ -115,7 +181,10 @@ def plan_migration(
         config_diffs={p: _diff(p, texts.get(p, ""), t) for p, t in config.items()},
         env=env,
         env_changes=tuple(diff_env(env, current_env)),
-        api_prefixes=(API_PREFIX,),
+        api_prefixes=routes.prefixes,
+        routes=routes,
+        reads=tuple(reads),
+        unmet=tuple(unmet(reads, available)),
     )
 
 
@@ -138,9 +207,23 @@ def render_plan(plan: MigrationPlan) -> str:
         "",
         f"- framework **{p.framework}**, package manager {p.package_manager}, "
         f"build `{p.build_command}`, output `{p.output_directory}`",
-        "",
-        "## Configuration changes",
     ]
+    if p.workspace_member:
+        lines.append(
+            f"- workspace member `{p.workspace_member}`: install and build run at the "
+            f"workspace root (`{p.workspace_root}` from the app)"
+        )
+    lines += ["", "## API routes (from the app's config)"]
+    lines += [f"- `{r.prefix}/*` -> backend ({r.source})" for r in plan.routes.routes]
+    if plan.routes.base_path:
+        lines.append(f"- served under base path `{plan.routes.base_path}`")
+    if not plan.routes.routes and not plan.routes.unreadable:
+        lines.append("- none found: the app calls its backend by absolute URL")
+    lines += [f"- **cannot tell**: {u}" for u in plan.routes.unreadable]
+    if plan.unmet:
+        lines += ["", "## Required by the code, no value anywhere (the run refuses)"]
+        lines += [f"- {r.key} (read at {', '.join(r.places)})" for r in plan.unmet]
+    lines += ["", "## Configuration changes"]
     if not plan.config_diffs:
         lines.append("None: the configuration is already migrated.")
     for path, diff in plan.config_diffs.items():
@@ -161,9 +244,10 @@ def render_plan(plan: MigrationPlan) -> str:
 
 def project_settings(profile: AppProfile) -> ProjectSettings:
     """The Vercel build settings for a detected app."""
+    at_root = f"cd {profile.workspace_root} && " if profile.workspace_root else ""
     return ProjectSettings(
         framework=profile.framework.value,
-        build_command=profile.build_command,
-        install_command=profile.install_command,
+        build_command=at_root + profile.build_command,
+        install_command=at_root + profile.install_command,
         output_directory=profile.output_directory if profile.framework is Framework.VITE else None,
     )

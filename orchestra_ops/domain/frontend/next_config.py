@@ -137,8 +137,14 @@ def _depth_at(text: str, position: int) -> int:
     return depth
 
 
-def edit_next_config(text: str, source: str, api_base: str) -> NextConfigEdit:
-    """Return ``text`` with the Vercel changes applied; idempotent."""
+def edit_next_config(
+    text: str, source: str, api_base: str, *, add_rewrite: bool = True
+) -> NextConfigEdit:
+    """Return ``text`` with the Vercel changes applied; idempotent.
+
+    ``add_rewrite=False``: the app's own ``rewrites()`` already route its API (read by
+    ``api_routes``), so they are kept as they are and only ``output`` is changed.
+    """
     api_base = api_base.rstrip("/")
     if not re.fullmatch(r"https?://[A-Za-z0-9.\-:\[\]]+(/[A-Za-z0-9._~/\-]*)?", api_base):
         raise ConfigError(f"backend API base {api_base!r} is not a plain http(s) URL")
@@ -156,7 +162,9 @@ def edit_next_config(text: str, source: str, api_base: str) -> NextConfigEdit:
     if standalone and "process.env.VERCEL" not in body:
         body = body[: standalone.start()] + _VERCEL_GUARD + body[standalone.end() :]
         changes.append("output: 'standalone' kept only off Vercel")
-    if any(_REWRITES_KEY.match(s) for s in segments):
+    if not add_rewrite:
+        pass
+    elif any(_REWRITES_KEY.match(s) for s in segments):
         if "/api/:path*" not in body:
             raise ManualEditRequired(
                 source, "it already has rewrites() that would need merging", _instructions(api_base)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from orchestra_ops.domain.frontend.api_routes import ApiRoutes
 from orchestra_ops.domain.frontend.detect import AppProfile, Framework
 from orchestra_ops.errors import ConfigError
 
@@ -106,38 +107,46 @@ def translate_legacy(config: dict[str, Any], source: str) -> dict[str, Any]:
     return modern
 
 
-def _api_rewrite(backend_api_url: str) -> dict[str, str]:
+def _api_rewrite(backend_api_url: str, prefix: str, strip: bool) -> dict[str, str]:
     base = backend_api_url.rstrip("/")
-    return {"source": "/api/:path*", "destination": f"{base}/api/:path*"}
+    return {"source": f"{prefix}/:path*", "destination": f"{base}{'' if strip else prefix}/:path*"}
+
+
+def _base_rewrite(base_path: str) -> dict[str, str]:
+    """Vite built with ``base: '/admin/'`` links its files under /admin/; Vercel serves
+    the output at the root, so a file path under the base is served from the root."""
+    return {"source": f"{base_path}/:file(.*\\..*)", "destination": "/:file"}
 
 
 def generate_vercel_json(
-    profile: AppProfile, backend_api_url: str, existing: dict[str, Any] | None = None
+    profile: AppProfile,
+    backend_api_url: str,
+    existing: dict[str, Any] | None = None,
+    routes: ApiRoutes | None = None,
 ) -> dict[str, Any]:
-    """The vercel.json for ``profile``: build settings, the API rewrite, SPA fallback.
+    """The vercel.json for ``profile``: build settings, the API rewrites, SPA fallback.
 
-    Keys of an existing (translated) file that Orchestra Ops does not own are kept.
-    Next.js apps get their ``/api`` rewrite in next.config instead (the dashboard's own
-    API routes must keep working), so their vercel.json carries no rewrites.
+    One rewrite per API route of the app's config (``routes``), before the SPA
+    catch-all so it never swallows them. Keys of an existing (translated) file that
+    Orchestra Ops does not own are kept. Next.js apps route in next.config instead
+    (their own API routes must keep working), so their vercel.json carries no rewrites.
     """
     source = f"{profile.name}/vercel.json"
+    routes = routes or ApiRoutes()
     config = translate_legacy(existing, source) if existing else {}
-    rewrites = [
-        r
-        for r in _objects(config, "rewrites", source)
-        if r.get("source") not in ("/api/:path*", "/(.*)", "/:path*")
-    ]
+    generated = [_api_rewrite(backend_api_url, r.prefix, r.strip) for r in routes.routes]
+    if routes.base_path:
+        generated.append(_base_rewrite(routes.base_path))
+    ours = {"/(.*)", "/:path*", *(r["source"] for r in generated)}
+    rewrites = [r for r in _objects(config, "rewrites", source) if r.get("source") not in ours]
     if profile.framework is Framework.VITE:
-        rewrites = [
-            _api_rewrite(backend_api_url),
-            *rewrites,
-            {"source": "/(.*)", "destination": "/index.html"},
-        ]
+        rewrites = [*generated, *rewrites, {"source": "/(.*)", "destination": "/index.html"}]
+    at_root = f"cd {profile.workspace_root} && " if profile.workspace_root else ""
     result: dict[str, Any] = {
         "$schema": SCHEMA_URL,
         "framework": profile.framework.value,
-        "installCommand": profile.install_command,
-        "buildCommand": profile.build_command,
+        "installCommand": at_root + profile.install_command,
+        "buildCommand": at_root + profile.build_command,
         **{k: v for k, v in config.items() if k not in ("$schema", "rewrites")},
     }
     if profile.framework is Framework.VITE:

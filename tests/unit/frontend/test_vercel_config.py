@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from orchestra_ops.domain.frontend.api_routes import ApiRoute, ApiRoutes
 from orchestra_ops.domain.frontend.detect import AppProfile, Framework, PackageManager
 from orchestra_ops.domain.frontend.vercel_config import (
     SCHEMA_URL,
@@ -16,6 +17,7 @@ from orchestra_ops.domain.frontend.vercel_config import (
 from orchestra_ops.errors import ConfigError
 
 API = "https://api.cherry-ai.me"
+API_ROUTES = ApiRoutes((ApiRoute("/api"),))
 
 
 def _profile(framework: Framework = Framework.VITE) -> AppProfile:
@@ -45,7 +47,7 @@ PLAN_LEGACY_EXAMPLE: dict[str, Any] = {
 
 def test_vite_app_gets_api_rewrite_and_spa_fallback_in_modern_keys() -> None:
     """No routes, no builds: rewrites for /api and the SPA fallback, last."""
-    config = generate_vercel_json(_profile(), API)
+    config = generate_vercel_json(_profile(), API, None, API_ROUTES)
     assert config["$schema"] == SCHEMA_URL
     assert config["framework"] == "vite"
     assert config["buildCommand"] == "npm run build"
@@ -72,7 +74,9 @@ def test_the_plans_legacy_example_is_translated_not_copied() -> None:
         "outputDirectory": "dist",
         "rewrites": [{"source": "/api/:path*", "destination": f"{API}/api/:path*"}],
     }
-    config = generate_vercel_json(_profile(), "http://127.0.0.1:9999", PLAN_LEGACY_EXAMPLE)
+    config = generate_vercel_json(
+        _profile(), "http://127.0.0.1:9999", PLAN_LEGACY_EXAMPLE, API_ROUTES
+    )
     assert config["rewrites"][0]["destination"] == "http://127.0.0.1:9999/api/:path*"
     assert [r["source"] for r in config["rewrites"]] == ["/api/:path*", "/(.*)"]
 
@@ -119,3 +123,27 @@ def test_regenerating_from_the_generated_file_is_byte_identical(framework: Frame
     first = generate_vercel_json(_profile(framework), API, {"regions": ["iad1"]})
     second = generate_vercel_json(_profile(framework), API, first)
     assert json.dumps(second) == json.dumps(first)
+
+
+def test_every_detected_route_gets_its_rewrite_before_the_spa_fallback() -> None:
+    """/backend (kept), /v2 (stripped) and a base path: none swallowed by the catch-all."""
+    routes = ApiRoutes((ApiRoute("/backend"), ApiRoute("/v2", strip=True)), "/admin")
+    config = generate_vercel_json(_profile(), API, None, routes)
+    assert config["rewrites"] == [
+        {"source": "/backend/:path*", "destination": f"{API}/backend/:path*"},
+        {"source": "/v2/:path*", "destination": f"{API}/:path*"},
+        {"source": "/admin/:file(.*\\..*)", "destination": "/:file"},
+        {"source": "/(.*)", "destination": "/index.html"},
+    ]
+    again = generate_vercel_json(_profile(), API, config, routes)
+    assert again == config
+
+
+def test_without_detected_routes_no_api_rewrite_is_assumed() -> None:
+    """No proxy in the config: no /api rewrite is invented; a team's own is kept."""
+    assert generate_vercel_json(_profile(), API)["rewrites"] == [
+        {"source": "/(.*)", "destination": "/index.html"}
+    ]
+    own = {"rewrites": [{"source": "/svc/:path*", "destination": "https://svc.example/:path*"}]}
+    kept = generate_vercel_json(_profile(), API, own)["rewrites"]
+    assert kept[0] == own["rewrites"][0]

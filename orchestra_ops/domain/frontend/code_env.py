@@ -1,0 +1,85 @@
+"""The environment variables an app's own code reads, and which of them it cannot do without.
+
+Pure: the caller passes source texts keyed by path relative to the app. Read:
+
+- Vite: ``import.meta.env.VITE_*`` (and ``import.meta.env['VITE_*']``);
+- Next.js: ``process.env.NEXT_PUBLIC_*`` anywhere, and any ``process.env.X`` (server
+  side: route handlers, server components, next.config).
+
+A read is *optional* when the code gives it a real fallback or only tests it:
+``?? 'x'`` / ``|| 'x'`` with a non-empty literal, ``X ? a : b``, ``X && ...``,
+``if (X)`` / ``if (!X)``. ``?? ''`` is no fallback: the app then calls the wrong
+place silently. A next.config ``env: { X: process.env.X }`` only forwards X to the code,
+which decides. Variables Vercel or Node set themselves are never required.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from orchestra_ops.domain.frontend.detect import Framework
+
+CODE_SUFFIXES = (".js", ".jsx", ".ts", ".tsx", ".mjs", ".cjs", ".mts", ".vue", ".svelte")
+_VITE_READ = re.compile(
+    r"""import\.meta\.env(?:\.(?P<dot>VITE_\w+)|\[\s*(['"])(?P<index>VITE_\w+)\2\s*\])"""
+)
+_NODE_READ = re.compile(
+    r"""process\.env(?:\.(?P<dot>[A-Z_]\w*)|\[\s*(['"])(?P<index>\w+)\2\s*\])"""
+)
+_PROVIDED = re.compile(r"^(VERCEL\w*|NODE_ENV|NEXT_RUNTIME|NEXT_PHASE|CI|PORT|HOSTNAME|TZ|PWD)$")
+_FALLBACK = re.compile(
+    r"""\s*(\?\?|\|\|)\s*(?:(['"`])(?P<literal>.*?)\2|(?P<other>[^\s)'"`;,]+))"""
+)
+_TESTED_AFTER = re.compile(r"\s*(&&|\?(?![?.])|\)\s*\{|\)\s*return\b|\)\s*throw\b)")
+_TESTED_BEFORE = re.compile(r"(\bif\s*\(\s*!?\s*|!!?\s*)$")
+_FORWARD = re.compile(r"\b(\w+)\s*:\s*process\.env\.(\w+)\b")
+_CONFIG_NAMES = ("next.config.js", "next.config.mjs", "next.config.ts")
+
+
+@dataclass(frozen=True)
+class CodeRead:
+    """Every place the code reads ``key``; ``required`` when one read has no fallback."""
+
+    key: str
+    places: tuple[str, ...]  # "src/api.ts:3"
+    required: bool
+
+
+def _optional(text: str, start: int, end: int) -> bool:
+    fallback = _FALLBACK.match(text, end)
+    if fallback:
+        literal = fallback.group("literal")
+        return bool(literal) or fallback.group("other") is not None
+    before = text[max(0, start - 20) : start]
+    return bool(_TESTED_AFTER.match(text, end) or _TESTED_BEFORE.search(before))
+
+
+def _forwards(text: str) -> set[int]:
+    """Offsets of ``process.env.X`` reads that only forward X under its own name."""
+    return {m.start(2) - len("process.env.") for m in _FORWARD.finditer(text) if m[1] == m[2]}
+
+
+def code_reads(framework: Framework, texts: Mapping[str, str]) -> list[CodeRead]:
+    """What the app's code reads, sorted by key; never a variable Vercel provides."""
+    pattern = _VITE_READ if framework is Framework.VITE else _NODE_READ
+    places: dict[str, list[str]] = {}
+    required: dict[str, bool] = {}
+    for path in sorted(texts):
+        text = texts[path]
+        skip = _forwards(text) if path in _CONFIG_NAMES else set()
+        for match in pattern.finditer(text):
+            key = match.group("dot") or match.group("index")
+            if _PROVIDED.match(key) or match.start() in skip:
+                continue
+            line = text.count("\n", 0, match.start()) + 1
+            places.setdefault(key, []).append(f"{path}:{line}")
+            hard = not _optional(text, match.start(), match.end())
+            required[key] = required.get(key, False) or hard
+    return [CodeRead(k, tuple(places[k]), required[k]) for k in sorted(places)]
+
+
+def unmet(reads: list[CodeRead], available: set[str]) -> list[CodeRead]:
+    """The required reads whose variable has no value anywhere the deploy will have it."""
+    return [r for r in reads if r.required and r.key not in available]
