@@ -38,7 +38,21 @@ UPLOAD_SARIF = ActionPin(
 DEPENDENCY_REVIEW = ActionPin(
     "actions/dependency-review-action", "da24556b548a50705dd671f47852072ea4c105d9", "v4.6.0"
 )
-PINS = (CHECKOUT, SETUP_NODE, SETUP_PYTHON, UPLOAD_SARIF, DEPENDENCY_REVIEW)
+UPLOAD_ARTIFACT = ActionPin(
+    "actions/upload-artifact", "ea165f8d65b6e75b540449e92b4886f43607fa02", "v4.6.2"
+)
+DOWNLOAD_ARTIFACT = ActionPin(
+    "actions/download-artifact", "d3f86a106a0bac45b974a628896c90dbdf5c8093", "v4.3.0"
+)
+PINS = (
+    CHECKOUT,
+    SETUP_NODE,
+    SETUP_PYTHON,
+    UPLOAD_SARIF,
+    DEPENDENCY_REVIEW,
+    UPLOAD_ARTIFACT,
+    DOWNLOAD_ARTIFACT,
+)
 
 
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")

@@ -1,6 +1,8 @@
 """Every generated GitHub workflow installs only pinned things, writes only where it must
 and hands secrets only to the steps that use them (rules in ``workflow_audit``).
 
+``workflow_fixtures/deploy-frontends.step-scoped.yml`` is the next deploy workflow
+(secrets scoped to steps, in the job that runs the app's scripts).
 ``workflow_fixtures/*.before.yml`` are the texts the generators produced before this
 review (an unregistered ``pip install 'orchestra-ops'`` in a job that may write security
 events, ``npm install --global``, unhashed ``pip install -r``, credentials in job env):
@@ -71,6 +73,20 @@ def test_the_checks_find_the_problems_of_the_old_deploy_workflow() -> None:
     secrets = audit.secret_problems(document)
     assert any("job env gives VERCEL_ORG_ID" in p for p in secrets)
     assert any("vercel build" in p and "interpolated" in p for p in secrets)
+    assert any("vercel build" in p for p in audit.isolation_problems(document))
+
+
+def test_the_checks_find_the_problems_of_the_step_scoped_deploy_workflow() -> None:
+    """The next version gave the token to the vercel steps only, but in the job that ran
+    `npm ci` (install scripts) and `vercel build` (build scripts) before them: those
+    could replace node_modules/.bin/vercel or put a fake node on $GITHUB_PATH. Its
+    changes job also looked at HEAD~1 only."""
+    text = (FIXTURES / "deploy-frontends.step-scoped.yml").read_text()
+    problems = audit.isolation_problems(audit.load(text))
+    assert any(p.startswith("deploy-dashboard/") and "npm ci" in p for p in problems)
+    assert any(p.startswith("deploy-dashboard/") and "vercel build" in p for p in problems)
+    assert audit.secret_problems(audit.load(text)) == []  # what the older checks passed
+    assert "git diff --name-only HEAD~1 HEAD" in text
 
 
 def test_the_checks_find_the_problems_of_the_old_infrastructure_workflow() -> None:

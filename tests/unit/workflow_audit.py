@@ -15,6 +15,10 @@ The rules, one per class of problem seen in generated workflows:
 - every ``uses:`` is an action of the allowed list at its full 40-hex commit SHA;
 - the workflow's permissions are read-only and only ``allowed_writer`` may write, and
   only ``security-events``; every checkout keeps no credentials;
+- a job that gives a step the Vercel token runs no repository script: no ``npm ci``
+  without ``--ignore-scripts``, no ``npm run``, no ``vercel build`` (what such a script
+  leaves behind, a replaced ``node_modules/.bin/vercel`` or a ``node`` added to
+  ``$GITHUB_PATH``, would run with the token);
 - secrets reach steps only through a step's own ``env``/``with`` (never the workflow's
   or a job's env, never interpolated into a script), and only steps that run a
   credential-using command get them (never an install or build step).
@@ -147,6 +151,31 @@ def secret_problems(document: Any) -> list[str]:
     return problems
 
 
+_REPO_SCRIPTS = re.compile(r"\bnpm ci\b(?!.*--ignore-scripts)|\bnpm run\b|\bvercel build\b")
+
+
+def isolation_problems(document: Any) -> list[str]:
+    """Repository scripts in a job whose steps hold the Vercel token."""
+    problems = []
+    for name, job in (document.get("jobs") or {}).items():
+        job_steps = job.get("steps") or []
+        holds_token = any(
+            "VERCEL_TOKEN" in _secret_names(step.get("env"))
+            or "secrets.VERCEL_TOKEN" in str(step.get("run", ""))
+            for step in job_steps
+        )
+        if not holds_token:
+            continue
+        for index, step in enumerate(job_steps):
+            for command in _commands(str(step.get("run", ""))):
+                if _REPO_SCRIPTS.search(command):
+                    problems.append(
+                        f"{name}/{index}: runs repository scripts ({command[:40]}) in a job "
+                        "that holds the Vercel token"
+                    )
+    return problems
+
+
 def all_problems(text: str, allowed_writer: str | None = None) -> list[str]:
     """Every problem of a workflow text."""
     document = load(text)
@@ -155,4 +184,5 @@ def all_problems(text: str, allowed_writer: str | None = None) -> list[str]:
         + action_problems(document)
         + permission_problems(document, allowed_writer)
         + secret_problems(document)
+        + isolation_problems(document)
     )
