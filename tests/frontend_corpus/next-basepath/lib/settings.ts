@@ -1,0 +1,3 @@
+export function portalTitle(): string {
+  return process.env.NEXT_PUBLIC_PORTAL_TITLE ?? 'Partner Portal'
+}

@@ -1,0 +1,3 @@
+export function banner(text) {
+  return `*** ${text} ***`
+}
