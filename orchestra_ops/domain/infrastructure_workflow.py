@@ -51,6 +51,10 @@ class PulumiCli:
 #: The SHA-256 of ``pulumi-v3.253.0-linux-x64.tar.gz`` as recorded in public pinned-download
 #: manifests (not re-checked against Pulumi's checksums file: this machine cannot reach it).
 #: A wrong value fails the step (``sha256sum -c``); it can never let another file through.
+#: The product's own CLI (``tools/pulumi-cli.version``, 3.274.1) is built from Pulumi's Go
+#: modules, not downloaded, and no published SHA-256 of the 3.274.1 linux-x64 archive was
+#: found offline: pinning that version here would mean trusting an unchecked value, so the
+#: workflow keeps the release whose checksum could be found.
 PULUMI_CLI = PulumiCli(
     "3.253.0", "33161e521280e6c77395a46344dba5ff9c118a90df254801e662087143b4d1ac"
 )
