@@ -139,6 +139,9 @@ def _bot_file(
     merge = merge_dependabot if kind == "dependabot" else merge_renovate
     try:
         text, merged = merge(existing, document, path)
+        problems = validate_config(kind, YAML(typ="safe").load(text))
+        if problems:  # e.g. a key of the existing file the vendored schema does not know
+            raise MergeError(f"{path} merged fails the {kind} schema ({'; '.join(problems)})")
     except MergeError as error:
         proposal = proposal_path(path)
         notes.append(

@@ -142,9 +142,10 @@ def merge_renovate(existing: str, generated: dict[str, Any], path: str) -> tuple
     if not isinstance(document, dict):
         raise MergeError(f"{path} is not a Renovate configuration (not a JSON object)")
     notes: list[str] = []
+    presets = document.get("extends") or []
     extends = [
         "config:recommended" if preset == "config:base" else preset
-        for preset in document.get("extends") or []
+        for preset in ([presets] if isinstance(presets, str) else presets)
     ]
     extends += [p for p in generated["extends"] if p not in extends]
     document["extends"] = list(dict.fromkeys(extends))

@@ -296,3 +296,30 @@ def test_a_renovate_json5_file_is_not_overwritten(tmp_path: Path) -> None:
     write_config_files(repo, plan.changes)
     assert (repo / "renovate.json5").read_text() == original
     assert not list(repo.rglob("*.partial"))  # written atomically, nothing left half-done
+
+
+def test_an_existing_file_the_merge_would_make_invalid_is_left_alone(tmp_path: Path) -> None:
+    """A key the schema refuses stays the owner's call: the proposal goes next to it."""
+    original = (
+        "version: 2\nupdates:\n  - package-ecosystem: pip\n    directory: /\n"
+        "    schedule: {interval: daily}\n    frobnicate: true\n"
+    )
+    repo = make_repo(
+        tmp_path / "repo", {".github/dependabot.yml": original, "requirements.txt": PINNED}
+    )
+    plan = plan_config_files(repo, settings())
+    paths = {c.path for c in plan.changes}
+    assert ".github/dependabot.yml" not in paths
+    assert ".github/dependabot.yml.orchestra-ops-proposal" in paths
+    assert any("merged fails the dependabot schema" in n for n in plan.notes)
+
+
+def test_a_single_string_extends_is_read_as_one_preset(tmp_path: Path) -> None:
+    """`"extends": "config:base"` is one preset (not eleven one-letter ones)."""
+    repo = make_repo(
+        tmp_path / "repo",
+        {"renovate.json": '{"extends": "config:base"}', "requirements.txt": PINNED},
+    )
+    plan = plan_config_files(repo, settings())
+    document = json.loads(change(plan, "renovate.json").generated)
+    assert document["extends"] == ["config:recommended", "security:openssf-scorecard"]
