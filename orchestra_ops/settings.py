@@ -231,7 +231,6 @@ _MODELS: dict[str, type[_ProviderSettings]] = {
     "scan": ScanSettings,
     "runtime": RuntimeSettings,
     "notify": NotificationSettings,
-    "generated": GeneratedFilesSettings,
 }
 
 
@@ -245,7 +244,19 @@ class Settings:
     scan: ScanSettings
     runtime: RuntimeSettings
     notify: NotificationSettings
-    generated: GeneratedFilesSettings
+    env_file: Path | None = None
+
+    @property
+    def generated(self) -> GeneratedFilesSettings:
+        """What generated repository files say, read when used: a bad value there fails
+        the step that generates them, never every flow. ConfigError names the variable."""
+        try:
+            return GeneratedFilesSettings(_env_file=self.env_file)
+        except ValidationError as error:
+            problems = _describe(GeneratedFilesSettings, error)
+            message = "invalid settings: " + "; ".join(problems)
+            # from None: pydantic's error text quotes the input, which may be a secret
+            raise ConfigError(message, source=problems[0]) from None
 
 
 def load_settings(env_file: Path | None = Path(".env")) -> Settings:
@@ -262,7 +273,7 @@ def load_settings(env_file: Path | None = Path(".env")) -> Settings:
             problems.extend(_describe(model, error))
     if problems:
         raise ConfigError("invalid settings: " + "; ".join(problems), source=problems[0])
-    return Settings(**loaded)
+    return Settings(**loaded, env_file=env_file)
 
 
 def _describe(model: type[_ProviderSettings], error: ValidationError) -> list[str]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 from orchestra_ops.domain.security.workflow import product_source_problem
+from orchestra_ops.errors import ConfigError
 from orchestra_ops.settings import Settings
 
 #: The placeholders an instance's health URL may use (see ``domain.provisioning.health_url``).
@@ -173,6 +174,17 @@ class Findings:
     warnings: list[str]
 
 
+def _generated_files_problem(settings: Settings) -> str | None:
+    """What is wrong with the generated-files settings (read only here and where used)."""
+    try:
+        generated = settings.generated
+    except ConfigError as error:
+        return str(error)
+    return product_source_problem(
+        generated.workflow_product_git_url, generated.workflow_product_commit
+    )
+
+
 def check_settings(settings: Settings, engine_problem: str | None) -> Findings:
     """Every setting doctor can judge without calling an API; ``engine_problem`` is the
     stack-engine check the caller ran (it imports code)."""
@@ -181,10 +193,7 @@ def check_settings(settings: Settings, engine_problem: str | None) -> Findings:
         for p in (
             engine_problem,
             health_template_problem(settings.lambda_cloud.health_url_template),
-            product_source_problem(
-                settings.generated.workflow_product_git_url,
-                settings.generated.workflow_product_commit,
-            ),
+            _generated_files_problem(settings),
         )
         if p
     ]

@@ -323,3 +323,18 @@ def test_a_single_string_extends_is_read_as_one_preset(tmp_path: Path) -> None:
     plan = plan_config_files(repo, settings())
     document = json.loads(change(plan, "renovate.json").generated)
     assert document["extends"] == ["config:recommended", "security:openssf-scorecard"]
+
+
+def test_a_bad_generation_setting_fails_only_where_it_is_used(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """ORCHESTRA_UPDATE_REVIEWERS with a bad name: every other setting still loads (the
+    scan and the other flows run); reading the generated-files settings names it, and
+    doctor reports it as a problem."""
+    monkeypatch.setenv("ORCHESTRA_UPDATE_REVIEWERS", "alice, not a login")
+    loaded = load_settings(None)
+    assert loaded.scan.osv_api_url
+    with pytest.raises(ConfigError, match="ORCHESTRA_UPDATE_REVIEWERS"):
+        _ = loaded.generated
+    problems = check_settings(loaded, None).problems
+    assert any("ORCHESTRA_UPDATE_REVIEWERS" in p for p in problems), problems
