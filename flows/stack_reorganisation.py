@@ -78,6 +78,12 @@ class ReorgReport(BaseModel):
     pending_commands: list[str] = Field(default_factory=list)
     stacks: list[str] = Field(default_factory=list, description="state migration, per stack")
     problems: list[str] = Field(default_factory=list)
+    refused: list[str] = Field(
+        default_factory=list, description="mapped projects left in place, and why"
+    )
+    manual_checks: list[str] = Field(
+        default_factory=list, description="references to check by hand after the moves"
+    )
 
 
 def _report(action: str, operations: int, result: ApplyResult) -> ReorgReport:
@@ -103,12 +109,22 @@ def stack_reorganisation(params: ReorgParams) -> ReorgReport:
         resumed = _report("resume", 0, resume_run(params.repo_path))
         return _migrate_state(params.repo_path, resumed)
     plan = plan_reorganisation(params.repo_path, params.mapping_file)
+    listed = {
+        "refused": list(plan.refused),
+        "manual_checks": [str(check) for check in plan.manual],
+    }
+    if plan.refused or plan.manual:
+        get_run_logger().warning(
+            "plan: %d project(s) refused, %d reference(s) to check by hand (see the artifact)",
+            len(plan.refused),
+            len(plan.manual),
+        )
     if params.action is ReorgAction.PLAN:
         return ReorgReport(
-            action="plan", operations=len(plan.operations), outcome=RunOutcome.PLANNED
+            action="plan", operations=len(plan.operations), outcome=RunOutcome.PLANNED, **listed
         )
     applied = _report("apply", len(plan.operations), apply_plan(params.repo_path, plan))
-    return _migrate_state(params.repo_path, applied)
+    return _migrate_state(params.repo_path, applied.model_copy(update=listed))
 
 
 def _migrate_state(repo_path: str, report: ReorgReport) -> ReorgReport:

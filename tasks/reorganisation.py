@@ -10,7 +10,7 @@ from pathlib import Path
 
 from prefect.artifacts import create_markdown_artifact
 
-from orchestra_ops.adapters.git import read_snapshot
+from orchestra_ops.adapters.git import read_links, read_snapshot
 from orchestra_ops.domain.reorg.discover import discover
 from orchestra_ops.domain.reorg.mapping import default_mapping, parse_mapping
 from orchestra_ops.domain.reorg.model import ApplyResult, Plan
@@ -33,6 +33,9 @@ def _repository(repo_path: str) -> ReorgRepository:
 def plan_reorganisation(repo_path: str, mapping_file: str) -> Plan:
     """Discover the projects, read or default the mapping, and publish the plan.
 
+    A project holding a symlink that leads outside the repo is refused in the plan (it
+    stays put, the plan says why); references that cannot be followed are listed there.
+
     When the last run on this repo completed, its plan is the plan: the tree has already
     been reorganised, so re-applying it changes nothing.
     """
@@ -47,7 +50,7 @@ def plan_reorganisation(repo_path: str, mapping_file: str) -> Plan:
         mapping = parse_mapping(mapping_path.read_text(encoding="utf-8"), source=mapping_file)
     else:
         mapping = default_mapping(discovery)
-    plan = build_plan(snapshot, mapping)
+    plan = build_plan(snapshot, mapping, read_links(repo))
     create_markdown_artifact(
         render_markdown(plan, discovery), key=artifact_key("reorg-plan", repo.name)
     )

@@ -134,17 +134,34 @@ def tree_hash(repo: Path) -> str:
 
 
 def read_snapshot(repo: Path, git: Git | None = None) -> dict[str, str]:
-    """Every tracked file as text; ReorgError on a symlink that leads out of the repo."""
+    """Every tracked file as text; a symlink or a submodule as ``""`` (moved, never read).
+
+    A link is never followed, wherever it leads: :func:`read_links` says where, and the
+    plan refuses to move a project holding one that leads outside the repo.
+    """
     files = (git or Git(repo)).tracked_files()
     snapshot = {}
     for relative in files:
         path = repo / relative
-        inside(repo, relative)
         if path.is_symlink() or not path.is_file():
-            snapshot[relative] = ""  # a link inside the repo or a submodule: moved, never read
+            snapshot[relative] = ""
             continue
+        inside(repo, relative)
         snapshot[relative] = path.read_bytes().decode("utf-8", errors="surrogateescape")
     return snapshot
+
+
+def read_links(repo: Path, git: Git | None = None) -> dict[str, str | None]:
+    """Each tracked symlink and the repo-relative path it resolves to (None: outside the repo)."""
+    root = repo.resolve()
+    links: dict[str, str | None] = {}
+    for relative in (git or Git(repo)).tracked_files():
+        path = repo / relative
+        if path.is_symlink():
+            resolved = path.resolve()
+            inside_repo = resolved.is_relative_to(root)
+            links[relative] = resolved.relative_to(root).as_posix() if inside_repo else None
+    return links
 
 
 def inside(repo: Path, relative: str) -> Path:

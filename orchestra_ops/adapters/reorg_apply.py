@@ -16,7 +16,7 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from orchestra_ops.adapters.git import Git, inside, read_snapshot
+from orchestra_ops.adapters.git import Git, inside, read_links, read_snapshot
 from orchestra_ops.adapters.journal import (
     Journal,
     RunState,
@@ -30,7 +30,7 @@ from orchestra_ops.adapters.journal import (
     run_state,
 )
 from orchestra_ops.domain.outcomes import RunOutcome
-from orchestra_ops.domain.reorg.model import ApplyResult, Move, Plan, Rewrite
+from orchestra_ops.domain.reorg.model import ApplyResult, Move, Plan, Rewrite, is_under, parent
 from orchestra_ops.domain.reorg.plan import apply_to_snapshot, state_commands
 from orchestra_ops.errors import ReorgError
 
@@ -236,11 +236,25 @@ class ReorgApplier:
             raise ReorgError("the working tree has changes: commit or stash them, then apply")
         if self.git.branch_exists(plan.mapping.branch):
             raise ReorgError(f"branch {plan.mapping.branch!r} exists already; pick another")
-        # Refuses symlinks leading out of the repo, and a tree that is not the planned one.
+        # Refuses a tree that is not the planned one.
         apply_to_snapshot(read_snapshot(self.repo, self.git), plan)
+        self._refuse_outside_links(plan)
         for op in plan.operations:
             for relative in (op.src, op.dst) if isinstance(op, Move) else (op.path,):
                 inside(self.repo, relative)
+
+    def _refuse_outside_links(self, plan: Plan) -> None:
+        """A plan made without knowing of a symlink leading outside, in a directory it moves."""
+        # A move out of the link's directory or one above it (not the root: a root project
+        # takes only its own files) would carry the project away from the link.
+        origins = {parent(op.src) for op in plan.operations if isinstance(op, Move)} - {""}
+        for link, target in sorted(read_links(self.repo, self.git).items()):
+            directory = parent(link)
+            if target is None and any(directory == o or is_under(directory, o) for o in origins):
+                raise ReorgError(
+                    f"{link!r} leads outside the repo, in {directory!r}, which this plan moves; "
+                    "plan again: the plan leaves a project holding such a link where it is"
+                )
 
     def _check_rollback_position(self, state: RunState) -> bool:
         """True when on the run's branch; ReorgError where a rollback would lose work."""

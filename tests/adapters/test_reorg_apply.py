@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestra_ops.adapters.git import Git, read_snapshot, tree_hash
+from orchestra_ops.adapters.git import Git, read_links, read_snapshot, tree_hash
 from orchestra_ops.adapters.journal import Journal
 from orchestra_ops.adapters.reorg_apply import JOURNAL, ReorgApplier
 from orchestra_ops.domain.outcomes import RunOutcome
@@ -320,12 +320,21 @@ def test_symlink_leading_outside_is_refused(template: Path, tmp_path: Path) -> N
     _git(repo, "add", "-A")
     _git(repo, "commit", "-q", "-m", "link")
     before = tree_hash(repo)
+    snapshot = read_snapshot(repo)
+    # The plan is still made: the project holding the link stays, the others move.
+    plan = build_plan(snapshot, default_mapping(discover(snapshot)), read_links(repo))
+    assert plan.refused and plan.refused[0].startswith("legacy/infra stays where it is")
+    assert "legacy/infra/shared-secrets is a symlink leading outside" in plan.refused[0]
+    sources = {op.src for op in plan.operations if isinstance(op, Move)}
+    assert not any(s.startswith("legacy/infra/") and "/dev/" not in s for s in sources)
+    assert any(s.startswith("legacy/infra/dev/") for s in sources)
+    # A plan made without knowing of the link is refused at apply, before anything changes.
     with pytest.raises(ReorgError, match="shared-secrets' leads outside the repo"):
-        _plan_of(repo)
-    plan = _fixture_plan()
-    with pytest.raises(ReorgError, match="leads outside the repo"):
-        ReorgApplier(repo).apply(plan)
+        ReorgApplier(repo).apply(_fixture_plan())
     assert tree_hash(repo) == before and not (repo / JOURNAL).exists()
+    ReorgApplier(repo, durable=False).apply(plan)  # the plan that knows of it applies
+    assert (repo / "legacy/infra/shared-secrets").resolve() == outside.resolve()
+    assert (repo / "infrastructure/pulumi/legacy/dev/Pulumi.yaml").is_file()
 
 
 def test_mapping_errors_name_file_and_line_before_anything_changes(

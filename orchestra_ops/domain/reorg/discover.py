@@ -27,10 +27,20 @@ from orchestra_ops.errors import ConfigError
 
 STACK_FILE = re.compile(r"^Pulumi\.(?P<stack>[^/]+)\.ya?ml$")
 # A literal first argument, optionally ``name=``; f-strings and template literals included.
+# Go passes the context first: ``pulumi.NewStackReference(ctx, "org/project/stack", nil)``.
 STACK_REF = re.compile(
-    r"StackReference\(\s*(?:name\s*=\s*)?(?P<prefix>f?)(?P<q>[\"'`])(?P<target>[^\"'`\n]*)(?P=q)"
+    r"StackReference\(\s*(?:ctx\s*,\s*)?(?:name\s*=\s*)?(?P<prefix>f?)(?P<q>[\"'`])"
+    r"(?P<target>[^\"'`\n]*)(?P=q)"
 )
-CODE_SUFFIXES = (".py", ".ts", ".tsx", ".js", ".mjs", ".cjs")
+# A YAML program's ``type: pulumi:pulumi:StackReference`` resource and its ``name:`` property.
+_YAML_REF = re.compile(
+    r"type:\s*pulumi:pulumi:StackReference\s*\n(?:[^\n]*\n){0,4}?\s+name:\s*"
+    r"(?P<q>[\"']?)(?P<target>[^\"'\s#]+)(?P=q)"
+)
+CODE_SUFFIXES = (".py", ".ts", ".tsx", ".js", ".mjs", ".cjs", ".go", "Pulumi.yaml", "Pulumi.yml")
+_GITLAB_LOCAL = re.compile(
+    r"^\s*(?:-\s*)?(?:local:\s*|(?=['\"]?/?[\w./-]+\.ya?ml['\"]?\s*$))['\"]?/?(?P<path>[\w./-]+)"
+)
 _DIR_KEY = re.compile(r"^\s*-?\s*(?P<key>work-dir|working-directory):\s*(?P<value>[^#\n]*[^#\s])")
 _PATHS_KEY = re.compile(r"^(?P<indent>\s*)paths(?:-ignore)?:\s*(?:#.*)?$")
 _LIST_ITEM = re.compile(r"^(?P<indent>\s*)-\s*(?P<value>[^\s#]+)")
@@ -39,13 +49,15 @@ _CD = re.compile(r"(?<![\w-])cd\s+(?P<value>[^\s;&|()`'\"]+)")
 _ROOT_COMPANIONS = {
     "nodejs": ("package.json", "package-lock.json", "pnpm-lock.yaml", "yarn.lock", "tsconfig.json"),
     "python": (),
+    "go": ("go.mod", "go.sum"),
 }
+_ENTRY_POINTS = ("__main__.py", "index.ts", "index.js", "main.go")
 
 
 def discover(snapshot: Snapshot) -> Discovery:
     """Every project, StackReference and CI/script path reference in ``snapshot``."""
     project_files = sorted(p for p in snapshot if p.rsplit("/", 1)[-1] in PROJECT_FILES)
-    projects = tuple(_project(snapshot, path) for path in project_files)
+    projects = tuple(p for p in (_project(snapshot, f) for f in project_files) if p is not None)
     dirs = [p.directory for p in projects]
     if len(set(dirs)) != len(dirs):
         twice = sorted({d for d in dirs if dirs.count(d) > 1})
@@ -55,21 +67,57 @@ def discover(snapshot: Snapshot) -> Discovery:
     for path in sorted(snapshot):
         if path.endswith(CODE_SUFFIXES):
             refs.extend(find_stack_refs(path, snapshot[path]))
-        if is_ci_file(path):
-            path_refs.extend(find_path_refs(path, snapshot[path]))
+    for path in ci_files(snapshot):
+        path_refs.extend(find_path_refs(path, snapshot[path]))
     return Discovery(projects, tuple(refs), tuple(path_refs))
 
 
 def is_ci_file(path: str) -> bool:
-    """Workflows, shell scripts and Makefiles: the files whose paths follow the moves."""
+    """Workflows, GitLab CI files, shell scripts and Makefiles: files whose paths follow moves."""
     name = path.rsplit("/", 1)[-1]
     in_workflows = parent(path) == ".github/workflows" and name.endswith((".yml", ".yaml"))
-    return in_workflows or name.endswith(".sh") or name == "Makefile"
+    gitlab = name == ".gitlab-ci.yml" or name.endswith((".gitlab-ci.yml", ".gitlab-ci.yaml"))
+    make = name in ("Makefile", "makefile", "GNUmakefile") or name.endswith(".mk")
+    return in_workflows or gitlab or make or name.endswith((".sh", ".bash"))
 
 
-def _project(snapshot: Snapshot, project_file: str) -> Project:
+def ci_files(snapshot: Snapshot) -> list[str]:
+    """:func:`is_ci_file` files plus every file a GitLab CI file includes (``local:``), sorted."""
+    found = {p for p in snapshot if is_ci_file(p)}
+    queue = [p for p in found if "gitlab-ci" in p]
+    while queue:
+        for path in gitlab_includes(snapshot[queue.pop()]):
+            if path in snapshot and path not in found:
+                found.add(path)
+                queue.append(path)
+    return sorted(found)
+
+
+def gitlab_includes(text: str) -> list[str]:
+    """The repo-relative files a GitLab CI file includes locally (``include: local: /x.yml``)."""
+    paths: list[str] = []
+    in_include = False
+    for line in text.splitlines():
+        if re.match(r"^include:", line):
+            in_include = True
+            rest = line[len("include:") :].strip().strip("'\"")
+            if rest.endswith((".yml", ".yaml")) and "://" not in rest:
+                paths.append(rest.lstrip("/"))
+            continue
+        if in_include and line and not line[0].isspace():
+            in_include = False
+        if in_include and (match := _GITLAB_LOCAL.match(line)) and "://" not in line:
+            paths.append(match["path"])
+    return paths
+
+
+def _project(snapshot: Snapshot, project_file: str) -> Project | None:
     document = load_yaml(snapshot[project_file], project_file)
-    if not isinstance(document, CommentedMap) or not document.get("name"):
+    if not isinstance(document, CommentedMap) or not (
+        document.get("name") or "runtime" in document
+    ):
+        return None  # named like a project file, but not one (no name, no runtime)
+    if not document.get("name"):
         raise ConfigError(f"{project_file}:1: a Pulumi project needs a name", source=project_file)
     runtime = document.get("runtime")
     options: tuple[tuple[str, str], ...] = ()
@@ -112,9 +160,15 @@ def _stacks(snapshot: Snapshot, directory: str) -> tuple[StackConfig, ...]:
 def find_stack_refs(path: str, text: str) -> list[StackRef]:
     """Every StackReference with a literal (or template) first argument in one code file."""
     return [
-        StackRef(path, text.count("\n", 0, m.start("target")) + 1, m["target"])
-        for m in STACK_REF.finditer(text)
+        StackRef(path, text.count("\n", 0, start) + 1, text[start:end])
+        for start, end in stack_ref_spans(path, text)
     ]
+
+
+def stack_ref_spans(path: str, text: str) -> list[tuple[int, int]]:
+    """Where each literal StackReference target of a program file is (YAML programs too)."""
+    pattern = _YAML_REF if path.rsplit("/", 1)[-1] in PROJECT_FILES else STACK_REF
+    return [(m.start("target"), m.end("target")) for m in pattern.finditer(text)]
 
 
 def find_path_refs(path: str, text: str) -> list[PathRef]:
@@ -143,9 +197,11 @@ def entry_point(project: Project, snapshot: Snapshot) -> str | None:
         main = join(project.directory, project.main.strip("/"))
         if main in snapshot:
             return main
-        candidates = [join(main, n) for n in ("__main__.py", "index.ts", "index.js")]
+        candidates = [join(main, n) for n in _ENTRY_POINTS]
     else:
-        candidates = [join(project.directory, n) for n in ("__main__.py", "index.ts", "index.js")]
+        candidates = [join(project.directory, n) for n in _ENTRY_POINTS]
+    if project.runtime == "yaml":
+        candidates.append(project.project_file)
     return next((c for c in candidates if c in snapshot), None)
 
 

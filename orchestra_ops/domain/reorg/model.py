@@ -55,7 +55,7 @@ class StackRef:
     target: str
 
 
-PathKind = Literal["work-dir", "working-directory", "paths", "cd"]
+PathKind = Literal["work-dir", "working-directory", "paths", "cd", "local"]
 
 
 @dataclass(frozen=True)
@@ -156,13 +156,33 @@ class StackRename:
 
 
 @dataclass(frozen=True)
+class ManualCheck:
+    """A reference the plan could not rewrite statically: where it is, as written, and why."""
+
+    path: str  # where the file is after the moves
+    line: int
+    text: str
+    reason: str
+
+    def __str__(self) -> str:
+        """``path:line: `text`: reason``."""
+        return f"{self.path}:{self.line}: `{self.text}`: {self.reason}"
+
+
+@dataclass(frozen=True)
 class Plan:
-    """Every operation in order, the stack renames left to the engine, and notes for people."""
+    """Every operation in order, the stack renames left to the engine, and notes for people.
+
+    ``manual`` lists references a person must check after the moves; ``refused`` says
+    which mapped projects were left in place and why (e.g. a symlink leading outside).
+    """
 
     mapping: ReorgMapping
     operations: tuple[Operation, ...]
     renames: tuple[StackRename, ...]
     notes: tuple[str, ...] = field(default=())
+    manual: tuple[ManualCheck, ...] = field(default=())
+    refused: tuple[str, ...] = field(default=())
 
 
 @dataclass(frozen=True)

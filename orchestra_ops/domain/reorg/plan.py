@@ -10,11 +10,14 @@ listed first. A destination that already holds a file is refused.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 
-from orchestra_ops.domain.reorg.discover import CODE_SUFFIXES, discover, is_ci_file, owned_files
+from orchestra_ops.domain.reorg.discover import CODE_SUFFIXES, ci_files, discover, owned_files
 from orchestra_ops.domain.reorg.mapping import WHY_NOT_STACK_FILE, check_mapping
 from orchestra_ops.domain.reorg.model import (
     Discovery,
+    ManualCheck,
     MappingEntry,
     Move,
     Operation,
@@ -28,8 +31,14 @@ from orchestra_ops.domain.reorg.model import (
     join,
     show_dir,
 )
+from orchestra_ops.domain.reorg.paths import Layout, link_checks
+from orchestra_ops.domain.reorg.programs import (
+    module_renames,
+    rewrite_go_mod,
+    rewrite_imports,
+    rewrite_yaml_program,
+)
 from orchestra_ops.domain.reorg.rewrite import (
-    PathMap,
     RefContext,
     rewrite_ci,
     rewrite_project_file,
@@ -51,20 +60,61 @@ NOTES = (
 )
 
 
-def build_plan(snapshot: Snapshot, mapping: ReorgMapping) -> Plan:
-    """The ordered operations that turn ``snapshot`` into the mapped layout (deterministic)."""
+def build_plan(
+    snapshot: Snapshot, mapping: ReorgMapping, links: Mapping[str, str | None] | None = None
+) -> Plan:
+    """The ordered operations that turn ``snapshot`` into the mapped layout (deterministic).
+
+    ``links`` maps each tracked symlink to its repo-relative target, None when it leads
+    outside the repo: a mapped project holding such a link is refused (it stays, and the
+    plan says why); the rest of the mapping is planned as usual.
+    """
+    links = links or {}
     discovery = discover(snapshot)
     check_mapping(mapping, discovery)
+    mapping, refused = _refuse_outside_links(snapshot, discovery, mapping, links)
     moves = _moves(snapshot, discovery, mapping)
     moved = {m.src: m.dst for m in moves}
-    rewrites = _rewrites(snapshot, discovery, mapping, moved)
+    rewrites, manual = _rewrites(snapshot, discovery, mapping, moved)
+    layout = _layout(snapshot, discovery, mapping, moved)
+    manual += link_checks(links, layout, set())
     renames = tuple(
         StackRename(mapping.org, project.name, entry.name, stack.stack, entry.target)
         for entry, project in _pairs(mapping, discovery)
         if entry.name != project.name
         for stack in project.stacks
     )
-    return Plan(mapping, (*moves, *rewrites), renames, NOTES)
+    return Plan(mapping, (*moves, *rewrites), renames, NOTES, tuple(manual), tuple(refused))
+
+
+def _refuse_outside_links(
+    snapshot: Snapshot,
+    discovery: Discovery,
+    mapping: ReorgMapping,
+    links: Mapping[str, str | None],
+) -> tuple[ReorgMapping, list[str]]:
+    """The mapping without projects that hold a symlink leading outside, and why each went."""
+    kept, refused = [], []
+    for entry, project in _pairs(mapping, discovery):
+        outside = [p for p in owned_files(project, discovery, snapshot) if p in links]
+        outside = [p for p in outside if links[p] is None]
+        if outside and entry.target != entry.source:
+            refused.append(
+                f"{show_dir(entry.source)} stays where it is: {outside[0]} is a symlink leading "
+                "outside the repo, and a move would re-aim or break it; replace the link by "
+                "the files it points to (or remove it), then plan again"
+            )
+        else:
+            kept.append(entry)
+    return replace(mapping, entries=tuple(kept)), refused
+
+
+def _layout(
+    snapshot: Snapshot, discovery: Discovery, mapping: ReorgMapping, moved: dict[str, str]
+) -> Layout:
+    finals = {e.source: e.target for e in mapping.entries}
+    dirs = {p.directory: finals.get(p.directory, p.directory) for p in discovery.projects}
+    return Layout(frozenset(snapshot), moved, {d: t for d, t in dirs.items() if d})
 
 
 def _pairs(mapping: ReorgMapping, discovery: Discovery) -> list[tuple[MappingEntry, Project]]:
@@ -99,10 +149,10 @@ def _moves(snapshot: Snapshot, discovery: Discovery, mapping: ReorgMapping) -> l
 
 def _rewrites(
     snapshot: Snapshot, discovery: Discovery, mapping: ReorgMapping, moved: dict[str, str]
-) -> list[Rewrite]:
+) -> tuple[list[Rewrite], list[ManualCheck]]:
     renames = {p.name: e.name for e, p in _pairs(mapping, discovery)}
-    finals = {e.source: e.target for e in mapping.entries}
     new_texts: dict[str, tuple[str, list[str]]] = {}
+    manual: list[ManualCheck] = []
 
     def text_of(path: str) -> str:
         """The text of ``path`` with the rewrites so far (they compose into one per file)."""
@@ -130,16 +180,46 @@ def _rewrites(
         owner = _owner(path, discovery)
         own = None if owner is None else renames.get(owner.name, owner.name)
         context = RefContext(mapping.org, renames, known, own)
-        change(path, rewrite_stack_refs(text_of(path), context), "StackReference targets")
-    dirs = {p.directory: finals.get(p.directory, p.directory) for p in discovery.projects}
-    paths = PathMap(moved, {d: t for d, t in dirs.items() if d})
-    for path in sorted(p for p in snapshot if is_ci_file(p)):
-        change(path, rewrite_ci(text_of(path), path, paths), "paths of moved projects")
+        change(path, rewrite_stack_refs(text_of(path), context, path), "StackReference targets")
+    layout = _layout(snapshot, discovery, mapping, moved)
+    manual += _program_rewrites(snapshot, discovery, layout, renames, text_of, change)
+    for path in ci_files(snapshot):
+        followed = rewrite_ci(text_of(path), path, layout)
+        change(path, followed.text, "paths of moved projects")
+        manual += followed.manual
     rewrites = [
         Rewrite(moved.get(path, path), snapshot[path], text, "; ".join(reasons))
         for path, (text, reasons) in new_texts.items()
     ]
-    return sorted(rewrites, key=lambda r: r.path)
+    return sorted(rewrites, key=lambda r: r.path), manual
+
+
+def _program_rewrites(
+    snapshot: Snapshot,
+    discovery: Discovery,
+    layout: Layout,
+    renames: dict[str, str],
+    text_of: Callable[[str], str],
+    change: Callable[[str, str, str], None],
+) -> list[ManualCheck]:
+    """Go modules (replace targets, module paths and imports) and YAML programs."""
+    modules = module_renames(snapshot, layout)
+    for path in sorted(p for p in snapshot if p.endswith((".go", "/go.mod")) or p == "go.mod"):
+        text = rewrite_imports(text_of(path), modules)
+        if path.endswith("go.mod"):
+            text = rewrite_go_mod(path, text, layout)
+        change(path, text, "Go module paths and replace targets")
+    manual: list[ManualCheck] = []
+    for project in discovery.projects:
+        if project.runtime != "yaml":
+            continue
+        new_name = renames.get(project.name, project.name)
+        text, checks = rewrite_yaml_program(
+            project.project_file, text_of(project.project_file), layout, project.name, new_name
+        )
+        change(project.project_file, text, "YAML program interpolations and paths")
+        manual += checks
+    return manual
 
 
 def _owner(path: str, discovery: Discovery) -> Project | None:
@@ -217,6 +297,11 @@ def render_markdown(plan: Plan, discovery: Discovery | None = None) -> str:
     out += render_discovery(discovery) if discovery is not None else []
     out += ["| from | to | new name |", "|---|---|---|"]
     out += [f"| `{show_dir(e.source)}` | `{e.target}` | `{e.name}` |" for e in plan.mapping.entries]
+    if plan.refused:
+        out += ["", "## Refused (these projects stay where they are)", ""]
+        out += [f"- {reason}" for reason in plan.refused]
+    out += ["", f"## Manual checks ({len(plan.manual)})", ""]
+    out += [f"- {check}" for check in plan.manual] or ["None: every reference was followed."]
     out += ["", f"## Operations ({len(plan.operations)})", ""]
     out += [f"{n}. {operation_line(op)}" for n, op in enumerate(plan.operations, start=1)]
     out += ["", "## Diffs", ""]

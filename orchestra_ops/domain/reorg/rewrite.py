@@ -10,12 +10,13 @@ import io
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import partial
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 
-from orchestra_ops.domain.reorg.discover import STACK_REF, find_path_refs
+from orchestra_ops.domain.reorg.discover import find_path_refs, stack_ref_spans
+from orchestra_ops.domain.reorg.paths import Layout
+from orchestra_ops.domain.reorg.scripts import Followed, follow
 from orchestra_ops.domain.yaml_text import load_yaml
 from orchestra_ops.errors import ReorgError
 
@@ -97,13 +98,13 @@ def qualify(target: str, context: RefContext) -> str:
     return f"{org}/{project}/{stack}"
 
 
-def rewrite_stack_refs(text: str, context: RefContext) -> str:
-    """Rewrite every literal StackReference target in one code file."""
+def rewrite_stack_refs(text: str, context: RefContext, path: str = "program.py") -> str:
+    """Rewrite every literal StackReference target in one program file."""
     pieces: list[str] = []
     last = 0
-    for match in STACK_REF.finditer(text):
-        pieces += [text[last : match.start("target")], qualify(match["target"], context)]
-        last = match.end("target")
+    for start, end in stack_ref_spans(path, text):
+        pieces += [text[last:start], qualify(text[start:end], context)]
+        last = end
     return "".join(pieces) + text[last:]
 
 
@@ -135,26 +136,28 @@ class PathMap:
         return lead + self.dirs[longest] + literal[len(longest) :] + rest
 
 
-def rewrite_ci(text: str, path: str, paths: PathMap) -> str:
-    """Follow moved paths in a workflow or script.
+def rewrite_ci(text: str, path: str, layout: Layout) -> Followed:
+    """Follow moved paths in a workflow, GitLab CI file, script or Makefile.
 
-    Path-shaped words (with a ``/``) are followed anywhere, in commands and comments
-    alike; single names (``Pulumi.yaml``) only on ``work-dir``, ``paths`` and ``cd`` lines.
-    A recursive ``paths`` filter that covered a project moved out from under it gets
-    a sibling entry for the project's new directory, so CI still triggers on it.
+    :func:`~orchestra_ops.domain.reorg.scripts.follow` does the walk; single names
+    (``Pulumi.yaml``) count as paths on ``paths`` filter lines. A recursive ``paths``
+    filter that covered a project moved out from under it gets a sibling entry for
+    the project's new directory, so CI still triggers on it.
     """
     refs = find_path_refs(path, text)
-    structured = {ref.line for ref in refs}
     filters = {ref.line: ref.value for ref in refs if ref.kind == "paths"}
+    followed = follow(path, text, layout, bare_lines=frozenset(filters))
+    paths = PathMap(layout.files, layout.dirs)
     present = {paths.map(value, bare_names=True) for value in filters.values()}
     out = []
-    for number, line in enumerate(text.splitlines(keepends=True), start=1):
-        out.append(_TOKEN.sub(partial(_map_token, paths, number in structured), line))
+    for number, line in enumerate(followed.text.splitlines(keepends=True), start=1):
+        out.append(line)
         for extra in extra_filters(filters.get(number, ""), paths):
             if extra not in present:
                 present.add(extra)
-                out.append(_sibling_item(line, filters[number], extra))
-    return "".join(out)
+                out.append(_sibling_item(line, paths.map(filters[number], bare_names=True), extra))
+    followed.text = "".join(out)
+    return followed
 
 
 def extra_filters(pattern: str, paths: PathMap) -> list[str]:
@@ -177,7 +180,3 @@ def _sibling_item(line: str, value: str, extra: str) -> str:
     start = line.index(value)
     end = line.index("\n") if "\n" in line else len(line)
     return line[:start] + extra + line[start + len(value) : end] + "\n"
-
-
-def _map_token(paths: PathMap, bare: bool, match: re.Match[str]) -> str:
-    return paths.map(match[0], bare_names=bare)

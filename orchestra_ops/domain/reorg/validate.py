@@ -1,12 +1,20 @@
-"""Check a layout after the reorganisation: projects parse, keys, programs and references agree."""
+"""Check a layout after the reorganisation: projects parse, keys, programs and references agree.
+
+With the plan, every static path of a script, Makefile, CI file (``cd`` chains, ``-C``,
+``--cwd``, GitLab ``include: local``) and go.mod ``replace`` is followed again in the new
+tree: one that leads where a moved file or directory used to be is a problem.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from orchestra_ops.domain.reorg.discover import discover, owned_files
-from orchestra_ops.domain.reorg.model import Discovery, Plan, Project, Snapshot, show_dir
+from orchestra_ops.domain.reorg.discover import ci_files, discover, owned_files
+from orchestra_ops.domain.reorg.model import Discovery, Move, Plan, Project, Snapshot, show_dir
+from orchestra_ops.domain.reorg.paths import Layout, vanished
+from orchestra_ops.domain.reorg.programs import replace_targets, retired_interpolations
 from orchestra_ops.domain.reorg.rewrite import GLOB
+from orchestra_ops.domain.reorg.scripts import follow
 from orchestra_ops.errors import ConfigError
 
 
@@ -54,7 +62,40 @@ def validate_layout(snapshot: Snapshot, plan: Plan | None = None) -> ValidationR
         if project.runtime == "python":
             problems += _compiles(project, discovery, snapshot)
     problems += _references(discovery, names)
+    problems += _interpolations(discovery, snapshot, retired)
+    if plan is not None:
+        problems += _dangling(snapshot, plan)
     return ValidationReport(tuple(sorted(names)), tuple(problems))
+
+
+def _interpolations(discovery: Discovery, snapshot: Snapshot, retired: set[str]) -> list[Problem]:
+    """YAML programs interpolating config of a project name the reorganisation retired."""
+    problems = []
+    for project in discovery.projects:
+        if project.runtime == "yaml":
+            text = snapshot[project.project_file]
+            for line, name in retired_interpolations(project.project_file, text, retired):
+                message = f"interpolates config of {name!r}, a project name that no longer exists"
+                problems.append(Problem(project.project_file, line, message))
+    return problems
+
+
+def _dangling(snapshot: Snapshot, plan: Plan) -> list[Problem]:
+    """Paths in scripts, Makefiles, CI files and go.mod that lead where a moved file was."""
+    moves = [op for op in plan.operations if isinstance(op, Move)]
+    before = (set(snapshot) - {m.dst for m in moves}) | {m.src for m in moves}
+    gone = vanished(Layout(frozenset(before), {m.src: m.dst for m in moves}))
+    here = Layout(frozenset(snapshot))
+    found: list[tuple[str, int, str, str]] = []
+    for path in ci_files(snapshot):
+        found += [(path, *ref) for ref in follow(path, snapshot[path], here).dangling]
+    for path in sorted(p for p in snapshot if p.rsplit("/", 1)[-1] == "go.mod"):
+        found += [(path, n, t, t) for n, t in replace_targets(path, snapshot[path])]
+    return [
+        Problem(path, line, f"`{text}` leads to {target!r}, which the reorganisation moved away")
+        for path, line, text, target in found
+        if target in gone and not here.existed(target)
+    ]
 
 
 def _targets(discovery: Discovery, plan: Plan) -> list[Problem]:

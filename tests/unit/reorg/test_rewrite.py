@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from orchestra_ops.domain.reorg.paths import Layout
 from orchestra_ops.domain.reorg.rewrite import (
     PathMap,
     RefContext,
@@ -101,8 +102,10 @@ def test_ci_rewrite_follows_work_dir_paths_and_cd() -> None:
         "      - with:\n          work-dir: legacy/infra\n"
         "      - run: echo Pulumi.yaml https://example.com/legacy/infra\n"
     )
-    paths = PathMap({"Pulumi.yaml": "f/Pulumi.yaml"}, {"legacy/infra": "infra/shared"})
-    after = rewrite_ci(workflow, ".github/workflows/x.yml", paths)
+    before = frozenset({"Pulumi.yaml", "legacy/infra/Pulumi.yaml", ".github/workflows/x.yml"})
+    moved = {"Pulumi.yaml": "f/Pulumi.yaml", "legacy/infra/Pulumi.yaml": "infra/shared/Pulumi.yaml"}
+    layout = Layout(before, moved, {"legacy/infra": "infra/shared"})
+    after = rewrite_ci(workflow, ".github/workflows/x.yml", layout).text
     assert after == (
         "on:\n  push:\n    paths:\n      - 'infra/shared/**'\n      - f/Pulumi.yaml\n"
         "jobs:\n  a:\n    steps:\n      - run: cd infra/shared && pulumi preview\n"
@@ -113,8 +116,15 @@ def test_ci_rewrite_follows_work_dir_paths_and_cd() -> None:
 
 def test_recursive_paths_filter_keeps_covering_a_nested_project_moved_away() -> None:
     workflow = "on:\n  push:\n    paths:\n      - 'legacy/**'\n      - \"legacy/infra/**\"\n"
-    paths = PathMap({}, {"legacy/infra": "infra/shared", "legacy/infra/dev": "infra/old-dev"})
-    after = rewrite_ci(workflow, ".github/workflows/ci.yml", paths)
+    before = frozenset({"legacy/infra/Pulumi.yaml", "legacy/infra/dev/Pulumi.yaml"})
+    moved = {
+        "legacy/infra/Pulumi.yaml": "infra/shared/Pulumi.yaml",
+        "legacy/infra/dev/Pulumi.yaml": "infra/old-dev/Pulumi.yaml",
+    }
+    layout = Layout(
+        before, moved, {"legacy/infra": "infra/shared", "legacy/infra/dev": "infra/old-dev"}
+    )
+    after = rewrite_ci(workflow, ".github/workflows/ci.yml", layout).text
     assert after == (
         "on:\n  push:\n    paths:\n"
         "      - 'legacy/**'\n"
