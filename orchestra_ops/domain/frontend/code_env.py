@@ -8,7 +8,8 @@ Pure: the caller passes source texts keyed by path relative to the app. Read:
 
 A read is *optional* when the code gives it a real fallback or only tests it:
 ``?? 'x'`` / ``|| 'x'`` with a non-empty literal, ``X ? a : b``, ``X && ...``,
-``if (X)`` / ``if (!X)``. ``?? ''`` is no fallback: the app then calls the wrong
+``if (X)`` / ``if (!X)`` (a file that tests X handles its absence in all its reads
+of X). ``?? ''`` is no fallback: the app then calls the wrong
 place silently. A next.config ``env: { X: process.env.X }`` only forwards X to the code,
 which decides. Variables Vercel or Node set themselves are never required.
 """
@@ -52,6 +53,10 @@ def _optional(text: str, start: int, end: int) -> bool:
     if fallback:
         literal = fallback.group("literal")
         return bool(literal) or fallback.group("other") is not None
+    return _tested(text, start, end)
+
+
+def _tested(text: str, start: int, end: int) -> bool:
     before = text[max(0, start - 20) : start]
     return bool(_TESTED_AFTER.match(text, end) or _TESTED_BEFORE.search(before))
 
@@ -69,14 +74,20 @@ def code_reads(framework: Framework, texts: Mapping[str, str]) -> list[CodeRead]
     for path in sorted(texts):
         text = texts[path]
         skip = _forwards(text) if path in _CONFIG_NAMES else set()
+        hard: dict[str, bool] = {}
+        tested: set[str] = set()  # a file that tests X handles X's absence everywhere in it
         for match in pattern.finditer(text):
             key = match.group("dot") or match.group("index")
             if _PROVIDED.match(key) or match.start() in skip:
                 continue
             line = text.count("\n", 0, match.start()) + 1
             places.setdefault(key, []).append(f"{path}:{line}")
-            hard = not _optional(text, match.start(), match.end())
-            required[key] = required.get(key, False) or hard
+            if _tested(text, match.start(), match.end()):
+                tested.add(key)
+            unguarded = not _optional(text, match.start(), match.end())
+            hard[key] = hard.get(key, False) or unguarded
+        for key, unguarded in hard.items():
+            required[key] = required.get(key, False) or (unguarded and key not in tested)
     return [CodeRead(k, tuple(places[k]), required[k]) for k in sorted(places)]
 
 

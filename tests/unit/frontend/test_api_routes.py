@@ -104,7 +104,11 @@ def test_code_reads_required_and_optional() -> None:
             "const d = import.meta.env['VITE_D']\n"
             "const e = import.meta.env.VITE_E ? 1 : 2\n"
             "const m = import.meta.env.MODE\n"
-        )
+        ),
+        "src/b.ts": (
+            "if (import.meta.env.VITE_F) {\n  use(import.meta.env.VITE_F)\n}\n"
+            "use(import.meta.env.VITE_G)\n"
+        ),
     }
     reads = {r.key: r.required for r in code_reads(Framework.VITE, code)}
     assert reads == {
@@ -113,6 +117,8 @@ def test_code_reads_required_and_optional() -> None:
         "VITE_C": False,
         "VITE_D": True,
         "VITE_E": False,
+        "VITE_F": False,  # its reads sit in a file that tests it first
+        "VITE_G": True,
     }
 
 
