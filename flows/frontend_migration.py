@@ -237,15 +237,16 @@ def _migrate(
         ready = t.wait_ready(deployment.id, params.deploy_timeout_s)
         report.deployment_id, report.preview_url = ready.id, f"https://{ready.url}"
         report.deploy_s = round(time.monotonic() - started, 2)
+        site = plan.site_path
         preview = t.release_gate(
-            report.preview_url, policy, "preview", None, plan.api_prefixes, probe
+            report.preview_url, policy, "preview", None, plan.api_prefixes, probe, site
         )
         report.gate = list(preview.lines)
         previous_id = t.production_deployment(project.id)
         gate = undo.gate_record(production, preview.fingerprint, plan.api_prefixes, probe)
         promoted = t.promote(saga, project.id, ready.id, previous_id, gate)
         verified = t.release_gate(
-            production, policy, "production", preview.fingerprint, plan.api_prefixes, probe
+            production, policy, "production", preview.fingerprint, plan.api_prefixes, probe, site
         )
         report.gate += verified.lines
         t.complete(saga)

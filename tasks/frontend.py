@@ -298,13 +298,15 @@ def release_gate(
     fingerprint: str | None,
     api_prefixes: tuple[str, ...],
     api_probe: str | None,
+    site_path: str = "",
 ) -> GateResult:
     """The release's gate at ``base_url``: its index (its bytes, once known) and API routes.
 
-    Without a ``fingerprint`` the index check learns it. Raises HealthCheckFailed
-    naming the check that failed.
+    Without a ``fingerprint`` the index check learns it. ``site_path``: where a Next.js
+    app with a ``basePath`` serves its index. Raises HealthCheckFailed naming the check
+    that failed.
     """
-    checks = [index_check(base_url, policy, fingerprint)]
+    checks = [index_check(base_url, policy, fingerprint, site_path)]
     done = run_checks(_clients().prober(), checks)
     _, index = done[0]
     if index.state is GateState.PASSED and fingerprint is None and not index.digest_varies:

@@ -30,10 +30,14 @@ class GateCheck:
     policy: HealthPolicy
 
 
-def index_check(base_url: str, policy: HealthPolicy, fingerprint: str | None) -> GateCheck:
-    """``/`` of ``base_url``; with a fingerprint, exactly the release's bytes."""
+def index_check(
+    base_url: str, policy: HealthPolicy, fingerprint: str | None, site_path: str = ""
+) -> GateCheck:
+    """``/`` of ``base_url`` (``{site_path}/`` for a Next.js ``basePath``); with a
+    fingerprint, exactly the release's bytes."""
     what = "index" if fingerprint is None else f"index is the release ({fingerprint[:12]})"
-    return GateCheck(what, base_url.rstrip("/") + "/", replace(policy, expect_digest=fingerprint))
+    url = base_url.rstrip("/") + site_path.rstrip("/") + "/"
+    return GateCheck(what, url, replace(policy, expect_digest=fingerprint))
 
 
 def api_checks(

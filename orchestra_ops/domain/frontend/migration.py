@@ -60,6 +60,12 @@ class MigrationPlan:
     unmet: tuple[CodeRead, ...] = ()  # required reads with no value anywhere
 
     @property
+    def site_path(self) -> str:
+        """Where the deployed app serves its index: a Next.js ``basePath`` moves it; a
+        Vite ``base`` does not (its files are served from the root, see vercel_config)."""
+        return self.routes.base_path if self.profile.framework is Framework.NEXTJS else ""
+
+    @property
     def env_writes_needed(self) -> bool:
         """True when some variable is added or changed on some target."""
         settled = (Change.UNCHANGED, Change.ONLY_ON_VERCEL)

@@ -113,3 +113,14 @@ def test_an_unreadable_proxy_is_refused_until_the_prefixes_are_declared() -> Non
     declared = _plan("vite-unreadable-proxy", ("/metrics", "/alerts"))
     assert refusal(declared) is None
     assert declared.api_prefixes == ("/metrics", "/alerts")
+
+
+def test_the_gate_finds_the_index_where_the_app_serves_it() -> None:
+    """Next.js basePath moves the index; a Vite base does not (files served from /)."""
+    from orchestra_ops.domain.frontend.gate import index_check
+    from orchestra_ops.domain.health import HealthPolicy
+
+    assert _plan("next-basepath").site_path == "/portal"
+    assert _plan("vite-backend-proxy").site_path == ""
+    check = index_check("https://p.vercel.app/", HealthPolicy(), None, "/portal")
+    assert check.url == "https://p.vercel.app/portal/"
