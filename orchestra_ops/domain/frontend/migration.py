@@ -32,7 +32,7 @@ from orchestra_ops.domain.frontend.env_sources import (
     parse_dockerfile,
     parse_dotenv,
 )
-from orchestra_ops.domain.frontend.next_config import edit_next_config
+from orchestra_ops.domain.frontend.next_config import ManualEditRequired, edit_next_config
 from orchestra_ops.domain.frontend.vercel_config import generate_vercel_json
 from orchestra_ops.domain.vercel import EnvVar, ProjectSettings
 from orchestra_ops.errors import ConfigError
@@ -113,10 +113,16 @@ def _config_files(
         name = next((n for n in _NEXT_CONFIGS if n in texts), None)
         if name is None:
             raise ConfigError(f"{app}: a Next.js app without next.config.(js|mjs|ts)")
-        edit = edit_next_config(
-            texts[name], f"{app}/{name}", backend_api_url, add_rewrite=not routes.own_rewrites
-        )
-        files[name] = edit.text
+        if not (routes.own_rewrites and "standalone" not in texts[name]):
+            prefixes = tuple(r.prefix.removeprefix(routes.base_path) for r in routes.routes)
+            edit = edit_next_config(
+                texts[name],
+                f"{app}/{name}",
+                backend_api_url,
+                add_rewrite=not routes.own_rewrites,
+                prefixes=prefixes or (NEXT_API_PREFIX,),
+            )
+            files[name] = edit.text
     return {path: text for path, text in files.items() if texts.get(path) != text}
 
 
@@ -132,6 +138,26 @@ def api_routes(
             route = ApiRoute(found.base_path + NEXT_API_PREFIX, False, "generated rewrite")
             found = ApiRoutes((route,), found.base_path)
     return merge_declared(found, declared)
+
+
+def _editable(
+    app: str, profile: AppProfile, texts: Mapping[str, str], backend_api_url: str, routes: ApiRoutes
+) -> ApiRoutes:
+    """The routes, without the generated Next.js ``/api`` rewrite when next.config cannot
+    be edited safely and needs no other change: the app routes its API some other way
+    already, so stopping for a hand edit of a rewrite nobody asked for helps no one."""
+    name = next((n for n in _NEXT_CONFIGS if n in texts), None)
+    if profile.framework is not Framework.NEXTJS or routes.own_rewrites or name is None:
+        return routes
+    if any(r.source != "generated rewrite" for r in routes.routes):
+        return routes  # declared by the operator: the edit is wanted
+    try:
+        edit_next_config(texts[name], f"{app}/{name}", backend_api_url)
+    except ManualEditRequired:
+        if "standalone" in texts[name]:
+            raise
+        return ApiRoutes((), routes.base_path, routes.unreadable, own_rewrites=True)
+    return routes
 
 
 def refusal(plan: MigrationPlan) -> str | None:
@@ -172,7 +198,9 @@ def plan_migration(
     its code reads. ``code`` is the app's source, for the variables it reads.
     """
     profile = detect_app(app, texts, workspace)
-    routes = api_routes(profile, texts, declared_prefixes)
+    routes = _editable(
+        app, profile, texts, backend_api_url, api_routes(profile, texts, declared_prefixes)
+    )
     config = _config_files(app, profile, texts, backend_api_url, routes)
     found = _found_env(app, texts)
     reads = code_reads(profile.framework, {**(code or {}), **texts})

@@ -1,6 +1,7 @@
 """Edit next.config (.js, .mjs, .ts) for Vercel, preserving everything else in the file.
 
-Two changes: the ``/api/:path*`` rewrite to the backend API, and ``output: 'standalone'``
+Two changes: the ``/api/:path*`` rewrite (or one per declared prefix) to the backend API,
+and ``output: 'standalone'``
 kept only off Vercel (it is meaningless there and has broken builds). The config object
 literal is found with a small scanner that skips strings, template literals and comments.
 Where the file's shape is not one we can edit with certainty (a function config, a
@@ -91,15 +92,13 @@ def _top_level_segments(text: str, open_brace: int, close: int, commas: list[int
     return [text[a + 1 : b] for a, b in itertools.pairwise(bounds)]
 
 
-def _rewrites_block(api_base: str, indent: str) -> str:
+def _rewrites_block(api_base: str, indent: str, prefixes: tuple[str, ...] = ("/api",)) -> str:
     inner = indent * 2
-    return (
-        f"{indent}async rewrites() {{\n"
-        f"{inner}return [\n"
-        f"{inner}{indent}{{ source: '/api/:path*', destination: '{api_base}/api/:path*' }},\n"
-        f"{inner}]\n"
-        f"{indent}}},\n"
+    entries = "".join(
+        f"{inner}{indent}{{ source: '{p}/:path*', destination: '{api_base}{p}/:path*' }},\n"
+        for p in prefixes
     )
+    return f"{indent}async rewrites() {{\n{inner}return [\n{entries}{inner}]\n{indent}}},\n"
 
 
 def _instructions(api_base: str) -> str:
@@ -138,7 +137,12 @@ def _depth_at(text: str, position: int) -> int:
 
 
 def edit_next_config(
-    text: str, source: str, api_base: str, *, add_rewrite: bool = True
+    text: str,
+    source: str,
+    api_base: str,
+    *,
+    add_rewrite: bool = True,
+    prefixes: tuple[str, ...] = ("/api",),
 ) -> NextConfigEdit:
     """Return ``text`` with the Vercel changes applied; idempotent.
 
@@ -165,7 +169,7 @@ def edit_next_config(
     if not add_rewrite:
         pass
     elif any(_REWRITES_KEY.match(s) for s in segments):
-        if "/api/:path*" not in body:
+        if any(f"{p}/:path*" not in body for p in prefixes):
             raise ManualEditRequired(
                 source, "it already has rewrites() that would need merging", _instructions(api_base)
             )
@@ -173,8 +177,8 @@ def edit_next_config(
         indent = _indent_of(segments)
         before_close = body[:-1].rstrip()
         separator = "" if before_close.endswith((",", "{")) else ","
-        body = f"{before_close}{separator}\n{_rewrites_block(api_base, indent)}}}"
-        changes.append(f"rewrite /api/:path* -> {api_base}/api/:path*")
+        body = f"{before_close}{separator}\n{_rewrites_block(api_base, indent, prefixes)}}}"
+        changes += [f"rewrite {p}/:path* -> {api_base}{p}/:path*" for p in prefixes]
     return NextConfigEdit(text[:open_brace] + body + text[close + 1 :], tuple(changes))
 
 

@@ -190,3 +190,41 @@ def test_find_workspace_reads_pnpm_globs_and_exclusions(tmp_path: Path) -> None:
     assert "pnpm-lock.yaml" in found.files
     assert find_workspace(tmp_path, tmp_path / "apps" / "legacy") is None
     assert find_workspace(tmp_path, tmp_path / "tools") is None
+
+
+NEXT_APP = json.dumps({"dependencies": {"next": "16"}, "scripts": {"build": "next build"}})
+
+
+def test_a_wrapped_next_config_needing_no_change_is_not_a_manual_edit_stop() -> None:
+    """withAnalyzer({...}) and no standalone: nothing to edit, no /api assumed, no stop."""
+    from orchestra_ops.domain.frontend.migration import plan_migration, refusal
+
+    texts = {
+        "package.json": NEXT_APP,
+        "next.config.js": "module.exports = withAnalyzer({ reactStrictMode: true })\n",
+    }
+    plan = plan_migration("web", texts, "https://b.example", [], {})
+    assert plan.api_prefixes == () and "next.config.js" not in plan.config_files
+    assert refusal(plan) is None
+    standalone = {**texts, "next.config.js": "module.exports = wrap({ output: 'standalone' })"}
+    with pytest.raises(ConfigError, match="by hand"):
+        plan_migration("web", standalone, "https://b.example", [], {})
+
+
+def test_declared_prefixes_of_a_next_app_are_written_under_its_base_path() -> None:
+    """api_prefixes ["/backend"] with basePath /p: rewrite /backend, probe /p/backend."""
+    from orchestra_ops.domain.frontend.migration import plan_migration
+
+    texts = {
+        "package.json": NEXT_APP,
+        "next.config.mjs": "const nextConfig = { basePath: '/p' }\nexport default nextConfig\n",
+    }
+    plan = plan_migration(
+        "web", texts, "https://b.example", [], {}, declared_prefixes=("/p/backend",)
+    )
+    assert plan.api_prefixes == ("/p/backend",)
+    edited = plan.config_files["next.config.mjs"]
+    assert (
+        "{ source: '/backend/:path*', destination: 'https://b.example/backend/:path*' }" in edited
+    )
+    assert "/api/:path*" not in edited
