@@ -70,7 +70,8 @@ class FrontendMigrationParams(BaseModel):
         None,
         title="API path prefixes",
         description="empty: read from the app's config (vite server.proxy, next.config "
-        'rewrites); set it when the plan says it cannot tell, e.g. ["/backend"]',
+        'rewrites); set it when the plan says it cannot tell, e.g. ["/backend"]: paths '
+        "as the browser requests them (after a Next.js basePath)",
     )
     env_overrides: dict[str, str] = Field(
         default_factory=dict,
