@@ -49,6 +49,8 @@ class Layout:
     before: frozenset[str]
     files: Mapping[str, str] = field(default_factory=dict)
     dirs: Mapping[str, str] = field(default_factory=dict)
+    # Where a project at the repo root goes: ``--cwd .`` and ``work-dir: .`` follow it.
+    root_project: str | None = None
 
     @cached_property
     def _before_dirs(self) -> frozenset[str]:

@@ -114,7 +114,8 @@ def _layout(
 ) -> Layout:
     finals = {e.source: e.target for e in mapping.entries}
     dirs = {p.directory: finals.get(p.directory, p.directory) for p in discovery.projects}
-    return Layout(frozenset(snapshot), moved, {d: t for d, t in dirs.items() if d})
+    root = finals.get("") if discovery.project_at("") is not None else None
+    return Layout(frozenset(snapshot), moved, {d: t for d, t in dirs.items() if d}, root or None)
 
 
 def _pairs(mapping: ReorgMapping, discovery: Discovery) -> list[tuple[MappingEntry, Project]]:

@@ -56,7 +56,8 @@ class Followed:
 
     text: str
     manual: list[ManualCheck] = field(default_factory=list)
-    dangling: list[tuple[int, str, str]] = field(default_factory=list)
+    # (line, text, target, a directory argument?) of references to nothing that exists
+    dangling: list[tuple[int, str, str, bool]] = field(default_factory=list)
 
 
 @dataclass
@@ -139,8 +140,10 @@ def _word(walk: _Walk, match: re.Match[str]) -> str:
         kind = "pushd" if match["cmd"].startswith("pushd") else "cd"
         return match["cmd"] + _argument(walk, match["carg"], kind)
     if groups.get("opt") is not None:
-        return match["opt"] + _argument(walk, match["oarg"], "option")
-    return match["key"] + _argument(walk, match["karg"], "key")
+        kind = "project" if match["opt"].startswith("--cwd") else "option"
+        return match["opt"] + _argument(walk, match["oarg"], kind)
+    kind = "project-key" if match["key"].startswith("work-dir") else "key"
+    return match["key"] + _argument(walk, match["karg"], kind)
 
 
 def _anchor(text: str, walk: _Walk, kind: str) -> tuple[str, str, str, str] | None:
@@ -151,7 +154,7 @@ def _anchor(text: str, walk: _Walk, kind: str) -> tuple[str, str, str, str] | No
         if found[1] == _TOP:
             return "", "", text[: found.end()], rest
         return parent(walk.path), parent(walk.new_path), text[: found.end()], rest
-    if kind == "key":  # CI keys are relative to the repo root; GitLab's local: may start with /
+    if kind.endswith("key"):  # CI keys are relative to the repo root; GitLab local: may be /x
         lead = "/" if text.startswith("/") else ""
         return "", "", lead, text[len(lead) :]
     old, new = walk.cwd
@@ -177,7 +180,11 @@ def _argument(walk: _Walk, raw: str, kind: str) -> str:
         at_root = resolve("", rest)
         if at_root is not None and layout.existed(at_root):
             target, new_base = at_root, ""  # written for a run from the repo root
-    new_text, new_target = _relocate(walk, rest, target, new_base, raw)
+    if target == "" and kind.startswith("project") and layout.root_project is not None:
+        target = layout.root_project  # a Pulumi directory option naming the root project
+        new_text = relative_to(target, new_base)
+        return raw if new_text == rest else raw.replace(rest, new_text, 1)
+    new_text, new_target = _relocate(walk, rest, target, new_base, raw, directory=True)
     if kind == "pushd":
         walk.stack.append(walk.cwd)
     if changes_dir:
@@ -192,7 +199,7 @@ def _static(walk: _Walk, raw: str, kind: str) -> tuple[str, str, str, str] | Non
     """The anchored argument when it can be followed; else None (listed when it matters)."""
     text = raw.replace('"', "").replace("'", "")
     changes_dir = kind in ("cd", "pushd")
-    if kind != "key" and (text.startswith(("/", "~")) or text in ("", "-")):
+    if not kind.endswith("key") and (text.startswith(("/", "~")) or text in ("", "-")):
         if changes_dir:  # outside the repo (or home, or back): not followed further
             walk.cwd = (OUTSIDE, OUTSIDE) if text != "-" else (None, None)
         return None
@@ -210,11 +217,13 @@ def _static(walk: _Walk, raw: str, kind: str) -> tuple[str, str, str, str] | Non
     return anchored
 
 
-def _relocate(walk: _Walk, rest: str, target: str, new_base: str, raw: str) -> tuple[str, str]:
+def _relocate(
+    walk: _Walk, rest: str, target: str, new_base: str, raw: str, *, directory: bool = False
+) -> tuple[str, str]:
     """(the new text of ``rest``, where it leads after the moves)."""
     layout = walk.layout
     if not layout.existed(target):
-        walk.out.dangling.append((walk.number, raw, target))
+        walk.out.dangling.append((walk.number, raw, target, directory))
         return rest, resolve(new_base, rest) or target
     new_target = layout.new(target)
     if not layout.exists_after(new_target):
@@ -254,11 +263,11 @@ def _token(walk: _Walk, token: str, before: str) -> str:
     for old_base, new_base in bases:
         target = resolve(old_base, literal)
         if target is not None and layout.existed(target):
-            new_text, _ = _relocate(walk, literal, target, new_base, token)
+            new_text, _ = _relocate(walk, literal, target, new_base, literal)
             prefix = anchored[2] if anchored and anchored[2] and old_base == anchored[0] else ""
             return prefix + new_text + tail
     if bases and (target := resolve(bases[0][0], literal)) is not None:
-        walk.out.dangling.append((walk.number, token, target))
+        walk.out.dangling.append((walk.number, token, target, False))
     return token
 
 

@@ -10,7 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from orchestra_ops.domain.reorg.discover import ci_files, discover, owned_files
-from orchestra_ops.domain.reorg.model import Discovery, Move, Plan, Project, Snapshot, show_dir
+from orchestra_ops.domain.reorg.model import (
+    Discovery,
+    Move,
+    Plan,
+    Project,
+    Snapshot,
+    is_under,
+    parent,
+    show_dir,
+)
 from orchestra_ops.domain.reorg.paths import Layout, vanished
 from orchestra_ops.domain.reorg.programs import replace_targets, retired_interpolations
 from orchestra_ops.domain.reorg.rewrite import GLOB
@@ -84,17 +93,25 @@ def _dangling(snapshot: Snapshot, plan: Plan) -> list[Problem]:
     """Paths in scripts, Makefiles, CI files and go.mod that lead where a moved file was."""
     moves = [op for op in plan.operations if isinstance(op, Move)]
     before = (set(snapshot) - {m.dst for m in moves}) | {m.src for m in moves}
-    gone = vanished(Layout(frozenset(before), {m.src: m.dst for m in moves}))
+    gone = set(vanished(Layout(frozenset(before), {m.src: m.dst for m in moves})))
     here = Layout(frozenset(snapshot))
     found: list[tuple[str, int, str, str]] = []
+    arrived = {m.dst for m in moves}
     for path in ci_files(snapshot):
-        found += [(path, *ref) for ref in follow(path, snapshot[path], here).dangling]
+        for line, text, target, directory in follow(path, snapshot[path], here).dangling:
+            # A moved script's directory argument that climbs out of its folder to nothing.
+            if directory and path in arrived and not is_under(target, parent(path)):
+                gone.add(target)
+            found.append((path, line, text, target))
     for path in sorted(p for p in snapshot if p.rsplit("/", 1)[-1] == "go.mod"):
-        found += [(path, n, t, t) for n, t in replace_targets(path, snapshot[path])]
+        missing = [(n, t) for n, t in replace_targets(path, snapshot[path]) if not here.existed(t)]
+        gone |= {t for _, t in missing}  # a replace target must exist, moved or not
+        found += [(path, n, t, t) for n, t in missing]
+    listed = {(check.path, check.line) for check in plan.manual}  # already a hand edit
     return [
         Problem(path, line, f"`{text}` leads to {target!r}, which the reorganisation moved away")
         for path, line, text, target in found
-        if target in gone and not here.existed(target)
+        if target in gone and not here.existed(target) and (path, line) not in listed
     ]
 
 

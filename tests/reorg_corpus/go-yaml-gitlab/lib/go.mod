@@ -1,0 +1,3 @@
+module github.com/acme/infra/lib
+
+go 1.22

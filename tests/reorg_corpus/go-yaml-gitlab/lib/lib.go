@@ -1,0 +1,4 @@
+package lib
+
+// Region is where every stack deploys.
+const Region = "eu-west-1"

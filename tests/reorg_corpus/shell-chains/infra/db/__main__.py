@@ -1,0 +1,5 @@
+"""The database stack."""
+
+import pulumi
+
+pulumi.export("endpoint", "db.internal:5432")
