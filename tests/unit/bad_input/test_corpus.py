@@ -215,7 +215,6 @@ CASES = [
     app("vercel_routes_string.json", VJ, "", "`routes` must be a list of objects", VITE),
     app("next_function_config.js", NC, "", "no plain config object literal", NEXT),
     app("next_unbalanced.js", NC, "", "unbalanced braces", NEXT),
-    app("next_existing_rewrites.mjs", "next.config.mjs", "", "already has rewrites()", NEXT),
     app("next_two_configs.js", NC, "", "several config object literals", NEXT),
     app("Dockerfile_unclosed_quote", "Dockerfile", ":3", "cannot parse ENV", VITE),
     app("Dockerfile_bad_name", "Dockerfile", ":2", "'1API_URL' is not a valid variable", VITE),

@@ -228,3 +228,18 @@ def test_declared_prefixes_of_a_next_app_are_written_under_its_base_path() -> No
         "{ source: '/backend/:path*', destination: 'https://b.example/backend/:path*' }" in edited
     )
     assert "/api/:path*" not in edited
+
+
+def test_a_next_config_with_its_own_rewrites_is_kept_not_a_manual_edit() -> None:
+    """Once a bad-input case ("already has rewrites()"): its external rewrite is the API."""
+    from orchestra_ops.domain.frontend.migration import plan_migration, refusal
+
+    texts = {
+        "package.json": NEXT_APP,
+        "next.config.mjs": "export default {\n  async rewrites() {\n    return [{ source: "
+        "'/docs/:path*', destination: 'https://docs.example.com/:path*' }]\n  },\n}\n",
+    }
+    plan = plan_migration("app", texts, "https://b.example", [], {})
+    assert plan.api_prefixes == ("/docs",)
+    assert "next.config.mjs" not in plan.config_files  # nothing to change in it
+    assert refusal(plan) is None
