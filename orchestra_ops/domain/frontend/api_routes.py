@@ -36,6 +36,7 @@ _VITE_ROOT = (
     re.compile(r"\bexport\s+default\s*\{"),
     re.compile(r"\bmodule\.exports\s*=\s*\{"),
 )
+_RETURN = re.compile(r"\breturn\s*\{")
 _NEXT_ROOT = (
     re.compile(r"\bconst\s+nextConfig(?:\s*:\s*NextConfig)?\s*=\s*\{"),
     re.compile(r"\bmodule\.exports\s*=\s*\{"),
@@ -165,10 +166,7 @@ def _vite_proxy(server: dict[str, str], source: str) -> tuple[list[ApiRoute], li
         if prefix is None:
             unreadable.append(f"{source}: server.proxy key {key!r} has no fixed path prefix")
             continue
-        options = _object_value(target)
-        if options is None and not _STRING.match(target):
-            unreadable.append(f"{source}: server.proxy[{key!r}] is neither a URL nor an object")
-            continue
+        options = _object_value(target)  # None: a URL, or a target held in a variable
         strip = False
         if options and "rewrite" in options:
             stripped = _STRIP_REWRITE.search(options["rewrite"])
@@ -203,6 +201,8 @@ def vite_routes(files: Mapping[str, str]) -> ApiRoutes:
         return ApiRoutes()
     text = files[name]
     root = _root(text, _VITE_ROOT)
+    if root is None and (start := text.find("defineConfig(")) >= 0:
+        root = _root(text[start:], (_RETURN,))  # defineConfig(({ mode }) => { ...; return {
     if root is None:
         if re.search(r"\bproxy\s*:", text):
             return ApiRoutes(unreadable=(f"{name}: no single config object literal to read",))

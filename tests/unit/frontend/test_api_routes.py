@@ -243,3 +243,16 @@ def test_a_next_config_with_its_own_rewrites_is_kept_not_a_manual_edit() -> None
     assert plan.api_prefixes == ("/docs",)
     assert "next.config.mjs" not in plan.config_files  # nothing to change in it
     assert refusal(plan) is None
+
+
+def test_vite_config_function_with_a_body_is_read_through_its_single_return() -> None:
+    """loadEnv first, then `return {...}`: the returned object is the config."""
+    text = """export default defineConfig(({ mode }) => {
+      const env = loadEnv(mode, process.cwd())
+      return {
+        server: { proxy: { '/rpc': env.RPC_TARGET, [env.EXTRA]: 'http://x' } },
+      }
+    })"""
+    routes = vite_routes({"vite.config.js": text})
+    assert routes.prefixes == ("/rpc",)  # its target is a variable: still the backend
+    assert len(routes.unreadable) == 1  # the computed key
