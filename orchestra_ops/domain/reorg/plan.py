@@ -34,6 +34,7 @@ from orchestra_ops.domain.reorg.model import (
 from orchestra_ops.domain.reorg.paths import Layout, link_checks
 from orchestra_ops.domain.reorg.programs import (
     module_renames,
+    relative_literals,
     rewrite_go_mod,
     rewrite_imports,
     rewrite_yaml_program,
@@ -55,9 +56,13 @@ NOTES = (
     "recreate them in the new directories.",
     "Stack state keeps the old project name until the renames below run: do not `pulumi up` "
     "in the new layout before that, or Pulumi creates new, empty stacks.",
-    "Paths relative to a moved program (e.g. `../../deploy_lambda_labs.sh` in a docstring) and "
-    "prose mentions of old project names are not rewritten; review them.",
+    "Relative paths in a moved program's code (e.g. `../../deploy_lambda_labs.sh` in a "
+    "docstring) are not rewritten but listed under manual checks with the path to write; "
+    "prose mentions of old project names are neither: review them.",
 )
+
+
+_PROGRAM_SUFFIXES = (".py", ".ts", ".tsx", ".js", ".mjs", ".cjs", ".go")
 
 
 def build_plan(
@@ -211,6 +216,8 @@ def _program_rewrites(
             text = rewrite_go_mod(path, text, layout)
         change(path, text, "Go module paths and replace targets")
     manual: list[ManualCheck] = []
+    for path in sorted(p for p in snapshot if p.endswith(_PROGRAM_SUFFIXES)):
+        manual += relative_literals(path, text_of(path), layout)
     for project in discovery.projects:
         if project.runtime != "yaml":
             continue

@@ -111,3 +111,34 @@ def replace_targets(path: str, text: str) -> list[tuple[int, str]]:
         if target is not None:
             found.append((text.count("\n", 0, m.start()) + 1, target))
     return found
+
+
+_CODE_PATH = re.compile(
+    r"(?P<q>[\"'`])(?P<path>\.\.?/[\w./-]+)(?P=q)|(?<![\w./-])(?P<bare>\.\./[\w./-]+)"
+)
+
+
+def relative_literals(path: str, text: str, layout: Layout) -> list[ManualCheck]:
+    """Relative paths in a moved program's code (strings, docstrings) that the move breaks.
+
+    Code is not rewritten (a path may be built, joined or read from config); each one
+    that led somewhere real and would lead elsewhere from the new place is listed with
+    the path to write instead.
+    """
+    old_dir, new_dir = parent(path), parent(layout.new(path))
+    if old_dir == new_dir:
+        return []
+    checks = []
+    for match in _CODE_PATH.finditer(text):
+        # A sentence's full stop is not part of the path.
+        relative = re.sub(r"(?<=[^./])\.+$", "", match["path"] or match["bare"])
+        target = resolve(old_dir, relative.rstrip("/"))
+        if target is None or not layout.existed(target):
+            continue
+        new_target = layout.new(target)
+        if resolve(new_dir, relative) != new_target:
+            line = text.count("\n", 0, match.start()) + 1
+            fresh = relative_to(new_target, new_dir)
+            reason = f"leads to {target!r}; from {new_dir!r} write {fresh!r}"
+            checks.append(ManualCheck(layout.new(path), line, relative, reason))
+    return checks
