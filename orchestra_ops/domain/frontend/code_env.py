@@ -36,6 +36,7 @@ _FALLBACK = re.compile(
 _TESTED_AFTER = re.compile(r"\s*(&&|\?(?![?.])|\)\s*\{|\)\s*return\b|\)\s*throw\b)")
 _TESTED_BEFORE = re.compile(r"(\bif\s*\(\s*!?\s*|!!?\s*)$")
 _FORWARD = re.compile(r"\b(\w+)\s*:\s*process\.env\.(\w+)\b")
+_NO_VALUE = ("undefined", "null", "false")
 _CONFIG_NAMES = ("next.config.js", "next.config.mjs", "next.config.ts")
 
 
@@ -52,7 +53,8 @@ def _optional(text: str, start: int, end: int) -> bool:
     fallback = _FALLBACK.match(text, end)
     if fallback:
         literal = fallback.group("literal")
-        return bool(literal) or fallback.group("other") is not None
+        other = fallback.group("other")
+        return bool(literal) or (other is not None and other not in _NO_VALUE)
     return _tested(text, start, end)
 
 

@@ -108,6 +108,8 @@ def test_code_reads_required_and_optional() -> None:
         "src/b.ts": (
             "if (import.meta.env.VITE_F) {\n  use(import.meta.env.VITE_F)\n}\n"
             "use(import.meta.env.VITE_G)\n"
+            "const h = import.meta.env.VITE_H ?? undefined\n"
+            "const i = import.meta.env.VITE_I ?? fallbackUrl\n"
         ),
     }
     reads = {r.key: r.required for r in code_reads(Framework.VITE, code)}
@@ -119,6 +121,8 @@ def test_code_reads_required_and_optional() -> None:
         "VITE_E": False,
         "VITE_F": False,  # its reads sit in a file that tests it first
         "VITE_G": True,
+        "VITE_H": True,  # undefined is no fallback
+        "VITE_I": False,
     }
 
 
