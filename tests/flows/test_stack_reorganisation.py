@@ -40,6 +40,12 @@ def test_plan_changes_nothing(repo: Path) -> None:
     report = stack_reorganisation(ReorgParams(repo_path=str(repo)))
     assert (report.action, report.outcome) == ("plan", "planned")
     assert report.operations > 10
+    # What the plan cannot rewrite reaches the report, with file and line.
+    assert any(
+        c.startswith("infrastructure/pulumi/backend/__main__.py:4: `../../deploy_lambda_labs.sh`")
+        for c in report.manual_checks
+    )
+    assert report.refused == []
     assert tree_hash(repo) == before
 
 

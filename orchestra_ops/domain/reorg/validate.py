@@ -99,13 +99,16 @@ def _dangling(snapshot: Snapshot, plan: Plan) -> list[Problem]:
     arrived = {m.dst for m in moves}
     for path in ci_files(snapshot):
         for line, text, target, directory in follow(path, snapshot[path], here).dangling:
-            # A moved script's directory argument that climbs out of its folder to nothing.
-            if directory and path in arrived and not is_under(target, parent(path)):
+            # A moved script's directory argument that climbs out of its folder to nothing
+            # (unless the script makes that directory itself).
+            made = f"mkdir -p {text}" in snapshot[path] or f"mkdir {text}" in snapshot[path]
+            if directory and path in arrived and not is_under(target, parent(path)) and not made:
                 gone.add(target)
             found.append((path, line, text, target))
     for path in sorted(p for p in snapshot if p.rsplit("/", 1)[-1] == "go.mod"):
         missing = [(n, t) for n, t in replace_targets(path, snapshot[path]) if not here.existed(t)]
-        gone |= {t for _, t in missing}  # a replace target must exist, moved or not
+        if path in arrived:  # a moved go.mod's replace target must exist
+            gone |= {t for _, t in missing}
         found += [(path, n, t, t) for n, t in missing]
     listed = {(check.path, check.line) for check in plan.manual}  # already a hand edit
     return [

@@ -66,6 +66,8 @@ def test_moves_and_refusals(name: str) -> None:
         assert not [s for s in moves if s.startswith(directory + "/")]
         assert directory not in {e.source for e in plan.mapping.entries}
     assert len(plan.refused) == len(repo.expect["refused"])
+    markdown = render_markdown(plan)
+    assert all(reason in markdown for reason in plan.refused)
 
 
 @pytest.mark.parametrize("name", names())
