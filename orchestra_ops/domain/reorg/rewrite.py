@@ -20,7 +20,6 @@ from orchestra_ops.domain.reorg.scripts import Followed, follow
 from orchestra_ops.domain.yaml_text import load_yaml
 from orchestra_ops.errors import ReorgError
 
-_TOKEN = re.compile(r"[A-Za-z0-9_.*/-]+")
 GLOB = re.compile(r"[*?\[{$]")
 
 

@@ -131,7 +131,10 @@ def _line(walk: _Walk, line: str, bare: bool) -> str:
 def _word(walk: _Walk, match: re.Match[str]) -> str:
     groups = match.groupdict()
     if groups.get("pop"):
-        walk.cwd = walk.stack.pop() if walk.stack else (None, None)
+        if walk.stack:
+            walk.cwd = walk.stack.pop()
+        else:  # a popd of a pushd this file did not make: where it lands is unknown
+            walk.cwd, walk.computed_at = (None, None), walk.number
         return match[0]
     if groups.get("tok") is not None:
         before = match.string[match.start() - 1] if match.start() else ""
@@ -200,8 +203,10 @@ def _static(walk: _Walk, raw: str, kind: str) -> tuple[str, str, str, str] | Non
     text = raw.replace('"', "").replace("'", "")
     changes_dir = kind in ("cd", "pushd")
     if not kind.endswith("key") and (text.startswith(("/", "~")) or text in ("", "-")):
-        if changes_dir:  # outside the repo (or home, or back): not followed further
-            walk.cwd = (OUTSIDE, OUTSIDE) if text != "-" else (None, None)
+        if changes_dir and text == "-":  # back to the previous directory: not tracked
+            walk.cwd, walk.computed_at = (None, None), walk.number
+        elif changes_dir:  # outside the repo, or home: not followed further
+            walk.cwd = (OUTSIDE, OUTSIDE)
         return None
     anchored = _anchor(text, walk, kind)
     if anchored is None:
