@@ -253,11 +253,11 @@ def _token(walk: _Walk, token: str, before: str) -> str:
             _flag_computed(walk, token, before)
         return token
     anchored = _anchor(token, walk, "token")
-    segments = (anchored[3] if anchored else token).split("/")
+    body = anchored[3] if anchored else token
+    segments = body.split("/")
     count = next((i for i, s in enumerate(segments) if _GLOB.search(s)), len(segments))
     literal = "/".join(segments[:count]).rstrip("/")
-    tail = "/".join(segments[count:])
-    tail = ("/" + tail) if tail else ""
+    tail = body[len(literal) :]  # a trailing slash, a glob
     if not literal.strip("./") or ("\x05" in token and not anchored):
         return token
     bases: list[tuple[str, str]] = []
@@ -269,6 +269,8 @@ def _token(walk: _Walk, token: str, before: str) -> str:
         target = resolve(old_base, literal)
         if target is not None and layout.existed(target):
             new_text, _ = _relocate(walk, literal, target, new_base, literal)
+            if new_text == literal:
+                return token
             prefix = anchored[2] if anchored and anchored[2] and old_base == anchored[0] else ""
             return prefix + new_text + tail
     if bases and (target := resolve(bases[0][0], literal)) is not None:

@@ -121,3 +121,11 @@ def test_projects_are_found_by_content_and_go_and_yaml_references_too() -> None:
         ("net/main.go", 1, "o/dns/prod"),
         ("dns/Pulumi.yaml", 7, "o/net/prod"),
     }
+
+
+def test_a_word_keeps_its_trailing_slash_and_is_untouched_when_nothing_it_names_moves() -> None:
+    text = "grep -r db/ tools/\nls infra/app/ infra/app/*.py\n"
+    assert _lines("tools/lint.sh", text) == [
+        "grep -r db/ tools/",
+        "ls apps/app/ apps/app/*.py",
+    ]
