@@ -143,8 +143,18 @@ def test_npm_workspace_member_is_built_at_its_workspace_root_and_migrated(
     sandbox: tuple[Sandbox, Endpoints], backend: ServedApp, tmp_path: Path
 ) -> None:
     """apps/web with the lockfile at the root: npm ci there, the member's build there."""
-    _, endpoints = sandbox
+    runner, endpoints = sandbox
     repo = _repo(tmp_path, "npm-workspace")
+    main = repo / "apps" / "web" / "src" / "main.js"
+    good = main.read_text()
+    main.write_text(good + "\nexport const broken = (\n")  # the build fails on it
+    _clear(endpoints)
+    with pytest.raises(ConfigError, match=r"preflight `npm run build --workspace=apps/web` failed"):
+        frontend_migration(_params(repo, "apps/web", "shop-web", backend))
+    assert _mutating(endpoints) == []  # the build ran before the project would be created
+    with runner.vercel.state.lock:
+        assert "shop-web" not in {p["name"] for p in runner.vercel.state.projects.values()}
+    main.write_text(good)
     report = frontend_migration(_params(repo, "apps/web", "shop-web", backend))
     assert report.outcome == "migrated", report
     assert report.preflight.startswith(

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
 from flows.frontend_migration import frontend_migration
 from flows.params import HealthParams
@@ -217,7 +218,9 @@ def test_a_rollback_that_fails_ends_rollback_failed_and_stays_open(
     assert [s.split(":")[0] for s in caught.value.open_steps] == ["promote"]
     with get_client(sync_client=True) as client:
         runs = client.read_flow_runs(limit=5, sort="START_TIME_DESC")
-        artifact = client.read_artifacts(limit=1, sort="CREATED_DESC")[0]
+        # The report, not the link artifacts published after it (frontend-<app>-preview...).
+        reports = ArtifactFilter(key=ArtifactFilterKey(any_=["frontend-admin-interface"]))
+        artifact = client.read_artifacts(artifact_filter=reports, limit=1, sort="CREATED_DESC")[0]
     assert runs[0].state is not None and runs[0].state.name == "RollbackFailed"
     assert "rollback-failed" in str(artifact.data)
     assert "orchestra-ops recover" in str(artifact.data)
