@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from difflib import unified_diff
@@ -276,10 +277,21 @@ def render_plan(plan: MigrationPlan) -> str:
     return "\n".join(lines) + "\n"
 
 
+_ONE_MAJOR = re.compile(r"\s*[\^~]?v?(\d+)(?:\.(?:\d+|x|\*))*\s*")
+
+
+def node_version(engine: str | None) -> str | None:
+    """Vercel's ``nodeVersion`` (``"20.x"``) for an ``engines.node`` that names one major
+    line (``20``, ``20.x``, ``^20.11``); None (Vercel's default) for an open range."""
+    found = _ONE_MAJOR.fullmatch(engine or "")
+    return f"{found.group(1)}.x" if found else None
+
+
 def project_settings(profile: AppProfile) -> ProjectSettings:
     """The Vercel build settings for a detected app."""
     at_root = f"cd {profile.workspace_root} && " if profile.workspace_root else ""
     return ProjectSettings(
+        node_version=node_version(profile.node_engine),
         framework=profile.framework.value,
         build_command=at_root + profile.build_command,
         install_command=at_root + profile.install_command,

@@ -260,3 +260,14 @@ def test_vite_config_function_with_a_body_is_read_through_its_single_return() ->
     routes = vite_routes({"vite.config.js": text})
     assert routes.prefixes == ("/rpc",)  # its target is a variable: still the backend
     assert len(routes.unreadable) == 1  # the computed key
+
+
+@pytest.mark.parametrize(
+    ("engine", "version"),
+    [("20.x", "20.x"), ("^22.11.0", "22.x"), ("22", "22.x"), (">=20", None), (None, None)],
+)
+def test_node_version_from_engines(engine: str | None, version: str | None) -> None:
+    """One major line becomes Vercel's nodeVersion; an open range keeps Vercel's default."""
+    from orchestra_ops.domain.frontend.migration import node_version
+
+    assert node_version(engine) == version
