@@ -25,8 +25,10 @@ def _repo(tmp_path: Path) -> tuple[Path, Path]:
     repo, outside = tmp_path / "shell-chains", tmp_path / "vault"
     outside.mkdir()
     shutil.copytree(CORPUS / "shell-chains", repo, ignore=shutil.ignore_patterns("expect.yaml"))
-    for link in load("shell-chains").links:
-        os.symlink(outside, repo / link)
+    for link, target in load("shell-chains").links.items():
+        (repo / link).parent.mkdir(parents=True, exist_ok=True)
+        relative = os.path.relpath(repo / target, (repo / link).parent) if target else outside
+        os.symlink(relative, repo / link)
     env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull}
     subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True, env=env)
     Git(repo).commit_all("corpus repository")
@@ -36,11 +38,16 @@ def _repo(tmp_path: Path) -> tuple[Path, Path]:
 def test_shell_chains_applies_with_its_outside_links_left_in_place(tmp_path: Path) -> None:
     repo, outside = _repo(tmp_path)
     links = read_links(repo)
-    assert links == {"infra/secrets/vault": None, "shared-docs": None}
+    assert links == {
+        "infra/secrets/vault": None,
+        "shared-docs": None,
+        "docs/db-schema": "infra/db/schema",
+    }
     snapshot = read_snapshot(repo)
     mapping = parse_mapping((repo / "reorg.yaml").read_text(encoding="utf-8"))
     plan = build_plan(snapshot, mapping, links)
     assert [r.split(" ", 1)[0] for r in plan.refused] == ["infra/secrets"]
+    assert [c.path for c in plan.manual if "symlink" in c.reason] == ["docs/db-schema"]
     ReorgApplier(repo, durable=False).apply(plan)
     report = validate_layout(read_snapshot(repo), plan)
     assert report.ok, [str(p) for p in report.problems]
