@@ -288,7 +288,12 @@ def node_version(engine: str | None) -> str | None:
 
 
 def project_settings(profile: AppProfile) -> ProjectSettings:
-    """The Vercel build settings for a detected app."""
+    """The Vercel build settings for a detected app.
+
+    A workspace member's commands run from the workspace root (``cd ../.. && npm ci``).
+    On Vercel itself that root must be in the upload (Root Directory set to the member,
+    as the git integration does); the sandbox deploy uploads the member's files only.
+    """
     at_root = f"cd {profile.workspace_root} && " if profile.workspace_root else ""
     return ProjectSettings(
         node_version=node_version(profile.node_engine),
