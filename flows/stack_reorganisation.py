@@ -8,6 +8,9 @@ commands. A failed validation rolls the files back byte for byte. A run killed
 part-way is finished with ``action=resume`` or undone with ``action=rollback``.
 The plan's step 4A read literally (project files renamed to ``Pulumi.<name>.yaml``)
 is refused: Pulumi reads such a file as the configuration of stack ``<name>``.
+References the plan cannot rewrite (computed paths, code paths, links to re-make) and
+projects it leaves in place (a symlink leading outside the repo) are in the report's
+``manual_checks`` and ``refused``, and in the plan artifact.
 """
 
 from __future__ import annotations

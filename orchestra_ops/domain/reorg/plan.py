@@ -5,6 +5,11 @@ nested inside a third. So nothing moves a directory wholesale: every file moves 
 own (``owned_files`` says which belong to which project), a root project takes only
 its own files, a parent never drags a nested project along, and nested projects are
 listed first. A destination that already holds a file is refused.
+
+Paths are followed in scripts, Makefiles and CI files (``scripts.py``), Go modules and
+YAML programs (``programs.py``); what cannot be followed statically becomes a
+``ManualCheck`` of the plan, and a project holding a symlink that leads outside the
+repo is left in place with the reason in ``Plan.refused``.
 """
 
 from __future__ import annotations
