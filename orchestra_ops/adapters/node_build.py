@@ -4,7 +4,7 @@ A migration that would break the build fails here, before any deploy. The copy l
 the target repo untouched; the build's output is returned for the sandbox edge.
 An app inside a workspace is built the way the workspace builds: the whole workspace is
 copied, installed at its root (where the lockfile is) and the app's member built there.
-npm runs as itself; pnpm, yarn and bun run from PATH or through corepack. Without node,
+npm runs as itself; pnpm and yarn from PATH or through ``npm exec``. Without node,
 or without a way to run the package manager, the build is *skipped*, and says so: it is
 never a silent pass.
 """
@@ -63,15 +63,24 @@ def _run(
         )
 
 
-def _tool(name: str) -> list[str] | None:
-    """How to run the package manager ``name``: itself, or through corepack; None: no way."""
+def _tool(name: str, version: str | None) -> list[str] | None:
+    """How to run the package manager ``name``: itself from PATH, else through ``npm exec``
+    at the version ``packageManager`` pins (yarn 2+ is ``@yarnpkg/cli-dist``); None: no way.
+
+    Not corepack: the one on this kind of machine refuses current releases (stale
+    signing keys), and npm checks the package's registry integrity just the same.
+    """
     found = shutil.which(name)
     if found:
         return [found]
-    corepack = shutil.which("corepack")
-    if corepack and name in ("pnpm", "yarn"):
-        return [corepack, name]
-    return None
+    npm = shutil.which("npm")
+    if npm is None or name not in ("pnpm", "yarn"):
+        return None
+    package = f"{name}@{version or 'latest'}"
+    if name == "yarn":
+        berry = version is not None and not version.startswith("1.")
+        package = f"@yarnpkg/cli-dist@{version}" if berry else f"yarn@{version or '1'}"
+    return [npm, "exec", "--yes", f"--package={package}", "--", name]
 
 
 def _copy(app_dir: Path, profile: AppProfile, work_dir: Path) -> tuple[Path, Path]:
@@ -103,10 +112,10 @@ def preflight_build(
     if shutil.which("node") is None:
         return BuildOutcome("skipped", "node is not on PATH; the build was not checked")
     install, build = profile.install_command.split(), profile.build_command.split()
-    tool = _tool(install[0])
+    tool = _tool(install[0], profile.manager_version)
     if tool is None:
         return BuildOutcome(
-            "skipped", f"{install[0]} is not on PATH and corepack cannot run it; not checked"
+            "skipped", f"{install[0]} is not on PATH and npm cannot run it; not checked"
         )
     root, copy = _copy(app_dir, profile, work_dir)
     for relative, text in overrides.items():
@@ -118,7 +127,6 @@ def preflight_build(
             "VERCEL": "1",  # as on Vercel: next.config keeps `standalone` off
             "CI": "1",
             "NEXT_TELEMETRY_DISABLED": "1",
-            "COREPACK_ENABLE_DOWNLOAD_PROMPT": "0",
         },
     )
     secrets = list(build_env.values())

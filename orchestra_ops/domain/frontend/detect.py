@@ -76,6 +76,8 @@ class AppProfile:
     #: and the app's path from the root ("apps/web"); install and build run at the root.
     workspace_root: str | None = None
     workspace_member: str | None = None
+    #: The version ``packageManager`` pins ("10.12.1"), the preflight runs that one.
+    manager_version: str | None = None
 
     @property
     def is_spa(self) -> bool:
@@ -219,6 +221,10 @@ def detect_app(
         build = _workspace_run(manager, workspace.member, str(package.get("name", name)))
     engines = package.get("engines") or root_package.get("engines") or {}
     node = engines.get("node") if isinstance(engines, dict) else None
+    declared = str({**package, **root_package}.get("packageManager", ""))
+    version = None
+    if declared.startswith(f"{manager}@"):
+        version = declared.split("@", 1)[1].split("+", 1)[0] or None
     return AppProfile(
         name=name,
         framework=framework,
@@ -230,4 +236,5 @@ def detect_app(
         lockfile=lockfile,
         workspace_root=workspace.root if workspace else None,
         workspace_member=workspace.member if workspace else None,
+        manager_version=version,
     )

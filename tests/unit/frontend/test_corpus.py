@@ -12,7 +12,12 @@ from typing import Any
 import pytest
 
 from orchestra_ops.adapters.app_source import find_workspace, read_app_texts, read_code_texts
-from orchestra_ops.domain.frontend.migration import MigrationPlan, plan_migration, refusal
+from orchestra_ops.domain.frontend.migration import (
+    MigrationPlan,
+    plan_migration,
+    project_settings,
+    refusal,
+)
 from orchestra_ops.errors import ConfigError
 
 CORPUS = Path(__file__).resolve().parents[2] / "frontend_corpus"
@@ -41,7 +46,14 @@ def _plan(repo: str, declared: tuple[str, ...] | None = None) -> MigrationPlan:
 
 def test_the_corpus_has_the_shapes_the_task_names() -> None:
     """At least the Vite proxy, Next basePath, workspace and unsupported shapes."""
-    assert {"vite-backend-proxy", "next-basepath", "npm-workspace", "svelte-kit"} <= set(REPOS)
+    shapes = {
+        "vite-backend-proxy",
+        "next-basepath",
+        "npm-workspace",
+        "pnpm-workspace",
+        "svelte-kit",
+    }
+    assert shapes <= set(REPOS)
 
 
 @pytest.mark.parametrize("repo", REPOS)
@@ -63,6 +75,9 @@ def test_each_corpus_repo_is_planned_as_expected(repo: str) -> None:
     assert plan.profile.install_command == expected["install_command"]
     assert plan.profile.build_command == expected["build_command"]
     assert plan.profile.workspace_root == expected.get("workspace_root")
+    settings = project_settings(plan.profile)
+    assert settings.node_version == expected.get("node_version")
+    assert plan.profile.output_directory == expected.get("output_directory", "dist")
     stop = refusal(plan)
     assert (stop is None) == (not expected["unmet"] and not expected["unreadable"])
     for key in expected["unmet"]:
@@ -95,6 +110,13 @@ def test_values_given_for_the_required_variables_clear_the_refusal() -> None:
         code=read_code_texts(root),
     )
     assert refusal(plan) is None
+
+
+def test_a_stripping_proxy_rewrite_reaches_the_backend_without_its_prefix() -> None:
+    """`rewrite: (path) => path.replace(/^\\/rpc/, '')`: the backend sees /status."""
+    config = json.loads(_plan("pnpm-workspace").config_files["vercel.json"])
+    assert config["rewrites"][0] == {"source": "/rpc/:path*", "destination": f"{API}/:path*"}
+    assert config["installCommand"] == "cd ../.. && pnpm install --frozen-lockfile"
 
 
 def test_the_next_app_keeps_its_own_rewrites_and_only_loses_standalone() -> None:
