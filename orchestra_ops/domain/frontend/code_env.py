@@ -8,7 +8,7 @@ Pure: the caller passes source texts keyed by path relative to the app. Read:
 
 A read is *optional* when the code gives it a real fallback or only tests it:
 ``?? 'x'`` / ``|| 'x'`` with a non-empty literal, ``X ? a : b``, ``X && ...``,
-``if (X)`` / ``if (!X)`` (a file that tests X handles its absence in all its reads
+``if (X)`` / ``if (!X)`` unless it throws (a file that tests X handles its absence in all its reads
 of X). ``?? ''`` is no fallback: the app then calls the wrong
 place silently. A next.config ``env: { X: process.env.X }`` only forwards X to the code,
 which decides. Variables Vercel or Node set themselves are never required.
@@ -33,7 +33,8 @@ _PROVIDED = re.compile(r"^(VERCEL\w*|NODE_ENV|NEXT_RUNTIME|NEXT_PHASE|CI|PORT|HO
 _FALLBACK = re.compile(
     r"""\s*(\?\?|\|\|)\s*(?:(['"`])(?P<literal>.*?)\2|(?P<other>[^\s)'"`;,]+))"""
 )
-_TESTED_AFTER = re.compile(r"\s*(&&|\?(?![?.])|\)\s*\{|\)\s*return\b|\)\s*throw\b)")
+_TESTED_AFTER = re.compile(r"\s*(&&|\?(?![?.])|\)\s*\{|\)\s*return\b)")
+_THROWS = re.compile(r"\s*\)\s*(?:\{\s*)?throw\b")  # if (!X) throw: the app needs X
 _TESTED_BEFORE = re.compile(r"(\bif\s*\(\s*!?\s*|!!?\s*)$")
 _FORWARD = re.compile(r"\b(\w+)\s*:\s*process\.env\.(\w+)\b")
 _NO_VALUE = ("undefined", "null", "false")
@@ -59,6 +60,8 @@ def _optional(text: str, start: int, end: int) -> bool:
 
 
 def _tested(text: str, start: int, end: int) -> bool:
+    if _THROWS.match(text, end):
+        return False
     before = text[max(0, start - 20) : start]
     return bool(_TESTED_AFTER.match(text, end) or _TESTED_BEFORE.search(before))
 

@@ -110,6 +110,7 @@ def test_code_reads_required_and_optional() -> None:
             "use(import.meta.env.VITE_G)\n"
             "const h = import.meta.env.VITE_H ?? undefined\n"
             "const i = import.meta.env.VITE_I ?? fallbackUrl\n"
+            "if (!import.meta.env.VITE_J) { throw new Error('VITE_J is required') }\n"
         ),
     }
     reads = {r.key: r.required for r in code_reads(Framework.VITE, code)}
@@ -123,6 +124,7 @@ def test_code_reads_required_and_optional() -> None:
         "VITE_G": True,
         "VITE_H": True,  # undefined is no fallback
         "VITE_I": False,
+        "VITE_J": True,  # tested only to throw without it
     }
 
 
