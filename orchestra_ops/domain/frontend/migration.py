@@ -169,7 +169,7 @@ def refusal(plan: MigrationPlan) -> str | None:
             "API routes that cannot be read from the app's config: "
             + "; ".join(plan.routes.unreadable)
             + '. Pass the parameter api_prefixes (e.g. ["/backend"]) to say which paths '
-            "go to the backend"
+            "go to the backend, or write these entries as plain literals"
         )
     if plan.unmet:
         reasons.append(
