@@ -304,9 +304,7 @@ NAMED_LEFT = (
 )
 
 
-def _create_named(
-    op: PendingOp, cloud: CloudView, wanted: bool, claimed: set[str]
-) -> list[Action]:
+def _create_named(op: PendingOp, cloud: CloudView, wanted: bool, claimed: set[str]) -> list[Action]:
     """An SSH key, filesystem or firewall ruleset: never adopted as made here, never deleted."""
     name = _text(op.inputs, "name")
     if name is None:

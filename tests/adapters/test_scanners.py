@@ -458,8 +458,9 @@ def test_discovery_names_unsupported_manifests(tmp_path: Path) -> None:
         "dashboard/package.json",
         "tools/pyproject.toml",
     }
-    assert "scanned in admin-interface/package-lock.json, admin-interface/pnpm-lock.yaml" in (
-        reasons["admin-interface/package.json"]
+    assert (
+        "scanned in admin-interface/package-lock.json, admin-interface/pnpm-lock.yaml"
+        in (reasons["admin-interface/package.json"])
     )
     assert "no lock or pinned requirements file" in reasons["tools/pyproject.toml"]
     with pytest.raises(ConfigError, match="not a directory"):
