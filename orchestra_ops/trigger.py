@@ -104,9 +104,11 @@ def read_parameters(text: str | None, file: Path | None) -> dict[str, Any]:
     if file is not None:
         where = f"--params-file {file}"
         try:
-            text = file.read_text()
+            text = file.read_text(encoding="utf-8")
         except OSError as error:
             raise InvalidRequest(f"{where}: cannot read it ({error.strerror})") from error
+        except UnicodeDecodeError as error:
+            raise InvalidRequest(f"{where}: not UTF-8 text (byte {error.start})") from error
     if text is None:
         return {}
     try:

@@ -18,6 +18,7 @@ from prefect.client.schemas.objects import FlowRun
 from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
 from prefect.settings import PREFECT_API_URL
 
+from orchestra_ops.domain.doctor import safe_url
 from orchestra_ops.errors import ConfigError, InvalidRequest, NotFound, Unauthorized, Unavailable
 from orchestra_ops.trigger import Deployment, RunState
 
@@ -33,7 +34,7 @@ class PrefectDeployments:
                 "(e.g. http://127.0.0.1:4200/api)",
                 source="PREFECT_API_URL",
             )
-        self.url = str(url)
+        self.url = safe_url(str(url))  # said in errors: never a user:password in it
         self._client: SyncPrefectClient | None = None
 
     def __enter__(self) -> PrefectDeployments:
@@ -54,6 +55,8 @@ class PrefectDeployments:
 
     def deployment(self, name: str) -> Deployment:
         """``flow/deployment``, or a deployment name that only one flow uses."""
+        if not name.strip():
+            raise InvalidRequest("no deployment named: give flow-name/deployment-name")
         with self._translated(f"deployment {name!r}"):
             if "/" not in name:
                 found = self.client.read_deployments(
@@ -67,6 +70,11 @@ class PrefectDeployments:
                     raise NotFound(f"deployment {name!r}: not found on {self.url}")
                 answer = found[0]
                 name = f"{self.client.read_flow(answer.flow_id).name}/{answer.name}"
+            elif name.count("/") != 1 or not all(name.split("/")):
+                raise InvalidRequest(
+                    f"deployment {name!r}: give it as flow-name/deployment-name, or a "
+                    "deployment name alone"
+                )
             else:
                 answer = self.client.read_deployment_by_name(name)
         options = answer.concurrency_options

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prefect.settings import PREFECT_API_URL, temporary_settings
 from typer.testing import CliRunner
 
 from deployments.parameter_schemas import strict_schema
@@ -241,3 +242,27 @@ def test_an_unset_api_url_is_one_line_and_exit_3(monkeypatch: pytest.MonkeyPatch
         "trigger: PREFECT_API_URL is not set: point it at your Prefect server's API "
         "(e.g. http://127.0.0.1:4200/api)"
     ]
+
+
+def test_a_parameters_file_that_is_not_text_is_one_line(tmp_path: Path) -> None:
+    file = tmp_path / "bin.json"
+    file.write_bytes(b"\xff\xfe{}")
+    with pytest.raises(InvalidRequest, match=r"bin.json: not UTF-8 text \(byte 0\)"):
+        read_parameters(None, file)
+
+
+@pytest.mark.parametrize("name", ["a/b/c", "lambda-provisioning/", "/x", "  "])
+def test_a_malformed_deployment_name_is_bad_input_exit_2(
+    name: str,
+) -> None:
+    with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:9/api"}):
+        result = CliRunner().invoke(app, ["trigger", name, "--params", GOOD])
+    assert result.exit_code == 2, result.output
+    assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output
+
+
+def test_credentials_in_the_api_url_are_never_said() -> None:
+    with temporary_settings(updates={PREFECT_API_URL: "http://user:s3cret-pw@127.0.0.1:9/api"}):
+        result = CliRunner().invoke(app, ["trigger", NAME, "--params", GOOD])
+    assert result.exit_code == 3, result.output
+    assert "s3cret-pw" not in result.output and "127.0.0.1:9/api" in result.output
