@@ -154,7 +154,7 @@ def sandbox(
     ) as endpoints:
         try:
             write_endpoints(endpoints_file, endpoints)
-            write_worker_env(worker_env, endpoints)
+            write_worker_env(worker_env, endpoints, settings.runtime.state_dir)
             typer.echo(
                 f"sandbox ready; endpoints in {endpoints_file}; a worker sources {worker_env} "
                 "(Ctrl-C stops it)"

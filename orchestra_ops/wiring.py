@@ -166,9 +166,27 @@ _PROCESS_LOCK = threading.Lock()
 
 
 def for_process(settings: Settings) -> Clients:
-    """The process's clients for ``settings``, built once and kept open."""
+    """The process's clients for ``settings``, built once and kept open.
+
+    In a deployment's run the state directory must be absolute: the run works in a fresh
+    clone deleted after it, and a relative one would go with it (ledger, stacks, owner id).
+    """
+    if not settings.runtime.state_dir.is_absolute() and _deployment_run():
+        raise ConfigError(
+            f"ORCHESTRA_STATE_DIR is {str(settings.runtime.state_dir)!r}, relative to this "
+            "run's clone, which is deleted after the run: set it to an absolute path in the "
+            "worker's environment (the sandbox's worker env file does)",
+            source="ORCHESTRA_STATE_DIR",
+        )
     with _PROCESS_LOCK:
         clients = _PROCESS_CLIENTS.get(settings)
         if clients is None:
             clients = _PROCESS_CLIENTS[settings] = Clients(settings)
         return clients
+
+
+def _deployment_run() -> bool:
+    """Whether this process runs a flow run of a deployment (a worker's clone)."""
+    from prefect.runtime import deployment
+
+    return deployment.id is not None

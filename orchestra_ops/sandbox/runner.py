@@ -173,19 +173,28 @@ def check_writable(path: Path, what: str) -> None:
         raise ConfigError(message, source=str(path)) from None
 
 
-def worker_env_text(endpoints: Endpoints) -> str:
-    """A shell- and dotenv-readable file that points a worker's settings at the sandbox."""
+def worker_env_text(endpoints: Endpoints, state_dir: Path) -> str:
+    """A shell- and dotenv-readable file that points a worker's settings at the sandbox.
+
+    ``state_dir`` is written absolute: a deployment run works in a fresh clone that is
+    deleted after it, so a relative state directory (the default) would lose the ledger,
+    the stacks' file backend and the owner id with every run.
+    """
     lines = [
         "# Orchestra Ops sandbox: the settings that point a worker at it. Source it in the",
         "# worker's shell before `prefect worker start`: . THIS_FILE",
         "# It holds the sandbox's own tokens (not real credentials), points the stacks at a",
         "# file backend in the worker's state directory, and goes when the sandbox stops.",
     ]
-    values = {**endpoints.as_environment(), **SANDBOX_STACKS}
+    values = {
+        **endpoints.as_environment(),
+        **SANDBOX_STACKS,
+        "ORCHESTRA_STATE_DIR": str(state_dir.resolve()),
+    }
     lines += [f"export {name}={shlex.quote(value)}" for name, value in values.items()]
     return "\n".join(lines) + "\n"
 
 
-def write_worker_env(path: Path, endpoints: Endpoints) -> None:
+def write_worker_env(path: Path, endpoints: Endpoints, state_dir: Path) -> None:
     """Write the worker's env file atomically, readable by its owner only (it holds tokens)."""
-    write_atomically(path, worker_env_text(endpoints), private=True)
+    write_atomically(path, worker_env_text(endpoints, state_dir), private=True)

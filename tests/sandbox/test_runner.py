@@ -86,15 +86,22 @@ def _sourced(env_file: Path) -> dict[str, str]:
     return {name: value for name, value in pairs if name not in ("PWD", "SHLVL", "_")}
 
 
-def test_the_worker_env_file_sources_to_exactly_the_sandbox_settings(tmp_path: Path) -> None:
+def test_the_worker_env_file_sources_to_exactly_the_sandbox_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Sourced by a shell, the file gives the endpoints' settings and the file-backend
     stacks, quoting intact (a path with a space and a quote)."""
     odd = str(tmp_path / "it's a dir")
     fields = {name: f"http://127.0.0.1:1/{name}" for name in Endpoints.__dataclass_fields__}
     endpoints = Endpoints(**{**fields, "safety_db_dir": odd, "vercel_token": "tok en"})
     env_file = tmp_path / "sandbox.env"
-    env_file.write_text(worker_env_text(endpoints))
-    assert _sourced(env_file) == {**endpoints.as_environment(), **SANDBOX_STACKS}
+    here = tmp_path / "checkout"
+    here.mkdir()
+    monkeypatch.chdir(here)  # a relative state dir is written absolute (runs use clones)
+    env_file.write_text(worker_env_text(endpoints, Path(".orchestra-ops")))
+    state = str(here / ".orchestra-ops")
+    expected = {**endpoints.as_environment(), **SANDBOX_STACKS, "ORCHESTRA_STATE_DIR": state}
+    assert _sourced(env_file) == expected
     assert _sourced(env_file)["ORCHESTRA_SAFETY_DB_DIR"] == odd
 
 
