@@ -59,6 +59,7 @@ def _log() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
 # --- the request ------------------------------------------------------------------------
 
 
+@named("check_programs[{project_dirs:names}]")
 @local_task
 def check_programs(project_dirs: Sequence[Path]) -> None:
     """Refuse, before any stack is touched, a project that does not run our program, or a
@@ -101,6 +102,7 @@ class Placement:
     worst_usd_per_hour: Decimal
 
 
+@named("check_request[{cfg.instance_type} x{cfg.count}]")
 @cloud_task
 def check_request(cfg: BackendConfig, ceiling_usd_per_hour: float) -> Placement:
     """Refuse a request no listed capacity can serve, or one above the cost ceiling."""
@@ -301,6 +303,7 @@ def supersede_rollouts(environment: str) -> list[str]:
 # --- health and verification ------------------------------------------------------------
 
 
+@named("health_gate_instances[port {port}]")
 @local_task
 def health_gate_instances(
     instances: Sequence[ApiInstance], port: int, policy: HealthPolicy

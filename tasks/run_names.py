@@ -22,11 +22,14 @@ R = TypeVar("R")
 
 
 class _Formatter(string.Formatter):
-    """``str.format`` plus one spec: ``{x:name}`` is the last part of the path ``x``."""
+    """``str.format`` plus two specs: ``{x:name}`` is the last part of the path ``x``;
+    ``{xs:names}`` the last parts of the paths ``xs``, joined by commas."""
 
     def format_field(self, value: Any, format_spec: str) -> str:
         if format_spec == "name":
             return PurePath(str(value)).name
+        if format_spec == "names":
+            return ", ".join(PurePath(str(v)).name for v in value)
         return str(super().format_field(value, format_spec))
 
 

@@ -90,6 +90,8 @@ def test_a_run_name_reads_attributes_and_path_names() -> None:
     assert name(parameters={"lease": lease, "repo_path": "/a/b/repo/", "n": 7}) == "x[dev:repo:  7]"
     with pytest.raises(KeyError):
         name(parameters={"lease": lease})
+    dirs = [Path("/i/pulumi/shared"), Path("/i/pulumi/backend")]
+    assert RunName("check[{ds:names}]")(parameters={"ds": dirs}) == "check[shared, backend]"
 
 
 def test_subflow_runs_name_their_app_and_environment() -> None:
