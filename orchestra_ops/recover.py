@@ -37,7 +37,7 @@ from orchestra_ops.domain.provisioning import (
     live_instances_of,
     untagged_instances_of,
 )
-from orchestra_ops.errors import Conflict, OpsError, ToolMissing
+from orchestra_ops.errors import ConfigError, Conflict, OpsError, ToolMissing
 from orchestra_ops.frontend_rollback import ReleaseProbe
 from orchestra_ops.ledger import Closure, Ledger, ReconcileReport
 from orchestra_ops.ports.stack_engine import Checkpoint, StackOutput
@@ -364,6 +364,18 @@ class RecoveryReport:
         }
 
 
+def _refuse_misconfigured_engine(clients: Clients) -> None:
+    """Raise the ConfigError of a stack engine that cannot be built (an unimportable
+    ORCHESTRA_STACK_ENGINE), before anything is changed: a configuration error, not a
+    check that could not be done. A missing Pulumi CLI is left to each check to say."""
+    try:
+        clients.stack_engine()
+    except ConfigError:
+        raise
+    except OpsError:
+        pass
+
+
 def recover(
     settings: Settings,
     infrastructure_dir: Path,
@@ -379,6 +391,7 @@ def recover(
     """Settle the state directory's open sagas, check each environment for orphans, and
     (``runs``) list flow runs a dead process left RUNNING, marking them crashed if asked."""
     with build(settings) as clients:
+        _refuse_misconfigured_engine(clients)
         intents = reconcile_intents(
             clients.ledger(),
             clients,

@@ -420,6 +420,28 @@ def test_without_a_stack_engine_the_orphan_check_is_skipped(
     assert endpoints.lambda_api_key not in output and endpoints.vercel_token not in output
 
 
+def test_an_unimportable_stack_engine_is_a_configuration_error(
+    sandbox: tuple[Sandbox, Endpoints],
+    infra: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """ORCHESTRA_STACK_ENGINE names no module: exit 2 with the one-line error, not 3."""
+    runner, endpoints = sandbox
+    monkeypatch.setenv("ORCHESTRA_STACK_ENGINE", "nosuch.mod:factory")
+    crashed = crashed_migration(endpoints, tmp_path / "repo" / "admin")
+    runner.vercel.set_deployment_health(crashed.second, "fail")
+
+    code, output = run(tmp_path, infra)
+
+    assert code == 2, output
+    lines = output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        "configuration error: ORCHESTRA_STACK_ENGINE='nosuch.mod:factory' cannot be imported"
+    ), output
+    assert serving(endpoints, crashed.project_id) == crashed.second  # nothing was changed
+
+
 def test_a_dead_lambda_api_is_could_not_check_never_orphans(
     sandbox: tuple[Sandbox, Endpoints],
     infra: Path,
