@@ -284,7 +284,7 @@ def check_runs(silence_s: float, *, mark: bool, dry_run: bool) -> RunCheck:
                 prefect_runs.mark_crashed(run.id, f"no heartbeat for {silence_s:.0f} s")
                 check.marked.append(run.id)
     except Exception as error:  # the server is down or refused: say so, never "clean"
-        return RunCheck(UNCHECKED, note=_why(error))
+        return RunCheck(UNCHECKED, note=prefect_runs.server_said(error))
     return check
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import (
@@ -26,6 +27,8 @@ from prefect.events.filters import (
 from prefect.settings import PREFECT_API_URL
 from prefect.states import Crashed
 
+from orchestra_ops.domain.doctor import safe_url
+
 
 @dataclass(frozen=True)
 class StuckRun:
@@ -39,6 +42,19 @@ class StuckRun:
 def server_configured() -> bool:
     """True when PREFECT_API_URL names a server to ask."""
     return bool(PREFECT_API_URL.value())
+
+
+def server_said(error: Exception) -> str:
+    """Why asking the server failed, naming its URL; no user:password, in either."""
+    url = str(PREFECT_API_URL.value() or "")
+    said = f"{type(error).__name__}: {error}"
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        password = None
+    if password:
+        said = said.replace(password, "***")
+    return f"the Prefect server at {safe_url(url)} (PREFECT_API_URL): {said}"
 
 
 def stuck_runs(silence_s: float, now: dt.datetime | None = None) -> list[StuckRun]:
