@@ -151,7 +151,8 @@ def _env_post(env: Env, body: Any, upsert: bool = False) -> httpx.Response:
 
 
 def test_env_create_duplicate_and_upsert(env: Env) -> None:
-    """Single object -> created object; duplicate -> failed; upsert overwrites."""
+    """Single object -> created object; duplicate -> failed (a single one: 400); upsert
+    overwrites."""
     env.client.post("/v11/projects", json={"name": "web"})
     one = _env_post(env, {"key": "A", "value": "1", "type": "plain", "target": ["production"]})
     assert one.status_code == 201
@@ -159,6 +160,9 @@ def test_env_create_duplicate_and_upsert(env: Env) -> None:
     dup = _env_post(env, [{"key": "A", "value": "2", "type": "plain", "target": ["production"]}])
     assert dup.status_code == 201 and dup.json()["created"] == []
     assert dup.json()["failed"][0]["error"]["code"] == "ENV_ALREADY_EXISTS"
+    single = _env_post(env, {"key": "A", "value": "2", "type": "plain", "target": ["production"]})
+    assert (single.status_code, single.json()["error"]["code"]) == (400, "ENV_ALREADY_EXISTS")
+    assert single.json()["error"]["key"] == "A"
     up = _env_post(
         env, [{"key": "A", "value": "3", "type": "plain", "target": ["production"]}], upsert=True
     )

@@ -91,9 +91,11 @@ class Api(DeploymentRoutes, CliRoutes):
             Route("/v11/projects", e(self.create_project, "json"), methods=["POST"]),
             Route("/v1/projects", e(self.create_project, "json"), methods=["POST"]),
             Route("/v10/projects", e(self.list_projects), methods=["GET"]),
+            Route("/v9/projects", e(self.list_projects), methods=["GET"]),
             Route("/v9/projects/{p}", e(self.get_project), methods=["GET"]),
             Route("/v9/projects/{p}", e(self.update_project, "json"), methods=["PATCH"]),
             Route("/v9/projects/{p}", e(self.delete_project), methods=["DELETE"]),
+            Route("/v2/projects/{p}", e(self.delete_project), methods=["DELETE"]),
             Route("/v10/projects/{p}/env", e(self.create_env, "json"), methods=["POST"]),
             Route("/v10/projects/{p}/env", e(self.list_env), methods=["GET"]),
             Route("/v9/projects/{p}/env/{env}", e(self.update_env, "json"), methods=["PATCH"]),
@@ -103,6 +105,8 @@ class Api(DeploymentRoutes, CliRoutes):
             Route("/v2/files", e(self.upload_file, "raw"), methods=["POST"]),
             Route("/v13/deployments", e(self.create_deployment, "json"), methods=["POST"]),
             Route("/v13/deployments/{d}", e(self.get_deployment), methods=["GET"]),
+            Route("/v13/deployments/{d}", e(self.delete_deployment), methods=["DELETE"]),
+            Route("/now/deployments/{d}", e(self.delete_deployment), methods=["DELETE"]),
             Route("/v6/deployments", e(self.list_deployments), methods=["GET"]),
             Route("/v7/deployments", e(self.list_deployments), methods=["GET"]),
             Route("/v3/deployments/{d}/events", e(self.events), methods=["GET"]),
@@ -118,6 +122,13 @@ class Api(DeploymentRoutes, CliRoutes):
             Route("/v2/deployments/{d}/aliases", e(self.add_alias, "json"), methods=["POST"]),
             Route("/now/deployments/{d}/aliases", e(self.add_alias, "json"), methods=["POST"]),
             Route("/v2/deployments/{d}/aliases", e(self.get_aliases), methods=["GET"]),
+            Route("/now/deployments/{d}/aliases", e(self.get_aliases), methods=["GET"]),
+            Route("/v3/now/aliases", e(self.list_all_aliases), methods=["GET"]),
+            Route("/v4/aliases", e(self.list_all_aliases), methods=["GET"]),
+            Route("/now/aliases/{a}", e(self.get_alias), methods=["GET"]),
+            Route("/v4/aliases/{a}", e(self.get_alias), methods=["GET"]),
+            Route("/now/aliases/{a}", e(self.delete_alias), methods=["DELETE"]),
+            Route("/v2/aliases/{a}", e(self.delete_alias), methods=["DELETE"]),
             Route("/v10/projects/{p}/promote/{d}", e(self.promote), methods=["POST"]),
             Route("/v1/projects/{p}/rollback/{d}", e(self.rollback), methods=["POST"]),
             Route("/v9/projects/{p}/rollback/{d}", e(self.rollback), methods=["POST"]),
@@ -173,6 +184,8 @@ class Api(DeploymentRoutes, CliRoutes):
         upsert = request.query_params.get("upsert") == "true"
         created, failed = envs.create(self.state, self._project(request), body, upsert=upsert)
         single = not isinstance(body, list)
+        if single and failed:
+            raise ApiError(400, **failed[0]["error"])
         answer = {
             "created": (created[0] if created else {}) if single else created,
             "failed": failed,

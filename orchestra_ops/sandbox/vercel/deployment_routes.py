@@ -12,7 +12,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from orchestra_ops.sandbox.vercel import deployments, render
+from orchestra_ops.sandbox.vercel import aliases, deployments, render
 from orchestra_ops.sandbox.vercel.state import State, bad_request, int_param, limit_param
 
 
@@ -91,6 +91,27 @@ class DeploymentRoutes:
         """GET /v2/deployments/{id}/aliases."""
         record = self.state.deployment(request.path_params["d"])
         return JSONResponse(deployments.list_aliases(self.state, record))
+
+    def delete_deployment(self, request: Request, body: Any) -> Response:
+        """DELETE /v13/deployments/{id} (SDK), /now/deployments/{id} (``vercel remove``)."""
+        record = self.state.deployment(request.path_params["d"])
+        return JSONResponse(aliases.remove_deployment(self.state, record))
+
+    def list_all_aliases(self, request: Request, body: Any) -> Response:
+        """GET /v3/now/aliases, /v4/aliases?limit&until."""
+        query = request.query_params
+        limit = limit_param(query.get("limit"))
+        return JSONResponse(aliases.listing(self.state, limit, int_param(query.get("until"))))
+
+    def get_alias(self, request: Request, body: Any) -> Response:
+        """GET /now/aliases/{aliasOrId}, /v4/aliases/{aliasOrId}."""
+        found = aliases.find(self.state, request.path_params["a"])
+        return JSONResponse(aliases.render(self.state, found))
+
+    def delete_alias(self, request: Request, body: Any) -> Response:
+        """DELETE /now/aliases/{aliasOrId}, /v2/aliases/{aliasOrId}."""
+        found = aliases.find(self.state, request.path_params["a"])
+        return JSONResponse(aliases.remove(self.state, found))
 
     def promote(self, request: Request, body: Any) -> Response:
         """POST /v10/projects/{p}/promote/{dep}: 201, empty body."""

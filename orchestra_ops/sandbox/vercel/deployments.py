@@ -202,7 +202,13 @@ def assign_alias(state: State, record: DeploymentRecord, body: Any) -> dict[str,
         raise bad_request("The deployment is not READY", "deployment_not_ready")
     previous = state.aliases.get(alias)
     if previous is not None and previous.project_id != record.project_id:
-        raise ApiError(409, "alias_in_use", f"The alias {alias} is used by another project")
+        raise ApiError(
+            409,
+            "alias_in_use",
+            f"The alias {alias} is used by another project",
+            uid=previous.uid,
+            alias=alias,
+        )
     created = state.point_alias(alias, record)
     return {
         "uid": created.uid,
@@ -237,6 +243,11 @@ def move_production(
             raise ApiError(409, "no_production", "The project has no production deployment")
         if record.id == current:
             raise ApiError(409, "already_current", "That deployment already serves production")
+        if not record.served_production:
+            raise bad_request(
+                "Only a deployment that has served production can be rolled back to",
+                "invalid_rollback_target",
+            )
     previous = state.point_production(project, record)
     if kind == "promote" and state.broken_promotions > 0:
         state.broken_promotions -= 1

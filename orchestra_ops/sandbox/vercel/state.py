@@ -71,6 +71,8 @@ class DeploymentRecord:
     aliases: list[str] = field(default_factory=list)
     auto_assign: bool = True
     """False when the deployment asked ``autoAssignCustomDomains: false`` (``--skip-domain``)."""
+    served_production: bool = False
+    """True once the deployment has served production (only those are rollback targets)."""
 
 
 @dataclass
@@ -230,6 +232,7 @@ class State:
         """Move the production aliases to ``record``; returns the previous deployment id."""
         previous = self.production.get(project["id"])
         self.production[project["id"]] = record.id
+        record.served_production = True
         for host in self.production_domains(project):
             self.point_alias(host, record)
         return previous
