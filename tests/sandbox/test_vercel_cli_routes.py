@@ -4,11 +4,14 @@ over real loopback HTTP: listing, removal (gone from the edge too) and refusals.
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
+from orchestra_ops.sandbox.server import serve_in_thread
+from orchestra_ops.sandbox.vercel import VERCEL_SANDBOX_TOKEN, VercelEmulator
 from tests.sandbox.vercel_tools import Served, served_emulator
 
 
@@ -109,3 +112,34 @@ def test_rollback_refuses_a_deployment_that_never_served_production(served: Serv
         )
         assert api.post(f"/v9/projects/site/rollback/{old['id']}").status_code == 201
     assert served.edge("site.vercel.app").text == "two"
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/v5/domains", "/v1/registrar/domains/x.com/price", "/v8/certs", "/v4/domains/x.com/records"],
+)
+def test_domain_routes_say_the_sandbox_does_not_emulate_them(served: Served, path: str) -> None:
+    """The CLI prints the message: it says why, not a bare "route not found"."""
+    with served.api() as api:
+        answer = api.get(path)
+        plain = api.get("/v5/nothing-here")
+    assert answer.status_code == 404
+    assert "does not emulate domains" in answer.json()["error"]["message"]
+    assert plain.json()["error"]["message"] == "The route was not found"
+
+
+def test_rate_limited_deploy_reset_is_what_the_cli_reads() -> None:
+    """limit.reset is epoch seconds, but milliseconds on deployment creation, where the
+    CLI prints ``reset - Date.now()`` as the wait."""
+    emulator = VercelEmulator(token=VERCEL_SANDBOX_TOKEN, rate_limit=1, rate_window_s=60)
+    headers = {"Authorization": f"Bearer {VERCEL_SANDBOX_TOKEN}"}
+    with (
+        serve_in_thread(emulator.app()) as server,
+        httpx.Client(base_url=server.url, headers=headers) as api,
+    ):
+        api.get("/v10/projects")
+        listed = api.get("/v10/projects").json()["error"]["limit"]["reset"]
+        created = api.post("/v13/deployments", json={}).json()["error"]["limit"]["reset"]
+    now = time.time()
+    assert now < listed <= now + 61
+    assert now * 1000 < created <= (now + 61) * 1000

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -23,6 +24,7 @@ from orchestra_ops.sandbox.vercel.deployment_routes import DeploymentRoutes
 from orchestra_ops.sandbox.vercel.state import ApiError, State, bad_request, int_param, limit_param
 
 Handler = Callable[[Request, Any], Response]
+_DOMAIN_ROUTE = re.compile(r"^/(v\d+/)?(now/)?(domains|registrar|certs|dns)(/|$)|/domains(/|$)")
 _NO_BODY = object()
 
 
@@ -232,7 +234,14 @@ def build_api(api: Api) -> Starlette:
         if status == 405:
             return JSONResponse(ApiError(405, "method_unknown", "Method unknown").body(), 405)
         if status == 404:
-            return JSONResponse(ApiError(404, "not_found", "The route was not found").body(), 404)
+            message = "The route was not found"
+            if _DOMAIN_ROUTE.search(request.url.path):
+                message = (
+                    "The Vercel sandbox does not emulate domains, DNS, certificates or the "
+                    f"registrar ({request.method} {request.url.path}); use the "
+                    "<project>.vercel.app aliases"
+                )
+            return JSONResponse(ApiError(404, "not_found", message).body(), 404)
         return JSONResponse(ApiError(status, "bad_request", "Request failed").body(), status)
 
     return Starlette(routes=api.routes(), exception_handlers={HTTPException: http_error})

@@ -21,24 +21,33 @@ DEFAULT_FAULT_RETRY_AFTER_S = 1
 _FAULT_LIMIT_TOTAL = 100
 
 
-def limit_body(total: int, remaining: int, retry_after_s: float) -> dict[str, Any]:
-    """The ``error.limit`` object of a 429."""
+def limit_body(
+    total: int, remaining: int, retry_after_s: float, *, reset_ms: bool = False
+) -> dict[str, Any]:
+    """The ``error.limit`` object of a 429.
+
+    ``reset`` is epoch seconds (the contract) unless ``reset_ms``: on deployment creation
+    the Vercel CLI (64.0.2, ``handleDeploymentError``) prints ``reset - Date.now()`` as the
+    wait, so there it must be milliseconds or the CLI says "retry in -20769 days".
+    """
     reset = time.time() + retry_after_s
     return {
         "remaining": remaining,
-        "reset": math.ceil(reset),
+        "reset": int(reset * 1000) if reset_ms else math.ceil(reset),
         "resetMs": int(reset * 1000),
         "total": total,
     }
 
 
-def rate_limited_body(total: int, retry_after_s: float) -> dict[str, Any]:
+def rate_limited_body(
+    total: int, retry_after_s: float, *, reset_ms: bool = False
+) -> dict[str, Any]:
     """Vercel's 429 envelope."""
     return {
         "error": {
             "code": "rate_limited",
             "message": "Rate limit exceeded",
-            "limit": limit_body(total, 0, retry_after_s),
+            "limit": limit_body(total, 0, retry_after_s, reset_ms=reset_ms),
         }
     }
 
@@ -82,7 +91,9 @@ class RateLimiter:
         }
         if not admitted:
             headers["Retry-After"] = str(max(1, math.ceil(wait)))
-            answer = JSONResponse(rate_limited_body(self.limit, wait), 429, headers=headers)
+            creates = scope["method"] == "POST" and scope["path"] == "/v13/deployments"
+            body = rate_limited_body(self.limit, wait, reset_ms=creates)
+            answer = JSONResponse(body, 429, headers=headers)
             await answer(scope, receive, send)
             return
 
