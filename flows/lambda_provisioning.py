@@ -40,6 +40,7 @@ from orchestra_ops.domain.provisioning import (
     colour_config,
     lease_for,
     plan_rollout,
+    terminated_step,
 )
 from orchestra_ops.domain.run_markdown import provisioning_report
 from orchestra_ops.errors import (
@@ -442,7 +443,7 @@ def rollback_provisioning(
         steps.append(f"{abandoned} could not be removed through the stack ({_why(error)})")
     try:  # also what a create that failed half-way left outside the stack's state
         gone = t.terminate_colour(environment, abandoned)
-        steps.append(f"{len(gone)} {abandoned} instance(s) left live terminated through the API")
+        steps.append(terminated_step(abandoned, len(gone)))
     except Exception as api_error:
         still_open.append(f"terminate the {abandoned} instances: {_why(api_error)}")
     try:

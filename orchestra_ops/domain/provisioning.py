@@ -164,3 +164,10 @@ def lease_for(environment: str, ttl_hours: float, now: dt.datetime) -> Lease:
     if ttl_hours <= 0:
         raise ValueError("ttl_hours must be positive")
     return Lease(environment, now + dt.timedelta(hours=ttl_hours))
+
+
+def terminated_step(colour: str, count: int) -> str:
+    """A rollback's step: what terminating the abandoned colour through the API found."""
+    if count == 0:
+        return f"no {colour} instance was left running"
+    return f"{count} {colour} instance(s) still running were terminated through the API"

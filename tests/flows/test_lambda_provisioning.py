@@ -114,6 +114,7 @@ def test_unhealthy_green_is_rolled_back_and_blue_keeps_serving(
     assert raised.value.restored
     assert "stack state restored from the checkpoint" in str(raised.value)
     assert "no green instance left" in str(raised.value)
+    assert "no green instance was left running" in str(raised.value)  # the stack removed it
     assert [i.id for i in api_instances(sandbox)] == [blue.id]
     config = yaml.safe_load((infra / "backend" / "Pulumi.dev.yaml").read_text())["config"]
     assert config["orchestra-backend:active_colour"] == "blue"
