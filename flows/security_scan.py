@@ -123,10 +123,12 @@ def security_scan(params: SecurityScanParams) -> ScanSummary:
         summary.fixed,
         summary.reports["markdown"],
     )
-    if outcome.gate.verdict.failing:
+    if outcome.gate.verdict.failing or outcome.result.failures:
         failing, threshold = outcome.gate.verdict.failing, outcome.policy.threshold
+        errors = [f"{f.tool} on {f.manifest}" for f in outcome.result.failures]
+        report = summary.reports["markdown"]
         send_notice(
-            findings_notice(repo_name, failing, threshold, report=summary.reports["markdown"])
+            findings_notice(repo_name, failing, threshold, report=report, scan_errors=errors)
         )
     if not summary.passed and params.fail_on_findings:
         # Prefect makes a returned state the run's final state: a caller of the flow gets

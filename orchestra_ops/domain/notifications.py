@@ -180,33 +180,49 @@ def security_findings(
     top_ids: Sequence[str],
     *,
     report: str | None = None,
+    scan_errors: Sequence[str] = (),
 ) -> Notice:
-    """The scan of ``repo`` found findings at or above ``threshold``.
+    """The scan of ``repo`` found findings at or above ``threshold``, or could not scan
+    everything.
 
-    ``counts`` are those findings per severity label; ``top_ids`` the most severe first.
+    ``counts`` are those findings per severity label; ``top_ids`` the most severe first;
+    ``scan_errors`` what could not be scanned (``tool on manifest``): then the count of
+    findings is a floor, and the title says so.
     """
     ordered = [label for label in SEVERITY_ORDER if counts.get(label)]
     ordered += sorted(label for label in counts if label not in SEVERITY_ORDER and counts[label])
     total = sum(counts[label] for label in ordered)
     shown = ", ".join(top_ids[:TOP_IDS]) + (" …" if len(top_ids) > TOP_IDS else "")
+    title = f"Security scan of {repo}: {total} findings at or above {threshold}"
+    errors = None
+    if scan_errors:
+        title += f" and {len(scan_errors)} scan errors (the scan is incomplete)"
+        errors = ", ".join(scan_errors[:TOP_IDS]) + (" …" if len(scan_errors) > TOP_IDS else "")
     return _notice(
         NoticeKind.SECURITY_FINDINGS,
         Level.ERROR,
-        f"Security scan of {repo}: {total} findings at or above {threshold}",
+        title,
         [
             ("Repository", repo),
             ("Threshold", threshold),
             ("By severity", ", ".join(f"{label} {counts[label]}" for label in ordered)),
             ("Top ids", shown),
+            ("Scan errors", errors),
             ("Report", report),
         ],
     )
 
 
 def findings_notice(
-    repo: str, failing: Sequence[Finding], threshold: Severity, *, report: str | None = None
+    repo: str,
+    failing: Sequence[Finding],
+    threshold: Severity,
+    *,
+    report: str | None = None,
+    scan_errors: Sequence[str] = (),
 ) -> Notice:
-    """:func:`security_findings` from the gate's failing findings (most severe ids first)."""
+    """:func:`security_findings` from the gate's failing findings (most severe ids first)
+    and its scan errors."""
     counts: dict[str, int] = {}
     for finding in failing:
         label = severity_label(finding)
@@ -215,7 +231,9 @@ def findings_notice(
         failing, key=lambda f: (-(f.severity or 0), -(f.cvss_score or 0.0), f.primary_id)
     )
     ids = list(dict.fromkeys(f.primary_id for f in ranked))
-    return security_findings(repo, counts, threshold.label, ids, report=report)
+    return security_findings(
+        repo, counts, threshold.label, ids, report=report, scan_errors=scan_errors
+    )
 
 
 def render_slack(notice: Notice) -> dict[str, Any]:

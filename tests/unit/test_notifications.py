@@ -94,6 +94,19 @@ def test_security_findings_counts_by_severity_threshold_and_top_ids() -> None:
     assert facts["Threshold"] == "high" and facts["Report"] == "/r/summary.md"
 
 
+def test_scan_errors_are_said_in_the_title_and_facts() -> None:
+    """A run that ended Failed with scan errors: the notice says the count is a floor."""
+    failing = [_finding("CVE-2018-1", Severity.HIGH, 7.5)]
+    errors = ["osv-scanner on web/package-lock.json", "pip-audit on requirements.txt"]
+    notice = findings_notice("repo", failing, Severity.HIGH, scan_errors=errors)
+    assert notice.title == (
+        "Security scan of repo: 1 findings at or above high "
+        "and 2 scan errors (the scan is incomplete)"
+    )
+    assert dict(notice.facts)["Scan errors"] == ", ".join(errors)
+    assert "Scan errors" not in dict(findings_notice("repo", failing, Severity.HIGH).facts)
+
+
 def test_findings_notice_ranks_the_most_severe_first() -> None:
     """From the gate's failing findings: critical before high, higher score first."""
     failing = [
