@@ -13,6 +13,11 @@ another content type, as ``cleanUrls`` produces). Routing, simplified from Verce
    exists is served;
 4. the error phase (``{"handle": "error"}``) routes a miss, e.g. to ``/404`` with 404.
 
+A route applies only when its ``has`` / ``missing`` conditions (header, cookie, query,
+host) hold; a route with a ``status`` and no ``dest`` answers that status at once (the
+file at the path, if any, else an empty page). An override moves a file: it is served at
+its new path only, though a rewrite's ``dest`` may still name the original.
+
 Functions (``functions/``) are not run: the sandbox serves static output only.
 """
 
@@ -24,6 +29,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from orchestra_ops.sandbox.vercel.conditions import RequestFacts, applies
 from orchestra_ops.sandbox.vercel.routing import Decision, NotFound, Proxy, Redirect, Serve
 
 OUTPUT = ".vercel/output/"
@@ -92,35 +98,50 @@ def load(files: dict[str, bytes]) -> BuildOutput:
     return BuildOutput(served, types, list(config.get("routes") or []), originals)
 
 
-def find(output: BuildOutput, path: str, *, error_page: bool = False) -> str | None:
+def find(
+    output: BuildOutput, path: str, *, error_page: bool = False, moved: bool = True
+) -> str | None:
     """The served file for a URL path: itself or its ``index`` / ``index.html`` (and, for
-    an error page, itself with ``.html``: ``/404`` finds ``404.html``); a path naming a
-    static file an override moved finds it at its new path."""
+    an error page, itself with ``.html``: ``/404`` finds ``404.html``); with ``moved``
+    (a rewrite's destination), a path naming a static file an override moved finds it
+    at its new path."""
     relative = path.strip("/")
     base = f"{relative}/" if relative else ""
     html = f"{relative}.html" if relative and error_page else ""
     for candidate in (relative, f"{base}index", f"{base}index.html", html):
         if candidate and candidate in output.files:
             return candidate
-        if candidate in output.originals:
+        if moved and candidate in output.originals:
             return output.originals[candidate]
     return None
 
 
-def route(output: BuildOutput, path: str, query: str) -> Decision:
+def route(
+    output: BuildOutput, path: str, query: str, facts: RequestFacts | None = None
+) -> Decision:
     """How the edge answers ``path`` (with its raw ``query``) for this build output."""
-    phases = _phases(output.routes)
+    facts = facts or RequestFacts.of({}, query)
+    phases = {
+        name: [r for r in rules if applies(r, facts)]
+        for name, rules in _phases(output.routes).items()
+    }
     headers: dict[str, str] = {}
     current = path
+    status = 200
     for rule in phases["main"]:
         outcome = _apply(rule, current, headers)
         if isinstance(outcome, Redirect | Proxy):
             return _with_query(outcome, query)
         if outcome is not None:
             current, stop = outcome
+            status = _status(rule, status)
+            bare = rule.get("dest") is None and not rule.get("continue")
+            if bare and status != 200:
+                found = find(output, current, moved=False)
+                return Serve(found, status, dict(headers)) if found else NotFound(headers, status)
             if stop:
                 break
-    found = find(output, current)
+    found = find(output, current, moved=current != path)
     if found is None:
         rewritten = _rewrite_phase(output, phases["rewrite"], current, headers)
         if not isinstance(rewritten, str):
@@ -130,7 +151,12 @@ def route(output: BuildOutput, path: str, query: str) -> Decision:
                 else _miss(output, phases, current, headers)
             )
         found = rewritten
-    return Serve(found, 200, dict(headers))
+    return Serve(found, status, dict(headers))
+
+
+def _status(rule: dict[str, Any], current: int) -> int:
+    status = rule.get("status")
+    return status if isinstance(status, int) and not 300 <= status < 400 else current
 
 
 def _rewrite_phase(

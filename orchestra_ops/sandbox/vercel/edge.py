@@ -23,6 +23,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from starlette.types import Receive, Scope, Send
 
 from orchestra_ops.sandbox.vercel import build_output, routing
+from orchestra_ops.sandbox.vercel.conditions import RequestFacts
 from orchestra_ops.sandbox.vercel.state import DeploymentRecord, Health, State
 
 _LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
@@ -104,9 +105,12 @@ class Edge:
             )
 
     async def _route(self, request: Request, site: _Site) -> Response:
-        path, query = request.url.path, request.url.query
+        # The decoded path as served: request.url would re-parse a "#" or "?" in it.
+        path = request.scope["path"]
+        query = request.scope["query_string"].decode("latin-1")
         if site.output is not None:
-            decision = build_output.route(site.output, path, query)
+            facts = RequestFacts.of(request.headers, query)
+            decision = build_output.route(site.output, path, query, facts)
         else:
             decision = routing.route(site.config, path, query, lambda p: p in site.files)
         if isinstance(decision, routing.Serve):
@@ -120,6 +124,8 @@ class Edge:
             return RedirectResponse(decision.location, decision.status, decision.headers)
         if isinstance(decision, routing.Proxy):
             return await _proxy(request, decision)
+        if decision.status != 404:
+            return Response(b"", decision.status, decision.headers)
         page = error_page(404, "NOT_FOUND", "The page could not be found")
         page.headers.update(decision.headers)
         return page

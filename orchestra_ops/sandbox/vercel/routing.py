@@ -56,9 +56,10 @@ class Proxy:
 
 @dataclass(frozen=True)
 class NotFound:
-    """Nothing matched and there is no 404.html."""
+    """Nothing matched and there is no 404.html (or a route answered ``status`` bare)."""
 
     headers: dict[str, str] = field(default_factory=dict)
+    status: int = 404
 
 
 Decision = Serve | Redirect | Proxy | NotFound
