@@ -1,5 +1,6 @@
-"""Build Output routing conditions, status-only routes and overrides (pure), and file
-names with ``#`` or ``?`` served through percent-encoded paths (over loopback HTTP)."""
+"""Build Output routing conditions, status-only routes and overrides (pure); over
+loopback HTTP, file names with ``#`` or ``?`` served percent-encoded, and what a source
+deploy serves (public/, never vercel.json, cleanUrls index redirects)."""
 
 from __future__ import annotations
 
@@ -104,3 +105,39 @@ def test_edge_serves_hash_and_question_mark_names_percent_encoded(served: Served
     assert served.edge(plain["url"], "/h").status_code == 404
     assert served.edge(built["url"], "/s").status_code == 403
     assert served.edge(built["url"], "/").text == "built"
+
+
+def _source_deploy(served: Served, files: dict[str, bytes]) -> str:
+    with served.api() as api:
+        listed = []
+        for name, raw in files.items():
+            sha = hashlib.sha1(raw, usedforsecurity=False).hexdigest()
+            api.post("/v2/files", content=raw, headers={"x-vercel-digest": sha})
+            listed.append({"file": name, "sha": sha})
+        answer = api.post("/v13/deployments", json={"name": "src", "files": listed})
+    return str(answer.json()["url"])
+
+
+def test_source_deploy_serves_public_and_never_vercel_json(served: Served) -> None:
+    """No framework and a public/ dir: public/ is the output, as vercel build picks it;
+    vercel.json stays private; cleanUrls sends /index and /docs/index to / and /docs."""
+    config = json.dumps({"cleanUrls": True}).encode()
+    url = _source_deploy(
+        served,
+        {
+            "vercel.json": config,
+            "package.json": b"{}",
+            "public/index.html": b"public home",
+            "public/docs/index.html": b"docs",
+        },
+    )
+    assert served.edge(url, "/").text == "public home"
+    assert served.edge(url, "/docs").text == "docs"
+    assert served.edge(url, "/package.json").status_code == 404
+    assert served.edge(url, "/vercel.json").status_code == 404
+    for path, target in [("/index", "/"), ("/docs/index", "/docs"), ("/docs/index.html", "/docs")]:
+        moved = served.edge(url, path)
+        assert (moved.status_code, moved.headers["location"]) == (308, target)
+    root = _source_deploy(served, {"vercel.json": config, "index.html": b"root"})
+    assert served.edge(root, "/").text == "root"
+    assert served.edge(root, "/vercel.json").status_code == 404

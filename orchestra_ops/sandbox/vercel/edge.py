@@ -201,7 +201,8 @@ def _output(files: dict[str, bytes]) -> build_output.BuildOutput:
 
 def served_files(state: State, record: DeploymentRecord) -> dict[str, bytes]:
     """path -> bytes: a Build Output's static files, a Next.js build's pages, or the
-    upload rooted at the output directory when it was uploaded."""
+    upload rooted at the output directory when it was uploaded (``public/`` for a site
+    without a framework, as ``vercel build`` picks it). vercel.json is never served."""
     output = record.project_settings.get("outputDirectory") or record.vercel_json.get(
         "outputDirectory"
     )
@@ -210,6 +211,10 @@ def served_files(state: State, record: DeploymentRecord) -> dict[str, bytes]:
         return _output(files).files
     if any(path.startswith(_NEXT_PAGES) for path in files):
         return _next_build_output(files)
+    files.pop("vercel.json", None)
+    framework = record.project_settings.get("framework") or record.vercel_json.get("framework")
+    if not output and not framework and any(p.startswith("public/") for p in files):
+        output = "public"
     if isinstance(output, str) and output.strip("/"):
         prefix = output.strip("/") + "/"
         inside = {p.removeprefix(prefix): b for p, b in files.items() if p.startswith(prefix)}

@@ -194,10 +194,13 @@ def _redirect_for(
 def _normalise(config: Mapping[str, Any], path: str, exists: Exists) -> str | None:
     """cleanUrls and trailingSlash redirects: the canonical path when ``path`` is not it."""
     canonical = path
-    if config.get("cleanUrls") and canonical.endswith(".html"):
-        canonical = canonical.removesuffix(".html")
-        if canonical.endswith("/index") or canonical == "/index":
-            canonical = canonical.removesuffix("index")
+    if config.get("cleanUrls"):
+        # Vercel's cleanUrls redirects: /a/index(.html) -> /a, /index(.html) -> /, /b.html -> /b
+        index = re.fullmatch(r"(.*)/index(?:\.html)?/?", canonical)
+        if index is not None:
+            canonical = index.group(1) or "/"
+        elif canonical.endswith(".html"):
+            canonical = canonical.removesuffix(".html")
     slash = config.get("trailingSlash")
     last = canonical.rsplit("/", 1)[-1]
     if slash is True and not canonical.endswith("/") and "." not in last:
