@@ -14,6 +14,7 @@ outcome; only when the gate passed and writing was asked does it fail the run
 
 from __future__ import annotations
 
+from pathlib import PurePath
 from typing import Literal, cast
 
 from prefect import State, flow, get_run_logger
@@ -24,6 +25,11 @@ from orchestra_ops.domain.notifications import findings_notice
 from orchestra_ops.errors import ConfigError, SecurityGateFailed
 from tasks import security as t
 from tasks.notify import send_notice
+
+#: The weekly scan's target when ORCHESTRA_TARGET_REPO is not set at `make deploy`. The
+#: server merges a run's parameters with the deployment's by top-level key only, so a
+#: REST run giving part of ``params`` gets this default, not the deployment's value.
+DEFAULT_TARGET = "examples/orchestra-main"
 
 #: The name of the final state when the scan worked and found what the policy forbids.
 POLICY_VIOLATION = "PolicyViolation"
@@ -36,8 +42,19 @@ class SecurityScanParams(BaseModel):
     model_config = ConfigDict(extra="forbid", title="Security scan")
 
     repo_path: str = Field(
-        title="Repository path", description="the target repository, on the worker"
+        DEFAULT_TARGET,
+        title="Repository path",
+        description=(
+            "the target repository, on the worker (a relative path is in the run's clone "
+            "of the deployed commit)"
+        ),
     )
+
+    @property
+    def repo_name(self) -> str:
+        """The last part of ``repo_path``: what the run is named after."""
+        return PurePath(self.repo_path).name or self.repo_path
+
     policy_file: str = Field(
         "security-policy.yaml", title="Policy file", description="relative to the repository"
     )
@@ -85,7 +102,7 @@ class ScanSummary(BaseModel):
     )
 
 
-@flow(name="security-scan")
+@flow(name="security-scan", flow_run_name="{params.repo_name}")
 def security_scan(params: SecurityScanParams) -> ScanSummary:
     """Scan, gate, report (see the module docstring)."""
     logger = get_run_logger()

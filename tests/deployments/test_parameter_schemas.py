@@ -173,3 +173,19 @@ def test_make_deploy_closes_the_schemas_right_after_prefect_deploy() -> None:
     lines = (Path(__file__).resolve().parents[2] / "Makefile").read_text().splitlines()
     deploy = next(i for i, line in enumerate(lines) if "--no-prompt deploy --all" in line)
     assert lines[deploy + 1].strip() == "$(BIN)/python -m deployments.parameter_schemas"
+
+
+SCAN = SCHEMAS["security-scan/weekly-security-scan"]
+
+
+def test_part_of_the_scan_params_passes_the_server_and_the_flow() -> None:
+    """The server merges top-level keys only: `{"params": {"fail_on_findings": false}}`
+    replaces the deployment's params whole, so repo_path falls to the model's default,
+    the weekly scan's default target (the Makefile's ORCHESTRA_TARGET_REPO)."""
+    partial = {"params": {"fail_on_findings": False}}
+    validate(partial, SCAN, raise_on_error=True)
+    params = SecurityScanParams.model_validate(partial["params"])
+    makefile = (Path(__file__).resolve().parents[2] / "Makefile").read_text()
+    assert f"ORCHESTRA_TARGET_REPO ?= {params.repo_path}\n" in makefile
+    with pytest.raises(ValidationError, match="'colour' was unexpected"):
+        validate({"params": {"fail_on_findings": False, "colour": 1}}, SCAN, raise_on_error=True)

@@ -104,3 +104,12 @@ def test_subflow_runs_name_their_app_and_environment() -> None:
     environment = {"params": SimpleNamespace(environment="prod")}
     assert resolve_custom_flow_run_name(frontend_migration, app) == "dashboard"
     assert resolve_custom_flow_run_name(lambda_provisioning, environment) == "prod"
+
+
+def test_scan_runs_name_their_repository() -> None:
+    from prefect._internal.engine import resolve_custom_flow_run_name
+
+    from flows.security_scan import SecurityScanParams, security_scan
+
+    params = SecurityScanParams(repo_path="/srv/checkouts/orchestra-main/")
+    assert resolve_custom_flow_run_name(security_scan, {"params": params}) == "orchestra-main"
