@@ -13,7 +13,7 @@ from orchestra_ops.adapters.update_config import (
     plan_config_files,
     write_config_files,
 )
-from orchestra_ops.domain.security.reports import severity_label
+from orchestra_ops.domain.security.findings_table import findings_description, findings_rows
 from orchestra_ops.errors import ConfigError
 from orchestra_ops.security_scan import FIX_BRANCH, ScanOutcome, fix_pins, run_scan
 from orchestra_ops.settings import load_settings
@@ -49,19 +49,18 @@ def scan(repo_path: str, out_dir: str, policy_file: str, max_concurrency: int) -
 def publish(outcome: ScanOutcome, repo_name: str) -> None:
     """Markdown summary and findings table under stable keys: the UI keeps the history."""
     create_markdown_artifact(outcome.summary, key=artifact_key("security-summary", repo_name))
-    statuses = {f: "failing" for f in outcome.gate.verdict.failing}
-    rows = [
-        {
-            "id": f.primary_id,
-            "package": f"{f.package} {f.version}",
-            "severity": severity_label(f),
-            "status": statuses.get(f, "below threshold"),
-            "manifest": f"{f.manifest}:{f.line}" if f.line else f.manifest,
-            "tools": ", ".join(sorted(f.tools)),
-        }
-        for f in outcome.result.findings
-    ]
-    create_table_artifact(rows, key=artifact_key("security-findings", repo_name))
+    failing = outcome.gate.verdict.failing
+    rows = findings_rows(outcome.result.findings, set(failing))
+    description = findings_description(
+        repo_name,
+        len(outcome.result.findings),
+        len(failing),
+        outcome.policy.threshold.label,
+        len(outcome.result.failures),
+    )
+    create_table_artifact(
+        rows, key=artifact_key("security-findings", repo_name), description=description
+    )
 
 
 @named("plan_update_config[{repo_path:name}]")

@@ -77,6 +77,10 @@ def test_vulnerable_repo_fails_the_gate_with_full_reports(repo: Path) -> None:
     assert (out / "sbom.cdx.json").exists()
     summary = Artifact.get("security-summary-orchestra-main")
     assert summary is not None and "FAILED" in str(summary.data)
+    table = Artifact.get("security-findings-orchestra-main")
+    assert table is not None and "last scan of **orchestra-main**" in (table.description or "")
+    link = "[CVE-2018-18074](https://osv.dev/vulnerability/CVE-2018-18074)"
+    assert link in str(table.data)  # the UI renders a string cell as Markdown
 
 
 def test_lenient_policy_passes_writes_config_and_tracks_the_trend(repo: Path) -> None:
