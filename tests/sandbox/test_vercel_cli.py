@@ -251,6 +251,18 @@ def test_alias_set_points_a_name_at_a_deployment(world: World) -> None:
     assert "site-review.vercel.app" in [a["alias"] for a in aliases]
 
 
+def test_alias_ls_rm_project_ls_and_remove(world: World) -> None:
+    """alias ls lists and alias rm removes a name (the edge stops serving it); project ls
+    lists the project; remove deletes a deployment, off the edge too."""
+    assert "site-review.vercel.app" in world.vercel("alias", "ls").stdout
+    world.vercel("alias", "rm", "site-review.vercel.app", "--yes")
+    assert world.served.edge("site-review.vercel.app").status_code == 404
+    listed = world.vercel("project", "ls")
+    assert "site" in listed.stdout + listed.stderr
+    world.vercel("remove", world.urls["preview"], "--yes")
+    assert world.served.edge(world.urls["preview"]).status_code == 404
+
+
 def test_targets_list_the_standard_environments(world: World) -> None:
     """target ls (custom environments): the three standard ones, none custom."""
     listed = world.vercel("target", "ls")

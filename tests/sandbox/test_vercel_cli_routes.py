@@ -86,6 +86,10 @@ def test_remove_deployment_gets_it_off_the_list_and_the_edge(served: Served) -> 
         second = _deploy(api, b"two")
         aliases = api.get(f"/now/deployments/{first['id']}/aliases").json()["aliases"]
         assert len(aliases) == 2
+        third = _deploy(api, b"three")
+        with served.api(team=False) as personal:  # vercel remove sends no teamId
+            assert personal.delete(f"/now/deployments/{third['url']}").status_code == 404
+            assert personal.delete(f"/now/deployments/{third['id']}").status_code == 200
         assert api.delete(f"/now/deployments/{first['id']}", params={"hard": 0}).json() == {
             "uid": first["id"],
             "state": "DELETED",

@@ -134,6 +134,8 @@ class Api(DeploymentRoutes, CliRoutes):
             Route("/v10/projects/{p}/promote/{d}", e(self.promote), methods=["POST"]),
             Route("/v1/projects/{p}/rollback/{d}", e(self.rollback), methods=["POST"]),
             Route("/v9/projects/{p}/rollback/{d}", e(self.rollback), methods=["POST"]),
+            # Last: a name with slashes (``vercel remove https://…`` tries it as a project).
+            Route("/v9/projects/{p:path}", e(self.get_project), methods=["GET"]),
         ]
 
     # --- identity ----------------------------------------------------------------------

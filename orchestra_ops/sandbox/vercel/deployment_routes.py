@@ -93,8 +93,15 @@ class DeploymentRoutes:
         return JSONResponse(deployments.list_aliases(self.state, record))
 
     def delete_deployment(self, request: Request, body: Any) -> Response:
-        """DELETE /v13/deployments/{id} (SDK), /now/deployments/{id} (``vercel remove``)."""
-        record = self.state.deployment(request.path_params["d"])
+        """DELETE /v13/deployments/{id} (SDK), /now/deployments/{id} (``vercel remove``).
+
+        ``vercel remove`` sends no teamId: an id is unique, and the token's user belongs
+        to the team, so without a team the id is looked up in every scope the token has.
+        """
+        wanted = request.path_params["d"]
+        team_given = {"teamId", "slug"} & set(request.query_params)
+        record = self.state.deployments.get(wanted) if not team_given else None
+        record = record or self.state.deployment(wanted)
         return JSONResponse(aliases.remove_deployment(self.state, record))
 
     def list_all_aliases(self, request: Request, body: Any) -> Response:
