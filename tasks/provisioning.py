@@ -21,6 +21,7 @@ from prefect.runtime import flow_run
 from orchestra_ops import provisioning_rollback as undo
 from orchestra_ops.adapters.files import write_atomically
 from orchestra_ops.adapters.health import HttpProber, wait_healthy
+from orchestra_ops.adapters.pulumi_backend import check_owner_file
 from orchestra_ops.domain.health import GateState, HealthPolicy, describe
 from orchestra_ops.domain.lambda_cloud import GONE, InstanceId
 from orchestra_ops.domain.placement import check_cost_ceiling, hourly_cost, plan_attempts
@@ -66,7 +67,8 @@ def check_programs(project_dirs: Sequence[Path]) -> None:
     state whose owner id cannot be read (what it launches must carry it)."""
     for project_dir in project_dirs:
         our_program(project_dir)
-    for_process(load_settings()).state_owner()
+    settings = load_settings()
+    check_owner_file(settings.pulumi, settings.runtime.state_dir)
 
 
 @named("load_backend_config[{environment}]")

@@ -112,6 +112,17 @@ def state_owner(settings: PulumiSettings, state_dir: Path) -> str:
     return _owner_file(Path(url.removeprefix("file://")) / OWNER_FILE)
 
 
+def check_owner_file(settings: PulumiSettings, state_dir: Path) -> None:
+    """ConfigError naming the file when a ``file://`` backend's owner file is damaged (one
+    not made yet is made by the first stack operation); writes nothing."""
+    if settings.access_token is not None:
+        return
+    url = diy_url(settings, state_dir)
+    path = Path(url.removeprefix("file://")) / OWNER_FILE
+    if url.startswith("file://") and path.exists():
+        _owner_file(path)
+
+
 def _digest(*parts: str) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
 

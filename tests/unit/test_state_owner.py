@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from orchestra_ops.adapters.pulumi_backend import OWNER_FILE, state_owner
+from orchestra_ops.adapters.pulumi_backend import OWNER_FILE, check_owner_file, state_owner
 from orchestra_ops.domain.lambda_cloud import (
     Instance,
     InstanceId,
@@ -131,3 +131,15 @@ def test_a_service_backend_needs_its_organisation(tmp_path: Path) -> None:
         state_owner(settings(access_token=SecretStr("pul-canary")), tmp_path)
     bucket = state_owner(settings(backend_url="s3://bucket/state?region=us-east-1"), tmp_path)
     assert bucket == state_owner(settings(backend_url="s3://bucket/state"), tmp_path)
+
+
+def test_the_preflight_check_reads_a_damaged_owner_file_and_writes_nothing(
+    tmp_path: Path,
+) -> None:
+    check_owner_file(settings(), tmp_path)
+    assert not (tmp_path / "pulumi").exists()  # nothing made before a stack is touched
+    path = tmp_path / "pulumi" / "state" / OWNER_FILE
+    path.parent.mkdir(parents=True)
+    path.write_text("damaged\n")
+    with pytest.raises(ConfigError, match=str(path)):
+        check_owner_file(settings(), tmp_path)
