@@ -62,21 +62,27 @@ def test_alias_list_find_and_remove_stops_serving(served: Served) -> None:
         assert api.get("/v3/now/aliases").json()["aliases"] == []
 
 
-def test_alias_in_use_names_the_alias(served: Served) -> None:
-    """A 409 alias_in_use carries ``uid`` and ``alias`` (the CLI prints the alias)."""
-    with served.api() as api:
-        _deploy(api, b"one", target="production")
-        other = _deploy(api, b"two", name="other")
-        taken = api.post(
+def test_alias_of_another_account_is_refused_one_of_the_same_account_moves(
+    served: Served,
+) -> None:
+    """Another account's alias or a deployment URL: 403 alias_in_use (the CLI says "in use
+    by a different team"); another project of the same account: the alias moves."""
+    with served.api() as team, served.api(team=False) as personal:
+        _deploy(team, b"one", target="production")
+        other = _deploy(team, b"two", name="other")
+        mine = _deploy(personal, b"mine", name="mine")
+        taken = personal.post(
+            f"/v2/deployments/{mine['id']}/aliases", json={"alias": "site.vercel.app"}
+        )
+        assert (taken.status_code, taken.json()["error"]["code"]) == (403, "alias_in_use")
+        assert taken.json()["error"]["alias"] == "site.vercel.app"
+        url = personal.post(f"/v2/deployments/{mine['id']}/aliases", json={"alias": other["url"]})
+        assert url.status_code == 403
+        moved = team.post(
             f"/v2/deployments/{other['id']}/aliases", json={"alias": "site.vercel.app"}
         )
-    error = taken.json()["error"]
-    assert (taken.status_code, error["code"], error["alias"]) == (
-        409,
-        "alias_in_use",
-        "site.vercel.app",
-    )
-    assert error["uid"]
+        assert moved.status_code == 200 and moved.json()["oldDeploymentId"]
+    assert served.edge("site.vercel.app").text == "two"
 
 
 def test_remove_deployment_gets_it_off_the_list_and_the_edge(served: Served) -> None:

@@ -201,13 +201,12 @@ def assign_alias(state: State, record: DeploymentRecord, body: Any) -> dict[str,
     if state.state_of(record) != "READY":
         raise bad_request("The deployment is not READY", "deployment_not_ready")
     previous = state.aliases.get(alias)
-    if previous is not None and previous.project_id != record.project_id:
+    if _held_elsewhere(state, alias, record):
+        # Vercel's answer for another account's alias or a deployment URL; the CLI says
+        # "is a deployment URL or it's in use by a different team". Within one account
+        # an alias moves between projects.
         raise ApiError(
-            409,
-            "alias_in_use",
-            f"The alias {alias} is used by another project",
-            uid=previous.uid,
-            alias=alias,
+            403, "alias_in_use", f"The alias {alias} is in use by another account", alias=alias
         )
     created = state.point_alias(alias, record)
     return {
@@ -216,6 +215,18 @@ def assign_alias(state: State, record: DeploymentRecord, body: Any) -> dict[str,
         "created": _iso(created.created_ms),
         "oldDeploymentId": previous.deployment_id if previous else None,
     }
+
+
+def _held_elsewhere(state: State, alias: str, record: DeploymentRecord) -> bool:
+    """True when ``alias`` is another deployment's URL or another account's alias."""
+    if any(d.url == alias and d.id != record.id for d in state.deployments.values()):
+        return True
+    previous = state.aliases.get(alias)
+    if previous is None or previous.project_id not in state.projects:
+        return False
+    holder = state.projects[previous.project_id]["accountId"]
+    mine = state.projects.get(record.project_id, {}).get("accountId")
+    return bool(holder != mine)
 
 
 def list_aliases(state: State, record: DeploymentRecord) -> dict[str, Any]:
