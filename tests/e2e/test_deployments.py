@@ -460,10 +460,17 @@ def test_a_run_whose_process_died_is_listed_stuck_marked_crashed_and_frees_its_s
             assert runner.poll() is None, (tmp_path / "run.log").read_text()[-3000:]
             assert time.monotonic() < deadline, (tmp_path / "run.log").read_text()[-3000:]
             time.sleep(1)
-        for pid in flow_run_pids(first):  # the engine runs the flow in a process of its own
-            os.kill(pid, signal.SIGKILL)
         os.killpg(runner.pid, signal.SIGKILL)
         runner.wait(timeout=30)
+        # The engine runs the flow in a process of its own, which starts the Pulumi CLI and
+        # its plugins: a machine that dies takes them all, so kill until none is left (one
+        # may have been starting while the others were killed).
+        deadline = time.monotonic() + 20
+        while (left := flow_run_pids(first)) and time.monotonic() < deadline:
+            for pid in left:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            time.sleep(0.5)
         assert flow_run_pids(first) == []
         time.sleep(25)  # no heartbeat since the kill
         listed = subprocess.run(
