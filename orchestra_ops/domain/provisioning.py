@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from orchestra_ops.domain.lambda_cloud import GONE, Instance
@@ -110,6 +110,18 @@ def health_url(template: str, instance: ApiInstance, port: int) -> str:
     return template.format(ip=instance.ip, port=port, instance_id=instance.id)
 
 
+def _api_instances_of(
+    instances: Iterable[Instance], environment: str
+) -> Iterator[tuple[Instance, dict[str, str]]]:
+    """Live ``role=api`` instances of ``environment``, each with its tags as a mapping."""
+    for instance in instances:
+        tags = {t.key: t.value for t in instance.tags}
+        if instance.status in GONE or tags.get(ROLE_TAG[0]) != ROLE_TAG[1]:
+            continue
+        if tags.get("environment") == environment:
+            yield instance, tags
+
+
 def live_instances_of(
     instances: Iterable[Instance], environment: str, colour: str | None = None, *, owner: str
 ) -> list[Instance]:
@@ -119,32 +131,17 @@ def live_instances_of(
     or one launched before owner tags existed (whose, nobody can tell), is never counted,
     retired or judged here.
     """
-    found = []
-    for instance in instances:
-        tags = {t.key: t.value for t in instance.tags}
-        if instance.status in GONE or tags.get(ROLE_TAG[0]) != ROLE_TAG[1]:
-            continue
-        if tags.get(OWNER_TAG) != owner:
-            continue
-        if tags.get("environment") != environment:
-            continue
-        if colour is not None and tags.get("colour") != colour:
-            continue
-        found.append(instance)
-    return found
+    return [
+        instance
+        for instance, tags in _api_instances_of(instances, environment)
+        if tags.get(OWNER_TAG) == owner and (colour is None or tags.get("colour") == colour)
+    ]
 
 
 def untagged_instances_of(instances: Iterable[Instance], environment: str) -> list[Instance]:
     """Live API instances of ``environment`` without an owner tag (launched before owner
     tags existed): no state can tell whether they are its own."""
-    found = []
-    for instance in instances:
-        tags = {t.key: t.value for t in instance.tags}
-        if instance.status in GONE or tags.get(ROLE_TAG[0]) != ROLE_TAG[1]:
-            continue
-        if tags.get("environment") == environment and OWNER_TAG not in tags:
-            found.append(instance)
-    return found
+    return [i for i, tags in _api_instances_of(instances, environment) if OWNER_TAG not in tags]
 
 
 @dataclass(frozen=True)
