@@ -180,3 +180,21 @@ def submitted_by(api_url: str, run_id: str) -> set[str]:
         if names or time.monotonic() > deadline:
             return names
         time.sleep(1)
+
+
+def headless_chromium(url: str, profile: Path, *args: str) -> str:
+    """Debian's Chromium on ``url`` (``--dump-dom``, ``--screenshot=...``): its stdout."""
+    command = [
+        "chromium",
+        "--headless",
+        "--disable-gpu",
+        "--no-sandbox",  # CI runs as root
+        f"--user-data-dir={profile}",
+        "--virtual-time-budget=15000",  # virtual time waits for the SPA's API calls
+        "--window-size=1400,1000",
+        *args,
+        url,
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout

@@ -26,6 +26,7 @@ from tests.e2e.prefect_processes import (
     PREFECT,
     environment,
     free_port,
+    headless_chromium,
     start,
     stop,
     wait_healthy,
@@ -109,23 +110,6 @@ def _rgb(colour: str) -> tuple[int, int, int]:
     return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
 
 
-def _chromium(url: str, profile: Path, *args: str) -> str:
-    command = [
-        "chromium",
-        "--headless",
-        "--disable-gpu",
-        "--no-sandbox",  # CI runs as root
-        f"--user-data-dir={profile}",
-        "--virtual-time-budget=15000",  # virtual time waits for the SPA's API calls
-        "--window-size=1400,1000",
-        *args,
-        url,
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return done.stdout
-
-
 def test_the_weekly_trend_chart_renders_in_the_artifact_page(tmp_path: Path) -> None:
     port = free_port()
     api_url = f"http://127.0.0.1:{port}/api"
@@ -144,7 +128,7 @@ def test_the_weekly_trend_chart_renders_in_the_artifact_page(tmp_path: Path) -> 
         page = f"http://127.0.0.1:{port}/artifacts/artifact/{artifact_id}"
 
         images = _Images()
-        images.feed(_chromium(page, tmp_path / "profile", "--dump-dom"))
+        images.feed(headless_chromium(page, tmp_path / "profile", "--dump-dom"))
         charts = [s for s in images.sources if s.startswith("data:image/svg+xml;base64,")]
         assert len(charts) == 1, f"no chart image in the artifact page: {images.sources}"
         svg = base64.b64decode(charts[0].split(",", 1)[1]).decode()
@@ -153,7 +137,7 @@ def test_the_weekly_trend_chart_renders_in_the_artifact_page(tmp_path: Path) -> 
         screenshot = tmp_path / "security-trend-artifact.png"
         wanted = {_rgb(COLOURS[label]): label for label in ("critical", "high", "moderate")}
         for _ in range(3):  # on a loaded machine the page may not have drawn yet: look again
-            _chromium(page, tmp_path / "profile", f"--screenshot={screenshot}")
+            headless_chromium(page, tmp_path / "profile", f"--screenshot={screenshot}")
             counts = dict.fromkeys(wanted.values(), 0)
             for pixel in _pixels(screenshot.read_bytes()):
                 if pixel in wanted:

@@ -58,6 +58,7 @@ from tests.e2e.prefect_processes import (
     copy_target,
     environment,
     free_port,
+    headless_chromium,
     snapshot_source,
     start,
     stop,
@@ -351,20 +352,7 @@ class _Text(HTMLParser):
 
 
 def _chromium(stack: Stack, profile: Path, *args: str) -> str:
-    command = [
-        "chromium",
-        "--headless",
-        "--disable-gpu",
-        "--no-sandbox",  # CI runs as root
-        f"--user-data-dir={profile}",
-        "--virtual-time-budget=15000",  # virtual time waits for the SPA's API calls
-        "--window-size=1400,1000",
-        *args,
-        f"{stack.ui_url}/deployments",
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return done.stdout
+    return headless_chromium(f"{stack.ui_url}/deployments", profile, *args)
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not on PATH")
