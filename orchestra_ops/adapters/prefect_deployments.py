@@ -18,7 +18,7 @@ from prefect.client.schemas.objects import FlowRun
 from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
 from prefect.settings import PREFECT_API_URL
 
-from orchestra_ops.domain.doctor import safe_url
+from orchestra_ops.domain.redaction import safe_url
 from orchestra_ops.errors import ConfigError, InvalidRequest, NotFound, Unauthorized, Unavailable
 from orchestra_ops.trigger import Deployment, RunState
 

@@ -27,7 +27,7 @@ from prefect.events.filters import (
 from prefect.settings import PREFECT_API_URL
 from prefect.states import Crashed
 
-from orchestra_ops.domain.doctor import safe_url
+from orchestra_ops.domain.redaction import safe_url
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import string
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
+from orchestra_ops.domain.redaction import safe_url
 from orchestra_ops.domain.security.workflow import product_source_problem
 from orchestra_ops.errors import ConfigError
 from orchestra_ops.settings import Settings
@@ -80,19 +81,6 @@ class Endpoint:
     env_name: str
     shown: str  # safe to print: no credential, no query string
     note: str = ""
-
-
-def safe_url(url: str) -> str:
-    """``url`` without user:password and query string (either may hold a credential)."""
-    try:
-        parts = urlsplit(url)
-        netloc = parts.netloc
-        if parts.username is not None:
-            netloc = netloc.rpartition("@")[2]
-    except ValueError:
-        return "(not a URL)"
-    query = "…" if parts.query else ""
-    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 
 
 def endpoints(settings: Settings, prefect_api_url: str | None, local_state: str) -> list[Endpoint]:

@@ -9,13 +9,13 @@ stray ``<!channel>`` cannot flood or ping a channel.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from orchestra_ops.domain.redaction import redact_urls
 from orchestra_ops.domain.security.findings import Finding
 from orchestra_ops.domain.security.reports import SEVERITY_ORDER, severity_label
 from orchestra_ops.domain.security.severity import Severity
@@ -28,8 +28,6 @@ SLACK_SECTION = 3000
 SLACK_FIELD = 2000
 #: How many finding ids a security notice lists.
 TOP_IDS = 5
-
-_USERINFO = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/\s@]+@", re.IGNORECASE)
 
 
 class NoticeKind(StrEnum):
@@ -69,7 +67,7 @@ class Notice(BaseModel):
 
 def clean(text: object, limit: int = MAX_VALUE) -> str:
     """``text`` as a safe one-off string: URL credentials removed, cut to ``limit`` chars."""
-    value = _USERINFO.sub(r"\g<scheme>***@", str(text)).strip()
+    value = redact_urls(str(text)).strip()
     if len(value) > limit:
         return value[: limit - 1].rstrip() + "…"
     return value

@@ -14,8 +14,8 @@ from orchestra_ops.domain.doctor import (
     health_template_problem,
     org_id_warning,
     render_report,
-    safe_url,
 )
+from orchestra_ops.domain.redaction import safe_url
 
 CANARY = "canary-77aa-DO-NOT-LEAK"
 

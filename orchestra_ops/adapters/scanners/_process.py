@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import re
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from orchestra_ops.adapters.child_env import child_env
+from orchestra_ops.domain.redaction import redact_urls
 from orchestra_ops.errors import ScanError
 
 _TAIL_LINES = 15
 _TAIL_CHARS = 2000
-# user:password@ in a URL a tool echoes back (a registry URL with credentials).
-_URL_USERINFO = re.compile(r"://[^/@\s]+@")
 
 
 def tool_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -38,7 +36,7 @@ def tool_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str, st
 def tail(text: str) -> str:
     """The last lines of a tool's output, bounded, for an error message."""
     lines = [line for line in text.strip().splitlines() if line.strip()]
-    return _URL_USERINFO.sub("://***@", "\n".join(lines[-_TAIL_LINES:])[-_TAIL_CHARS:])
+    return redact_urls("\n".join(lines[-_TAIL_LINES:])[-_TAIL_CHARS:])
 
 
 def run_tool(

@@ -14,19 +14,12 @@ import json
 import re
 from dataclasses import dataclass
 
+from orchestra_ops.domain.redaction import redact_urls
 from orchestra_ops.errors import ConfigError
 
 _REQUIREMENT = re.compile(
     r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*(===?|>=|<=|~=|!=|>|<)?\s*([^\s;#\\]*)"
 )
-
-
-_URL_USERINFO = re.compile(r"(?<=://)[^/@\s'\"]+@")
-
-
-def redact_urls(text: str) -> str:
-    """``text`` with the user-info part of every URL masked: ``https://***@host/...``."""
-    return _URL_USERINFO.sub("***@", text)
 
 
 def canonical_name(name: str) -> str:

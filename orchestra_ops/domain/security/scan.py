@@ -14,12 +14,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from orchestra_ops.domain.redaction import redact_urls
 from orchestra_ops.domain.security.findings import Ecosystem, Finding, deduplicate
 from orchestra_ops.domain.security.manifests import (
     LockedPackage,
     Unchecked,
     parse_requirements,
-    redact_urls,
 )
 from orchestra_ops.domain.security.policy import Policy, Verdict, evaluate
 
