@@ -18,6 +18,7 @@ import pytest
 
 from orchestra_ops.adapters.scanners._process import failure
 from orchestra_ops.adapters.scanners.discover import discover
+from orchestra_ops.adapters.scanners.normalise import from_npm_audit, from_pip_audit, from_safety
 from orchestra_ops.adapters.scanners.npm_audit import NpmAuditRunner
 from orchestra_ops.adapters.scanners.osv import OsvClient, enrich
 from orchestra_ops.adapters.scanners.pip_audit import PipAuditRunner
@@ -26,7 +27,6 @@ from orchestra_ops.adapters.scanners.safety import SafetyRunner
 from orchestra_ops.adapters.schema_validation import validate_cyclonedx, validate_sarif
 from orchestra_ops.domain.security.findings import Ecosystem
 from orchestra_ops.domain.security.manifests import npm_lock_versions
-from orchestra_ops.domain.security.normalise import from_npm_audit, from_pip_audit, from_safety
 from orchestra_ops.domain.security.policy import Policy, evaluate, parse_policy
 from orchestra_ops.domain.security.sarif import sarif_log
 from orchestra_ops.domain.security.sbom import cyclonedx_sbom

@@ -14,8 +14,8 @@ from urllib.parse import quote
 import httpx
 
 from orchestra_ops.adapters._http import ClosesOnExit
+from orchestra_ops.adapters.scanners.normalise import enrich_with_osv
 from orchestra_ops.domain.security.findings import Finding
-from orchestra_ops.domain.security.normalise import enrich_with_osv
 from orchestra_ops.errors import ScanError
 
 

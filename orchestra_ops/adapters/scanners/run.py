@@ -17,13 +17,13 @@ from typing import Any
 import httpx
 
 from orchestra_ops.adapters.scanners.discover import discover
+from orchestra_ops.adapters.scanners.normalise import from_npm_audit, from_pip_audit, from_safety
 from orchestra_ops.adapters.scanners.npm_audit import NpmAuditRunner
 from orchestra_ops.adapters.scanners.osv import OsvClient, enrich
 from orchestra_ops.adapters.scanners.pip_audit import PipAuditRunner
 from orchestra_ops.adapters.scanners.prepare import Prepared, prepare
 from orchestra_ops.adapters.scanners.safety import SafetyRunner
 from orchestra_ops.domain.security.findings import Finding
-from orchestra_ops.domain.security.normalise import from_npm_audit, from_pip_audit, from_safety
 from orchestra_ops.domain.security.scan import (
     Manifest,
     ScanResult,

@@ -3,12 +3,19 @@ lines reported as not checked."""
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 
 from orchestra_ops.domain.security.manifests import (
+    canonical_name,
     looks_like_requirements,
+    npm_lock_versions,
+    parse_requirements,
     read_requirements,
     unchecked_lines,
+    unpinned,
 )
 from orchestra_ops.domain.security.scan import ToolFailure, Unsupported
 from orchestra_ops.errors import ConfigError
@@ -84,3 +91,39 @@ def test_credentials_in_urls_never_reach_a_report() -> None:
     assert reason == "see https://***@example.com/a"
     failure = ToolFailure("npm-audit", "yarn.lock", "fetch https://t0ken@registry.local/ failed")
     assert failure.message == "fetch https://***@registry.local/ failed"
+
+
+def test_requirements_pins_and_lines() -> None:
+    """Exact pins are told apart from ranges; comments and options are skipped."""
+    text = "# top\n-i https://x\nRequests==2.19.0  # old\nflask>=2\nPyYAML[extra]==5.3\n"
+    pins = parse_requirements(text, "r.txt")
+    assert [(p.name, p.version, p.line, p.exact) for p in pins] == [
+        ("requests", "2.19.0", 3, True),
+        ("flask", "2", 4, False),
+        ("pyyaml", "5.3", 5, True),
+    ]
+    assert [p.name for p in unpinned(pins)] == ["flask"]
+    assert canonical_name("Zope.Interface_x") == "zope-interface-x"
+    with pytest.raises(ConfigError, match=re.escape("r.txt:1: cannot read requirement")):
+        parse_requirements("==1.0\n", "r.txt")
+
+
+def test_npm_lock_versions_and_old_lockfiles() -> None:
+    """v2/v3 lockfiles give path -> version; v1's nested tree gives the same node paths
+    (npm audit reads v1 as it is); a v1 entry without a version is named."""
+    lock = '{"lockfileVersion": 3, "packages": {"": {}, "node_modules/a": {"version": "1.0.0"}}}'
+    assert npm_lock_versions(lock, "package-lock.json") == {"node_modules/a": "1.0.0"}
+    old = {
+        "lockfileVersion": 1,
+        "dependencies": {
+            "mkdirp": {"version": "0.5.5", "dependencies": {"minimist": {"version": "1.2.5"}}}
+        },
+    }
+    assert npm_lock_versions(json.dumps(old), "package-lock.json") == {
+        "node_modules/mkdirp": "0.5.5",
+        "node_modules/mkdirp/node_modules/minimist": "1.2.5",
+    }
+    with pytest.raises(ConfigError, match="dependency 'a' has no version object"):
+        npm_lock_versions('{"lockfileVersion": 1, "dependencies": {"a": "1"}}', "x.json")
+    with pytest.raises(ConfigError, match=re.escape("package-lock.json:1: not valid JSON")):
+        npm_lock_versions("{", "package-lock.json")

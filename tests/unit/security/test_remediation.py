@@ -4,7 +4,6 @@ the advisories' ranges; ranges matched per installed version."""
 from __future__ import annotations
 
 from orchestra_ops.domain.security.findings import Ecosystem, Finding
-from orchestra_ops.domain.security.normalise import from_npm_audit
 from orchestra_ops.domain.security.remediation import (
     affected,
     lowest_clearing,
@@ -70,45 +69,3 @@ def test_npm_ranges() -> None:
     assert npm_range_contains(vulnerable, "1.2.6") is False
     assert npm_range_contains(vulnerable, "0.2.4") is False
     assert npm_range_contains("^1.0.0", "1.0.1") is None
-
-
-NPM_REPORT = {
-    "auditReportVersion": 2,
-    "vulnerabilities": {
-        "minimist": {
-            "name": "minimist",
-            "severity": "critical",
-            "isDirect": False,
-            "via": [
-                {
-                    "source": 1106915,
-                    "name": "minimist",
-                    "url": "https://github.com/advisories/GHSA-xvch-5gv4-984h",
-                    "severity": "critical",
-                    "title": "Prototype Pollution in minimist",
-                    "cvss": {"score": 9.8, "vectorString": None},
-                    "range": ">=1.0.0 <1.2.6 || <0.2.4",
-                }
-            ],
-            "range": "0.2.3 || 1.2.5",
-            "nodes": ["node_modules/minimist/node_modules/minimist", "node_modules/minimist"],
-            "fixAvailable": True,
-        }
-    },
-}
-
-
-def test_npm_findings_per_installed_version_with_fixes_from_the_range() -> None:
-    """Two installed versions, two findings; each fixed on its own line; no 'no fix known'."""
-    versions = {
-        "node_modules/minimist": "0.2.3",
-        "node_modules/minimist/node_modules/minimist": "1.2.5",
-    }
-    lines = {"node_modules/minimist": 9, "node_modules/minimist/node_modules/minimist": 3}
-    findings = from_npm_audit(NPM_REPORT, "pnpm-lock.yaml", versions, lines)
-    assert [(f.version, f.line, f.fixed_versions) for f in findings] == [
-        ("0.2.3", 9, ("0.2.4", "1.2.6")),
-        ("1.2.5", 3, ("1.2.6",)),
-    ]
-    plan = remediation_plan(findings)
-    assert [(s.current, s.target) for s in plan] == [("0.2.3", "0.2.4"), ("1.2.5", "1.2.6")]

@@ -1,4 +1,7 @@
-"""Turn each scanner's JSON report into :class:`Finding` s (pure; the runners do the I/O).
+"""Turn each scanner's JSON report into :class:`Finding` s; the runners do the I/O.
+
+Raw tool JSON is read here, at the adapter boundary, never in the domain: the domain
+sees only findings (as the Vercel and Lambda adapters parse their APIs' JSON).
 
 Formats as the real tools write them: pip-audit ``-f json``, safety ``--save-json``
 (report 1.1) and ``npm audit --json`` (auditReportVersion 2). A report that says the

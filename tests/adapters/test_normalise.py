@@ -1,29 +1,23 @@
-"""Scanner reports into findings, in the shapes the real tools write."""
+"""Scanner reports into findings, in the shapes the real tools write (pure, no tool runs)."""
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
 import pytest
 
-from orchestra_ops.domain.security.findings import Ecosystem, deduplicate
-from orchestra_ops.domain.security.manifests import (
-    canonical_name,
-    npm_lock_versions,
-    parse_requirements,
-    unpinned,
-)
-from orchestra_ops.domain.security.normalise import (
+from orchestra_ops.adapters.scanners.normalise import (
     enrich_with_osv,
     from_npm_audit,
     from_pip_audit,
     from_safety,
     osv_severity,
 )
+from orchestra_ops.domain.security.findings import Ecosystem, deduplicate
+from orchestra_ops.domain.security.remediation import remediation_plan
 from orchestra_ops.domain.security.severity import Severity
-from orchestra_ops.errors import ConfigError, ScanError
+from orchestra_ops.errors import ScanError
 
 PIP_AUDIT: dict[str, Any] = {
     "dependencies": [
@@ -176,37 +170,43 @@ def test_osv_enrichment_prefers_vectors_and_falls_back_to_labels() -> None:
     assert untouched.severity is None
 
 
-def test_requirements_pins_and_lines() -> None:
-    """Exact pins are told apart from ranges; comments and options are skipped."""
-    text = "# top\n-i https://x\nRequests==2.19.0  # old\nflask>=2\nPyYAML[extra]==5.3\n"
-    pins = parse_requirements(text, "r.txt")
-    assert [(p.name, p.version, p.line, p.exact) for p in pins] == [
-        ("requests", "2.19.0", 3, True),
-        ("flask", "2", 4, False),
-        ("pyyaml", "5.3", 5, True),
+NPM_TWO_VERSIONS = {
+    "auditReportVersion": 2,
+    "vulnerabilities": {
+        "minimist": {
+            "name": "minimist",
+            "severity": "critical",
+            "isDirect": False,
+            "via": [
+                {
+                    "source": 1106915,
+                    "name": "minimist",
+                    "url": "https://github.com/advisories/GHSA-xvch-5gv4-984h",
+                    "severity": "critical",
+                    "title": "Prototype Pollution in minimist",
+                    "cvss": {"score": 9.8, "vectorString": None},
+                    "range": ">=1.0.0 <1.2.6 || <0.2.4",
+                }
+            ],
+            "range": "0.2.3 || 1.2.5",
+            "nodes": ["node_modules/minimist/node_modules/minimist", "node_modules/minimist"],
+            "fixAvailable": True,
+        }
+    },
+}
+
+
+def test_npm_findings_per_installed_version_with_fixes_from_the_range() -> None:
+    """Two installed versions, two findings; each fixed on its own line; no 'no fix known'."""
+    versions = {
+        "node_modules/minimist": "0.2.3",
+        "node_modules/minimist/node_modules/minimist": "1.2.5",
+    }
+    lines = {"node_modules/minimist": 9, "node_modules/minimist/node_modules/minimist": 3}
+    findings = from_npm_audit(NPM_TWO_VERSIONS, "pnpm-lock.yaml", versions, lines)
+    assert [(f.version, f.line, f.fixed_versions) for f in findings] == [
+        ("0.2.3", 9, ("0.2.4", "1.2.6")),
+        ("1.2.5", 3, ("1.2.6",)),
     ]
-    assert [p.name for p in unpinned(pins)] == ["flask"]
-    assert canonical_name("Zope.Interface_x") == "zope-interface-x"
-    with pytest.raises(ConfigError, match=re.escape("r.txt:1: cannot read requirement")):
-        parse_requirements("==1.0\n", "r.txt")
-
-
-def test_npm_lock_versions_and_old_lockfiles() -> None:
-    """v2/v3 lockfiles give path -> version; v1's nested tree gives the same node paths
-    (npm audit reads v1 as it is); a v1 entry without a version is named."""
-    lock = '{"lockfileVersion": 3, "packages": {"": {}, "node_modules/a": {"version": "1.0.0"}}}'
-    assert npm_lock_versions(lock, "package-lock.json") == {"node_modules/a": "1.0.0"}
-    old = {
-        "lockfileVersion": 1,
-        "dependencies": {
-            "mkdirp": {"version": "0.5.5", "dependencies": {"minimist": {"version": "1.2.5"}}}
-        },
-    }
-    assert npm_lock_versions(json.dumps(old), "package-lock.json") == {
-        "node_modules/mkdirp": "0.5.5",
-        "node_modules/mkdirp/node_modules/minimist": "1.2.5",
-    }
-    with pytest.raises(ConfigError, match="dependency 'a' has no version object"):
-        npm_lock_versions('{"lockfileVersion": 1, "dependencies": {"a": "1"}}', "x.json")
-    with pytest.raises(ConfigError, match=re.escape("package-lock.json:1: not valid JSON")):
-        npm_lock_versions("{", "package-lock.json")
+    plan = remediation_plan(findings)
+    assert [(s.current, s.target) for s in plan] == [("0.2.3", "0.2.4"), ("1.2.5", "1.2.6")]
