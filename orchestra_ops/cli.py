@@ -197,13 +197,16 @@ def security_scan(
     """
     from orchestra_ops.errors import OpsError
     from orchestra_ops.security_scan import POLICY_FILE, run_scan
+    from orchestra_ops.wiring import build
 
     settings = _settings(env_file)
     if policy is not None and not (repo / policy).is_file():
         typer.echo(f"security scan: policy file {repo / policy} does not exist", err=True)
         raise typer.Exit(code=2)
     try:
-        outcome = run_scan(repo, settings.scan, out_dir, policy_file=policy or POLICY_FILE)
+        with build(settings) as clients:
+            scanner = clients.scanner()
+            outcome = run_scan(repo, scanner, out_dir, policy_file=policy or POLICY_FILE)
     except OpsError as error:
         typer.echo(f"security scan failed: {error}", err=True)
         raise typer.Exit(code=2) from error

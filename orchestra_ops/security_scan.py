@@ -1,5 +1,8 @@
 """One security scan of a repository: scan, gate, reports on disk, trend. No Prefect here.
 
+The scan itself is a :class:`~orchestra_ops.ports.scanner.Scanner` passed in (built by
+``wiring.Clients.scanner``); this module only gates, reports and compares its result.
+
 The weekly flow wraps this in tasks; `orchestra-ops security scan` runs it directly
 (the generated GitHub workflow calls that). Reports land in ``out_dir``:
 ``report.json``, ``summary.md``, ``results.sarif``, ``sbom.cdx.json`` and ``trend.svg`` (the
@@ -11,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,6 @@ from typing import Any
 from orchestra_ops import __version__
 from orchestra_ops.adapters.files import write_atomically
 from orchestra_ops.adapters.git import Git
-from orchestra_ops.adapters.scanners.run import scan_repo
 from orchestra_ops.adapters.schema_validation import validate_cyclonedx, validate_sarif
 from orchestra_ops.domain.security.markdown import markdown_summary
 from orchestra_ops.domain.security.policy import Policy, parse_policy
@@ -37,7 +38,7 @@ from orchestra_ops.domain.security.trend_chart import (
 )
 from orchestra_ops.domain.security.update_config import config_diff
 from orchestra_ops.errors import ConfigError, ScanError
-from orchestra_ops.settings import ScanSettings
+from orchestra_ops.ports.scanner import Scanner
 
 POLICY_FILE = "security-policy.yaml"
 
@@ -106,17 +107,16 @@ def _history(out_dir: Path) -> list[dict[str, Any]]:
 
 def run_scan(
     repo: Path,
-    settings: ScanSettings,
+    scanner: Scanner,
     out_dir: Path,
     *,
     policy_file: str = POLICY_FILE,
     max_concurrency: int = 4,
     today: dt.date | None = None,
 ) -> ScanOutcome:
-    """Scan ``repo``, apply its policy, write the four reports, compare with last time."""
+    """Scan ``repo`` with ``scanner``, gate it by the repo's policy, write reports and trend."""
     policy = load_policy(repo, policy_file)
-    with tempfile.TemporaryDirectory(prefix="orchestra-scan-") as work:
-        result = scan_repo(repo, settings, Path(work), max_concurrency)
+    result = scanner.scan(repo, max_concurrency=max_concurrency)
     now = dt.datetime.now(dt.UTC)
     gate = result.gate(policy, today or now.date())
     out_dir.mkdir(parents=True, exist_ok=True)

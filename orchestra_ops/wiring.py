@@ -26,6 +26,7 @@ from orchestra_ops.errors import ConfigError
 from orchestra_ops.ledger import Ledger
 from orchestra_ops.ports.lambda_cloud import LambdaCloudApi
 from orchestra_ops.ports.repository import ReorgRepository
+from orchestra_ops.ports.scanner import Scanner
 from orchestra_ops.ports.stack_engine import StackEngine
 from orchestra_ops.ports.stack_state import StateMigrator
 from orchestra_ops.ports.vercel import VercelApi
@@ -102,6 +103,12 @@ class Clients(ClosesOnExit):
     def reorg_repository(self, repo: Path) -> ReorgRepository:
         """The git work tree a reorganisation is carried out on (journaled in ``.git``)."""
         return ReorgApplier(repo)
+
+    def scanner(self) -> Scanner:
+        """pip-audit, safety and npm audit against the feeds of the scan settings."""
+        from orchestra_ops.adapters.scanners.run import ToolScanner
+
+        return ToolScanner(self.settings.scan)
 
     def state_migrator(self, org: str) -> StateMigrator:
         """Pulumi stack state moves in the engine's backend (ToolMissing without the CLI)."""

@@ -17,6 +17,7 @@ from orchestra_ops.domain.security.findings_table import findings_description, f
 from orchestra_ops.errors import ConfigError
 from orchestra_ops.security_scan import FIX_BRANCH, ScanOutcome, fix_pins, run_scan
 from orchestra_ops.settings import load_settings
+from orchestra_ops.wiring import for_process
 from tasks.policy import artifact_key, local_task, run_logger
 from tasks.run_names import named
 
@@ -37,7 +38,7 @@ def scan(repo_path: str, out_dir: str, policy_file: str, max_concurrency: int) -
     )
     return run_scan(
         Path(repo_path),
-        load_settings().scan,
+        for_process(load_settings()).scanner(),
         Path(out_dir),
         policy_file=policy_file,
         max_concurrency=max_concurrency,

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from orchestra_ops.adapters.scanners.run import ToolScanner
 from orchestra_ops.adapters.schema_validation import validate_cyclonedx, validate_sarif
 from orchestra_ops.sandbox.feeds import Feeds
 from orchestra_ops.security_scan import run_scan
@@ -55,7 +56,7 @@ def test_a_correct_scan_of_the_corpus_repository(
     shutil.copytree(CORPUS / name, repo)
     expected = json.loads((repo / "expected.json").read_text())
     outcome = run_scan(
-        repo, settings, tmp_path / "out", max_concurrency=4, today=dt.date(2026, 12, 1)
+        repo, ToolScanner(settings), tmp_path / "out", max_concurrency=4, today=dt.date(2026, 12, 1)
     )
     report = json.loads(outcome.reports["json"].read_text())
     assert report["scan_errors"] == []

@@ -4,10 +4,12 @@ Each (tool, manifest) run is one subprocess; a thread pool bounds how many run a
 A tool failing on one manifest does not stop the others: it becomes a
 :class:`~orchestra_ops.domain.security.scan.ToolFailure` in the result, and the gate
 fails on it. pip-audit findings get their severity from the OSV API afterwards.
+:class:`ToolScanner` is the :class:`~orchestra_ops.ports.scanner.Scanner` port over it.
 """
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -142,3 +144,34 @@ def scan_repo(
     unchecked = [u for p in ready for u in p.unchecked]
     result = combine(manifests, outcomes, unsupported, components, unchecked)
     return _enriched(result, settings.osv_api_url, osv_transport)
+
+
+class ToolScanner:
+    """The Scanner port: :func:`scan_repo` with the feeds of ``settings``, in a temporary
+    work directory (private HOMEs, caches and generated inputs) removed after each scan."""
+
+    def __init__(
+        self,
+        settings: ScanSettings,
+        *,
+        tools: Collection[str] = ALL_TOOLS,
+        timeout_s: float = 120.0,
+        osv_transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.settings = settings
+        self.tools = tools
+        self.timeout_s = timeout_s
+        self.osv_transport = osv_transport
+
+    def scan(self, repo: Path, *, max_concurrency: int = 4) -> ScanResult:
+        """Every manifest of ``repo`` audited by every applicable tool."""
+        with tempfile.TemporaryDirectory(prefix="orchestra-scan-") as work:
+            return scan_repo(
+                repo,
+                self.settings,
+                Path(work),
+                max_concurrency,
+                tools=self.tools,
+                timeout_s=self.timeout_s,
+                osv_transport=self.osv_transport,
+            )

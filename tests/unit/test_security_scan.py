@@ -1,0 +1,108 @@
+"""The scan service over an in-memory Scanner: gate, reports and trend without any tool,
+subprocess or server (the real scanners run in tests/adapters/test_scan_corpus.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+from orchestra_ops.domain.security.findings import Ecosystem, Finding
+from orchestra_ops.domain.security.scan import (
+    Component,
+    Manifest,
+    ManifestKind,
+    ScanResult,
+    ToolFailure,
+)
+from orchestra_ops.domain.security.severity import Severity
+from orchestra_ops.ports.scanner import Scanner
+from orchestra_ops.security_scan import run_scan
+
+TODAY = dt.date(2026, 12, 1)
+MANIFEST = Manifest("requirements.txt", ManifestKind.REQUIREMENTS)
+REQUESTS = Finding(
+    ecosystem=Ecosystem.PYPI,
+    package="requests",
+    version="2.19.0",
+    ids=frozenset({"CVE-2018-18074", "PYSEC-2018-28"}),
+    manifest="requirements.txt",
+    tools=frozenset({"pip-audit"}),
+    severity=Severity.HIGH,
+    cvss_score=7.5,
+    fixed_versions=("2.20.0",),
+    line=1,
+)
+
+
+def result(*findings: Finding, failures: tuple[ToolFailure, ...] = ()) -> ScanResult:
+    """One scanned requirements.txt pinning requests, with these findings."""
+    return ScanResult(
+        manifests=(MANIFEST,),
+        findings=findings,
+        failures=failures,
+        unsupported=(),
+        components=(Component(Ecosystem.PYPI, "requests", "2.19.0", "requirements.txt"),),
+        audited=(("requirements.txt", "pip-audit"),),
+    )
+
+
+class FakeScanner:
+    """Answers each scan with the next prepared result and records what it was asked."""
+
+    def __init__(self, *results: ScanResult) -> None:
+        self.results = list(results)
+        self.calls: list[tuple[Path, int]] = []
+
+    def scan(self, repo: Path, *, max_concurrency: int = 4) -> ScanResult:
+        """The next prepared result."""
+        self.calls.append((repo, max_concurrency))
+        return self.results.pop(0)
+
+
+def repo_at(tmp_path: Path) -> Path:
+    """A repository with one pinned requirements file (read only by the fix step)."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "requirements.txt").write_text("requests==2.19.0\n")
+    return repo
+
+
+def test_the_service_gates_reports_and_trends_what_the_scanner_found(tmp_path: Path) -> None:
+    """A high finding fails the default policy; the reports are written; the next scan,
+    clean, passes and counts the finding as fixed."""
+    repo, out = repo_at(tmp_path), tmp_path / "out"
+    scanner: Scanner = FakeScanner(result(REQUESTS), result())
+
+    first = run_scan(repo, scanner, out, max_concurrency=2, today=TODAY)
+
+    assert not first.gate.passed
+    assert first.gate.verdict.failing
+    assert set(first.reports) == {"json", "markdown", "sarif", "sbom", "trend"}
+    assert all(path.is_file() for path in first.reports.values())
+    report = json.loads(first.reports["json"].read_text())
+    assert [f["package"] for f in report["findings"]] == ["requests"]
+    assert "requests" in first.summary and "2.20.0" in first.summary
+    assert [len(first.trend.new), len(first.trend.fixed)] == [1, 0]
+
+    second = run_scan(repo, scanner, out, today=TODAY)
+
+    assert second.gate.passed
+    assert [len(second.trend.new), len(second.trend.fixed)] == [0, 1]
+    assert len(list((out / "history").glob("report-*.json"))) >= 1
+    assert isinstance(scanner, FakeScanner)
+    assert scanner.calls == [(repo, 2), (repo, 4)]
+
+
+def test_a_tool_failure_from_the_scanner_fails_the_gate_without_findings(
+    tmp_path: Path,
+) -> None:
+    """A scan that could not run is never a clean one, whatever the scanner is."""
+    failure = ToolFailure("safety", "requirements.txt", "safety database missing")
+    scanner = FakeScanner(result(failures=(failure,)))
+
+    outcome = run_scan(repo_at(tmp_path), scanner, tmp_path / "out", today=TODAY)
+
+    assert not outcome.gate.passed and outcome.gate.verdict.passed
+    assert outcome.gate.failures == (failure,)
+    assert "safety database missing" in outcome.summary
