@@ -170,27 +170,22 @@ def test_osv_enrichment_prefers_vectors_and_falls_back_to_labels() -> None:
     assert untouched.severity is None
 
 
+MINIMIST = NPM["vulnerabilities"]["minimist"]
+# minimist installed twice, at 0.2.3 and 1.2.5, under an advisory with two ranges
 NPM_TWO_VERSIONS = {
     "auditReportVersion": 2,
     "vulnerabilities": {
         "minimist": {
-            "name": "minimist",
-            "severity": "critical",
-            "isDirect": False,
+            **MINIMIST,
             "via": [
                 {
-                    "source": 1106915,
-                    "name": "minimist",
-                    "url": "https://github.com/advisories/GHSA-xvch-5gv4-984h",
-                    "severity": "critical",
-                    "title": "Prototype Pollution in minimist",
+                    **MINIMIST["via"][0],
                     "cvss": {"score": 9.8, "vectorString": None},
                     "range": ">=1.0.0 <1.2.6 || <0.2.4",
                 }
             ],
             "range": "0.2.3 || 1.2.5",
             "nodes": ["node_modules/minimist/node_modules/minimist", "node_modules/minimist"],
-            "fixAvailable": True,
         }
     },
 }
