@@ -101,14 +101,14 @@ class ProvisioningParams(BaseModel):
         None,
         min_length=1,
         title="Regions",
-        description="Lambda regions, most preferred first; empty: the stack's",
+        description="Lambda regions, most preferred first; empty: the stack's config",
     )
     count: int | None = Field(
         None,
         ge=1,
         le=16,
         title="Instance count",
-        description="API instances; empty: the stack's",
+        description="how many API instances; empty: the stack's config",
     )
     dry_run: bool = Field(False, title="Dry run", description="preview only: change nothing")
     ttl_hours: float | None = Field(

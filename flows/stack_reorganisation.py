@@ -65,8 +65,10 @@ class ReorgParams(BaseModel):
     )
     literal_4a_rename: bool = Field(
         False,
-        title="Literal 4A rename",
-        description="rename project files to `Pulumi.{name}.yaml` (refused: see docs)",
+        title="Rename project files (always refused)",
+        description="the roadmap's step 4A read literally: each Pulumi.yaml renamed to "
+        "`Pulumi.{name}.yaml`, which Pulumi reads as a stack's configuration. Always "
+        "refused; the reorganisation keeps each Pulumi.yaml",
     )
 
 
