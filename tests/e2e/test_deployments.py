@@ -369,6 +369,75 @@ def test_ui_lists_every_deployment_by_name(stack: Stack, tmp_path: Path) -> None
     print(f"UI screenshot: {screenshot}")
 
 
+RUN_FORMS = {  # deployment -> fields its form must show, and a placeholder a description holds
+    PROVISIONING: ({"environment", "ttl_hours", "approval_timeout_s", "regions", "count"}, ""),
+    "frontend-migration/frontend-migration": ({"production_url", "health"}, "{project}"),
+    "stack-reorganisation/stack-reorganisation": ({"literal_4a_rename"}, "Pulumi.{name}.yaml"),
+}
+UIS = {"v1": "", "v2": "/v2"}  # `prefect server start` serves both: v2 at `/`, v1 on a switch
+
+
+def _form_fields(schema: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(field, title, description) of every field the run form shows without a click: a
+    model's fields are laid out under its own title, nested models too (open by default)."""
+    definitions = schema.get("definitions", {})
+
+    def walk(node: dict[str, Any], where: str) -> Iterator[tuple[str, str, str]]:
+        for name, prop in node.get("properties", {}).items():
+            model = definitions.get(str(prop.get("$ref", "")).rsplit("/", 1)[-1], {})
+            description = prop.get("description") or model.get("description", "")
+            yield f"{where}.{name}", prop.get("title", name), description
+            yield from walk(model, f"{where}.{name}")
+
+    return list(walk(schema, "$"))
+
+
+def _squeezed(text: str) -> str:
+    """Text without whitespace or backticks: v1 renders a description as Markdown (`code`
+    becomes an element of its own), v2 as plain text, and lines wrap as they fit."""
+    return re.sub(r"[\s`]+", "", text)
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not on PATH")
+@pytest.mark.parametrize("ui", sorted(UIS))
+@pytest.mark.parametrize("name", sorted(RUN_FORMS))
+def test_ui_run_form_shows_titles_and_whole_descriptions(
+    stack: Stack, tmp_path: Path, name: str, ui: str
+) -> None:
+    """A deployment's "Custom run" page, rendered by headless Chromium: every field the form
+    shows carries the title its schema writes for people (never "Ttl Hours" or "params"),
+    and every description reads whole, placeholders included (Markdown ate `<project>`)."""
+    deployment = stack.api("GET", f"/deployments/name/{name}")
+    fields = _form_fields(deployment["parameter_openapi_schema"])
+    names = {where.rsplit(".", 1)[-1] for where, _, _ in fields}
+    must_show, placeholder = RUN_FORMS[name]
+    assert must_show <= names, f"the deployed schema lacks {must_show - names}: {fields}"
+    url = f"{stack.ui_url}{UIS[ui]}/deployments/deployment/{deployment['id']}/run"
+    parser = _Text()
+    parser.feed(headless_chromium(url, tmp_path / "profile", "--dump-dom"))
+    assert "Parameters" in parser.parts, f"no run form at {url}: {parser.parts}"
+    titles = {part.removesuffix(" (Optional)") for part in parser.parts}
+    missing = [f"{where}: {title!r}" for where, title, _ in fields if title not in titles]
+    assert not missing, f"titles not on the form: {missing}\n{parser.parts}"
+    mechanical = {  # Prefect's parameter name and pydantic's title of a field ("Ttl Hours")
+        spelling
+        for where, _, _ in fields
+        for python_name in [where.rsplit(".", 1)[-1]]
+        if "_" in python_name or where.count(".") == 1  # "Environment" is both
+        for spelling in (python_name, python_name.replace("_", " ").title())
+    }
+    assert not titles & mechanical, sorted(titles & mechanical)
+    text = _squeezed("".join(parser.parts))
+    cut = [f"{where}: {said!r}" for where, _, said in fields if _squeezed(said) not in text]
+    assert not cut, f"descriptions not shown whole: {cut}\n{parser.parts}"
+    assert placeholder in text and "://." not in text and "..yaml" not in text, parser.parts
+    flow = name.split("/", 1)[0]
+    screenshot = tmp_path / f"run-form-{flow}{'-v2' if ui == 'v2' else ''}.png"
+    headless_chromium(url, tmp_path / "profile", f"--screenshot={screenshot}")
+    assert screenshot.stat().st_size > 0
+    print(f"run form screenshot ({ui}): {screenshot}")
+
+
 def run_module(module: str, *args: str, env: dict[str, str]) -> str:
     """``python -m module args`` in the repo; its stdout, failing the test if it fails."""
     done = subprocess.run(
