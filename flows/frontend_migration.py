@@ -77,7 +77,7 @@ class FrontendMigrationParams(BaseModel):
         default_factory=dict,
         title="Environment variables",
         description="non-secret values only; a secret comes from the worker's "
-        "`ORCHESTRA_SECRET_{KEY}` variable",
+        "ORCHESTRA_SECRET_{KEY} variable",
     )
     preflight: bool = Field(
         True, title="Preflight build", description="build with the new config before deploying"
@@ -105,7 +105,7 @@ class FrontendMigrationParams(BaseModel):
     production_url: str | None = Field(
         None,
         title="Production URL",
-        description="empty: `https://{project}.vercel.app`",
+        description="empty: https://{project}.vercel.app",
     )
 
     @field_validator("app")

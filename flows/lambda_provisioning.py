@@ -141,7 +141,7 @@ class ProvisioningParams(BaseModel):
     infrastructure_dir: str = Field(
         "infrastructure/pulumi",
         title="Pulumi projects directory",
-        description="holds the `shared` and `backend` projects, on the worker",
+        description="holds the shared and backend projects, on the worker",
     )
 
     @model_validator(mode="after")
@@ -479,7 +479,7 @@ def lambda_ttl_cleanup(infrastructure_dir: str = "infrastructure/pulumi") -> lis
     """Destroy the dev API instances whose time-to-live has passed.
 
     Args:
-        infrastructure_dir: holds the `backend` Pulumi project, on the worker
+        infrastructure_dir: holds the backend Pulumi project, on the worker
     """
     lease = t.read_lease("dev")
     now = dt.datetime.now(dt.UTC)

@@ -61,7 +61,7 @@ class HealthParams(BaseModel):
         pattern=r"^[A-Za-z0-9._~/-]{1,200}$",
         title="API probe path",
         description="frontends: the path probed under each API prefix through the rewrite "
-        "(`health` probes `/api/health`); empty: API routes are not probed, and the report "
+        "(health probes /api/health); empty: API routes are not probed, and the report "
         "says so",
     )
 

@@ -94,7 +94,7 @@ class RoadmapParams(BaseModel):
     infrastructure_dir: str = Field(
         "infrastructure/pulumi",
         title="Pulumi projects directory",
-        description="holds the `shared` and `backend` Pulumi projects (2A)",
+        description="holds the shared and backend Pulumi projects (2A)",
     )
     instance_health: HealthParams = Field(
         default_factory=lambda: HealthParams(interval_s=2.0, budget_s=300.0, fail_fast_after=5),

@@ -61,7 +61,7 @@ class SecurityScanParams(BaseModel):
     out_dir: str | None = Field(
         None,
         title="Report directory",
-        description="empty: `security/{repository name}` under the state directory",
+        description="empty: security/{repository name} under the state directory",
     )
     max_concurrency: int = Field(
         4, ge=1, le=32, title="Scanners at once", description="scanner runs at once"

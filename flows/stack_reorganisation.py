@@ -67,7 +67,7 @@ class ReorgParams(BaseModel):
         False,
         title="Rename project files (always refused)",
         description="the roadmap's step 4A read literally: each Pulumi.yaml renamed to "
-        "`Pulumi.{name}.yaml`, which Pulumi reads as a stack's configuration. Always "
+        "Pulumi.{name}.yaml, which Pulumi reads as a stack's configuration. Always "
         "refused; the reorganisation keeps each Pulumi.yaml",
     )
 
