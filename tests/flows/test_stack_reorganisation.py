@@ -54,7 +54,11 @@ def test_apply_moves_projects_and_leaves_state_migration_pending(
 ) -> None:
     """Without the Pulumi CLI the files move and the stack commands are listed."""
     monkeypatch.setenv("ORCHESTRA_PULUMI_CACHE", str(tmp_path / "no-pulumi-cache"))
-    assert shutil.which("pulumi") is None, "this test needs a machine without pulumi on PATH"
+    path = os.environ.get("PATH", "").split(os.pathsep)
+    monkeypatch.setenv(
+        "PATH", os.pathsep.join(d for d in path if not shutil.which("pulumi", path=d))
+    )
+    assert shutil.which("pulumi") is None
     report = stack_reorganisation(ReorgParams(repo_path=str(repo), action=ReorgAction.APPLY))
     assert report.outcome == "state migration pending"
     assert (repo / "infrastructure/pulumi/backend/Pulumi.yaml").exists()
