@@ -6,6 +6,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
@@ -30,11 +31,23 @@ os.environ["ORCHESTRA_STATE_KEY_FILE"] = str(_PREFECT_HOME / "state.key")
 
 @pytest.fixture(scope="session")
 def prefect_harness() -> Iterator[None]:
-    """A temporary Prefect server and database shared by every test that runs flows."""
-    from prefect.testing.utilities import prefect_test_harness
+    """A temporary Prefect server and database shared by every test that runs flows.
 
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
+    Prefect's harness makes its database in a fresh ``mkdtemp()`` directory; handing it one
+    that already holds a migrated ``prefect-test.db`` saves the server its migrations.
+    """
+    from prefect.testing import utilities
+
+    from tests.prefect_database import migrated_database
+
+    def migrated_directory() -> str:
+        directory = tempfile.mkdtemp(prefix="orchestra-ops-prefect-db-")
+        migrated_database(Path(directory) / "prefect-test.db")
+        return directory
+
+    with mock.patch.object(utilities, "mkdtemp", migrated_directory):
+        with utilities.prefect_test_harness(server_startup_timeout=120):
+            yield
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

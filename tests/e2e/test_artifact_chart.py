@@ -31,6 +31,7 @@ from tests.e2e.prefect_processes import (
     stop,
     wait_healthy,
 )
+from tests.prefect_database import server_home
 
 pytestmark = [
     pytest.mark.slow,
@@ -113,7 +114,7 @@ def _rgb(colour: str) -> tuple[int, int, int]:
 def test_the_weekly_trend_chart_renders_in_the_artifact_page(tmp_path: Path) -> None:
     port = free_port()
     api_url = f"http://127.0.0.1:{port}/api"
-    env = environment(tmp_path / "prefect-home", api_url)
+    env = environment(server_home(tmp_path / "prefect-home"), api_url)
     log = tmp_path / "server.log"
     server = start(
         [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)], env, log

@@ -66,6 +66,7 @@ from tests.e2e.prefect_processes import (
     worker_environment,
 )
 from tests.flows.provisioning_support import copy_projects
+from tests.prefect_database import server_home
 from tests.pulumi_cli import needs_pulumi_cli
 
 PROVISIONING = "lambda-provisioning/lambda-provisioning"
@@ -134,7 +135,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     tmp = tmp_path_factory.mktemp("e2e")
     port = free_port()
     api_url = f"http://127.0.0.1:{port}/api"
-    env = environment(tmp / "prefect-home", api_url)
+    env = environment(server_home(tmp / "prefect-home"), api_url)
     with contextlib.ExitStack() as cleanup:
         server_log = tmp / "server.log"
         server = start(

@@ -40,6 +40,7 @@ from tests.e2e.prefect_processes import (
     submitted_by,
     wait_healthy,
 )
+from tests.prefect_database import server_home
 
 WORKERS = {"worker-east": "east", "worker-west": "west"}  # name -> its directory
 RUNS = 2  # one each: a worker of one slot cannot take the second while it scans
@@ -105,7 +106,7 @@ def two_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwoWorkers
     tmp = tmp_path_factory.mktemp("two-workers")
     port = free_port()
     api_url = f"http://127.0.0.1:{port}/api"
-    env = environment(tmp / "prefect-home", api_url)
+    env = environment(server_home(tmp / "prefect-home"), api_url)
     with contextlib.ExitStack() as cleanup:
         server_log = tmp / "server.log"
         server_env = {**env, "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "false"}
