@@ -85,6 +85,7 @@ class ScanSummary(BaseModel):
     """What the scan found, in numbers, and where the reports are."""
 
     passed: bool
+    scanned: int = Field(0, description="candidate manifests a scanner audited")
     findings: int
     failing: int
     scan_errors: int
@@ -117,6 +118,7 @@ def security_scan(params: SecurityScanParams) -> ScanSummary:
     )
     summary = ScanSummary(
         passed=outcome.gate.passed,
+        scanned=outcome.scanned,
         findings=len(outcome.result.findings),
         failing=len(outcome.gate.verdict.failing),
         scan_errors=len(outcome.result.failures),
@@ -130,9 +132,11 @@ def security_scan(params: SecurityScanParams) -> ScanSummary:
         config_problem=plan.problem,
     )
     logger.info(
-        "security scan %s: %d findings, %d at or above the threshold, %d scan errors; "
-        "%d new and %d fixed since the last scan; report %s",
+        "security scan %s: %d manifests scanned, %d not; %d findings, %d at or above the "
+        "threshold, %d scan errors; %d new and %d fixed since the last scan; report %s",
         "passed" if summary.passed else "failed",
+        summary.scanned,
+        len(summary.not_scanned),
         summary.findings,
         summary.failing,
         summary.scan_errors,
@@ -140,6 +144,12 @@ def security_scan(params: SecurityScanParams) -> ScanSummary:
         summary.fixed,
         summary.reports["markdown"],
     )
+    if not summary.scanned:
+        logger.warning(
+            "nothing was scanned in %s: %s",
+            params.repo_path,
+            "; ".join(summary.not_scanned) or "no dependency manifest found",
+        )
     if outcome.gate.verdict.failing or outcome.result.failures:
         failing, threshold = outcome.gate.verdict.failing, outcome.policy.threshold
         errors = [f"{f.tool} on {f.manifest}" for f in outcome.result.failures]

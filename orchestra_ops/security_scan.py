@@ -60,6 +60,11 @@ class ScanOutcome:
         return [s.text for s in manifest_statuses(self.result) if s.status == "not scanned"]
 
     @property
+    def scanned(self) -> int:
+        """How many candidate manifests a scanner audited, in whole or in part."""
+        return sum(1 for s in manifest_statuses(self.result) if s.status != "not scanned")
+
+    @property
     def not_checked(self) -> int:
         """How many lines of scanned manifests no scanner checks (listed in the reports)."""
         return len(self.result.unchecked)

@@ -37,24 +37,8 @@ MATRIX: dict[str, dict[str, Any]] = YAML(typ="safe").load(
     (TESTS / "corpus_matrix.yaml").read_text("utf-8")
 )
 EXPECTATION_FILES = ("expected.json", "expectation.json", "expect.yaml")
-KNOWN_DEFECTS = {
-    "reorg_corpus/go-yaml-gitlab": (
-        "defect: go.mod files (Go module manifests) are neither scanned nor listed with a "
-        "reason: the report lists no manifest, says '0 manifests' and the gate passes"
-    ),
-    "reorg_corpus/root-yaml-github": (
-        "defect: a repository with no manifest at all is reported 'PASSED', '0 manifests, "
-        "0 findings' over an empty Manifests table; nothing says there was nothing to scan"
-    ),
-}
 REPOS = [
-    pytest.param(
-        repo,
-        id=repo,
-        marks=[pytest.mark.xfail(strict=True, reason=KNOWN_DEFECTS[repo])]
-        if repo in KNOWN_DEFECTS
-        else [],
-    )
+    pytest.param(repo, id=repo)
     for repo, tracks in sorted(MATRIX.items())
     if "own" not in tracks["security"]
 ]

@@ -46,14 +46,8 @@ NO_PROJECT_SILENT = (
     "(0 operations, empty tables, 'None: every reference was followed.'; the flow reports "
     "outcome 'planned'); nothing says there is no Pulumi project and so nothing to reorganise"
 )
-GO_MOD_SILENT = (
-    "defect: go.mod files (Go module manifests; stacks/network/go.mod requires "
-    "github.com/pulumi/pulumi/sdk/v3 v3.130.0) are neither scanned nor listed with a reason: "
-    "discovery returns no candidate at all, the scan reports 0 manifests and passes"
-)
 #: (repo, track) -> why the code's answer differs from the matrix's.
 KNOWN_DEFECTS: dict[tuple[str, str], str] = {
-    ("reorg_corpus/go-yaml-gitlab", "security"): GO_MOD_SILENT,
     **{
         (repo, "reorg-says"): NO_PROJECT_SILENT
         for repo, tracks in MATRIX.items()

@@ -12,9 +12,10 @@ Scanned:
 Listed as not scanned, each with its reason: a ``.in`` whose compiled ``.txt`` is scanned,
 a file named like requirements that is not requirements syntax, ``pyproject.toml``,
 ``Pipfile``, ``setup.py``/``setup.cfg`` and ``package.json`` (covered by a lock, or with no
-lock to audit), conda environment files, a binary ``bun.lockb`` and lock formats not read
-yet (``pdm.lock``, ``pylock.toml``). The scan itself lists, per manifest, the lines it
-cannot check (:mod:`.prepare`).
+lock to audit), conda environment files, a binary ``bun.lockb``, lock formats not read
+yet (``pdm.lock``, ``pylock.toml``) and the manifests of other ecosystems (``go.mod``,
+``Cargo.lock``, ``Gemfile.lock``, ...), each naming the tool that audits it. The scan
+itself lists, per manifest, the lines it cannot check (:mod:`.prepare`).
 """
 
 from __future__ import annotations
@@ -50,6 +51,19 @@ _NOT_READ = {
     "pdm.lock": "pdm.lock is not read yet; export it (`pdm export -o requirements.txt`) "
     "and the export is audited",
     "pylock.toml": "pylock.toml is not read yet; export a requirements file to audit it",
+}
+# Manifests of ecosystems no scanner here reads (pip-audit, safety and npm audit know
+# PyPI and npm only): named, with the tool that audits them, never passed over.
+_OTHER_ECOSYSTEMS = {
+    "go.mod": ("Go modules", "govulncheck"),
+    "Cargo.lock": ("Rust crates", "cargo audit"),
+    "Gemfile.lock": ("Ruby gems", "bundler-audit"),
+    "composer.lock": ("PHP packages", "composer audit"),
+    "pom.xml": ("Maven dependencies", "OWASP dependency-check"),
+    "build.gradle": ("Gradle dependencies", "OWASP dependency-check"),
+    "build.gradle.kts": ("Gradle dependencies", "OWASP dependency-check"),
+    "packages.lock.json": (".NET packages", "dotnet list package --vulnerable"),
+    "mix.lock": ("Elixir packages", "mix_audit"),
 }
 
 
@@ -167,6 +181,10 @@ def _locks(files: list[str]) -> tuple[list[Manifest], list[Unsupported]]:
             manifests.append(Manifest(path, ManifestKind.PYTHON_LOCK))
         elif name in JS_LOCKS:
             manifests.append(Manifest(path, ManifestKind.JS_LOCK))
+        elif name in _OTHER_ECOSYSTEMS:
+            ecosystem, tool = _OTHER_ECOSYSTEMS[name]
+            reason = f"{ecosystem} are not audited by this scan (it reads PyPI and npm "
+            unsupported.append(Unsupported(path, reason + f"packages only); use {tool}"))
         elif name in _NOT_READ:
             sibling = str(PurePosixPath(path).with_name("bun.lock"))
             if name == "bun.lockb" and sibling in files:

@@ -13,7 +13,7 @@ from orchestra_ops.domain.security.reports import (
     severity_counts,
     severity_label,
 )
-from orchestra_ops.domain.security.scan import Gate, ScanResult
+from orchestra_ops.domain.security.scan import Gate, ScanResult, manifest_statuses
 from orchestra_ops.domain.security.trend import Trend
 
 #: Ids the OSV database knows (it aggregates CVE, GHSA, PYSEC and the other feeds).
@@ -127,12 +127,26 @@ def markdown_summary(
     the trend.
     """
     verdict = "PASSED" if gate.passed else "FAILED"
+    statuses = manifest_statuses(result)
+    not_scanned = sum(1 for s in statuses if s.status == "not scanned")
+    scanned = len(statuses) - not_scanned
     lines = [
-        f"# Dependency security scan: {verdict}",
+        f"# Dependency security scan: {verdict}" + ("" if scanned else " (nothing scanned)"),
         "",
-        f"{len(result.manifests)} manifests, {len(result.findings)} findings; threshold "
-        f"{policy.threshold.label}, unknown severity counted as {policy.unknown_severity.label}.",
+        f"{scanned} manifests scanned, {not_scanned} not scanned, {len(result.findings)} "
+        f"findings; threshold {policy.threshold.label}, unknown severity counted as "
+        f"{policy.unknown_severity.label}.",
         "",
+    ]
+    if not statuses:
+        lines += ["Nothing to scan: no dependency manifest was found in the repository.", ""]
+    elif not scanned:
+        lines += [
+            f"Nothing was scanned: none of the {not_scanned} candidate files could be audited "
+            "(see Manifests for why); the pass says nothing about their dependencies.",
+            "",
+        ]
+    lines += [
         "## Findings by severity",
         "",
         *_counts(result),

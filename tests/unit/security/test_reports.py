@@ -241,6 +241,27 @@ def test_markdown_summary_calls_out_what_matters(result: ScanResult) -> None:
     assert f"| {REQS} | scanned | pip-audit | 3 |  |" in text  # every manifest listed
 
 
+@pytest.mark.parametrize(
+    ("unsupported", "says"),
+    [
+        ((), "Nothing to scan: no dependency manifest was found in the repository."),
+        (
+            (Unsupported("web/package.json", "package.json has no lockfile"),),
+            "Nothing was scanned: none of the 1 candidate files could be audited",
+        ),
+    ],
+)
+def test_a_scan_that_audited_nothing_says_so(
+    unsupported: tuple[Unsupported, ...], says: str
+) -> None:
+    """A pass over nothing is not a clean repository: the headline and a line say so."""
+    empty = combine([], [], unsupported)
+    text = markdown_summary(empty, empty.gate(POLICY, TODAY), POLICY)
+    assert text.startswith("# Dependency security scan: PASSED (nothing scanned)\n"), text
+    assert f"0 manifests scanned, {len(unsupported)} not scanned, 0 findings" in text
+    assert says in text
+
+
 # --- trend -----------------------------------------------------------------------------------
 
 
