@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from orchestra_ops.domain.outcomes import RunOutcome
 from orchestra_ops.domain.reorg.model import ApplyResult
+from orchestra_ops.domain.reorg.plan import nothing_to_do
 from orchestra_ops.errors import ConfigError
 from tasks.policy import artifact_key
 from tasks.reorganisation import apply_plan, plan_reorganisation, resume_run, roll_back_run
@@ -124,6 +125,10 @@ def stack_reorganisation(params: ReorgParams) -> ReorgReport:
             len(plan.refused),
             len(plan.manual),
         )
+    if (reason := nothing_to_do(plan)) is not None:
+        get_run_logger().info("%s: %s", params.repo_path, reason)
+        action = params.action.value
+        return ReorgReport(action=action, operations=0, outcome=RunOutcome.NOTHING_TO_DO, **listed)
     if params.action is ReorgAction.PLAN:
         return ReorgReport(
             action="plan", operations=len(plan.operations), outcome=RunOutcome.PLANNED, **listed

@@ -9,6 +9,7 @@ class RunOutcome(StrEnum):
     """The outcome a track's report carries (serialised as its value)."""
 
     PLANNED = "planned"
+    NOTHING_TO_DO = "nothing to do"
     REFUSED = "refused"
     MIGRATED = "migrated"
     PROVISIONED = "provisioned"

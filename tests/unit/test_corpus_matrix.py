@@ -41,19 +41,8 @@ TRACKS = ("security", "frontend", "reorg")
 EXPECTATION_FILES = frozenset(name for name, _ in CORPORA.values())
 MATRIX: dict[str, dict[str, Any]] = YAML(typ="safe").load(MATRIX_FILE.read_text("utf-8"))
 
-NO_PROJECT_SILENT = (
-    "defect: a repository without any Pulumi project is planned as an empty reorganisation "
-    "(0 operations, empty tables, 'None: every reference was followed.'; the flow reports "
-    "outcome 'planned'); nothing says there is no Pulumi project and so nothing to reorganise"
-)
-#: (repo, track) -> why the code's answer differs from the matrix's.
-KNOWN_DEFECTS: dict[tuple[str, str], str] = {
-    **{
-        (repo, "reorg-says"): NO_PROJECT_SILENT
-        for repo, tracks in MATRIX.items()
-        if "says" in tracks["reorg"]
-    },
-}
+#: (repo, track) -> why the code's answer differs from the matrix's (none known today).
+KNOWN_DEFECTS: dict[tuple[str, str], str] = {}
 
 
 def _cases(track: str, *, defect_key: str | None = None) -> list[Any]:

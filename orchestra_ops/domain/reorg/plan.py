@@ -302,10 +302,23 @@ def render_discovery(discovery: Discovery) -> list[str]:
     return [*out, ""]
 
 
+def nothing_to_do(plan: Plan) -> str | None:
+    """Why ``plan`` changes nothing, or None when it has operations."""
+    if plan.operations:
+        return None
+    if not plan.mapping.entries:
+        return "no Pulumi project (no Pulumi.yaml or Pulumi.yml) here: nothing to reorganise"
+    if plan.refused:
+        return "every mapped project is refused (see Refused): nothing to reorganise"
+    return "every project is already where the mapping puts it: nothing to reorganise"
+
+
 def render_markdown(plan: Plan, discovery: Discovery | None = None) -> str:
     """The plan for people: the layout, every operation, every diff, the state commands."""
     origin = {op.dst: op.src for op in plan.operations if isinstance(op, Move)}
     out = ["# Pulumi stack reorganisation plan", ""]
+    if (reason := nothing_to_do(plan)) is not None:
+        out += [f"**Nothing to do:** {reason}.", ""]
     out += [f"Organisation `{plan.mapping.org}`, branch `{plan.mapping.branch}`.", ""]
     out += render_discovery(discovery) if discovery is not None else []
     out += ["| from | to | new name |", "|---|---|---|"]
