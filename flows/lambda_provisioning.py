@@ -195,6 +195,11 @@ class ProvisioningReport(BaseModel):
 def lambda_provisioning(params: ProvisioningParams) -> ProvisioningReport:
     """Provision the environment's API instances blue-green (see the module docstring)."""
     started = time.monotonic()
+    # Absolute once, here: the ledger and recovery must never resolve a relative one
+    # against another directory (a deployment run's is its own clone, deleted after it).
+    params = params.model_copy(
+        update={"infrastructure_dir": str(Path(params.infrastructure_dir).resolve())}
+    )
     env, infra = params.environment, Path(params.infrastructure_dir)
     shared_dir, backend_dir = infra / "shared", infra / "backend"
     report = ProvisioningReport(environment=env)
@@ -485,7 +490,7 @@ def lambda_ttl_cleanup(infrastructure_dir: str = "infrastructure/pulumi") -> lis
     now = dt.datetime.now(dt.UTC)
     if lease is None or not lease.expired(now):
         return []
-    backend_dir = Path(infrastructure_dir) / "backend"
+    backend_dir = Path(infrastructure_dir).resolve() / "backend"
     t.destroy_stack(backend_dir, "dev")
     left = t.live_instance_ids("dev")
     if left:

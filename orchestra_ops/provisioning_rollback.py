@@ -7,16 +7,25 @@ run is killed, the intent stays open; ``orchestra-ops recover`` then terminates 
 abandoned colour's instances through the Lambda API (never a serving one) and restores
 the stack's state from the checkpoint. The next run of the environment tears leftovers
 down itself and closes older rollouts as superseded. Plain functions; no Prefect.
+
+Recovery never resolves a recorded project directory against its own working directory
+and never writes into a directory other than the one the run used: when that one is gone
+(a deployment run's clone) or was recorded relative (before runs recorded absolute ones),
+the state is restored through a scratch copy of the project and the stack file is not.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from orchestra_ops.adapters.backups import BackupStore
 from orchestra_ops.adapters.files import restore_texts
 from orchestra_ops.domain.provisioning import live_instances_of
+from orchestra_ops.errors import ConfigError
 from orchestra_ops.ledger import Closure, Compensator, Decision, Intent
 from orchestra_ops.ports.lambda_cloud import LambdaCloudApi
 from orchestra_ops.ports.stack_engine import Checkpoint, StackEngine
@@ -37,17 +46,41 @@ def environment_of(saga: Saga) -> str:
     return saga.id.removeprefix(SAGA_PREFIX).split(":", 1)[0]
 
 
+@contextmanager
+def scratch_project(source: Path) -> Iterator[Path]:
+    """A throwaway copy of the project in ``source`` (its top-level files, stack files
+    included), named as it is: the engine may write stack files there, never in ``source``.
+
+    ConfigError when ``source`` holds no project file."""
+    if not (source / "Pulumi.yaml").is_file():
+        raise ConfigError(
+            f"{source}/Pulumi.yaml: no project file to work from (pass --infrastructure-dir "
+            "of a checkout holding the shared and backend projects)",
+            source=str(source),
+        )
+    with tempfile.TemporaryDirectory(prefix="orchestra-project-") as scratch:
+        copy = Path(scratch) / source.name
+        copy.mkdir()
+        for path in source.iterdir():
+            if path.is_file():
+                shutil.copy2(path, copy / path.name)
+        yield copy
+
+
 def undo_rollout(
     api: LambdaCloudApi,
     engine: Callable[[], StackEngine],
     backups: BackupStore,
     owner: str,
     intent: Intent,
+    projects: Path | None = None,
 ) -> Decision:
     """Terminate the abandoned colour (serving instances untouched), restore the state.
 
     Only instances of the state that journalled the rollout (``owner`` for an intent
-    written before intents carried it)."""
+    written before intents carried it). When the run's project directory is gone, or was
+    recorded relative, the state is restored through a scratch copy of the backend
+    project in ``projects`` (read only) and the stack file is restored nowhere."""
     environment, colour = str(intent.target["environment"]), str(intent.target["colour"])
     serving = {str(i) for i in intent.target.get("serving_ids") or ()}
     owner = str(intent.target.get("owner") or owner)
@@ -58,16 +91,33 @@ def undo_rollout(
     if left:
         api.terminate([i.id for i in left])
     stack = engine()  # ToolMissing without the Pulumi CLI: the intent stays open, saying so
-    backend_dir = Path(str(intent.target["backend_dir"]))
-    ref = stack.select_or_create(backend_dir, environment)
-    name = str(intent.undo["backup"])
-    stack.import_(ref, Checkpoint(backups.checkpoint(name)))
-    restore_texts(backend_dir, backups.files(name))
+    name, stack_file = str(intent.undo["backup"]), f"Pulumi.{environment}.yaml"
+    recorded = Path(str(intent.target["backend_dir"]))
+    checkpoint = Checkpoint(backups.checkpoint(name))
+    if recorded.is_absolute() and (recorded / "Pulumi.yaml").is_file():
+        stack.import_(stack.select_or_create(recorded, environment), checkpoint)
+        restore_texts(recorded, backups.files(name))
+        restored = f"stack state and {stack_file} restored from before the rollout"
+    else:
+        if projects is None:
+            raise ConfigError(
+                f"{recorded}: the run's project directory is not here, and no "
+                "project to work from was given"
+            )
+        with scratch_project(projects) as scratch:
+            stack.import_(stack.select_or_create(scratch, environment), checkpoint)
+        if not recorded.is_absolute():
+            why = "recorded relative to that run's own working directory, not known here"
+        else:
+            why = "which no longer holds the project" if recorded.exists() else "which is gone"
+        restored = (
+            f"stack state restored from before the rollout; {stack_file} was in the run's "
+            f"directory {recorded}, {why}: nothing to restore there"
+        )
     backups.discard(name)
     return Decision(
         Closure.COMPENSATED,
-        f"{len(left)} {colour} instance(s) of {environment} terminated; stack state and "
-        f"Pulumi.{environment}.yaml restored from before the rollout",
+        f"{len(left)} {colour} instance(s) of {environment} terminated; {restored}",
     )
 
 
@@ -76,6 +126,10 @@ def compensators(
     engine: Callable[[], StackEngine],
     backups: BackupStore,
     owner: str,
+    projects: Path | None = None,
 ) -> dict[str, Compensator]:
-    """The compensator of each provisioning undo action."""
-    return {ROLLOUT_ACTION: lambda intent: undo_rollout(api(), engine, backups, owner, intent)}
+    """The compensator of each provisioning undo action (``projects``: the backend
+    project to copy when a run's own directory is gone, see :func:`undo_rollout`)."""
+    return {
+        ROLLOUT_ACTION: lambda intent: undo_rollout(api(), engine, backups, owner, intent, projects)
+    }

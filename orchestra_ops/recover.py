@@ -42,6 +42,7 @@ from orchestra_ops.frontend_rollback import ReleaseProbe
 from orchestra_ops.ledger import Closure, Ledger, ReconcileReport
 from orchestra_ops.ports.stack_engine import Checkpoint, StackOutput
 from orchestra_ops.ports.vercel import VercelApi
+from orchestra_ops.provisioning_rollback import scratch_project
 from orchestra_ops.recover_pending import PendingCheck, settle_pending
 from orchestra_ops.saga import Saga, open_sagas
 from orchestra_ops.settings import Settings
@@ -99,17 +100,18 @@ def _lock_of(saga: Saga) -> tuple[str, str] | None:
 
 
 def reconcile_intents(
-    ledger: Ledger, clients: Clients, healthy: ReleaseProbe, *, dry_run: bool
+    ledger: Ledger, clients: Clients, healthy: ReleaseProbe, *, dry_run: bool, infra: Path | None
 ) -> list[IntentResult]:
     """Settle every saga a crashed run left open; in a dry run, say what would happen.
 
     A saga whose target is locked belongs to a run still in progress: it is left alone.
+    ``infra`` holds the projects to copy (read only) when a run's own are gone.
     """
     results: list[IntentResult] = []
     for saga in open_sagas(ledger):
         try:
             with idle_target(clients.settings.runtime.state_dir, _lock_of(saga)):
-                results += _settle(saga, clients, healthy, dry_run=dry_run)
+                results += _settle(saga, clients, healthy, dry_run, infra)
         except Conflict as busy:
             why = f"a run of this target is in progress ({busy}); not touched"
             results += [IntentResult(i.key, i.action, "open", why) for i in saga.open_intents()]
@@ -117,7 +119,7 @@ def reconcile_intents(
 
 
 def _settle(
-    saga: Saga, clients: Clients, healthy: ReleaseProbe, *, dry_run: bool
+    saga: Saga, clients: Clients, healthy: ReleaseProbe, dry_run: bool, infra: Path | None
 ) -> list[IntentResult]:
     intents = saga.open_intents()
     if saga.id.startswith(frontend_rollback.SAGA_PREFIX):
@@ -129,8 +131,9 @@ def _settle(
         if dry_run:
             why = "the abandoned colour would be terminated and the state restored"
             return [IntentResult(i.key, i.action, "would be compensated", why) for i in intents]
+        backend, owner = infra / "backend" if infra else None, clients.state_owner()
         undo = provisioning_rollback.compensators(
-            clients.lambda_cloud, clients.stack_engine, clients.backups(), clients.state_owner()
+            clients.lambda_cloud, clients.stack_engine, clients.backups(), owner, backend
         )
         return _results(saga.compensate(undo))
     why = "no compensator for this kind of run"
@@ -199,7 +202,8 @@ def check_orphans(
     """Find (and terminate, when asked and not a dry run) each environment's orphans.
 
     An environment whose stack a provisioning run holds is skipped (its new instances are
-    not in the stack yet, so they would look like orphans).
+    not in the stack yet, so they would look like orphans). The stack is read through a
+    scratch copy of ``backend_dir``: selecting a stack may write its stack file.
     """
     try:
         engine = clients.stack_engine()
@@ -213,9 +217,10 @@ def check_orphans(
             with idle_target(state_dir, ("stack", f"backend-{environment}")):
                 # Listed before the stack is read: an instance launched meanwhile is not judged.
                 instances = clients.lambda_cloud().list_instances()
-                ref = engine.select_or_create(backend_dir, environment)
-                listed = stack_instance_ids(engine.outputs(ref))
-                listed |= state_instance_ids(engine.export(ref))
+                with scratch_project(backend_dir) as project:
+                    ref = engine.select_or_create(project, environment)
+                    listed = stack_instance_ids(engine.outputs(ref))
+                    listed |= state_instance_ids(engine.export(ref))
                 owner = clients.state_owner()
                 check.orphans = find_orphans(instances, environment, listed, owner)
                 check.note = _untagged_note(instances, environment)
@@ -397,6 +402,7 @@ def recover(
             clients,
             frontend_rollback.release_probe(clients.prober(), policy),
             dry_run=dry_run,
+            infra=infrastructure_dir,
         )
         pending = settle_pending(clients, infrastructure_dir, environments, dry_run=dry_run)
         orphans = check_orphans(

@@ -16,6 +16,7 @@ from pathlib import Path
 from orchestra_ops.adapters.target_lock import idle_target
 from orchestra_ops.errors import Conflict, OpsError, ToolMissing
 from orchestra_ops.ports.stack_engine import SettlesPending
+from orchestra_ops.provisioning_rollback import scratch_project
 from orchestra_ops.wiring import Clients
 
 STACK_PROJECTS = ("shared", "backend")  # the order matters: the backend reads the shared one
@@ -80,9 +81,10 @@ def _settle_stack(
     engine: SettlesPending, project_dir: Path, environment: str, dry_run: bool
 ) -> PendingCheck:
     check = PendingCheck(f"{project_dir.name}/{environment}")
-    try:
-        ref = engine.select_or_create(project_dir, environment)
-        settled = engine.settle_pending(ref, dry_run=dry_run)
+    try:  # through a scratch copy: selecting a stack may write its stack file
+        with scratch_project(project_dir) as project:
+            ref = engine.select_or_create(project, environment)
+            settled = engine.settle_pending(ref, dry_run=dry_run)
         check.lines, check.left_open = settled.done, dry_run and settled.found > 0
     except (OpsError, ValueError) as error:
         check.status, check.note = "unchecked", f"{type(error).__name__}: {error}"

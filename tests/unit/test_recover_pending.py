@@ -81,9 +81,19 @@ def clients(tmp_path: Path, engine: Any) -> Any:
     return SimpleNamespace(stack_engine=stack_engine, settings=SimpleNamespace(runtime=runtime))
 
 
+def projects(tmp_path: Path) -> Path:
+    """The shared and backend project files (each stack is selected in a copy of them)."""
+    for project in ("shared", "backend"):
+        (tmp_path / "pulumi" / project).mkdir(parents=True, exist_ok=True)
+        (tmp_path / "pulumi" / project / "Pulumi.yaml").write_text(f"name: {project}\n")
+    return tmp_path / "pulumi"
+
+
 def test_shared_then_backend_of_each_environment_and_what_was_done(tmp_path: Path) -> None:
     engine = Engine({"backend/dev": ["adopt instance i-1 of api-blue-0: it exists"]})
-    checks = settle_pending(clients(tmp_path, engine), tmp_path, ["dev", "prod"], dry_run=False)
+    checks = settle_pending(
+        clients(tmp_path, engine), projects(tmp_path), ["dev", "prod"], dry_run=False
+    )
     assert engine.settled == ["shared/dev", "backend/dev", "shared/prod", "backend/prod"]
     assert [(c.stack, c.status, c.lines) for c in checks][:2] == [
         ("shared/dev", "checked", []),
@@ -94,7 +104,9 @@ def test_shared_then_backend_of_each_environment_and_what_was_done(tmp_path: Pat
 
 def test_a_dry_run_that_finds_pending_operations_is_not_clean(tmp_path: Path) -> None:
     engine = Engine({"shared/dev": ["terminate ssh key k-1 of ssh-key: ..."]})
-    (shared, backend) = settle_pending(clients(tmp_path, engine), tmp_path, ["dev"], dry_run=True)
+    (shared, backend) = settle_pending(
+        clients(tmp_path, engine), projects(tmp_path), ["dev"], dry_run=True
+    )
     assert shared.lines == ["would terminate ssh key k-1 of ssh-key: ..."]
     assert not shared.clean and backend.clean
     assert not RecoveryReport(True, [], [], pending=[shared, backend]).clean
@@ -104,7 +116,9 @@ def test_an_environment_a_run_holds_is_not_touched(tmp_path: Path) -> None:
     engine = Engine({"backend/dev": ["clear operation of x: ..."]})
     target = lock_path(tmp_path, "stack", "backend-dev")
     with hold(target, describe_holder("a provisioning run"), wait_s=0):
-        checks = settle_pending(clients(tmp_path, engine), tmp_path, ["dev"], dry_run=False)
+        checks = settle_pending(
+            clients(tmp_path, engine), projects(tmp_path), ["dev"], dry_run=False
+        )
     assert engine.settled == []
     assert [(c.stack, c.status) for c in checks] == [
         ("shared/dev", "skipped"),
@@ -117,7 +131,9 @@ def test_a_stack_that_cannot_be_settled_is_unchecked_but_not_the_others(
     tmp_path: Path,
 ) -> None:
     engine = Engine({}, fail="shared/dev")
-    shared, backend = settle_pending(clients(tmp_path, engine), tmp_path, ["dev"], dry_run=False)
+    shared, backend = settle_pending(
+        clients(tmp_path, engine), projects(tmp_path), ["dev"], dry_run=False
+    )
     assert shared.status == "unchecked" and "StackConflict" in shared.note and not shared.clean
     assert backend.status == "checked"
     report = RecoveryReport(False, [], [], pending=[shared, backend])
@@ -140,7 +156,7 @@ def test_a_stack_that_cannot_be_settled_is_unchecked_but_not_the_others(
 def test_without_an_engine_that_settles_nothing_is_claimed(
     tmp_path: Path, engine: Any, status: str, note: str, clean: bool
 ) -> None:
-    checks = settle_pending(clients(tmp_path, engine), tmp_path, ["dev"], dry_run=False)
+    checks = settle_pending(clients(tmp_path, engine), projects(tmp_path), ["dev"], dry_run=False)
     assert [(c.status, note in c.note) for c in checks] == [(status, True)] * 2
     assert all(c.clean is clean for c in checks)
 
