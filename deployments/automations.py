@@ -49,13 +49,14 @@ HEARTBEAT_S = 30
 #: Silence after a heartbeat that marks a run crashed: above Prefect's default interval
 #: (180 s), so a run started outside the work pool is never marked by mistake.
 SILENCE_S = 300
-_FINAL_EVENTS = {
-    f"prefect.flow-run.{name}" for name in ("Completed", "Failed", "Cancelled", "Crashed")
-}
+#: Any event of the run is a sign of life: a heartbeat, or a state, whatever its name (the
+#: flows end in named final states too: PolicyViolation, RolledBack, RollbackFailed, ...;
+#: listing Prefect's four names only made the automation fire on such finished runs).
+_ANY_RUN_EVENT = "prefect.flow-run.*"
 
 
-def zombie_automation(silence_s: int = SILENCE_S) -> Automation:
-    """The automation that marks a silent RUNNING flow run as CRASHED."""
+def zombie_automation(silence_s: int, watching: Watched) -> Automation:
+    """The automation that marks a silent RUNNING run of ``watching``'s deployments CRASHED."""
     return Automation(
         name=ZOMBIE_NAME,
         description=(
@@ -65,8 +66,12 @@ def zombie_automation(silence_s: int = SILENCE_S) -> Automation:
         enabled=True,
         trigger=EventTrigger(
             match={"prefect.resource.id": "prefect.flow-run.*"},
+            match_related={
+                "prefect.resource.role": "deployment",
+                "prefect.resource.name": watching.deployments,
+            },
             after={"prefect.flow-run.heartbeat"},
-            expect={"prefect.flow-run.heartbeat", *_FINAL_EVENTS},
+            expect={_ANY_RUN_EVENT},
             for_each={"prefect.resource.id"},
             posture=Posture.Proactive,
             threshold=1,
@@ -139,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"automations: {error}", file=sys.stderr)
         return 2
     try:
-        print(ensure(zombie_automation(args.silence_s)))
+        print(ensure(zombie_automation(args.silence_s, watching)))
         for line in ensure_alerts(notify.webhook_url, notify.timeout_s, watching):
             print(line, file=sys.stdout if notify.webhook_url else sys.stderr)
     except Exception as error:  # one line for a person at a terminal, not a traceback

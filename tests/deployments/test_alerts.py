@@ -6,9 +6,11 @@ from pathlib import Path
 from uuid import uuid4
 
 import pytest
+from prefect.server.events.schemas.automations import EventTrigger as ServerTrigger
 from pydantic import SecretStr
 
 from deployments.alerts import ALERTS, alert_automation, watched, webhook_block
+from deployments.automations import zombie_automation
 from orchestra_ops.errors import ConfigError
 
 
@@ -56,3 +58,19 @@ def test_the_block_keeps_the_url_secret() -> None:
     assert block.url == "{{webhook_url}}"
     assert "s3cr3t-canary" not in repr(block) + block.model_dump_json()
     assert block.secrets.get_secret_value() == {"webhook_url": url}
+
+
+@pytest.mark.parametrize(
+    "state", ["Completed", "Failed", "Crashed", "PolicyViolation", "RolledBack", "RollbackFailed"]
+)
+def test_the_crashed_when_silent_automation_hears_every_end_of_a_run(state: str) -> None:
+    """Judged by Prefect's own server-side matcher: a run that ended in any named state (a
+    gate's PolicyViolation too) is alive to the automation, never marked Crashed after."""
+    trigger = ServerTrigger.model_validate(zombie_automation(60, watched()).trigger.model_dump())
+    assert trigger.expects(f"prefect.flow-run.{state}")
+    assert trigger.expects("prefect.flow-run.heartbeat")
+    assert trigger.after == {"prefect.flow-run.heartbeat"}
+    assert trigger.match_related.model_dump() == {  # type: ignore[union-attr]
+        "prefect.resource.role": "deployment",
+        "prefect.resource.name": watched().deployments,
+    }
