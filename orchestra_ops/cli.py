@@ -195,6 +195,7 @@ def security_scan(
     Exit codes: 0 the policy gate passed, 1 it failed (findings or a scan error), 2 the
     scan could not run (a missing --policy file, bad settings, an unreadable repo).
     """
+    from orchestra_ops.domain.security.trend_chart import chart_as_path
     from orchestra_ops.errors import OpsError
     from orchestra_ops.security_scan import POLICY_FILE, run_scan
     from orchestra_ops.wiring import build
@@ -212,7 +213,7 @@ def security_scan(
         raise typer.Exit(code=2) from error
     if sarif is not None:
         sarif.write_bytes(outcome.reports["sarif"].read_bytes())
-    typer.echo(outcome.summary)
+    typer.echo(chart_as_path(outcome.summary, outcome.reports["trend"]))
     raise typer.Exit(code=0 if outcome.gate.passed else 1)
 
 

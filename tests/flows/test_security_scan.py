@@ -109,6 +109,8 @@ def test_cli_scan_exits_1_on_findings_and_writes_sarif(repo: Path, tmp_path: Pat
     )
     assert result.exit_code == 1, result.output
     assert "Dependency security scan: FAILED" in result.output
+    assert "base64" not in result.output  # the chart is named by its file, not printed
+    assert "(chart: " in result.output and "trend.svg)" in result.output
     assert json.loads(sarif.read_text())["version"] == "2.1.0"
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -139,3 +140,12 @@ def markdown_image(svg: str, alt: str = "Findings per scan, by severity") -> str
     """The SVG as a Markdown image with a ``data:`` URL (base64, so no character breaks it)."""
     data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
     return f"![{alt}](data:image/svg+xml;base64,{data})"
+
+
+_CHART_IMAGE = re.compile(r"!\[[^\]]*\]\(data:image/svg\+xml;base64,[A-Za-z0-9+/=]*\)")
+
+
+def chart_as_path(markdown: str, svg_path: object) -> str:
+    """``markdown`` for a terminal: each chart image (3 kB of base64 there) replaced by the
+    path of the SVG file."""
+    return _CHART_IMAGE.sub(f"(chart: {svg_path})", markdown)
