@@ -71,6 +71,7 @@ class RunState:
     state_name: str
     message: str | None = None
     created: dt.datetime | None = None
+    parameters: dict[str, Any] | None = None  # as the server merged them with the defaults
 
     @property
     def final(self) -> bool:
@@ -178,7 +179,14 @@ def start_run(
     problems = schema_problems(deployment, parameters)
     if problems:
         raise InvalidRequest(f"{deployment.name} refuses these parameters: " + "; ".join(problems))
-    return deployment, client.create_run(deployment, parameters, key)
+    run = client.create_run(deployment, parameters, key)
+    asked = {**deployment.defaults, **parameters}
+    if key and run.parameters is not None and run.parameters != asked:
+        raise InvalidRequest(
+            f"key {key!r} already started run {run.name} ({run.id}) of {deployment.name} with "
+            "other parameters; no new run was made (a new request needs a new key)"
+        )
+    return deployment, run
 
 
 def follow(

@@ -157,4 +157,5 @@ def _state(run: FlowRun) -> RunState:
         state_name=(state.name if state else None) or "Unknown",
         message=state.message if state else None,
         created=run.created,
+        parameters=dict(run.parameters),
     )

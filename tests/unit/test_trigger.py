@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,7 @@ class FakeServer:
         self.error = error
         self.created: list[tuple[dict[str, Any], str | None]] = []
         self.deployment_info = _deployment()
+        self.by_key: dict[str, RunState] = {}
 
     def deployment(self, name: str) -> Deployment:
         if self.error:
@@ -59,8 +61,10 @@ class FakeServer:
     def create_run(
         self, deployment: Deployment, parameters: dict[str, Any], idempotency_key: str | None
     ) -> RunState:
+        """As Prefect does: parameters merged over the defaults; a known key, its first run."""
         self.created.append((parameters, idempotency_key))
-        return self.states[0]
+        run = replace(self.states[0], parameters={**deployment.defaults, **parameters})
+        return self.by_key.setdefault(idempotency_key, run) if idempotency_key else run
 
     def run(self, run_id: str) -> RunState:
         if len(self.states) > 1:
@@ -99,6 +103,21 @@ def test_a_run_is_created_with_the_key_and_the_line_names_it() -> None:
     assert code is Exit.DONE
     assert server.created == [({"params": {"environment": "dev", "count": 1}}, "ticket-1")]
     assert lines == [f"run brave-otter (run-1) of {NAME}: Scheduled"]
+
+
+def test_a_key_used_again_with_other_parameters_is_refused_naming_the_first_run() -> None:
+    """The same key and parameters: the first run, said; other parameters: refused (2)."""
+    server = FakeServer()
+    assert _trigger(server, GOOD, key="ticket-1")[0] is Exit.DONE
+    assert _trigger(server, GOOD, key="ticket-1")[0] is Exit.DONE
+    prod = '{"params": {"environment": "prod", "dry_run": true}}'
+    code, lines = _trigger(server, prod, key="ticket-1")
+    assert code is Exit.REFUSED
+    assert lines == [
+        f"ERR trigger: key 'ticket-1' already started run brave-otter (run-1) of {NAME} with other "
+        "parameters; no new run was made (a new request needs a new key)"
+    ]
+    assert _trigger(server, prod, key="ticket-2")[0] is Exit.DONE
 
 
 @pytest.mark.parametrize(
