@@ -212,6 +212,12 @@ class GeneratedFilesSettings(_ProviderSettings):
     )
     update_reviewers: GitHubNames = Field(default=(), description="comma-separated")
     update_assignees: GitHubNames = Field(default=(), description="comma-separated")
+    update_automerge: bool = Field(
+        default=True,
+        description="Renovate merges type-definition and devDependency updates by itself, "
+        "each 3 days after its release (the plan's rules); false: every update waits for "
+        "a person",
+    )
     # Checked where used (the security workflow's plan, doctor), never here: a bad value
     # must not stop every flow, and its error must not quote a URL that may hold a token.
     workflow_product_git_url: BlankIsUnset = Field(

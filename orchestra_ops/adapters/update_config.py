@@ -169,7 +169,8 @@ def _generated(
     if choice.bot is UpdateBot.DEPENDABOT:
         document = dependabot_config(python_dirs, npm_dirs, settings.update_assignees)
     else:
-        document = renovate_config(settings.update_reviewers, settings.update_assignees)
+        people = (settings.update_reviewers, settings.update_assignees)
+        document = renovate_config(*people, automerge=settings.update_automerge)
     bot_path, bot_text = _bot_file(repo, choice.path, choice.bot.value, document, notes)
     product = product_source(settings)
     if product is None:

@@ -204,8 +204,14 @@ def _before_scan() -> str:
     return f"before {hour} on {SCAN_WEEKDAY}"
 
 
-def renovate_config(reviewers: Sequence[str] = (), assignees: Sequence[str] = ()) -> dict[str, Any]:
-    """``renovate.json`` of the plan, with current preset and matcher names."""
+def renovate_config(
+    reviewers: Sequence[str] = (), assignees: Sequence[str] = (), *, automerge: bool = True
+) -> dict[str, Any]:
+    """``renovate.json`` of the plan, with current preset and matcher names.
+
+    The plan's automerge rules (type definitions, devDependencies) wait 3 days after a
+    release, so a release pulled soon after publication is never merged; ``automerge``
+    false leaves every update to a person (the groups stay)."""
     config: dict[str, Any] = {
         "$schema": "https://docs.renovatebot.com/renovate-schema.json",
         "extends": ["config:recommended", "security:openssf-scorecard"],
@@ -217,18 +223,13 @@ def renovate_config(reviewers: Sequence[str] = (), assignees: Sequence[str] = ()
         "vulnerabilityAlerts": {"enabled": True, "schedule": ["at any time"]},
         "osvVulnerabilityAlerts": True,
         "packageRules": [
-            {
-                "matchPackageNames": ["/^@types//"],
-                "groupName": "type definitions",
-                "automerge": True,
-            },
-            {
-                "matchDepTypes": ["devDependencies"],
-                "automerge": True,
-                "minimumReleaseAge": "3 days",
-            },
+            {"matchPackageNames": ["/^@types//"], "groupName": "type definitions"},
         ],
     }
+    if automerge:
+        config["packageRules"].append({"matchDepTypes": ["devDependencies"]})
+        for rule in config["packageRules"]:
+            rule.update(automerge=True, minimumReleaseAge="3 days")
     if reviewers:
         config["reviewers"] = list(reviewers)
     users = [a for a in assignees if not a.startswith("team:")]

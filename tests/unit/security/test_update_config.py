@@ -127,6 +127,7 @@ def test_renovate_config_is_valid_and_uses_current_names() -> None:
         "matchPackageNames": ["/^@types//"],
         "groupName": "type definitions",
         "automerge": True,
+        "minimumReleaseAge": "3 days",  # a release pulled within days is never merged
     }
     assert dev == {
         "matchDepTypes": ["devDependencies"],
@@ -134,6 +135,12 @@ def test_renovate_config_is_valid_and_uses_current_names() -> None:
         "minimumReleaseAge": "3 days",
     }
     assert "config:base" not in str(document) and "matchPackagePatterns" not in str(document)
+    by_people = renovate_config(automerge=False)  # ORCHESTRA_UPDATE_AUTOMERGE=false
+    assert validate_config("renovate", by_people) == []
+    assert "automerge" not in str(by_people)
+    assert by_people["packageRules"] == [
+        {"matchPackageNames": ["/^@types//"], "groupName": "type definitions"}
+    ]
 
 
 def test_security_workflow_is_valid_pinned_and_least_privilege() -> None:
