@@ -155,3 +155,16 @@ def test_a_writer_other_than_the_named_job_is_reported() -> None:
     """security-events: write is allowed to the SARIF job only."""
     text, _ = GENERATED["security-audit (pinned product)"]
     assert any(p.startswith("sarif: writes") for p in audit.permission_problems(audit.load(text)))
+
+
+def test_pull_request_previews_never_get_the_account_wide_lambda_key() -> None:
+    """A preview runs a pull request's code: it gets the dev-scoped Pulumi token only; the
+    Lambda key (one per account) reaches `pulumi up` on main alone."""
+    jobs = audit.load(GENERATED["infrastructure-ci"][0])["jobs"]
+
+    def secrets(job: str) -> set[str]:
+        envs = [step.get("env", {}) for step in jobs[job]["steps"]]
+        return {name for env in envs for name, value in env.items() if "secrets." in value}
+
+    assert secrets("preview-dev") == {"PULUMI_ACCESS_TOKEN"}
+    assert secrets("up-prod") == {"PULUMI_ACCESS_TOKEN", "LAMBDA_LABS_API_KEY"}
