@@ -9,6 +9,7 @@ tasks share connection pools instead of building clients on every call.
 from __future__ import annotations
 
 import importlib
+import inspect
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -160,6 +161,16 @@ def _engine_factory(spec: str) -> EngineFactory:
             f"ORCHESTRA_STACK_ENGINE={spec!r} is not `pulumi` or `package.module:factory`",
             source="ORCHESTRA_STACK_ENGINE",
         )
+    try:  # the factory is called (settings, state_dir): a callable that cannot be is refused
+        inspect.signature(factory).bind(None, None)
+    except TypeError as error:
+        raise ConfigError(
+            f"ORCHESTRA_STACK_ENGINE={spec!r} is no engine factory: it must take "
+            f"(settings, state_dir) and return a stack engine ({error})",
+            source="ORCHESTRA_STACK_ENGINE",
+        ) from None
+    except ValueError:  # a builtin without a readable signature: found out when called
+        pass
     return factory  # type: ignore[no-any-return]
 
 

@@ -133,6 +133,9 @@ def test_doctor_refuses_a_stack_engine_that_does_not_exist(
     )
     monkeypatch.setenv("ORCHESTRA_STACK_ENGINE", "tests.doubles.program_engine")  # no :factory
     assert _doctor(tmp_path)[0] == 1
+    monkeypatch.setenv("ORCHESTRA_STACK_ENGINE", "json:dumps")  # callable, but no factory
+    code, output = _doctor(tmp_path)
+    assert code == 1 and "'json:dumps' is no engine factory" in output, output
 
 
 def test_doctor_refuses_a_bad_health_url_template(
