@@ -72,6 +72,7 @@ class RunState:
     message: str | None = None
     created: dt.datetime | None = None
     parameters: dict[str, Any] | None = None  # as the server merged them with the defaults
+    url: str | None = None  # the run's page in the Prefect UI, when the UI's URL is known
 
     @property
     def final(self) -> bool:
@@ -241,4 +242,4 @@ def created_line(deployment: Deployment, run: RunState, key: str | None, asked: 
     line = f"run {run.name} ({run.id}) of {deployment.name}: {run.state_name}"
     if key and run.created and run.created < asked - dt.timedelta(seconds=_SAME_RUN_S):
         line += f"; key {key!r} had already started it at {run.created.isoformat()}, no new run"
-    return line
+    return f"{line}; in the UI: {run.url}" if run.url else line

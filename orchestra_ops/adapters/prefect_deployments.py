@@ -16,7 +16,7 @@ from prefect.client.orchestration import SyncPrefectClient, get_client
 from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName
 from prefect.client.schemas.objects import FlowRun
 from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
-from prefect.settings import PREFECT_API_URL
+from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL
 
 from orchestra_ops.domain.redaction import safe_url
 from orchestra_ops.errors import ConfigError, InvalidRequest, NotFound, Unauthorized, Unavailable
@@ -158,4 +158,5 @@ def _state(run: FlowRun) -> RunState:
         message=state.message if state else None,
         created=run.created,
         parameters=dict(run.parameters),
+        url=f"{ui}/runs/flow-run/{run.id}" if (ui := PREFECT_UI_URL.value()) else None,
     )

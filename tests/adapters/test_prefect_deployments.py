@@ -20,6 +20,7 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
 from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 from prefect.runner import Runner
+from prefect.settings import PREFECT_UI_URL
 from prefect.states import Pending
 
 from deployments.parameter_schemas import tighten
@@ -125,4 +126,6 @@ def test_refusals_name_the_field_and_trigger_follows_runs(
     print("\n" + "\n".join(lines))
     assert outcome == [Exit.DONE], lines
     assert lines[0].startswith("run ") and f"of {CLEANUP}: Scheduled" in lines[0]
+    run_id = lines[0].split("(", 1)[1].split(")", 1)[0]
+    assert lines[0].endswith(f"; in the UI: {PREFECT_UI_URL.value()}/runs/flow-run/{run_id}")
     assert lines[-1].endswith(": Completed")
