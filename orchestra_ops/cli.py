@@ -306,13 +306,16 @@ def _recovery_summary(report: RecoveryReport, terminating: bool) -> list[str]:
     lines += [f"orphans in {', '.join(envs)}: {line}" for line, envs in by_line.items()]
     lines.append(_runs_line(report))
     left_open, unchecked = report.left_open(), report.unchecked()
+    # A long reason (the Pulumi CLI install hint) is said once, on the last line.
+    for why in {why for _, _, why in unchecked if len(why) > 200}:
+        lines = [line.replace(why, "see the last line") for line in lines]
     if left_open:
         lines.append(f"left open: {', '.join(left_open)}")
-    if unchecked:
-        lines.append(f"could not check: {_unchecked_said(unchecked)}")
     if not left_open:
         checked = "nothing left open" if not unchecked else "nothing left open in what was checked"
         lines.append(checked)
+    if unchecked:  # last: what could not be checked, and why
+        lines.append(f"could not check: {_unchecked_said(unchecked)}")
     return lines
 
 
