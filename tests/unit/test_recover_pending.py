@@ -12,18 +12,17 @@ import pytest
 from orchestra_ops.adapters.target_lock import describe_holder, hold, lock_path
 from orchestra_ops.errors import StackConflict, ToolMissing
 from orchestra_ops.ports.stack_engine import (
-    ChangeSummary,
     Checkpoint,
     OnEvent,
     Settlement,
-    StackOutput,
     StackRef,
 )
 from orchestra_ops.recover import EXIT_UNCHECKED, RecoveryReport, state_instance_ids
 from orchestra_ops.recover_pending import settle_pending
+from tests.doubles.unused_engine import UnusedEngine
 
 
-class Engine:
+class Engine(UnusedEngine):
     """Records which stacks were settled; ``pending`` maps a stack label to its lines."""
 
     def __init__(self, pending: Mapping[str, list[str]], fail: str = "") -> None:
@@ -41,34 +40,6 @@ class Engine:
         lines = self.pending.get(ref.label, [])
         done = [f"would {line}" for line in lines] if dry_run else lines
         return Settlement(ref.label, dry_run, decided=list(lines), done=done)
-
-    # The rest of the port: recover's pending part never calls them.
-    def set_config(self, ref: StackRef, values: Mapping[str, str], *, secret: bool = False) -> None:
-        raise NotImplementedError
-
-    def refresh(self, ref: StackRef, on_event: OnEvent | None = None) -> ChangeSummary:
-        raise NotImplementedError
-
-    def preview(self, ref: StackRef, on_event: OnEvent | None = None) -> ChangeSummary:
-        raise NotImplementedError
-
-    def up(self, ref: StackRef, on_event: OnEvent | None = None) -> Mapping[str, StackOutput]:
-        raise NotImplementedError
-
-    def outputs(self, ref: StackRef) -> Mapping[str, StackOutput]:
-        raise NotImplementedError
-
-    def export(self, ref: StackRef) -> Checkpoint:
-        raise NotImplementedError
-
-    def import_(self, ref: StackRef, checkpoint: Checkpoint) -> None:
-        raise NotImplementedError
-
-    def destroy(self, ref: StackRef, on_event: OnEvent | None = None) -> ChangeSummary:
-        raise NotImplementedError
-
-    def cancel(self, ref: StackRef) -> None:
-        raise NotImplementedError
 
 
 def clients(tmp_path: Path, engine: Any) -> Any:

@@ -26,7 +26,6 @@ from orchestra_ops.adapters.backups import BackupStore
 from orchestra_ops.errors import ConfigError
 from orchestra_ops.ledger import Closure, Intent
 from orchestra_ops.ports.stack_engine import (
-    ChangeSummary,
     Checkpoint,
     OnEvent,
     Settlement,
@@ -35,13 +34,14 @@ from orchestra_ops.ports.stack_engine import (
 )
 from orchestra_ops.recover import check_orphans
 from orchestra_ops.recover_pending import settle_pending
+from tests.doubles.unused_engine import UnusedEngine
 
 INFRA = Path(__file__).resolve().parents[2] / "infrastructure" / "pulumi"
 CHECKPOINT = Checkpoint('{"version": 3, "deployment": {"resources": []}}')
 BEFORE = "encryptionsalt: v1:run-salt\nconfig:\n  orchestra-backend:count: '1'\n"
 
 
-class Engine:
+class Engine(UnusedEngine):
     """Records selections and imports; selecting writes the stack file when missing (the
     CLI's create does), and a directory without a project file is a ConfigError."""
 
@@ -73,25 +73,6 @@ class Engine:
         self, ref: StackRef, on_event: OnEvent | None = None, *, dry_run: bool = False
     ) -> Settlement:
         return Settlement(ref.label, dry_run)
-
-    # The rest of the port: recovery never calls them.
-    def set_config(self, ref: StackRef, values: Mapping[str, str], *, secret: bool = False) -> None:
-        raise NotImplementedError
-
-    def refresh(self, ref: StackRef, on_event: OnEvent | None = None) -> ChangeSummary:
-        raise NotImplementedError
-
-    def preview(self, ref: StackRef, on_event: OnEvent | None = None) -> ChangeSummary:
-        raise NotImplementedError
-
-    def up(self, ref: StackRef, on_event: OnEvent | None = None) -> Mapping[str, StackOutput]:
-        raise NotImplementedError
-
-    def destroy(self, ref: StackRef, on_event: OnEvent | None = None) -> ChangeSummary:
-        raise NotImplementedError
-
-    def cancel(self, ref: StackRef) -> None:
-        raise NotImplementedError
 
 
 class Api:
