@@ -7,15 +7,49 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 
-def write_atomically(path: Path, text: str, *, private: bool = False) -> None:
-    """Write ``text`` next to ``path`` and rename it into place; ``private``: mode 0600."""
+def write_atomically(
+    path: Path, data: str | bytes, *, private: bool = False, durable: bool = False
+) -> None:
+    """Replace ``path`` all at once: a kill leaves the old or the new file, never half.
+
+    The new bytes (text as UTF-8) are staged at :func:`temp_path` and renamed into place.
+    ``private``: mode 0600; otherwise a file that exists keeps its mode (a script stays
+    executable). ``durable``: the bytes and the rename are fsynced before returning. A kill
+    before the rename can leave the staged file behind; :func:`discard_temp` removes it.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    mode = 0o600 if private else 0o666
-    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(partial, path)
+    temp = temp_path(path)
+    temp.unlink(missing_ok=True)  # a stale one would keep its own mode through O_TRUNC
+    descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o666)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(data.encode("utf-8") if isinstance(data, str) else data)
+        handle.flush()
+        if durable:
+            os.fsync(handle.fileno())
+    if not private and path.exists():
+        os.chmod(temp, path.stat().st_mode)
+    os.replace(temp, path)
+    if durable:
+        fsync_dir(path.parent)
+
+
+def temp_path(path: Path) -> Path:
+    """Where :func:`write_atomically` stages the new bytes of ``path``."""
+    return path.with_name(path.name + ".orchestra-tmp")
+
+
+def discard_temp(path: Path) -> None:
+    """Remove a staged file a killed :func:`write_atomically` left behind, if any."""
+    temp_path(path).unlink(missing_ok=True)
+
+
+def fsync_dir(directory: Path) -> None:
+    """Make a directory's entries (a create, rename or unlink in it) durable."""
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def read_texts(directory: Path, relatives: Iterable[str]) -> dict[str, str | None]:

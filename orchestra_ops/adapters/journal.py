@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from orchestra_ops.adapters.files import fsync_dir
 from orchestra_ops.domain.reorg.model import (
     MappingEntry,
     Move,
@@ -75,15 +76,6 @@ class Journal:
         records = self.read()
         starts = [i for i, r in enumerate(records) if r["event"] == "begin"]
         return records[starts[-1] :] if starts else []
-
-
-def fsync_dir(directory: Path) -> None:
-    """Make a directory's entries (a create, rename or unlink in it) durable."""
-    descriptor = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 @dataclass(frozen=True)
@@ -159,35 +151,6 @@ def plan_id(plan: Plan) -> str:
     """A stable id of a plan: the SHA-256 of its canonical JSON."""
     canonical = json.dumps(encode_plan(plan), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
-def atomic_write(path: Path, data: bytes, *, durable: bool = True) -> None:
-    """Replace a file's bytes all at once: a kill leaves the old or the new file, never half.
-
-    A kill between the write and the rename can leave ``<name>.orchestra-tmp`` behind;
-    ``discard_temp`` removes it.
-    """
-    temp = temp_path(path)
-    with temp.open("wb") as handle:
-        handle.write(data)
-        handle.flush()
-        if durable:
-            os.fsync(handle.fileno())
-    if path.exists():
-        os.chmod(temp, path.stat().st_mode)  # a script stays executable
-    os.replace(temp, path)
-    if durable:
-        fsync_dir(path.parent)
-
-
-def temp_path(path: Path) -> Path:
-    """Where ``atomic_write`` stages the new bytes of ``path``."""
-    return path.with_name(path.name + ".orchestra-tmp")
-
-
-def discard_temp(path: Path) -> None:
-    """Remove a staged file a killed ``atomic_write`` left behind, if any."""
-    temp_path(path).unlink(missing_ok=True)
 
 
 def prune_empty_dirs(directory: Path, stop: Path) -> None:

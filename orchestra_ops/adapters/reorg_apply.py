@@ -16,13 +16,12 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
+from orchestra_ops.adapters.files import discard_temp, write_atomically
 from orchestra_ops.adapters.git import Git, inside, read_links, read_snapshot
 from orchestra_ops.adapters.journal import (
     Journal,
     RunState,
-    atomic_write,
     decode_bytes,
-    discard_temp,
     encode_bytes,
     encode_plan,
     plan_id,
@@ -206,7 +205,7 @@ class ReorgApplier:
             return
         if current != operation.before.encode("utf-8", "surrogateescape"):
             raise ReorgError(f"{operation.path} changed since the plan was made; plan again")
-        atomic_write(path, after, durable=self.journal.durable)
+        write_atomically(path, after, durable=self.journal.durable)
 
     def _undo(self, operation: Move | Rewrite, before: bytes | None) -> None:
         if isinstance(operation, Move):
@@ -221,7 +220,7 @@ class ReorgApplier:
         path = self.repo / operation.path
         discard_temp(path)
         if before is not None and path.exists() and path.read_bytes() != before:
-            atomic_write(path, before, durable=self.journal.durable)
+            write_atomically(path, before, durable=self.journal.durable)
 
     def _commit(self, state: RunState) -> None:
         retried = "commit" in state.intents

@@ -295,7 +295,7 @@ def test_a_renovate_json5_file_is_not_overwritten(tmp_path: Path) -> None:
     assert any("renovate.json5.orchestra-ops-proposal to merge by hand" in n for n in plan.notes)
     write_config_files(repo, plan.changes)
     assert (repo / "renovate.json5").read_text() == original
-    assert not list(repo.rglob("*.partial"))  # written atomically, nothing left half-done
+    assert not list(repo.rglob("*.orchestra-tmp"))  # written atomically, nothing left half-done
 
 
 def test_an_existing_file_the_merge_would_make_invalid_is_left_alone(tmp_path: Path) -> None:
