@@ -18,7 +18,8 @@ from orchestra_ops.settings import Settings, load_settings
 from orchestra_ops.trigger_cli import trigger
 
 if TYPE_CHECKING:
-    from orchestra_ops.recover import OrphanCheck, RecoveryReport
+    from orchestra_ops.recover import RecoveryReport
+    from orchestra_ops.recover_orphans import OrphanCheck
 
 app = typer.Typer(
     name="orchestra-ops",

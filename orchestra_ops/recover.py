@@ -20,7 +20,7 @@ tells the three apart.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,19 +30,11 @@ from orchestra_ops.adapters import prefect_runs
 from orchestra_ops.adapters.prefect_runs import StuckRun
 from orchestra_ops.adapters.target_lock import idle_target
 from orchestra_ops.domain.health import HealthPolicy
-from orchestra_ops.domain.lambda_cloud import Instance
-from orchestra_ops.domain.pending_ops import INSTANCE, read_state
-from orchestra_ops.domain.provisioning import (
-    StackColours,
-    live_instances_of,
-    untagged_instances_of,
-)
-from orchestra_ops.errors import ConfigError, Conflict, OpsError, ToolMissing
+from orchestra_ops.errors import ConfigError, Conflict, OpsError
 from orchestra_ops.frontend_rollback import ReleaseProbe
 from orchestra_ops.ledger import Closure, Ledger, ReconcileReport
-from orchestra_ops.ports.stack_engine import Checkpoint, StackOutput
 from orchestra_ops.ports.vercel import VercelApi
-from orchestra_ops.provisioning_rollback import scratch_project
+from orchestra_ops.recover_orphans import UNCHECKED, OrphanCheck, check_orphans
 from orchestra_ops.recover_pending import PendingCheck, settle_pending
 from orchestra_ops.saga import Saga, open_sagas
 from orchestra_ops.settings import Settings
@@ -52,8 +44,6 @@ ENVIRONMENTS = ("dev", "prod")
 
 #: Exit codes of `orchestra-ops recover` (2 is a configuration error, from the CLI).
 EXIT_CLEAN, EXIT_OPEN, EXIT_UNCHECKED = 0, 1, 3
-#: The status of a check that could not be done (see the module docstring).
-UNCHECKED = "unchecked"
 
 
 def ledger_for(state_dir: Path) -> Ledger:
@@ -138,122 +128,6 @@ def _settle(
         return _results(saga.compensate(undo))
     why = "no compensator for this kind of run"
     return [IntentResult(i.key, i.action, "open", why) for i in intents]
-
-
-# --- orphaned instances -----------------------------------------------------------------
-
-
-@dataclass
-class OrphanCheck:
-    """One environment: orphans found and terminated, or why the check did not run."""
-
-    environment: str
-    status: str = "checked"  # checked | skipped | unchecked
-    orphans: list[Instance] = field(default_factory=list)
-    terminated: list[str] = field(default_factory=list)
-    note: str = ""
-
-    @property
-    def open(self) -> bool:
-        """True while an orphan found is still running."""
-        return not {o.id for o in self.orphans} <= set(self.terminated)
-
-
-def state_instance_ids(checkpoint: Checkpoint) -> set[str]:
-    """Ids of the instances a checkpoint holds (none from another engine's format).
-
-    An instance adopted after a killed update is in the state before any ``up`` has put
-    it in the outputs.
-    """
-    try:
-        return set(read_state(checkpoint).owned_ids(INSTANCE))
-    except (ValueError, AttributeError, TypeError):
-        return set()
-
-
-def stack_instance_ids(outputs: Mapping[str, StackOutput]) -> set[str]:
-    """Every instance id the backend stack lists, in any colour (ValueError when malformed)."""
-    values = {name: output.value for name, output in outputs.items()}
-    colours = StackColours.from_outputs(values)
-    listed = {instance.id for group in colours.instances.values() for instance in group}
-    active = values.get("instance_ids")
-    if isinstance(active, list):
-        listed.update(str(i) for i in active)
-    return listed
-
-
-def find_orphans(
-    instances: Iterable[Instance], environment: str, listed: set[str], owner: str
-) -> list[Instance]:
-    """Live API instances of ``environment`` that this state launched and its stack does
-    not list (another state's instances are not orphans of this one)."""
-    live = live_instances_of(instances, environment, owner=owner)
-    return [i for i in live if i.id not in listed]
-
-
-def check_orphans(
-    clients: Clients,
-    backend_dir: Path,
-    envs: Sequence[str],
-    *,
-    terminate: bool,
-    dry_run: bool,
-) -> list[OrphanCheck]:
-    """Find (and terminate, when asked and not a dry run) each environment's orphans.
-
-    An environment whose stack a provisioning run holds is skipped (its new instances are
-    not in the stack yet, so they would look like orphans). The stack is read through a
-    scratch copy of ``backend_dir``: selecting a stack may write its stack file.
-    """
-    try:
-        engine = clients.stack_engine()
-    except OpsError as error:  # ToolMissing among them: no Pulumi CLI
-        return [OrphanCheck(e, UNCHECKED, note=_why(error)) for e in envs]
-    state_dir = clients.settings.runtime.state_dir
-    checks = []
-    for environment in envs:
-        check = OrphanCheck(environment)
-        try:
-            with idle_target(state_dir, ("stack", f"backend-{environment}")):
-                # Listed before the stack is read: an instance launched meanwhile is not judged.
-                instances = clients.lambda_cloud().list_instances()
-                with scratch_project(backend_dir) as project:
-                    ref = engine.select_or_create(project, environment)
-                    listed = stack_instance_ids(engine.outputs(ref))
-                    listed |= state_instance_ids(engine.export(ref))
-                owner = clients.state_owner()
-                check.orphans = find_orphans(instances, environment, listed, owner)
-                check.note = _untagged_note(instances, environment)
-                if terminate and check.orphans and not dry_run:
-                    gone = clients.lambda_cloud().terminate([o.id for o in check.orphans])
-                    check.terminated = [str(i.id) for i in gone]
-        except Conflict:
-            check.status = "skipped"
-            check.note = f"a provisioning run of {environment} is in progress; not judged"
-        except (OpsError, ValueError) as error:  # a dead API, an unreadable stack: unjudged
-            check.status, check.note = UNCHECKED, _why(error)
-        checks.append(check)
-    return checks
-
-
-def _untagged_note(instances: Iterable[Instance], environment: str) -> str:
-    """Instances launched before owner tags existed: listed, never judged (whose?)."""
-    untagged = untagged_instances_of(instances, environment)
-    if not untagged:
-        return ""
-    ids = ", ".join(str(i.id) for i in untagged)
-    return (
-        f"{len(untagged)} instance(s) of {environment} carry no owner tag (launched before "
-        f"owner tags): {ids}; not judged, as no state can tell whose they are: terminate "
-        "by hand those no state lists"
-    )
-
-
-def _why(error: Exception) -> str:
-    """Why a check could not run, in one line (OpsError messages are written to be safe)."""
-    if isinstance(error, ToolMissing):
-        return str(error)
-    return f"{type(error).__name__}: {error}"
 
 
 # --- runs left RUNNING by a dead process ------------------------------------------------

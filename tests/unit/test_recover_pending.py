@@ -17,7 +17,8 @@ from orchestra_ops.ports.stack_engine import (
     Settlement,
     StackRef,
 )
-from orchestra_ops.recover import EXIT_UNCHECKED, RecoveryReport, state_instance_ids
+from orchestra_ops.recover import EXIT_UNCHECKED, RecoveryReport
+from orchestra_ops.recover_orphans import state_instance_ids
 from orchestra_ops.recover_pending import settle_pending
 from tests.doubles.unused_engine import UnusedEngine
 

@@ -32,7 +32,7 @@ from orchestra_ops.ports.stack_engine import (
     StackOutput,
     StackRef,
 )
-from orchestra_ops.recover import check_orphans
+from orchestra_ops.recover_orphans import check_orphans
 from orchestra_ops.recover_pending import settle_pending
 from tests.doubles.unused_engine import UnusedEngine
 

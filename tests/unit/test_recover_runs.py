@@ -6,7 +6,8 @@ import socket
 
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from orchestra_ops.recover import UNCHECKED, check_runs
+from orchestra_ops.recover import check_runs
+from orchestra_ops.recover_orphans import UNCHECKED
 
 
 def _dead_port() -> int:

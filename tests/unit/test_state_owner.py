@@ -22,7 +22,7 @@ from orchestra_ops.domain.lambda_cloud import (
 from orchestra_ops.domain.pending_ops import OWNER_TAG
 from orchestra_ops.domain.provisioning import live_instances_of, untagged_instances_of
 from orchestra_ops.errors import ConfigError
-from orchestra_ops.recover import find_orphans
+from orchestra_ops.recover_orphans import find_orphans
 from orchestra_ops.settings import PulumiSettings
 
 A, B = "0123456789abcdef", "fedcba9876543210"
