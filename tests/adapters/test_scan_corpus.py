@@ -11,14 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from orchestra_ops.adapters.scanners.run import ToolScanner
 from orchestra_ops.adapters.schema_validation import validate_cyclonedx, validate_sarif
-from orchestra_ops.sandbox.feeds import Feeds
 from orchestra_ops.security_scan import run_scan
 from orchestra_ops.settings import ScanSettings
 
@@ -32,31 +30,20 @@ CORPUS = Path(__file__).resolve().parents[1] / "security_corpus"
 REPOS = sorted(p.name for p in CORPUS.iterdir() if (p / "expected.json").is_file())
 
 
-@pytest.fixture(scope="module")
-def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScanSettings]:
-    """Scan settings pointing every tool at the sandbox feeds, served for the module."""
-    feeds = Feeds()
-    db = feeds.write_safety_db(tmp_path_factory.mktemp("safety") / "db")
-    with feeds.serve() as served:
-        yield ScanSettings(
-            _env_file=None,
-            osv_api_url=served.osv.url,
-            npm_registry_url=served.npm.url,
-            safety_db_dir=db,
-            safety_auth_server_url=served.safety.url,
-        )
-
-
 @pytest.mark.parametrize("name", REPOS)
 def test_a_correct_scan_of_the_corpus_repository(
-    name: str, settings: ScanSettings, tmp_path: Path
+    name: str, feed_settings: ScanSettings, tmp_path: Path
 ) -> None:
     """Every expected finding found; every candidate listed in every report."""
     repo = tmp_path / name
     shutil.copytree(CORPUS / name, repo)
     expected = json.loads((repo / "expected.json").read_text())
     outcome = run_scan(
-        repo, ToolScanner(settings), tmp_path / "out", max_concurrency=4, today=dt.date(2026, 12, 1)
+        repo,
+        ToolScanner(feed_settings),
+        tmp_path / "out",
+        max_concurrency=4,
+        today=dt.date(2026, 12, 1),
     )
     report = json.loads(outcome.reports["json"].read_text())
     assert report["scan_errors"] == []

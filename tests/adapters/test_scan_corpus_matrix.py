@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,6 @@ import pytest
 from ruamel.yaml import YAML
 
 from orchestra_ops.adapters.scanners.run import ToolScanner
-from orchestra_ops.sandbox.feeds import Feeds
 from orchestra_ops.security_scan import run_scan
 from orchestra_ops.settings import ScanSettings
 
@@ -44,24 +42,9 @@ REPOS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScanSettings]:
-    """Scan settings pointing every tool at the sandbox feeds, served for the module."""
-    feeds = Feeds()
-    db = feeds.write_safety_db(tmp_path_factory.mktemp("safety") / "db")
-    with feeds.serve() as served:
-        yield ScanSettings(
-            _env_file=None,
-            osv_api_url=served.osv.url,
-            npm_registry_url=served.npm.url,
-            safety_db_dir=db,
-            safety_auth_server_url=served.safety.url,
-        )
-
-
 @pytest.mark.parametrize("repo", REPOS)
 def test_a_correct_scan_of_a_repository_of_another_track(
-    repo: str, settings: ScanSettings, tmp_path: Path
+    repo: str, feed_settings: ScanSettings, tmp_path: Path
 ) -> None:
     """The candidates, statuses and findings the matrix gives; none of them silently."""
     expected = MATRIX[repo]["security"]
@@ -69,7 +52,7 @@ def test_a_correct_scan_of_a_repository_of_another_track(
     shutil.copytree(TESTS / repo, target, ignore=shutil.ignore_patterns(*EXPECTATION_FILES))
     outcome = run_scan(
         target,
-        ToolScanner(settings),
+        ToolScanner(feed_settings),
         tmp_path / "out",
         max_concurrency=4,
         today=dt.date(2026, 12, 1),
