@@ -55,8 +55,8 @@ SILENCE_S = 300
 _ANY_RUN_EVENT = "prefect.flow-run.*"
 
 
-def zombie_automation(silence_s: int, watching: Watched) -> Automation:
-    """The automation that marks a silent RUNNING run of ``watching``'s deployments CRASHED."""
+def zombie_automation(silence_s: int = SILENCE_S) -> Automation:
+    """The automation that marks a silent RUNNING flow run as CRASHED."""
     return Automation(
         name=ZOMBIE_NAME,
         description=(
@@ -65,11 +65,9 @@ def zombie_automation(silence_s: int, watching: Watched) -> Automation:
         ),
         enabled=True,
         trigger=EventTrigger(
+            # Every flow run, not only this project's deployments': a heartbeat names its
+            # deployment by id alone (no name to match), and ids change with each deploy.
             match={"prefect.resource.id": "prefect.flow-run.*"},
-            match_related={
-                "prefect.resource.role": "deployment",
-                "prefect.resource.name": watching.deployments,
-            },
             after={"prefect.flow-run.heartbeat"},
             expect={_ANY_RUN_EVENT},
             for_each={"prefect.resource.id"},
@@ -144,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"automations: {error}", file=sys.stderr)
         return 2
     try:
-        print(ensure(zombie_automation(args.silence_s, watching)))
+        print(ensure(zombie_automation(args.silence_s)))
         for line in ensure_alerts(notify.webhook_url, notify.timeout_s, watching):
             print(line, file=sys.stdout if notify.webhook_url else sys.stderr)
     except Exception as error:  # one line for a person at a terminal, not a traceback

@@ -518,6 +518,14 @@ def test_a_run_whose_process_died_is_listed_stuck_marked_crashed_and_frees_its_s
             assert runner.poll() is None, (tmp_path / "run.log").read_text()[-3000:]
             assert time.monotonic() < deadline, (tmp_path / "run.log").read_text()[-3000:]
             time.sleep(1)
+        # Killed right after a heartbeat: `recover` must see it stuck (20 s without one)
+        # before the automation marks it (SILENCE_S after the last one); a kill long after
+        # a heartbeat on a loaded machine let the automation win that race.
+        seen, deadline = heartbeats(stack, first), time.monotonic() + 60
+        while heartbeats(stack, first) == seen:
+            assert runner.poll() is None, (tmp_path / "run.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "no heartbeat for 60 s from a live run"
+            time.sleep(0.5)
         os.killpg(runner.pid, signal.SIGKILL)
         runner.wait(timeout=30)
         # The engine runs the flow in a process of its own, which starts the Pulumi CLI and
@@ -551,8 +559,8 @@ def test_a_run_whose_process_died_is_listed_stuck_marked_crashed_and_frees_its_s
             check=False,
         )
         report = json.loads(listed.stdout)
-        run_now = stack.api("GET", f"/flow_runs/{first}")
-        assert first in [r["id"] for r in report["runs"]["stuck"]], (run_now, listed.stdout)
+        state_now = stack.api("GET", f"/flow_runs/{first}")["state"]
+        assert first in [r["id"] for r in report["runs"]["stuck"]], (state_now, listed.stdout)
         assert listed.returncode == 1  # something is left open
         crashed = stack.wait_final(first, timeout_s=SILENCE_S + 90)
         assert crashed["state"]["type"] == "CRASHED", crashed["state"]
