@@ -37,8 +37,10 @@ format: venv
 
 ## Test files run on parallel workers (pytest-xdist), each file whole on one worker so a
 ## module's tests keep their order; most of the suite waits on servers and processes.
+## Modules go out in the order tests/conftest.py sorts them (longest first), not xdist's
+## (most tests first), so no long module starts last.
 TEST_WORKERS ?= 3
-XDIST := -n $(TEST_WORKERS) --dist loadfile
+XDIST := -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 test: lint vercel-tools
 	$(BIN)/pytest $(XDIST)

@@ -50,8 +50,21 @@ def prefect_harness() -> Iterator[None]:
             yield
 
 
+#: Test folders by how long their modules run, longest first: a parallel run that starts
+#: them last ends with one worker busy and the others idle (the Makefile turns off xdist's
+#: own reordering, which puts modules with many short tests first).
+_LONGEST_FIRST = ("e2e", "chaos", "flows", "sandbox", "adapters")
+
+
+def _weight(item: pytest.Item) -> int:
+    folder = Path(str(item.path)).relative_to(Path(__file__).parent).parts[0]
+    return _LONGEST_FIRST.index(folder) if folder in _LONGEST_FIRST else len(_LONGEST_FIRST)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test that needs the Prefect server, so `make test-fast` can leave them out."""
+    """Mark every test that needs the Prefect server, so `make test-fast` can leave them out;
+    order the modules longest first (a stable sort keeps each module's tests together)."""
+    items.sort(key=_weight)
     for item in items:
         if "prefect_harness" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.prefect_server)
