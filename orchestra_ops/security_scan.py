@@ -57,12 +57,12 @@ class ScanOutcome:
     @property
     def not_scanned(self) -> list[str]:
         """Every candidate manifest no scanner audited, as ``path: not scanned: reason``."""
-        return [s.text for s in manifest_statuses(self.result) if s.status == "not scanned"]
+        return [s.text for s in manifest_statuses(self.result) if not s.scanned]
 
     @property
     def scanned(self) -> int:
         """How many candidate manifests a scanner audited, in whole or in part."""
-        return sum(1 for s in manifest_statuses(self.result) if s.status != "not scanned")
+        return sum(1 for s in manifest_statuses(self.result) if s.scanned)
 
     @property
     def not_checked(self) -> int:

@@ -128,8 +128,8 @@ def markdown_summary(
     """
     verdict = "PASSED" if gate.passed else "FAILED"
     statuses = manifest_statuses(result)
-    not_scanned = sum(1 for s in statuses if s.status == "not scanned")
-    scanned = len(statuses) - not_scanned
+    scanned = sum(1 for s in statuses if s.scanned)
+    not_scanned = len(statuses) - scanned
     lines = [
         f"# Dependency security scan: {verdict}" + ("" if scanned else " (nothing scanned)"),
         "",

@@ -174,6 +174,11 @@ class ManifestStatus:
     unchecked: tuple[Unchecked, ...] = ()
 
     @property
+    def scanned(self) -> bool:
+        """True when a scanner audited it, in whole or in part (a scan error included)."""
+        return self.status != "not scanned"
+
+    @property
     def text(self) -> str:
         """One human line: ``requirements/dev.txt: scanned by pip-audit, safety (12 pins)``."""
         if self.status == "not scanned":
