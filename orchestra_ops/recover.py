@@ -34,8 +34,8 @@ from orchestra_ops.errors import ConfigError, Conflict, OpsError
 from orchestra_ops.frontend_rollback import ReleaseProbe
 from orchestra_ops.ledger import Closure, Ledger, ReconcileReport
 from orchestra_ops.ports.vercel import VercelApi
-from orchestra_ops.recover_orphans import UNCHECKED, OrphanCheck, check_orphans
-from orchestra_ops.recover_pending import PendingCheck, settle_pending
+from orchestra_ops.recover_orphans import OrphanCheck, check_orphans
+from orchestra_ops.recover_pending import UNCHECKED, PendingCheck, settle_pending
 from orchestra_ops.saga import Saga, open_sagas
 from orchestra_ops.settings import Settings
 from orchestra_ops.wiring import Clients, build

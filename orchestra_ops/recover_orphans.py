@@ -19,14 +19,11 @@ from orchestra_ops.domain.provisioning import (
     live_instances_of,
     untagged_instances_of,
 )
-from orchestra_ops.errors import Conflict, OpsError, ToolMissing
+from orchestra_ops.errors import Conflict, OpsError
 from orchestra_ops.ports.stack_engine import Checkpoint, StackOutput
 from orchestra_ops.provisioning_rollback import scratch_project
+from orchestra_ops.recover_pending import UNCHECKED, why_unchecked
 from orchestra_ops.wiring import Clients
-
-#: The status of a check that could not be done (see orchestra_ops.recover).
-UNCHECKED = "unchecked"
-
 
 # --- orphaned instances -----------------------------------------------------------------
 
@@ -96,7 +93,7 @@ def check_orphans(
     try:
         engine = clients.stack_engine()
     except OpsError as error:  # ToolMissing among them: no Pulumi CLI
-        return [OrphanCheck(e, UNCHECKED, note=_why(error)) for e in envs]
+        return [OrphanCheck(e, UNCHECKED, note=why_unchecked(error)) for e in envs]
     state_dir = clients.settings.runtime.state_dir
     checks = []
     for environment in envs:
@@ -119,7 +116,7 @@ def check_orphans(
             check.status = "skipped"
             check.note = f"a provisioning run of {environment} is in progress; not judged"
         except (OpsError, ValueError) as error:  # a dead API, an unreadable stack: unjudged
-            check.status, check.note = UNCHECKED, _why(error)
+            check.status, check.note = UNCHECKED, why_unchecked(error)
         checks.append(check)
     return checks
 
@@ -135,10 +132,3 @@ def _untagged_note(instances: Iterable[Instance], environment: str) -> str:
         f"owner tags): {ids}; not judged, as no state can tell whose they are: terminate "
         "by hand those no state lists"
     )
-
-
-def _why(error: Exception) -> str:
-    """Why a check could not run, in one line (OpsError messages are written to be safe)."""
-    if isinstance(error, ToolMissing):
-        return str(error)
-    return f"{type(error).__name__}: {error}"

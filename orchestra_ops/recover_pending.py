@@ -19,6 +19,18 @@ from orchestra_ops.ports.stack_engine import SettlesPending
 from orchestra_ops.provisioning_rollback import scratch_project
 from orchestra_ops.wiring import Clients
 
+#: The status of a check that could not be done (see orchestra_ops.recover).
+UNCHECKED = "unchecked"
+
+
+def why_unchecked(error: Exception) -> str:
+    """Why a check could not run, in one line (OpsError messages are written to be safe;
+    a missing tool's says how to install it)."""
+    if isinstance(error, ToolMissing):
+        return str(error)
+    return f"{type(error).__name__}: {error}"
+
+
 STACK_PROJECTS = ("shared", "backend")  # the order matters: the backend reads the shared one
 
 
@@ -35,7 +47,7 @@ class PendingCheck:
     @property
     def clean(self) -> bool:
         """True when it was settled (or deliberately skipped) and nothing was left in place."""
-        return self.status != "unchecked" and not self.left_open
+        return self.status != UNCHECKED and not self.left_open
 
 
 def settle_pending(
@@ -49,11 +61,8 @@ def settle_pending(
     names = [f"{p}/{e}" for e in envs for p in STACK_PROJECTS]
     try:
         engine = clients.stack_engine()
-    except ToolMissing as error:
-        return [PendingCheck(n, "unchecked", note=str(error)) for n in names]
-    except OpsError as error:
-        why = f"{type(error).__name__}: {error}"
-        return [PendingCheck(n, "unchecked", note=why) for n in names]
+    except OpsError as error:  # ToolMissing among them: no Pulumi CLI
+        return [PendingCheck(n, UNCHECKED, note=why_unchecked(error)) for n in names]
     if not isinstance(engine, SettlesPending):
         why = "the stack engine leaves no pending operations to settle"
         return [PendingCheck(n, "skipped", note=why) for n in names]
@@ -87,5 +96,5 @@ def _settle_stack(
             settled = engine.settle_pending(ref, dry_run=dry_run)
         check.lines, check.left_open = settled.done, dry_run and settled.found > 0
     except (OpsError, ValueError) as error:
-        check.status, check.note = "unchecked", f"{type(error).__name__}: {error}"
+        check.status, check.note = UNCHECKED, f"{type(error).__name__}: {error}"
     return check

@@ -7,7 +7,7 @@ import socket
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from orchestra_ops.recover import check_runs
-from orchestra_ops.recover_orphans import UNCHECKED
+from orchestra_ops.recover_pending import UNCHECKED
 
 
 def _dead_port() -> int:
