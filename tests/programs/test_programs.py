@@ -17,6 +17,7 @@ from orchestra_ops.errors import ConfigError
 from orchestra_ops.programs import backend, shared
 from orchestra_ops.programs.config import backend_config, shared_config
 from orchestra_ops.sandbox.lambda_cloud.catalog import INSTANCE_TYPES
+from tests.pulumi_mocks import mocked_pulumi
 
 INFRA = Path(__file__).resolve().parents[2] / "infrastructure" / "pulumi"
 SHARED_OUTPUTS = {
@@ -63,9 +64,8 @@ class Mocks(pulumi.runtime.Mocks):
 @pytest.fixture
 def mocks() -> Iterator[Mocks]:
     m = Mocks()
-    pulumi.runtime.set_mocks(m, project="orchestra-backend", stack="dev", preview=False)
-    yield m
-    pulumi.runtime.set_all_config({})  # leave no stack config behind for later tests
+    with mocked_pulumi(m, project="orchestra-backend", stack="dev"):
+        yield m
 
 
 def configure(project: str, values: dict[str, Any]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from collections.abc import Iterator
 from typing import Any
 
 import pulumi
@@ -16,6 +17,7 @@ from orchestra_ops.provider.lambda_resources import (
     LambdaFilesystemProvider,
     LambdaSshKey,
 )
+from tests.pulumi_mocks import mocked_pulumi
 
 
 class Echo(pulumi.runtime.Mocks):  # type: ignore[misc]
@@ -41,8 +43,9 @@ def test_pulumis_serializer_alone_stacks_a_layer_per_call() -> None:
 
 
 @pytest.fixture
-def mocks() -> Any:
-    pulumi.runtime.set_mocks(Echo(), project="orchestra-backend", stack="dev", preview=False)
+def mocks() -> Iterator[None]:
+    with mocked_pulumi(Echo(), project="orchestra-backend", stack="dev"):
+        yield
 
 
 @pulumi.runtime.test
