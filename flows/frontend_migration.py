@@ -244,7 +244,7 @@ def _migrate(
         )
         report.gate = list(preview.lines)
         previous_id = t.production_deployment(project.id)
-        gate = undo.gate_record(production, preview.fingerprint, plan.api_prefixes, probe)
+        gate = undo.gate_record(production, preview.fingerprint, plan.api_prefixes, probe, site)
         promoted = t.promote(saga, project.id, ready.id, previous_id, gate)
         verified = t.release_gate(
             production, policy, "production", preview.fingerprint, plan.api_prefixes, probe, site

@@ -172,14 +172,21 @@ def settle(
 
 
 def gate_record(
-    url: str, fingerprint: str | None, api_prefixes: tuple[str, ...], api_probe: str | None
+    url: str,
+    fingerprint: str | None,
+    api_prefixes: tuple[str, ...],
+    api_probe: str | None,
+    site_path: str = "",
 ) -> dict[str, object]:
-    """What a promote intent keeps of the run's production gate, for recovery."""
+    """What a promote intent keeps of the run's production gate, for recovery.
+
+    ``site_path``: where the release serves its index (a Next.js ``basePath``)."""
     return {
         "url": url,
         "fingerprint": fingerprint,
         "api_prefixes": list(api_prefixes),
         "api_probe": api_probe,
+        "site_path": site_path,
     }
 
 
@@ -192,7 +199,8 @@ def release_probe(prober: Prober, policy: HealthPolicy = RECOVERY_POLICY) -> Rel
             return False  # an intent without its gate cannot be judged: undo it
         fingerprint = gate.get("fingerprint")
         probe = gate.get("api_probe")
-        checks = [index_check(gate["url"], policy, fingerprint)]
+        site_path = gate.get("site_path") or ""  # older intents: the site's root
+        checks = [index_check(gate["url"], policy, fingerprint, site_path)]
         checks += api_checks(
             gate["url"], policy, tuple(gate.get("api_prefixes") or ()), probe, fingerprint
         )
