@@ -31,7 +31,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from flows.params import HealthParams
 from orchestra_ops import frontend_rollback as undo
-from orchestra_ops.domain.frontend.migration import MigrationPlan, project_settings, refusal
+from orchestra_ops.domain.frontend.migration import (
+    MigrationPlan,
+    project_settings,
+    refusal,
+    upload_dir,
+)
 from orchestra_ops.domain.notifications import rollback_failed, rollback_ran
 from orchestra_ops.domain.run_markdown import frontend_report
 from orchestra_ops.domain.vercel import Project
@@ -160,7 +165,7 @@ def frontend_migration(params: FrontendMigrationParams) -> MigrationReport:
     """Migrate one frontend app to Vercel (see the module docstring)."""
     profile = t.detect(params.repo_path, params.app)
     settings = project_settings(profile)
-    t.check_sources(params.repo_path, params.app)
+    t.check_sources(params.repo_path, params.app, upload_dir(profile))
     with contextlib.ExitStack() as held:
         existing = _hold_project(held, params.project)
         report = MigrationReport(
@@ -231,9 +236,16 @@ def _migrate(
             "framework": settings.framework,
             "buildCommand": settings.build_command,
             "outputDirectory": settings.output_directory,
+            "rootDirectory": settings.root_directory,
         }
         deployment = t.deploy(
-            project, params.repo_path, params.app, settings, extra, digest_settings
+            project,
+            params.repo_path,
+            params.app,
+            settings,
+            extra,
+            digest_settings,
+            upload_dir(plan.profile),
         )
         ready = t.wait_ready(deployment.id, params.deploy_timeout_s)
         report.deployment_id, report.preview_url = ready.id, f"https://{ready.url}"

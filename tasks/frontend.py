@@ -118,9 +118,10 @@ def detect(repo_path: str, app: str) -> AppProfile:
 
 @named("check_sources[{app}]")
 @local_task
-def check_sources(repo_path: str, app: str) -> int:
-    """Refuse a deploy set Vercel would refuse (size, names) before anything changes."""
-    return check_deploy_set(Path(repo_path) / app)
+def check_sources(repo_path: str, app: str, upload: str = ".") -> int:
+    """Refuse a deploy set Vercel would refuse (size, names) before anything changes.
+    ``upload``: the folder a deployment uploads, relative to the app (see upload_dir)."""
+    return check_deploy_set((Path(repo_path) / app / upload).resolve())
 
 
 @named("plan_app[{app}]")
@@ -242,9 +243,18 @@ def deploy(
     settings: ProjectSettings,
     extra: dict[str, bytes],
     digest_settings: dict[str, str | None],
+    upload: str = ".",
 ) -> Deployment:
-    """Deploy the app's files, or adopt a ready deployment of the very same files."""
-    files = {**deploy_files(Path(repo_path) / app), **extra}
+    """Deploy the app's files, or adopt a ready deployment of the very same files.
+
+    ``upload``: the folder uploaded, relative to the app (a workspace member's whole
+    workspace, with ``settings.root_directory`` the member); ``extra`` is relative to
+    the app."""
+    in_upload = f"{settings.root_directory.strip('/')}/" if settings.root_directory else ""
+    files = {
+        **deploy_files((Path(repo_path) / app / upload).resolve()),
+        **{in_upload + path: data for path, data in extra.items()},
+    }
     digest = source_digest(files, digest_settings)
     vercel = _clients().vercel()
     for existing in vercel.list_deployments(project_id=project.id):

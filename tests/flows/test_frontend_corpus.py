@@ -163,3 +163,11 @@ def test_npm_workspace_member_is_built_at_its_workspace_root_and_migrated(
     page = _served(endpoints, "shop-web", "/")
     assert '<script type="module" crossorigin src="/assets/' in page.text  # the built bundle
     assert _served(endpoints, "shop-web", "/api/health").json()["path"] == "/api/health"
+    # As Vercel builds a monorepo: the whole workspace uploaded, Root Directory the member.
+    with runner.vercel.state.lock:
+        (upload,) = [d for d in runner.vercel.state.deployments.values() if d.name == "shop-web"]
+        project = runner.vercel.state.projects[upload.project_id]
+    assert {"package-lock.json", "packages/ui/package.json", "apps/web/vercel.json"} <= set(
+        upload.files
+    )
+    assert upload.project_settings["rootDirectory"] == project["rootDirectory"] == "apps/web"

@@ -101,6 +101,31 @@ def test_vercel_json_output_directory_is_used_too(site: Site) -> None:
     assert site.get(dep["url"]).text == "from out"
 
 
+def test_a_monorepo_upload_is_built_and_served_from_its_root_directory(site: Site) -> None:
+    """Root Directory: its vercel.json and output directory count, the rest of the
+    workspace is uploaded but never served; a Root Directory not in the upload fails."""
+    workspace = {
+        "package-lock.json": "{}",
+        "packages/ui/index.js": "export {}",
+        "vercel.json": {"outputDirectory": "wrong"},
+        "apps/web/vercel.json": {"rewrites": [{"source": "/(.*)", "destination": "/"}]},
+        "apps/web/dist/index.html": "<h1>web</h1>",
+    }
+    settings = {"rootDirectory": "apps/web", "outputDirectory": "dist"}
+    dep = site.deploy(workspace, projectSettings=settings)
+    assert site.get(dep["url"]).text == "<h1>web</h1>"
+    assert site.get(dep["url"], "/deep/link").text == "<h1>web</h1>"  # its vercel.json
+    assert site.get(dep["url"], "/packages/ui/index.js").text == "<h1>web</h1>"
+
+    missing = site.deploy(workspace, projectSettings={"rootDirectory": "apps/shop"})
+    failed = site.api.get(f"/v13/deployments/{missing['id']}").json()
+    assert failed["readyState"] == "ERROR"
+    assert failed["errorMessage"] == (
+        'The specified Root Directory "apps/shop" does not exist. '
+        "Please update your Project Settings."
+    )
+
+
 def test_unknown_host_is_deployment_not_found(site: Site) -> None:
     """A host no deployment or alias owns answers 404 DEPLOYMENT_NOT_FOUND."""
     answer = site.get("nobody.vercel.app")

@@ -290,9 +290,10 @@ def node_version(engine: str | None) -> str | None:
 def project_settings(profile: AppProfile) -> ProjectSettings:
     """The Vercel build settings for a detected app.
 
-    A workspace member's commands run from the workspace root (``cd ../.. && npm ci``).
-    On Vercel itself that root must be in the upload (Root Directory set to the member,
-    as the git integration does); the sandbox deploy uploads the member's files only.
+    A workspace member is deployed as Vercel's git integration deploys a monorepo: the
+    whole workspace is uploaded (see :func:`upload_dir`) with Root Directory set to the
+    member, where Vercel runs the commands; they start at the workspace root
+    (``cd ../.. && npm ci``), where the lockfile is.
     """
     at_root = f"cd {profile.workspace_root} && " if profile.workspace_root else ""
     return ProjectSettings(
@@ -301,4 +302,11 @@ def project_settings(profile: AppProfile) -> ProjectSettings:
         build_command=at_root + profile.build_command,
         install_command=at_root + profile.install_command,
         output_directory=profile.output_directory if profile.framework is Framework.VITE else None,
+        root_directory=profile.workspace_member,
     )
+
+
+def upload_dir(profile: AppProfile) -> str:
+    """What a deployment uploads, relative to the app: a workspace member's whole
+    workspace (its Root Directory is the member), else the app's own folder."""
+    return profile.workspace_root or "."

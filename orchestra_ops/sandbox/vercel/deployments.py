@@ -15,7 +15,7 @@ import json
 import secrets
 import string
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from orchestra_ops.sandbox.vercel import archive, build_output, projects
 from orchestra_ops.sandbox.vercel.routing import validate_config
@@ -62,7 +62,13 @@ def create(state: State, body: Any) -> DeploymentRecord:
     target = body.get("target")
     if target in (None, "preview"):
         target = None
-    config, problem = _vercel_json(state, files)
+    root = settings.get("rootDirectory", project.get("rootDirectory"))
+    config, problem = _vercel_json(state, under_root(files, root))
+    if root and not under_root(files, root):
+        problem = (
+            f'The specified Root Directory "{root}" does not exist. '
+            "Please update your Project Settings."
+        )
     if problem is None and build_output.is_build_output(list(files)):
         problem = _output_problem(state, files)
     if problem is None and state.pending_failures:
@@ -76,7 +82,7 @@ def create(state: State, body: Any) -> DeploymentRecord:
         created_ms=state.stamp(),
         created_clock=state.clock(),
         files=files,
-        project_settings={k: project.get(k) for k in ("framework", "nodeVersion")} | settings,
+        project_settings={k: project.get(k) for k in _FROM_PROJECT} | settings,
         meta={str(k): str(v) for k, v in (body.get("meta") or {}).items()},
         vercel_json=config,
         fail_message=problem,
@@ -85,6 +91,21 @@ def create(state: State, body: Any) -> DeploymentRecord:
     state.deployments[record.id] = record
     state.settle()
     return record
+
+
+T = TypeVar("T")
+
+#: The project's settings a deployment takes when its own ``projectSettings`` do not say.
+_FROM_PROJECT = ("framework", "nodeVersion", "rootDirectory")
+
+
+def under_root(files: dict[str, T], root: str | None) -> dict[str, T]:
+    """The upload as the build sees it: with a Root Directory (a monorepo's app), only
+    the files inside it, by their paths from there; else all of them."""
+    if not root or not root.strip("/"):
+        return files
+    prefix = root.strip("/") + "/"
+    return {path.removeprefix(prefix): v for path, v in files.items() if path.startswith(prefix)}
 
 
 def _source(state: State, deployment_id: Any) -> DeploymentRecord | None:

@@ -24,6 +24,7 @@ from starlette.types import Receive, Scope, Send
 
 from orchestra_ops.sandbox.vercel import build_output, routing
 from orchestra_ops.sandbox.vercel.conditions import RequestFacts
+from orchestra_ops.sandbox.vercel.deployments import under_root
 from orchestra_ops.sandbox.vercel.state import DeploymentRecord, Health, State
 
 _LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
@@ -189,7 +190,9 @@ def _with_next_rewrites(
 
 
 def _raw_files(state: State, record: DeploymentRecord) -> dict[str, bytes]:
-    return {path: state.files[sha] for path, sha in record.files.items() if sha in state.files}
+    """The upload from the deployment's Root Directory (the whole upload without one)."""
+    files = under_root(record.files, record.project_settings.get("rootDirectory"))
+    return {path: state.files[sha] for path, sha in files.items() if sha in state.files}
 
 
 def _output(files: dict[str, bytes]) -> build_output.BuildOutput:
