@@ -100,6 +100,8 @@ def _report(action: str, operations: int, result: ApplyResult) -> ReorgReport:
         branch=result.branch,
         commit=result.commit,
         pending_commands=list(result.pending_commands),
+        refused=list(result.refused),
+        manual_checks=[str(check) for check in result.manual],
     )
 
 
@@ -134,7 +136,7 @@ def stack_reorganisation(params: ReorgParams) -> ReorgReport:
             action="plan", operations=len(plan.operations), outcome=RunOutcome.PLANNED, **listed
         )
     applied = _report("apply", len(plan.operations), apply_plan(params.repo_path, plan))
-    return _migrate_state(params.repo_path, applied.model_copy(update=listed))
+    return _migrate_state(params.repo_path, applied)
 
 
 def _migrate_state(repo_path: str, report: ReorgReport) -> ReorgReport:

@@ -18,6 +18,7 @@ from typing import Any
 
 from orchestra_ops.adapters.files import fsync_dir
 from orchestra_ops.domain.reorg.model import (
+    ManualCheck,
     MappingEntry,
     Move,
     Operation,
@@ -131,6 +132,8 @@ def encode_plan(plan: Plan) -> Record:
         "operations": [vars(op) for op in plan.operations],
         "renames": [vars(r) for r in plan.renames],
         "notes": list(plan.notes),
+        "manual": [vars(check) for check in plan.manual],
+        "refused": list(plan.refused),
     }
 
 
@@ -144,7 +147,9 @@ def decode_plan(data: Record) -> Plan:
         Move(**op) if op["kind"] == "move" else Rewrite(**op) for op in data["operations"]
     ]
     renames = tuple(StackRename(**r) for r in data["renames"])
-    return Plan(mapping, tuple(operations), renames, tuple(data["notes"]))
+    manual = tuple(ManualCheck(**check) for check in data.get("manual", ()))  # older journals
+    refused = tuple(data.get("refused", ()))
+    return Plan(mapping, tuple(operations), renames, tuple(data["notes"]), manual, refused)
 
 
 def plan_id(plan: Plan) -> str:

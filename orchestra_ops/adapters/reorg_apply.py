@@ -77,7 +77,9 @@ class ReorgApplier:
                 return self._result(state.plan, changed=False)
         if not plan.operations:  # nothing to move or rewrite: no branch, no commit
             branch, head = self.git.head()
-            return ApplyResult(RunOutcome.APPLIED, branch, head, (), changed=False)
+            return ApplyResult(
+                RunOutcome.APPLIED, branch, head, (), False, plan.manual, plan.refused
+            )
         self._preflight(plan)
         branch, head = self.git.head()
         self.journal.append(
@@ -285,4 +287,5 @@ class ReorgApplier:
         commit = self.git.rev_parse()
         pending = tuple(state_commands(plan)) if plan.renames else ()
         outcome = RunOutcome.STATE_MIGRATION_PENDING if pending else RunOutcome.APPLIED
-        return ApplyResult(outcome, plan.mapping.branch, commit, pending, changed)
+        branch = plan.mapping.branch
+        return ApplyResult(outcome, branch, commit, pending, changed, plan.manual, plan.refused)

@@ -332,7 +332,11 @@ def test_symlink_leading_outside_is_refused(template: Path, tmp_path: Path) -> N
     with pytest.raises(ReorgError, match="shared-secrets' leads outside the repo"):
         ReorgApplier(repo).apply(_fixture_plan())
     assert tree_hash(repo) == before and not (repo / JOURNAL).exists()
-    ReorgApplier(repo, durable=False).apply(plan)  # the plan that knows of it applies
+    # The plan that knows of it applies; a crash and resume still report what it refused.
+    with pytest.raises(Crash):
+        ReorgApplier(repo, on_step=_crash_at(5), durable=False).apply(plan)
+    resumed = ReorgApplier(repo, durable=False).resume()
+    assert resumed.refused == plan.refused and resumed.manual == plan.manual
     assert (repo / "legacy/infra/shared-secrets").resolve() == outside.resolve()
     assert (repo / "infrastructure/pulumi/legacy/dev/Pulumi.yaml").is_file()
 

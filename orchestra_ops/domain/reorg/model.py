@@ -194,3 +194,5 @@ class ApplyResult:
     commit: str
     pending_commands: tuple[str, ...]
     changed: bool
+    manual: tuple[ManualCheck, ...] = ()  # the plan's, kept through a crash and resume
+    refused: tuple[str, ...] = ()
