@@ -171,3 +171,50 @@ def test_npm_workspace_member_is_built_at_its_workspace_root_and_migrated(
         upload.files
     )
     assert upload.project_settings["rootDirectory"] == project["rootDirectory"] == "apps/web"
+
+
+def test_an_unreadable_proxy_is_refused_until_the_prefixes_are_given(
+    sandbox: tuple[Sandbox, Endpoints], backend: ServedApp, tmp_path: Path
+) -> None:
+    """The proxy table is a variable: no guess at /api; the given prefixes are probed."""
+    _, endpoints = sandbox
+    repo = _repo(tmp_path, "vite-unreadable-proxy")
+    _clear(endpoints)
+    with pytest.raises(ConfigError, match=r"server\.proxy is not an object literal"):
+        frontend_migration(_params(repo.parent, repo.name, "ops-metrics", backend, preflight=False))
+    assert _mutating(endpoints) == []
+
+    given = _params(
+        repo.parent,
+        repo.name,
+        "ops-metrics",
+        backend,
+        preflight=False,
+        api_prefixes=["/metrics", "/alerts"],
+    )
+    report = frontend_migration(given)
+    assert report.outcome == "migrated", report
+    for prefix in ("/metrics", "/alerts"):
+        assert any(f"API route {prefix} through the rewrite" in line for line in report.gate)
+        assert _served(endpoints, "ops-metrics", f"{prefix}/x").json()["path"] == f"{prefix}/x"
+
+
+def test_a_pnpm_workspace_member_is_uploaded_whole_with_its_root_directory(
+    sandbox: tuple[Sandbox, Endpoints], backend: ServedApp, tmp_path: Path
+) -> None:
+    """apps/board: the workspace uploaded, Root Directory and Node 20.x set, /rpc sent to
+    the backend without its prefix. (Its pnpm build is tests/adapters/test_node_build.py.)"""
+    runner, endpoints = sandbox
+    repo = _repo(tmp_path, "pnpm-workspace")
+    report = frontend_migration(_params(repo, "apps/board", "board", backend, preflight=False))
+    assert report.outcome == "migrated", report
+    assert _served(endpoints, "board", "/rpc/items").json()["path"] == "/items"
+    with runner.vercel.state.lock:
+        (upload,) = [d for d in runner.vercel.state.deployments.values() if d.name == "board"]
+        project = runner.vercel.state.projects[upload.project_id]
+    assert {"pnpm-lock.yaml", "pnpm-workspace.yaml", "apps/board/index.html"} <= set(upload.files)
+    assert upload.project_settings["rootDirectory"] == project["rootDirectory"] == "apps/board"
+    assert project["nodeVersion"] == "20.x"
+    assert upload.project_settings["installCommand"] == (
+        "cd ../.. && pnpm install --frozen-lockfile"
+    )
