@@ -39,7 +39,7 @@ from orchestra_ops.domain.frontend.migration import (
 )
 from orchestra_ops.domain.notifications import rollback_failed, rollback_ran
 from orchestra_ops.domain.run_markdown import frontend_report
-from orchestra_ops.domain.vercel import Project
+from orchestra_ops.domain.vercel import DeploymentId, Project
 from orchestra_ops.errors import ConfigError, HealthCheckFailed, RollbackFailed, RolledBack
 from tasks import frontend as t
 from tasks.notify import send_notice
@@ -228,7 +228,7 @@ def _migrate(
     policy, probe = params.health.policy(), params.health.api_probe
     started = time.monotonic()
     promoted = False
-    previous_id: str | None = None
+    previous_id: DeploymentId | None = None
     try:
         t.write_config(saga, params.repo_path, params.app, plan.config_files)
         report.env_written = t.apply_env(saga, project.id, plan)
@@ -276,7 +276,7 @@ def _roll_back(
     saga: str,
     report: MigrationReport,
     error: Exception,
-    promotion: tuple[bool, str | None],
+    promotion: tuple[bool, DeploymentId | None],
 ) -> MigrationReport:
     """The run failed: undo its journaled steps, verify production, tell people."""
     logger = get_run_logger()

@@ -20,7 +20,7 @@ from orchestra_ops.adapters.files import restore_texts
 from orchestra_ops.adapters.health import run_checks
 from orchestra_ops.domain.frontend.gate import api_checks, index_check
 from orchestra_ops.domain.health import GateState, HealthPolicy
-from orchestra_ops.domain.vercel import DeploymentId, EnvVar
+from orchestra_ops.domain.vercel import DeploymentId, EnvVar, ProjectId
 from orchestra_ops.errors import OpsError, is_transient
 from orchestra_ops.ledger import Closure, Compensator, Decision, Intent, ReconcileReport
 from orchestra_ops.ports.prober import Prober
@@ -49,7 +49,7 @@ def saga_id(project_id: str, run_id: str) -> str:
 
 
 def restore_env(
-    vercel: VercelApi, project_id: str, snapshot: list[EnvVar], keys: list[str]
+    vercel: VercelApi, project_id: ProjectId, snapshot: list[EnvVar], keys: list[str]
 ) -> list[str]:
     """Put ``keys`` back as in ``snapshot``; returns the keys that cannot be restored.
 
@@ -70,7 +70,7 @@ def restore_env(
 
 def undo_promotion(vercel: VercelApi, intent: Intent) -> Decision:
     """Point production back at the deployment it served before; idempotent."""
-    project_id = str(intent.target["project_id"])
+    project_id = ProjectId(str(intent.target["project_id"]))
     promoted = intent.target["deployment_id"]
     previous = intent.undo.get("previous_id")
     serving = vercel.get_project(project_id).production_deployment_id
@@ -115,7 +115,7 @@ def compensators(vercel: VercelApi, backups: BackupStore) -> dict[str, Compensat
     def env(intent: Intent) -> Decision:
         snapshot = backups.env(str(intent.undo["backup"]))
         keys = [str(k) for k in intent.target["keys"]]
-        lost = restore_env(vercel, str(intent.target["project_id"]), snapshot, keys)
+        lost = restore_env(vercel, ProjectId(str(intent.target["project_id"])), snapshot, keys)
         detail = f"env restored ({len(keys)} keys)"
         if lost:
             detail += f"; sensitive, so not restorable: {', '.join(lost)}"

@@ -44,6 +44,7 @@ from orchestra_ops.domain.vercel import (
     EnvType,
     EnvVar,
     Project,
+    ProjectId,
     ProjectSettings,
 )
 from orchestra_ops.errors import (
@@ -102,7 +103,7 @@ def create_project(project_ref: str, settings: ProjectSettings) -> Project:
 
 @named("production_deployment[{project_id}]")
 @cloud_task
-def production_deployment(project_id: str) -> str | None:
+def production_deployment(project_id: ProjectId) -> DeploymentId | None:
     """The deployment production serves right now, if any."""
     return _clients().vercel().get_project(project_id).production_deployment_id
 
@@ -129,7 +130,7 @@ def check_sources(repo_path: str, app: str, upload: str = ".") -> int:
 def plan_app(
     repo_path: str,
     app: str,
-    project_id: str | None,
+    project_id: ProjectId | None,
     backend_api_url: str,
     overrides: dict[str, str],
     api_prefixes: tuple[str, ...] | None = None,
@@ -216,7 +217,7 @@ def write_config(saga_id: str, repo_path: str, app: str, files: dict[str, str]) 
 
 @named("apply_env[{plan.app}]")
 @cloud_task
-def apply_env(saga_id: str, project_id: str, plan: MigrationPlan) -> int:
+def apply_env(saga_id: str, project_id: ProjectId, plan: MigrationPlan) -> int:
     """Snapshot (encrypted), journal, then upsert the planned variables; 0 when in sync."""
     if not plan.env_writes_needed:
         return 0
@@ -340,9 +341,9 @@ def release_gate(
 @cloud_task
 def promote(
     saga_id: str,
-    project_id: str,
-    deployment_id: str,
-    previous_id: str | None,
+    project_id: ProjectId,
+    deployment_id: DeploymentId,
+    previous_id: DeploymentId | None,
     gate: dict[str, object],
 ) -> bool:
     """Journal, then point production at ``deployment_id``; False when it already was."""
@@ -353,7 +354,7 @@ def promote(
         {"project_id": project_id, "deployment_id": deployment_id, "gate": gate},
         {"action": undo.PROMOTE_ACTION, "previous_id": previous_id},
     )
-    _clients().vercel().promote(project_id, DeploymentId(deployment_id))
+    _clients().vercel().promote(project_id, deployment_id)
     return True
 
 

@@ -29,6 +29,7 @@ from orchestra_ops.domain.vercel import (
     EnvVarId,
     FileRef,
     Project,
+    ProjectId,
     ProjectSettings,
 )
 from orchestra_ops.errors import VercelConflict, VercelInvalidRequest
@@ -103,23 +104,23 @@ class VercelClient(ClosesOnExit):
         path = f"/v9/projects/{_seg(id_or_name)}"
         return parse.project(self._http.call("PATCH", path, json=body))
 
-    def last_alias_request(self, project: str) -> AliasRequest | None:
+    def last_alias_request(self, project_id: ProjectId) -> AliasRequest | None:
         """``lastAliasRequest`` of GET /v9/projects/{id}."""
-        data = self._http.call("GET", f"/v9/projects/{_seg(project)}")
+        data = self._http.call("GET", f"/v9/projects/{_seg(project_id)}")
         return parse.alias_request(data.get("lastAliasRequest") if isinstance(data, dict) else None)
 
     # --- env vars -----------------------------------------------------------------------
 
-    def list_env(self, project: str, *, decrypt: bool = False) -> list[EnvVar]:
+    def list_env(self, project_id: ProjectId, *, decrypt: bool = False) -> list[EnvVar]:
         """GET /v10/projects/{p}/env; sensitive values come back as None."""
         params = {"decrypt": "true"} if decrypt else {}
-        data = self._http.call("GET", f"/v10/projects/{_seg(project)}/env", params=params)
+        data = self._http.call("GET", f"/v10/projects/{_seg(project_id)}/env", params=params)
         return [parse.env_var(item) for item in (data or {}).get("envs", [])]
 
-    def upsert_env(self, project: str, env: Sequence[EnvVar]) -> list[EnvVar]:
+    def upsert_env(self, project_id: ProjectId, env: Sequence[EnvVar]) -> list[EnvVar]:
         """POST /v10/projects/{p}/env?upsert=true with an array; failures raise VercelConflict."""
         body = [parse.env_body(item) for item in env]
-        path = f"/v10/projects/{_seg(project)}/env"
+        path = f"/v10/projects/{_seg(project_id)}/env"
         data = self._http.call("POST", path, params={"upsert": "true"}, json=body) or {}
         failed = data.get("failed") or []
         if failed:
@@ -134,9 +135,9 @@ class VercelClient(ClosesOnExit):
             parse.env_var(item) for item in (created if isinstance(created, list) else [created])
         ]
 
-    def delete_env(self, project: str, env_id: EnvVarId) -> None:
+    def delete_env(self, project_id: ProjectId, env_id: EnvVarId) -> None:
         """DELETE /v9/projects/{p}/env/{id}."""
-        self._http.call("DELETE", f"/v9/projects/{_seg(project)}/env/{_seg(env_id)}")
+        self._http.call("DELETE", f"/v9/projects/{_seg(project_id)}/env/{_seg(env_id)}")
 
     # --- files and deployments ----------------------------------------------------------
 
@@ -193,7 +194,7 @@ class VercelClient(ClosesOnExit):
     def list_deployments(
         self,
         *,
-        project_id: str | None = None,
+        project_id: ProjectId | None = None,
         target: str | None = None,
         state: DeploymentState | None = None,
     ) -> list[Deployment]:
@@ -230,14 +231,16 @@ class VercelClient(ClosesOnExit):
         data = self._http.call("GET", f"/v2/deployments/{_seg(deployment_id)}/aliases")
         return [parse.alias(item, deployment_id) for item in (data or {}).get("aliases", [])]
 
-    def promote(self, project: str, deployment_id: DeploymentId) -> None:
+    def promote(self, project_id: ProjectId, deployment_id: DeploymentId) -> None:
         """POST /v10/projects/{p}/promote/{dep} (201/202, empty body)."""
-        self._http.call("POST", f"/v10/projects/{_seg(project)}/promote/{_seg(deployment_id)}")
+        self._http.call("POST", f"/v10/projects/{_seg(project_id)}/promote/{_seg(deployment_id)}")
 
-    def rollback(self, project: str, deployment_id: DeploymentId, description: str = "") -> None:
+    def rollback(
+        self, project_id: ProjectId, deployment_id: DeploymentId, description: str = ""
+    ) -> None:
         """POST /v1/projects/{p}/rollback/{dep} (201, empty body)."""
         params = {"description": description} if description else None
-        path = f"/v1/projects/{_seg(project)}/rollback/{_seg(deployment_id)}"
+        path = f"/v1/projects/{_seg(project_id)}/rollback/{_seg(deployment_id)}"
         self._http.call("POST", path, params=params)
 
     # --- helpers ------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from orchestra_ops.domain.vercel import (
     EnvVar,
     EnvVarId,
     Project,
+    ProjectId,
     ProjectSettings,
 )
 
@@ -38,15 +39,15 @@ class VercelApi(Protocol):
         """Change the build settings that are set in ``settings``."""
         ...
 
-    def list_env(self, project: str, *, decrypt: bool = False) -> list[EnvVar]:
+    def list_env(self, project_id: ProjectId, *, decrypt: bool = False) -> list[EnvVar]:
         """A project's env vars; values of sensitive vars are never revealed."""
         ...
 
-    def upsert_env(self, project: str, env: Sequence[EnvVar]) -> list[EnvVar]:
+    def upsert_env(self, project_id: ProjectId, env: Sequence[EnvVar]) -> list[EnvVar]:
         """Create or overwrite env vars (by key and target)."""
         ...
 
-    def delete_env(self, project: str, env_id: EnvVarId) -> None:
+    def delete_env(self, project_id: ProjectId, env_id: EnvVarId) -> None:
         """Delete one env var."""
         ...
 
@@ -73,7 +74,7 @@ class VercelApi(Protocol):
     def list_deployments(
         self,
         *,
-        project_id: str | None = None,
+        project_id: ProjectId | None = None,
         target: str | None = None,
         state: DeploymentState | None = None,
     ) -> list[Deployment]:
@@ -96,14 +97,16 @@ class VercelApi(Protocol):
         """The aliases of a deployment."""
         ...
 
-    def promote(self, project: str, deployment_id: DeploymentId) -> None:
+    def promote(self, project_id: ProjectId, deployment_id: DeploymentId) -> None:
         """Point the production domains at ``deployment_id``."""
         ...
 
-    def rollback(self, project: str, deployment_id: DeploymentId, description: str = "") -> None:
+    def rollback(
+        self, project_id: ProjectId, deployment_id: DeploymentId, description: str = ""
+    ) -> None:
         """Instant rollback: point production back at an earlier deployment."""
         ...
 
-    def last_alias_request(self, project: str) -> AliasRequest | None:
+    def last_alias_request(self, project_id: ProjectId) -> AliasRequest | None:
         """The last promote or rollback of a project, as ``project.lastAliasRequest``."""
         ...
