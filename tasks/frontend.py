@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-import time
 from pathlib import Path
 
 from prefect.artifacts import create_markdown_artifact
@@ -36,11 +35,9 @@ from orchestra_ops.domain.frontend.migration import (
     source_digest,
 )
 from orchestra_ops.domain.health import GateState, HealthPolicy, describe
-from orchestra_ops.domain.progress import deployment_percent
 from orchestra_ops.domain.vercel import (
     Deployment,
     DeploymentId,
-    DeploymentState,
     EnvType,
     EnvVar,
     Project,
@@ -48,11 +45,12 @@ from orchestra_ops.domain.vercel import (
     ProjectSettings,
 )
 from orchestra_ops.errors import (
-    DeploymentFailed,
     HealthCheckFailed,
     RollbackFailed,
     VercelNotFound,
 )
+from orchestra_ops.frontend_deploy import deploy_release
+from orchestra_ops.frontend_deploy import wait_ready as follow_deployment
 from orchestra_ops.saga import Saga, open_sagas
 from orchestra_ops.settings import load_settings
 from orchestra_ops.wiring import Clients, for_process
@@ -61,7 +59,6 @@ from tasks.progress import Progress
 from tasks.run_names import named
 
 SECRET_PREFIX = "ORCHESTRA_SECRET_"  # noqa: S105 - a variable-name prefix, not a secret
-DIGEST_META = "orchestraDigest"
 
 
 def _log() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
@@ -258,46 +255,22 @@ def deploy(
     }
     digest = source_digest(files, digest_settings)
     vercel = _clients().vercel()
-    for existing in vercel.list_deployments(project_id=project.id):
-        if existing.meta.get(DIGEST_META) == digest and existing.state in (
-            DeploymentState.READY,
-            DeploymentState.BUILDING,
-            DeploymentState.QUEUED,
-        ):
-            _log().info("adopting %s: same source digest %s", existing.id, digest)
-            return existing
-    return vercel.create_deployment(
-        project.name, files, project_settings=settings, meta={DIGEST_META: digest}
-    )
+    existing = vercel.list_deployments(project_id=project.id)
+    deployment, adopted = deploy_release(vercel, project.name, files, settings, digest, existing)
+    if adopted:
+        _log().info("adopting %s: same source digest %s", deployment.id, digest)
+    return deployment
 
 
 @named("wait_ready[{deployment_id}]")
 @cloud_task
 def wait_ready(deployment_id: str, timeout_s: float, poll_s: float = 1.0) -> Deployment:
     """Poll until READY with its alias assigned; ERROR ends with the build log's tail."""
-    deadline = time.monotonic() + timeout_s
-    vercel = _clients().vercel()
     progress = Progress(f"Vercel deployment {deployment_id}: waiting for its build")
-    while True:
-        current = vercel.get_deployment(deployment_id)
-        percent = deployment_percent(current.state, current.alias_assigned)
-        if percent is not None:
-            state = current.state.value.lower() + (", alias assigned" if percent == 100 else "")
-            link = f"[{current.url}](https://{current.url})"
-            progress.show(percent, f"Vercel deployment {deployment_id} ({link}): {state}")
-        if current.state in (DeploymentState.ERROR, DeploymentState.CANCELED):
-            events = vercel.deployment_events(DeploymentId(deployment_id))
-            tail = " | ".join(e.serial for e in events[-5:])
-            raise DeploymentFailed(
-                deployment_id, current.state.value, current.error_message or tail
-            )
-        if current.state is DeploymentState.READY and current.alias_assigned:
-            return current
-        if time.monotonic() > deadline:
-            raise DeploymentFailed(
-                deployment_id, current.state.value, f"not ready in {timeout_s:.0f} s"
-            )
-        time.sleep(poll_s)
+    vercel = _clients().vercel()
+    return follow_deployment(
+        vercel, DeploymentId(deployment_id), timeout_s, poll_s, show=progress.show
+    )
 
 
 @named("release_gate[{label}: {base_url}]")
