@@ -19,6 +19,7 @@ from pathlib import Path
 
 from orchestra_ops.adapters.lockfiles import read_lock
 from orchestra_ops.adapters.lockfiles.npm_lock import package_json, package_lock_v3
+from orchestra_ops.domain.security.installs import read_installs
 from orchestra_ops.domain.security.manifests import (
     LockedPackage,
     RequirementsFile,
@@ -164,6 +165,9 @@ def prepare(repo: Path, manifest: Manifest, text: str, workdir: Path) -> Prepare
     if manifest.kind is ManifestKind.PYTHON_LOCK:
         parsed = read_lock(text, manifest.path)
         packages, unchecked = parsed.packages, parsed.unchecked
+    elif manifest.kind is ManifestKind.INSTALLED:
+        installs = read_installs(text, manifest.path)
+        packages, unchecked = installs.exact, installs.unchecked(manifest.path)
     else:
         requirements = _Requirements(repo)
         file = read_requirements(text, manifest.path)

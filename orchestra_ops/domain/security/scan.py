@@ -31,6 +31,7 @@ class ManifestKind(StrEnum):
     NPM_LOCK = "npm-lock"
     PYTHON_LOCK = "python-lock"
     JS_LOCK = "js-lock"
+    INSTALLED = "installed"  # pip install commands, tox deps, setup.py/setup.cfg pins
 
     @property
     def tools(self) -> tuple[str, ...]:
@@ -42,7 +43,7 @@ class ManifestKind(StrEnum):
     @property
     def ecosystem(self) -> Ecosystem:
         """The package ecosystem of this kind of manifest."""
-        python = (ManifestKind.REQUIREMENTS, ManifestKind.PYTHON_LOCK)
+        python = (ManifestKind.REQUIREMENTS, ManifestKind.PYTHON_LOCK, ManifestKind.INSTALLED)
         return Ecosystem.PYPI if self in python else Ecosystem.NPM
 
 

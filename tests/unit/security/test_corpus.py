@@ -25,8 +25,9 @@ def expected(name: str) -> dict[str, Any]:
 
 
 def test_the_corpus_has_every_shape() -> None:
-    """Three repositories: a requirements/ folder, JS workspaces, Python locks."""
-    assert REPOS == ["js-workspaces", "pip-requirements-folder", "python-locks"]
+    """Four repositories: a requirements/ folder, installs outside requirements files, JS
+    workspaces, Python locks."""
+    assert REPOS == ["js-workspaces", "pip-installs", "pip-requirements-folder", "python-locks"]
 
 
 @pytest.mark.parametrize("name", REPOS)

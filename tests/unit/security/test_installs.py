@@ -1,0 +1,78 @@
+"""Requirements installed outside requirements files: commands, tox deps, setup files."""
+
+from __future__ import annotations
+
+from orchestra_ops.domain.security.installs import read_installs
+from orchestra_ops.domain.security.manifests import LockedPackage, Reference
+
+DOCKERFILE = """\
+FROM python:3.11
+# RUN pip install ignored==1.0
+RUN pip install --no-cache-dir requests==2.19.0 -r deps/main \\
+    "jinja2[i18n]==2.10" flask -c constraints.txt
+RUN python3 -m pip install --upgrade pip && pip3 install -i https://idx/simple urllib3>=1.24
+RUN uv pip install --requirement=more.txt pyyaml===5.3 ./local-pkg git+https://x/y.git
+RUN pip install $EXTRA "${PKG}==1.0" dist/app-1.0-py3-none-any.whl -rother.txt
+"""
+
+
+def test_pip_install_commands_give_their_pins_and_references_by_line() -> None:
+    installs = read_installs(DOCKERFILE, "docker/Dockerfile.prod")
+    assert installs.exact == [
+        LockedPackage("requests", "2.19.0", 3),
+        LockedPackage("jinja2", "2.10", 4),  # on the continuation line that names it
+        LockedPackage("pyyaml", "5.3", 6),
+    ]
+    assert [(u.line, u.name) for u in installs.unchecked("docker/Dockerfile.prod")] == [
+        (4, "flask"),
+        (5, "pip"),
+        (5, "urllib3"),
+    ]
+    assert installs.references == (
+        Reference(3, "deps/main", False),
+        Reference(3, "constraints.txt", True),
+        Reference(6, "more.txt", False),
+        Reference(7, "other.txt", False),
+    )
+
+
+def test_a_script_or_ci_step_reads_the_same_way() -> None:
+    script = "set -e\ncd api && pip install -r requirements/prod.txt; echo done\n"
+    ci = "steps:\n  - run: |\n      python -m pip install pip-audit==2.7.3 safety==3.2.0\n"
+    assert read_installs(script, "deploy.sh").references == (
+        Reference(2, "requirements/prod.txt", False),
+    )
+    assert [p.name for p in read_installs(ci, ".github/workflows/a.yml").exact] == [
+        "pip-audit",
+        "safety",
+    ]
+
+
+def test_tox_deps_and_setup_files() -> None:
+    tox = (
+        "[tox]\nenvlist = py311\n[testenv]\ndeps =\n    -r{toxinidir}/deps/main\n"
+        "    pytest >= 7\n    mock==1.0.1\ncommands = pytest\n"
+    )
+    installs = read_installs(tox, "tox.ini")
+    assert installs.references == (Reference(5, "deps/main", False),)
+    assert installs.exact == [LockedPackage("mock", "1.0.1", 7)]
+    assert [u.name for u in installs.unchecked("tox.ini")] == ["pytest"]
+
+    setup_py = (
+        "from setuptools import setup\n"
+        'setup(name="ml", install_requires=["jinja2==2.10", "requests>=2"])\n'
+    )
+    setup = read_installs(setup_py, "ml/setup.py")
+    assert setup.exact == [LockedPackage("jinja2", "2.10", 2)]
+    assert [u.name for u in setup.unchecked("ml/setup.py")] == ["requests"]
+
+    cfg = (
+        "[metadata]\nname = x\n[options]\ninstall_requires =\n    urllib3==1.24.1\n"
+        "    click\npython_requires = >=3.8\n"
+    )
+    assert read_installs(cfg, "setup.cfg").exact == [LockedPackage("urllib3", "1.24.1", 5)]
+
+
+def test_text_that_installs_nothing_gives_nothing() -> None:
+    assert read_installs("FROM node:20\nRUN npm ci\n", "Dockerfile") == read_installs("", "x.sh")
+    assert read_installs("echo 'pip install later'\n", "x.sh").pins == ()
