@@ -49,6 +49,10 @@ _STRIP_REWRITE = re.compile(
 )
 _SOURCE = re.compile(r"""\bsource\s*:\s*(?:(['"])(?P<path>[^'"]*)\1|(?P<other>[^,}\n]+))""")
 _DESTINATION = re.compile(r"""\bdestination\s*:\s*(?P<value>[^,}\n]+)""")
+_LOOPBACK = re.compile(
+    r"""\s*['"`]https?://(localhost|127\.\d+\.\d+\.\d+|0\.0\.0\.0|\[::1\])([:/'"`]|$)""",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,9 @@ class ApiRoutes:
     base_path: str = ""  # "" or "/admin"
     unreadable: tuple[str, ...] = ()  # "file: what could not be read"
     own_rewrites: bool = False  # Next.js: the app's rewrites() route its API already
+    #: Next.js rewrites kept as they are that send to a development address (localhost):
+    #: production on Vercel cannot reach it. "file: source -> destination".
+    dev_only: tuple[str, ...] = ()
 
     @property
     def prefixes(self) -> tuple[str, ...]:
@@ -245,6 +252,7 @@ def next_routes(files: Mapping[str, str]) -> ApiRoutes:
             return ApiRoutes(unreadable=(f"{name}: no single config object literal to read",))
         return ApiRoutes()
     unreadable: list[str] = []
+    dev_only: list[str] = []
     base = _base(root.get("basePath"), name, unreadable)
     rewrites = next((v for k, v in root.items() if k == "rewrites" or "rewrites" in v[:40]), None)
     if rewrites is None:
@@ -258,6 +266,9 @@ def next_routes(files: Mapping[str, str]) -> ApiRoutes:
             continue
         if re.match(r"""\s*(['"`])/""", destination.group("value")):
             continue  # a page of the app itself, not the backend
+        if _LOOPBACK.match(destination.group("value")):
+            target = destination.group("value").strip().strip("'\"`")
+            dev_only.append(f"{name}: {source.group('path')} -> {target}")
         prefix = literal_prefix(source.group("path"))
         if prefix is None:
             unreadable.append(
@@ -269,7 +280,7 @@ def next_routes(files: Mapping[str, str]) -> ApiRoutes:
         routes.append(ApiRoute(full, False, f"{name}: rewrites() source {source.group('path')!r}"))
     if not routes and not unreadable:
         unreadable.append(f"{name}: rewrites() found but none of its entries could be read")
-    return ApiRoutes(tuple(routes), base, tuple(unreadable), own_rewrites=True)
+    return ApiRoutes(tuple(routes), base, tuple(unreadable), True, tuple(dev_only))
 
 
 def merge_declared(found: ApiRoutes, declared: tuple[str, ...] | None) -> ApiRoutes:
@@ -277,4 +288,4 @@ def merge_declared(found: ApiRoutes, declared: tuple[str, ...] | None) -> ApiRou
     if declared is None:
         return found
     routes = tuple(ApiRoute("/" + p.strip("/"), False, "parameter api_prefixes") for p in declared)
-    return ApiRoutes(routes, found.base_path, (), found.own_rewrites)
+    return ApiRoutes(routes, found.base_path, (), found.own_rewrites, found.dev_only)

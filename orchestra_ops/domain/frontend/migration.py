@@ -171,6 +171,14 @@ def refusal(plan: MigrationPlan) -> str | None:
             + '. Pass the parameter api_prefixes (e.g. ["/backend"]) to say which paths '
             "go to the backend, or write these entries as plain literals"
         )
+    if plan.routes.dev_only:
+        reasons.append(
+            "rewrites send requests to a development address, which production on Vercel "
+            "cannot reach: "
+            + "; ".join(plan.routes.dev_only)
+            + ". Point them at the backend (e.g. `${process.env.BACKEND_URL}/:path*`, with "
+            "BACKEND_URL in the env) and run again"
+        )
     if plan.unmet:
         reasons.append(
             "variables the app's code needs have no value in the migrated env nor on "

@@ -251,6 +251,29 @@ def test_a_next_config_with_its_own_rewrites_is_kept_not_a_manual_edit() -> None
     assert refusal(plan) is None
 
 
+@pytest.mark.parametrize(
+    "destination",
+    ["http://localhost:7000/:path*", "http://127.0.0.1:8000/api/:path*", "http://[::1]/:path*"],
+)
+def test_a_next_rewrite_to_a_development_address_is_refused_even_with_prefixes(
+    destination: str,
+) -> None:
+    """Found from outside: the app's own rewrite to localhost was kept as it was, so
+    production would have sent /portal/gw/* to an address Vercel cannot reach."""
+    from orchestra_ops.domain.frontend.migration import plan_migration, refusal
+
+    texts = {
+        "package.json": NEXT_APP,
+        "next.config.js": "module.exports = {\n  basePath: '/portal',\n  async rewrites() {\n"
+        f"    return [{{ source: '/gw/:path*', destination: '{destination}' }}]\n  }},\n}}\n",
+    }
+    for declared in (None, ("/gw",)):
+        plan = plan_migration("app", texts, "https://b.example", [], {}, declared_prefixes=declared)
+        why = refusal(plan)
+        assert why is not None and f"next.config.js: /gw/:path* -> {destination}" in why
+        assert "development address" in why
+
+
 def test_vite_config_function_with_a_body_is_read_through_its_single_return() -> None:
     """loadEnv first, then `return {...}`: the returned object is the config."""
     text = """export default defineConfig(({ mode }) => {
