@@ -92,10 +92,10 @@ class ReorgReport(BaseModel):
     )
 
 
-def _report(action: str, operations: int, result: ApplyResult) -> ReorgReport:
+def _report(action: str, result: ApplyResult) -> ReorgReport:
     return ReorgReport(
         action=action,
-        operations=operations,
+        operations=result.operations,
         outcome=result.outcome,
         branch=result.branch,
         commit=result.commit,
@@ -114,7 +114,7 @@ def stack_reorganisation(params: ReorgParams) -> ReorgReport:
         roll_back_run(params.repo_path)
         return ReorgReport(action="rollback", operations=0, outcome=RunOutcome.ROLLED_BACK)
     if params.action is ReorgAction.RESUME:
-        resumed = _report("resume", 0, resume_run(params.repo_path))
+        resumed = _report("resume", resume_run(params.repo_path))
         return _migrate_state(params.repo_path, resumed)
     plan = plan_reorganisation(params.repo_path, params.mapping_file)
     listed = {
@@ -135,7 +135,7 @@ def stack_reorganisation(params: ReorgParams) -> ReorgReport:
         return ReorgReport(
             action="plan", operations=len(plan.operations), outcome=RunOutcome.PLANNED, **listed
         )
-    applied = _report("apply", len(plan.operations), apply_plan(params.repo_path, plan))
+    applied = _report("apply", apply_plan(params.repo_path, plan))
     return _migrate_state(params.repo_path, applied)
 
 

@@ -288,4 +288,13 @@ class ReorgApplier:
         pending = tuple(state_commands(plan)) if plan.renames else ()
         outcome = RunOutcome.STATE_MIGRATION_PENDING if pending else RunOutcome.APPLIED
         branch = plan.mapping.branch
-        return ApplyResult(outcome, branch, commit, pending, changed, plan.manual, plan.refused)
+        return ApplyResult(
+            outcome,
+            branch,
+            commit,
+            pending,
+            changed,
+            plan.manual,
+            plan.refused,
+            len(plan.operations),
+        )

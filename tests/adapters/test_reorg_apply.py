@@ -337,6 +337,7 @@ def test_symlink_leading_outside_is_refused(template: Path, tmp_path: Path) -> N
         ReorgApplier(repo, on_step=_crash_at(5), durable=False).apply(plan)
     resumed = ReorgApplier(repo, durable=False).resume()
     assert resumed.refused == plan.refused and resumed.manual == plan.manual
+    assert resumed.operations == len(plan.operations) > 0
     assert (repo / "legacy/infra/shared-secrets").resolve() == outside.resolve()
     assert (repo / "infrastructure/pulumi/legacy/dev/Pulumi.yaml").is_file()
 

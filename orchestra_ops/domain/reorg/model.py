@@ -196,3 +196,4 @@ class ApplyResult:
     changed: bool
     manual: tuple[ManualCheck, ...] = ()  # the plan's, kept through a crash and resume
     refused: tuple[str, ...] = ()
+    operations: int = 0  # the plan's moves and rewrites
