@@ -118,6 +118,11 @@ _CODE_PATH = re.compile(
 )
 
 
+# A ".." handed to a path join (os.path.join, path.resolve, filepath.Join, Path / ".."):
+# where it leads depends on where the program sits, which the move changes.
+_PARENT_PART = re.compile(r"(?P<q>[\"'`])\.\./?(?P=q)")
+
+
 def relative_literals(path: str, text: str, layout: Layout) -> list[ManualCheck]:
     """Relative paths in a moved program's code (strings, docstrings) that the move breaks.
 
@@ -141,4 +146,12 @@ def relative_literals(path: str, text: str, layout: Layout) -> list[ManualCheck]
             fresh = relative_to(new_target, new_dir)
             reason = f"leads to {target!r}; from {new_dir!r} write {fresh!r}"
             checks.append(ManualCheck(layout.new(path), line, relative, reason))
-    return checks
+    for match in _PARENT_PART.finditer(text):
+        line = text.count("\n", 0, match.start()) + 1
+        statement = text.splitlines()[line - 1].strip()
+        reason = (
+            f"builds a path from parts with '..': from {new_dir!r} it leads elsewhere "
+            f"than from {old_dir!r}; check it"
+        )
+        checks.append(ManualCheck(layout.new(path), line, statement[:120], reason))
+    return sorted(set(checks), key=lambda c: (c.line, c.text))

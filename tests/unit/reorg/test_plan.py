@@ -187,3 +187,34 @@ def test_markdown_can_list_what_discovery_found() -> None:
     assert "| `legacy/infra/dev` | `legacy-dev` | python | dev |" in markdown
     assert "- `index.ts:15` StackReference `orchestra/lambda-infra/dev`" in markdown
     assert "- `.github/workflows/ci.yml:58` work-dir `infrastructure/pulumi`" in markdown
+
+
+def test_a_path_built_from_parent_parts_in_a_moved_program_is_a_manual_check() -> None:
+    """Found from outside: os.path.join(dirname(__file__), "..", "..", base, "gpu-api")
+    leads elsewhere once the program sits deeper; a plain "../x" literal was the only
+    form listed."""
+    snapshot = {
+        "legacy/datastore/Pulumi.yaml": "name: datastore\nruntime: python\n",
+        "legacy/datastore/__main__.py": (
+            "import os\nbase = 'ops'\n"
+            "here = os.path.join(os.path.dirname(__file__), '..', '..', base, 'gpu-api')\n"
+        ),
+        "legacy/web/Pulumi.yaml": "name: web\nruntime: nodejs\n",
+        "legacy/web/index.ts": "const p = path.join(__dirname, `../`, 'x')\n",
+        "ops/gpu-api/schema.sql": "create table t (id int);\n",
+    }
+    text = (
+        "org: acme\nprojects:\n  - source: legacy/datastore\n"
+        "    target: infrastructure/pulumi/backend/datastore\n    name: datastore\n"
+        "  - source: legacy/web\n    target: infrastructure/pulumi/frontend/web\n    name: web\n"
+    )
+    plan = build_plan(snapshot, parse_mapping(text))
+    listed = {(c.path, c.line): c.reason for c in plan.manual}
+    assert set(listed) == {
+        ("infrastructure/pulumi/backend/datastore/__main__.py", 3),
+        ("infrastructure/pulumi/frontend/web/index.ts", 1),
+    }
+    assert (
+        "builds a path from parts with '..'"
+        in listed[("infrastructure/pulumi/backend/datastore/__main__.py", 3)]
+    )
