@@ -33,6 +33,7 @@ from flows.params import HealthParams
 from orchestra_ops import frontend_rollback as undo
 from orchestra_ops.domain.frontend.migration import (
     MigrationPlan,
+    plan_summary,
     project_settings,
     refusal,
     upload_dir,
@@ -157,6 +158,7 @@ class MigrationReport(BaseModel):
     deploy_s: float | None = None
     gate: list[str] = Field(default_factory=list)
     rollback: list[str] = Field(default_factory=list)
+    plan: list[str] = Field(default_factory=list, description="the plan, in a few lines")
     error: str | None = None
 
 
@@ -182,6 +184,7 @@ def frontend_migration(params: FrontendMigrationParams) -> MigrationReport:
             params.env_overrides,
             tuple(params.api_prefixes) if params.api_prefixes is not None else None,
         )
+        report.plan = plan_summary(plan)
         refused = refusal(plan)
         if params.plan_only:
             report.error = refused

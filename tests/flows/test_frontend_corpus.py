@@ -125,6 +125,8 @@ def test_unsupported_and_unmet_apps_are_refused_before_any_vercel_change(
         _params(portal.parent, portal.name, "partner-portal", backend, plan_only=True)
     )
     assert planned.outcome == "planned"
+    assert "API routes to the backend: /portal/svc (served under /portal)" in planned.plan
+    assert "required, no value: BILLING_URL" in planned.plan
     assert (
         planned.error is not None
         and "BILLING_URL (read at app/api/ping/route.ts:2)" in planned.error

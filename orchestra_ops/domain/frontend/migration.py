@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from difflib import unified_diff
@@ -240,6 +241,25 @@ def source_digest(files: Mapping[str, bytes], settings: Mapping[str, str | None]
         )
     hasher.update(json.dumps(dict(settings), sort_keys=True).encode())
     return hasher.hexdigest()[:32]
+
+
+def plan_summary(plan: MigrationPlan) -> list[str]:
+    """The plan in a few lines for the run's report (the artifact holds it whole)."""
+    p = plan.profile
+    routes = ", ".join(r.prefix for r in plan.routes.routes) or "none"
+    changes = Counter(c.change.value for c in plan.env_changes)
+    lines = [
+        f"{p.framework}: build `{p.build_command}` into `{p.output_directory}`"
+        + (f", at the workspace root `{p.workspace_root}`" if p.workspace_root else ""),
+        f"API routes to the backend: {routes}"
+        + (f" (served under {plan.routes.base_path})" if plan.routes.base_path else ""),
+        "config files changed: " + (", ".join(sorted(plan.config_files)) or "none"),
+        "env: " + (", ".join(f"{n} {what}" for what, n in sorted(changes.items())) or "none"),
+    ]
+    lines += [f"cannot tell: {u}" for u in plan.routes.unreadable]
+    lines += [f"required, no value: {r.key}" for r in plan.unmet]
+    lines += [f"not migrated, no usable value: {key}" for key, _ in plan.env.missing]
+    return lines
 
 
 def render_plan(plan: MigrationPlan) -> str:
