@@ -46,6 +46,7 @@ class Clients(ClosesOnExit):
     _notifier: WebhookNotifier | None = field(default=None, repr=False)
     _stack_engine: StackEngine | None = field(default=None, repr=False)
     _prober: HttpProber | None = field(default=None, repr=False)
+    _instance_prober: HttpProber | None = field(default=None, repr=False)
 
     def vercel(self) -> VercelApi:
         """The Vercel API client (needs VERCEL_TOKEN)."""
@@ -101,6 +102,12 @@ class Clients(ClosesOnExit):
             self._prober = HttpProber(edge_url=self.settings.vercel.edge_url)
         return self._prober
 
+    def instance_prober(self) -> HttpProber:
+        """HTTP health probes of the API instances, straight to them (never the edge)."""
+        if self._instance_prober is None:
+            self._instance_prober = HttpProber()
+        return self._instance_prober
+
     def reorg_repository(self, repo: Path) -> ReorgRepository:
         """The git work tree a reorganisation is carried out on (journaled in ``.git``)."""
         return ReorgApplier(repo)
@@ -139,10 +146,12 @@ class Clients(ClosesOnExit):
 
     def close(self) -> None:
         """Close every client built so far."""
-        for client in (self._vercel, self._lambda_cloud, self._notifier, self._prober):
+        built = (self._vercel, self._lambda_cloud, self._notifier, self._prober)
+        for client in (*built, self._instance_prober):
             if client is not None:
                 client.close()
         self._vercel = self._lambda_cloud = self._notifier = self._prober = None
+        self._instance_prober = None
 
 
 def _engine_factory(spec: str) -> EngineFactory:

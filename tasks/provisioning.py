@@ -20,7 +20,7 @@ from prefect.runtime import flow_run
 
 from orchestra_ops import provisioning_rollback as undo
 from orchestra_ops.adapters.files import write_atomically
-from orchestra_ops.adapters.health import HttpProber, wait_healthy
+from orchestra_ops.adapters.health import wait_healthy
 from orchestra_ops.adapters.pulumi_backend import check_owner_file
 from orchestra_ops.domain.health import GateState, HealthPolicy, describe
 from orchestra_ops.domain.lambda_cloud import GONE, InstanceId
@@ -311,20 +311,18 @@ def health_gate_instances(
     instances: Sequence[ApiInstance], port: int, policy: HealthPolicy
 ) -> list[str]:
     """Each instance's health endpoint must pass the gate; HealthCheckFailed names the first."""
-    template = load_settings().lambda_cloud.health_url_template
-    prober = HttpProber()
+    settings = load_settings()
+    template = settings.lambda_cloud.health_url_template
+    prober = for_process(settings).instance_prober()
     passed = []
-    try:
-        for instance in instances:
-            url = health_url(template, instance, port)
-            progress = wait_healthy(prober, url, policy)
-            verdict = describe(progress, policy)
-            _log().info("instance %s (%s): %s", instance.id, instance.hostname, verdict)
-            if progress.state is not GateState.PASSED:
-                raise HealthCheckFailed(url, f"instance {instance.id}: {verdict}")
-            passed.append(f"{instance.id}: {verdict}")
-    finally:
-        prober.close()
+    for instance in instances:
+        url = health_url(template, instance, port)
+        progress = wait_healthy(prober, url, policy)
+        verdict = describe(progress, policy)
+        _log().info("instance %s (%s): %s", instance.id, instance.hostname, verdict)
+        if progress.state is not GateState.PASSED:
+            raise HealthCheckFailed(url, f"instance {instance.id}: {verdict}")
+        passed.append(f"{instance.id}: {verdict}")
     return passed
 
 
