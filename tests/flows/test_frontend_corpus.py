@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -72,6 +73,13 @@ def _mutating(endpoints: Endpoints) -> list[str]:
         for e in _traffic(endpoints)
         if e["method"] not in ("GET", "HEAD")
     ]
+
+
+def _only_deployment(runner: Sandbox, name: str) -> tuple[Any, dict[str, Any]]:
+    """The one deployment of project ``name`` in the emulator, and the project."""
+    with runner.vercel.state.lock:
+        (upload,) = [d for d in runner.vercel.state.deployments.values() if d.name == name]
+        return upload, runner.vercel.state.projects[upload.project_id]
 
 
 def _served(endpoints: Endpoints, project: str, path: str) -> httpx.Response:
@@ -166,9 +174,7 @@ def test_npm_workspace_member_is_built_at_its_workspace_root_and_migrated(
     assert '<script type="module" crossorigin src="/assets/' in page.text  # the built bundle
     assert _served(endpoints, "shop-web", "/api/health").json()["path"] == "/api/health"
     # As Vercel builds a monorepo: the whole workspace uploaded, Root Directory the member.
-    with runner.vercel.state.lock:
-        (upload,) = [d for d in runner.vercel.state.deployments.values() if d.name == "shop-web"]
-        project = runner.vercel.state.projects[upload.project_id]
+    upload, project = _only_deployment(runner, "shop-web")
     assert {"package-lock.json", "packages/ui/package.json", "apps/web/vercel.json"} <= set(
         upload.files
     )
@@ -211,9 +217,7 @@ def test_a_pnpm_workspace_member_is_uploaded_whole_with_its_root_directory(
     report = frontend_migration(_params(repo, "apps/board", "board", backend, preflight=False))
     assert report.outcome == "migrated", report
     assert _served(endpoints, "board", "/rpc/items").json()["path"] == "/items"
-    with runner.vercel.state.lock:
-        (upload,) = [d for d in runner.vercel.state.deployments.values() if d.name == "board"]
-        project = runner.vercel.state.projects[upload.project_id]
+    upload, project = _only_deployment(runner, "board")
     assert {"pnpm-lock.yaml", "pnpm-workspace.yaml", "apps/board/index.html"} <= set(upload.files)
     assert upload.project_settings["rootDirectory"] == project["rootDirectory"] == "apps/board"
     assert project["nodeVersion"] == "20.x"
