@@ -39,6 +39,7 @@ from orchestra_ops.domain.frontend.migration import (
     upload_dir,
 )
 from orchestra_ops.domain.notifications import rollback_failed, rollback_ran
+from orchestra_ops.domain.outcomes import RunOutcome
 from orchestra_ops.domain.run_markdown import frontend_report
 from orchestra_ops.domain.vercel import DeploymentId, Project
 from orchestra_ops.errors import ConfigError, HealthCheckFailed, RollbackFailed, RolledBack
@@ -148,7 +149,7 @@ class MigrationReport(BaseModel):
 
     app: str
     # planned | migrated | failed-before-promotion | rolled-back | rollback-failed
-    outcome: str
+    outcome: RunOutcome
     project_id: str | None = None
     deployment_id: str | None = None
     preview_url: str | None = None
@@ -171,7 +172,7 @@ def frontend_migration(params: FrontendMigrationParams) -> MigrationReport:
     with contextlib.ExitStack() as held:
         existing = _hold_project(held, params.project)
         report = MigrationReport(
-            app=params.app, outcome="planned", project_id=existing.id if existing else None
+            app=params.app, outcome=RunOutcome.PLANNED, project_id=existing.id if existing else None
         )
         if existing is not None and not params.plan_only:
             # A crashed run's changes are settled first, so the plan sees the real state.
@@ -268,7 +269,7 @@ def _migrate(
         t.complete(saga)
     except Exception as error:
         return _roll_back(params, plan.api_prefixes, saga, report, error, (promoted, previous_id))
-    report.outcome = "migrated"
+    report.outcome = RunOutcome.MIGRATED
     _publish(report)
     return report
 
@@ -289,7 +290,7 @@ def _roll_back(
     try:
         undone = t.compensate(saga)
     except RollbackFailed as failed:
-        report.outcome = "rollback-failed"
+        report.outcome = RunOutcome.ROLLBACK_FAILED
         report.rollback += [f"still to undo: {step}" for step in failed.open_steps]
         _publish(report)
         send_notice(rollback_failed(what, report.error, failed.open_steps))
@@ -300,7 +301,7 @@ def _roll_back(
     report.rollback += [step.line() for step in undone]
     # A promote that answered an error may still have taken effect, and been undone now.
     promoted = promoted or any(s.step == undo.PROMOTE_STEP and s.changed for s in undone)
-    report.outcome = "rolled-back" if promoted else "failed-before-promotion"
+    report.outcome = RunOutcome.ROLLED_BACK if promoted else RunOutcome.FAILED_BEFORE_PROMOTION
     healthy = None
     if promoted:
         healthy = _verify_rollback(report, params, prefixes)

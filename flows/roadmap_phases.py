@@ -25,6 +25,7 @@ from orchestra_ops.adapters.files import write_atomically
 from orchestra_ops.adapters.pulumi_ci import find_pulumi_projects
 from orchestra_ops.domain.frontend.workflow import deploy_frontends_workflow
 from orchestra_ops.domain.infrastructure_workflow import ci_coverage, infrastructure_workflow
+from orchestra_ops.domain.outcomes import RunOutcome
 from orchestra_ops.domain.yaml_text import load_yaml
 from orchestra_ops.errors import ConfigError, ToolMissing
 from orchestra_ops.settings import load_settings
@@ -154,7 +155,10 @@ def migrate_app(phase: str, params: FrontendMigrationParams, source_digest: str)
         started,
         detail=f"{report.app}: {report.outcome}",
         links=[u for u in (report.preview_url, report.production_url) if u],
-        metrics={"deploy_s": report.deploy_s, "rolled_back": report.outcome == "rolled-back"},
+        metrics={
+            "deploy_s": report.deploy_s,
+            "rolled_back": report.outcome is RunOutcome.ROLLED_BACK,
+        },
     )
 
 
