@@ -71,13 +71,38 @@ def _forwards(text: str) -> set[int]:
     return {m.start(2) - len("process.env.") for m in _FORWARD.finditer(text) if m[1] == m[2]}
 
 
+def without_comments(text: str) -> str:
+    """``text`` with its ``//`` and ``/* */`` comments blanked (newlines kept, so offsets
+    and line numbers hold); strings are skipped, a quoted one ending at its line."""
+    out = list(text)
+    i, size = 0, len(text)
+    while i < size:
+        if text.startswith(("//", "/*"), i):
+            line_comment = text[i + 1] == "/"
+            end = text.find("\n" if line_comment else "*/", i + 2)
+            end = size if end < 0 else end if line_comment else end + 2
+            for j in range(i, end):
+                if out[j] != "\n":
+                    out[j] = " "
+            i = end
+        elif text[i] in "'\"`":
+            quote, i = text[i], i + 1
+            while i < size and text[i] != quote and (quote == "`" or text[i] != "\n"):
+                i += 2 if text[i] == "\\" else 1
+            i += 1
+        else:
+            i += 1
+    return "".join(out)
+
+
 def code_reads(framework: Framework, texts: Mapping[str, str]) -> list[CodeRead]:
-    """What the app's code reads, sorted by key; never a variable Vercel provides."""
+    """What the app's code reads, sorted by key; never a variable Vercel provides (nor
+    one named only in a comment)."""
     pattern = _VITE_READ if framework is Framework.VITE else _NODE_READ
     places: dict[str, list[str]] = {}
     required: dict[str, bool] = {}
     for path in sorted(texts):
-        text = texts[path]
+        text = without_comments(texts[path])
         skip = _forwards(text) if path in _CONFIG_NAMES else set()
         hard: dict[str, bool] = {}
         tested: set[str] = set()  # a file that tests X handles X's absence everywhere in it

@@ -94,6 +94,27 @@ def test_next_rewrites_that_cannot_be_read_are_named() -> None:
     assert routes.routes == () and routes.unreadable
 
 
+def test_reads_named_only_in_comments_are_not_reads() -> None:
+    """Found on create-t3-turbo: a commented-out `// X: process.env.X,` refused the plan."""
+    code = {
+        "src/env.ts": (
+            "export const env = {\n"
+            "  // NEXT_PUBLIC_CLIENTVAR: process.env.NEXT_PUBLIC_CLIENTVAR,\n"
+            "  /* API_SECRET: process.env.API_SECRET,\n     OLD: process.env.OLD */\n"
+            "  url: 'https://x.example/a' + process.env.API_URL, // process.env.TRAILING\n"
+            "  page: <p>Don't {process.env.AFTER_APOSTROPHE}</p>,\n"
+            "  tpl: `${process.env.IN_TEMPLATE} // still code`,\n"
+            "}\n"
+        )
+    }
+    reads = {r.key: r.places for r in code_reads(Framework.NEXTJS, code)}
+    assert reads == {
+        "AFTER_APOSTROPHE": ("src/env.ts:6",),
+        "API_URL": ("src/env.ts:5",),
+        "IN_TEMPLATE": ("src/env.ts:7",),
+    }
+
+
 def test_code_reads_required_and_optional() -> None:
     """Empty fallbacks are no fallback; guards, ternaries and real defaults are."""
     code = {
