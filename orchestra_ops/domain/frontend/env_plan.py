@@ -85,6 +85,11 @@ def _env_type(key: str, framework: Framework) -> EnvType:
     return EnvType.SENSITIVE if _SECRET_NAME.search(key) else EnvType.ENCRYPTED
 
 
+def points_at_localhost(value: str) -> bool:
+    """True for a value naming this machine (localhost, 127.0.0.1, 0.0.0.0)."""
+    return _LOCALHOST.search(value) is not None
+
+
 def _warnings_for(key: str, value: str, framework: Framework, *, checked: bool) -> list[str]:
     warnings = []
     public = PUBLIC_PREFIX[framework]
@@ -96,7 +101,7 @@ def _warnings_for(key: str, value: str, framework: Framework, *, checked: bool) 
     for other_framework, prefix in PUBLIC_PREFIX.items():
         if other_framework is not framework and key.startswith(prefix):
             warnings.append(f"{key} has the {prefix} prefix, which {framework} does not expose")
-    if checked and _LOCALHOST.search(value):
+    if checked and points_at_localhost(value):
         warnings.append(f"{key} points at localhost, which production cannot reach")
     return warnings
 

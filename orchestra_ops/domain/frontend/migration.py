@@ -27,7 +27,14 @@ from orchestra_ops.domain.frontend.api_routes import (
 )
 from orchestra_ops.domain.frontend.code_env import CodeRead, code_reads, unmet
 from orchestra_ops.domain.frontend.detect import AppProfile, Framework, Workspace, detect_app
-from orchestra_ops.domain.frontend.env_plan import Change, EnvChange, EnvPlan, diff_env, plan_env
+from orchestra_ops.domain.frontend.env_plan import (
+    Change,
+    EnvChange,
+    EnvPlan,
+    diff_env,
+    plan_env,
+    points_at_localhost,
+)
 from orchestra_ops.domain.frontend.env_sources import (
     FoundVar,
     parse_compose,
@@ -60,6 +67,8 @@ class MigrationPlan:
     routes: ApiRoutes = field(default_factory=ApiRoutes)
     reads: tuple[CodeRead, ...] = ()  # what the app's code reads
     unmet: tuple[CodeRead, ...] = ()  # required reads with no value anywhere
+    #: variables the code reads whose migrated value names this machine: "KEY (source)"
+    local_only: tuple[str, ...] = ()
 
     @property
     def site_path(self) -> str:
@@ -180,6 +189,13 @@ def refusal(plan: MigrationPlan) -> str | None:
             + ". Point them at the backend (e.g. `${process.env.BACKEND_URL}/:path*`, with "
             "BACKEND_URL in the env) and run again"
         )
+    if plan.local_only:
+        reasons.append(
+            "values the app's code reads name this machine (localhost), which production "
+            "on Vercel cannot reach: "
+            + "; ".join(plan.local_only)
+            + ". Set them in env_overrides (e.g. to the backend_api_url)"
+        )
     if plan.unmet:
         reasons.append(
             "variables the app's code needs have no value in the migrated env nor on "
@@ -216,8 +232,17 @@ def plan_migration(
     reads = code_reads(profile.framework, {**(code or {}), **texts})
     declared = {var.key for var in found} | {r.key for r in reads}
     values = {k: v for k, v in (secrets or {}).items() if k in declared}
-    env = plan_env(profile.framework, found, {**values, **overrides})
+    given = {**values, **overrides}
+    env = plan_env(profile.framework, found, given)
     available = {v.key for v in env.variables} | {v.key for v in current_env}
+    read_keys = {r.key for r in reads}
+    local_only = tuple(
+        f"{v.key} ({v.sources[0]})"
+        for v in env.variables
+        if v.key in read_keys
+        and v.key not in given
+        and points_at_localhost(v.value.get_secret_value())
+    )
     return MigrationPlan(
         app=app,
         profile=profile,
@@ -229,6 +254,7 @@ def plan_migration(
         routes=routes,
         reads=tuple(reads),
         unmet=tuple(unmet(reads, available)),
+        local_only=local_only,
     )
 
 
@@ -258,6 +284,7 @@ def plan_summary(plan: MigrationPlan) -> list[str]:
     ]
     lines += [f"cannot tell: {u}" for u in plan.routes.unreadable]
     lines += [f"required, no value: {r.key}" for r in plan.unmet]
+    lines += [f"names this machine (localhost): {where}" for where in plan.local_only]
     lines += [f"not migrated, no usable value: {key}" for key, _ in plan.env.missing]
     return lines
 

@@ -151,3 +151,28 @@ def test_diff_against_current_env_masks_values() -> None:
     assert rows[("LEGACY", EnvTarget.PREVIEW)].change is Change.ONLY_ON_VERCEL
     assert all(CANARY not in r.shown_value for r in rows.values())
     assert rows[("API_TOKEN", production)].shown_value == "<sensitive>"
+
+
+def test_a_localhost_value_the_code_reads_refuses_the_plan_until_overridden() -> None:
+    """Found on fastapi/full-stack-fastapi-template: frontend/.env's localhost API URL was
+    planned for production with only a warning; a localhost value nothing reads stays a
+    warning."""
+    from orchestra_ops.domain.frontend.migration import plan_migration, plan_summary, refusal
+
+    texts = {
+        "package.json": '{"name": "web", "scripts": {"build": "vite build"}, '
+        '"dependencies": {"vite": "5.0.0"}}',
+        ".env": "VITE_API_URL=http://localhost:8000\nVITE_DOCS=http://127.0.0.1:9000\n",
+        "src/api.ts": "export const api = import.meta.env.VITE_API_URL ?? ''\n",
+    }
+    plan = plan_migration("web", texts, "https://api.example.com", [], {})
+    why = refusal(plan)
+    assert why is not None and "name this machine (localhost)" in why
+    assert "VITE_API_URL (web/.env:1)" in why and "VITE_DOCS" not in why
+    assert "names this machine (localhost): VITE_API_URL (web/.env:1)" in plan_summary(plan)
+
+    given = plan_migration(
+        "web", texts, "https://api.example.com", [], {"VITE_API_URL": "https://api.example.com"}
+    )
+    assert refusal(given) is None
+    assert any("VITE_DOCS points at localhost" in w for w in given.env.warnings)
