@@ -107,15 +107,27 @@ def _members(root: Path) -> list[str]:
     return globs
 
 
+def _glob_matches(parts: list[str], pattern: list[str]) -> bool:
+    """Workspace glob semantics: ``*`` stays within one folder, ``**`` spans any depth."""
+    if not pattern:
+        return not parts
+    if pattern[0] == "**":
+        return any(_glob_matches(parts[i:], pattern[1:]) for i in range(len(parts) + 1))
+    return (
+        bool(parts)
+        and fnmatch.fnmatchcase(parts[0], pattern[0])
+        and (_glob_matches(parts[1:], pattern[1:]))
+    )
+
+
 def _is_member(member: str, globs: list[str]) -> bool:
     included = [g for g in globs if not g.startswith("!")]
     excluded = [g[1:] for g in globs if g.startswith("!")]
+    parts = member.split("/")
 
     def matches(pattern: str) -> bool:
-        pattern = pattern.strip().removeprefix("./").rstrip("/")
-        return fnmatch.fnmatchcase(member, pattern) or (
-            pattern.endswith("/**") and member.startswith(pattern[:-2])
-        )
+        cleaned = pattern.strip().removeprefix("./").rstrip("/")
+        return _glob_matches(parts, [p for p in cleaned.split("/") if p not in ("", ".")])
 
     return any(matches(g) for g in included) and not any(matches(g) for g in excluded)
 

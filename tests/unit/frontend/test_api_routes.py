@@ -219,6 +219,23 @@ def test_find_workspace_reads_pnpm_globs_and_exclusions(tmp_path: Path) -> None:
     assert find_workspace(tmp_path, tmp_path / "tools") is None
 
 
+def test_a_workspace_star_stays_in_one_folder_and_a_double_star_spans_any(
+    tmp_path: Path,
+) -> None:
+    """Found on vitejs/vite: packages/create-vite/template-react-ts was taken for a member
+    of `packages/*` (fnmatch's * crosses /), and planned with a pnpm filter matching nothing."""
+    (tmp_path / "pnpm-workspace.yaml").write_text("packages:\n  - packages/*\n  - 'demos/**'\n")
+    (tmp_path / "pnpm-lock.yaml").write_text("lockfileVersion: '9.0'\n")
+    (tmp_path / "package.json").write_text("{}")
+    for folder in ("packages/create-vite/template-react-ts", "demos/a/b", "packages/ui"):
+        (tmp_path / folder).mkdir(parents=True)
+    assert find_workspace(tmp_path, tmp_path / "packages/create-vite/template-react-ts") is None
+    member = find_workspace(tmp_path, tmp_path / "packages/ui")
+    assert member is not None and member.member == "packages/ui"
+    deep = find_workspace(tmp_path, tmp_path / "demos/a/b")
+    assert deep is not None and deep.root == "../../.."
+
+
 NEXT_APP = json.dumps({"dependencies": {"next": "16"}, "scripts": {"build": "next build"}})
 
 
