@@ -203,11 +203,14 @@ def default_mapping(discovery: Discovery) -> ReorgMapping:
 
 
 def _score(project: Project, role: str, words: tuple[str, ...]) -> int:
-    if role == "frontend":
-        return 3 if project.runtime == "nodejs" else 0
+    """How surely ``project`` plays ``role``: its name, else its description, must say so
+    (a Node.js runtime only ranks frontend candidates; alone it is no evidence)."""
     description = (project.description or "").lower()
     in_name = any(w in project.name.lower() for w in words)
-    return 2 if in_name else int(any(w in description for w in words))
+    score = 2 if in_name else int(any(w in description for w in words))
+    if score and role == "frontend" and project.runtime == "nodejs":
+        score += 2
+    return score
 
 
 def _default_org(discovery: Discovery) -> str:

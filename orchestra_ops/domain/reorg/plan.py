@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 from orchestra_ops.domain.reorg.discover import CODE_SUFFIXES, ci_files, discover, owned_files
-from orchestra_ops.domain.reorg.mapping import WHY_NOT_STACK_FILE, check_mapping
+from orchestra_ops.domain.reorg.mapping import NAME, WHY_NOT_STACK_FILE, check_mapping
 from orchestra_ops.domain.reorg.model import (
     Discovery,
     ManualCheck,
@@ -83,6 +83,8 @@ def build_plan(
     discovery = discover(snapshot)
     check_mapping(mapping, discovery)
     mapping, refused = _refuse_outside_links(snapshot, discovery, mapping, links)
+    mapping, unnamed = _refuse_unnamed(discovery, mapping)
+    refused += unnamed
     moves = _moves(snapshot, discovery, mapping)
     moved = {m.src: m.dst for m in moves}
     rewrites, manual = _rewrites(snapshot, discovery, mapping, moved)
@@ -116,6 +118,22 @@ def _refuse_outside_links(
             )
         else:
             kept.append(entry)
+    return replace(mapping, entries=tuple(kept)), refused
+
+
+def _refuse_unnamed(discovery: Discovery, mapping: ReorgMapping) -> tuple[ReorgMapping, list[str]]:
+    """The mapping without projects whose Pulumi.yaml name is no project name (a
+    template's ``${PROJECT}``): their config keys and references cannot be renamed."""
+    kept, refused = [], []
+    for entry, project in _pairs(mapping, discovery):
+        if NAME.match(project.name) or entry.target == entry.source:
+            kept.append(entry)
+            continue
+        refused.append(
+            f"{show_dir(entry.source)} stays where it is: its project file names it "
+            f"{project.name!r}, which is not a Pulumi project name (a template "
+            "placeholder?); name it, then plan again"
+        )
     return replace(mapping, entries=tuple(kept)), refused
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from orchestra_ops.domain.reorg.discover import discover
-from orchestra_ops.domain.reorg.mapping import default_mapping, parse_mapping
+from orchestra_ops.domain.reorg.mapping import default_mapping, parse_mapping, render_mapping
 from orchestra_ops.domain.reorg.model import Move, Plan, Rewrite
 from orchestra_ops.domain.reorg.plan import (
     apply_to_snapshot,
@@ -218,3 +218,28 @@ def test_a_path_built_from_parent_parts_in_a_moved_program_is_a_manual_check() -
         "builds a path from parts with '..'"
         in listed[("infrastructure/pulumi/backend/datastore/__main__.py", 3)]
     )
+
+
+def test_a_placeholder_name_is_refused_and_nodejs_alone_is_no_frontend() -> None:
+    """Found on pulumi/templates: `name: ${PROJECT}` became orchestra-legacy-${PROJECT}
+    (a mapping the tool's own reader refuses), and the first Node.js project was taken
+    for the Vercel frontend with nothing saying so."""
+    snapshot = {
+        "aiven-typescript/Pulumi.yaml": "name: ${PROJECT}\nruntime: nodejs\n",
+        "aiven-typescript/index.ts": "export {}\n",
+        "queue/Pulumi.yaml": "name: queue\nruntime: nodejs\ndescription: SQS workers\n",
+        "site/Pulumi.yaml": "name: site\nruntime: python\ndescription: the Vercel web app\n",
+    }
+    discovery = discover(snapshot)
+    mapping = default_mapping(discovery)
+    plan = build_plan(snapshot, mapping)
+    assert plan.refused == (
+        "aiven-typescript stays where it is: its project file names it '${PROJECT}', which "
+        "is not a Pulumi project name (a template placeholder?); name it, then plan again",
+    )
+    targets = {e.source: e.target for e in plan.mapping.entries}
+    assert targets == {
+        "queue": "infrastructure/pulumi/legacy/queue",
+        "site": "infrastructure/pulumi/frontend",
+    }
+    parse_mapping(render_mapping(plan.mapping))  # what it would write reads back
