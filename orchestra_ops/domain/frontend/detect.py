@@ -55,6 +55,16 @@ UNSUPPORTED = {
     "@solidjs/start": "SolidStart",
     "@builder.io/qwik-city": "Qwik City",
     "@vue/cli-service": "Vue CLI",
+    # Server-rendered apps built with Vite: their output is a server, not dist/index.html.
+    "@tanstack/react-start": "TanStack Start",
+    "@tanstack/solid-start": "TanStack Start",
+    "@tanstack/start": "TanStack Start",
+    "nitro": "Nitro (server output)",
+    "nitropack": "Nitro (server output)",
+    "vinxi": "Vinxi (server output)",
+    "vike": "Vike",
+    "@analogjs/platform": "Analog",
+    "@redwoodjs/core": "RedwoodJS",
 }
 _VITE_CONFIGS = ("vite.config.ts", "vite.config.mts", "vite.config.js", "vite.config.mjs")
 _OUT_DIR = re.compile(r"""outDir\s*:\s*['"]([^'"]+)['"]""")

@@ -162,7 +162,14 @@ def test_next_server_reads_skip_what_vercel_sets_and_plain_forwards() -> None:
 
 @pytest.mark.parametrize(
     ("dep", "name"),
-    [("@sveltejs/kit", "SvelteKit"), ("astro", "Astro"), ("react-scripts", "Create React App")],
+    [
+        ("@sveltejs/kit", "SvelteKit"),
+        ("astro", "Astro"),
+        ("react-scripts", "Create React App"),
+        # found on t3-oss/create-t3-turbo: planned as a static SPA, though it builds a server
+        ("@tanstack/react-start", "TanStack Start"),
+        ("nitro", "Nitro"),
+    ],
 )
 def test_unsupported_frameworks_are_refused_by_name(dep: str, name: str) -> None:
     """Even with vite among the dependencies."""
