@@ -193,12 +193,23 @@ def _framework(deps: dict[str, str], source: str) -> Framework:
     )
 
 
-def _vite_out_dir(files: Mapping[str, str]) -> str:
+def _vite_out_dir(name: str, files: Mapping[str, str]) -> str:
+    """``build.outDir``, which must stay inside the app: Vercel serves its output from
+    the project's folder, and the deploy uploads nothing outside it."""
     for config in _VITE_CONFIGS:
         if config in files:
             found = _OUT_DIR.search(files[config])
             if found:
-                return found.group(1).removeprefix("./").rstrip("/") or "dist"
+                out_dir = found.group(1).removeprefix("./").rstrip("/") or "dist"
+                if out_dir.startswith("/") or ".." in out_dir.split("/"):
+                    raise ConfigError(
+                        f"{name}/{config}: build.outDir {out_dir!r} leaves the app's folder; "
+                        "Vercel serves the build from inside the project: build into a "
+                        "folder of the app (e.g. `vite build --outDir dist` as the build "
+                        "command) and migrate again",
+                        source=f"{name}/{config}",
+                    )
+                return out_dir
     return "dist"
 
 
@@ -240,7 +251,7 @@ def detect_app(
         framework=framework,
         build_command=build,
         install_command=_install(manager, lockfile is not None, berry),
-        output_directory=".next" if framework is Framework.NEXTJS else _vite_out_dir(files),
+        output_directory=(".next" if framework is Framework.NEXTJS else _vite_out_dir(name, files)),
         package_manager=manager,
         node_engine=str(node) if node else None,
         lockfile=lockfile,

@@ -74,3 +74,16 @@ def test_malformed_apps_are_refused_by_file_and_line(files: dict[str, str], frag
     """Every refusal names the file (and the line, for JSON errors)."""
     with pytest.raises(ConfigError, match=fragment.replace("(", r"\(")):
         detect_app("x", files)
+
+
+@pytest.mark.parametrize("out_dir", ["../backend/app/frontend", "/srv/www"])
+def test_an_out_dir_outside_the_app_is_refused_by_name(out_dir: str) -> None:
+    """Found on fastapi/full-stack-fastapi-template: outDir ../backend/app/frontend became
+    Vercel's output directory, outside the project and the upload."""
+    package = {"devDependencies": {"vite": "7"}, "scripts": {"build": "vite build"}}
+    files = {
+        "package.json": json.dumps(package),
+        "vite.config.ts": f"export default {{ build: {{ outDir: '{out_dir}' }} }}\n",
+    }
+    with pytest.raises(ConfigError, match=r"web/vite.config.ts: build.outDir .* leaves the app"):
+        detect_app("web", files)
