@@ -204,9 +204,8 @@ def _vite_out_dir(name: str, files: Mapping[str, str]) -> str:
                 if out_dir.startswith("/") or ".." in out_dir.split("/"):
                     raise ConfigError(
                         f"{name}/{config}: build.outDir {out_dir!r} leaves the app's folder; "
-                        "Vercel serves the build from inside the project: build into a "
-                        "folder of the app (e.g. `vite build --outDir dist` as the build "
-                        "command) and migrate again",
+                        "Vercel serves the build from inside the project: set it to a "
+                        "folder of the app (e.g. dist) and migrate again",
                         source=f"{name}/{config}",
                     )
                 return out_dir
