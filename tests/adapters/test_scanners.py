@@ -454,10 +454,16 @@ def test_discovery_names_unsupported_manifests(tmp_path: Path) -> None:
     ]
     reasons = {u.path: u.reason for u in unsupported}
     assert set(reasons) == {
+        ".github/workflows/ci.yml",
         "admin-interface/package.json",
         "dashboard/package.json",
+        "deploy_lambda_labs.sh",
         "tools/pyproject.toml",
     }
+    assert reasons[".github/workflows/ci.yml"] == "installs from requirements.txt, scanned there"
+    assert reasons["deploy_lambda_labs.sh"] == (
+        "installs from ~/requirements.txt (line 73), not in the repository"
+    )  # the file the script copies to the instance first: its pins are scanned at the root
     assert (
         "scanned in admin-interface/package-lock.json, admin-interface/pnpm-lock.yaml"
         in (reasons["admin-interface/package.json"])
@@ -476,8 +482,10 @@ def test_full_scan_of_the_example_repo(tmp_path: Path, settings: ScanSettings) -
     result = scan_repo(repo, settings, tmp_path / "work", max_concurrency=4)
     assert result.failures == ()
     assert [u.path for u in result.unsupported] == [
+        ".github/workflows/ci.yml",
         "admin-interface/package.json",
         "dashboard/package.json",
+        "deploy_lambda_labs.sh",
     ]
     assert Manifest("dashboard/pnpm-lock.yaml", ManifestKind.JS_LOCK) in result.manifests
     requests = [f for f in result.findings if f.package == "requests"]

@@ -28,7 +28,9 @@ _GHSA = re.compile(r"GHSA-[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}")
 
 
 def _line(lines: Mapping[str, int], name: str, version: str) -> int | None:
-    """A package's manifest line, by ``name==version`` first (a lock may pin it twice)."""
+    """A package's manifest line, by ``name==version`` first (a lock may pin it twice);
+    names compare as PyPI does (``PyYAML`` is ``pyyaml``)."""
+    name = canonical_name(name)
     return lines.get(f"{name}=={version}", lines.get(name))
 
 

@@ -24,6 +24,7 @@ from orchestra_ops.domain.security.manifests import (
     LockedPackage,
     RequirementsFile,
     Unchecked,
+    canonical_name,
     npm_lock_versions,
     read_requirements,
     unchecked_lines,
@@ -47,8 +48,9 @@ class Prepared:
         found: dict[str, int] = {}
         for package in self.packages:
             if package.line is not None:
-                found.setdefault(f"{package.name}=={package.version}", package.line)
-                found.setdefault(package.name, package.line)
+                name = canonical_name(package.name)
+                found.setdefault(f"{name}=={package.version}", package.line)
+                found.setdefault(name, package.line)
         return found
 
 

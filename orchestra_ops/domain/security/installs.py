@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
+from typing import TypeVar
 
 from orchestra_ops.domain.security.manifests import LockedPackage, Pin, Reference, Unchecked
 
 _COMMAND = re.compile(
-    r"(?:^|[\s;&|(`'\"])(?:python[\d.]*\s+-m\s+|uv\s+)?pip[\d.]*\s+install\b(?P<rest>.*)"
+    r"(?:^|[\s;&|(`'\"/])(?:python[\d.]*\s+-m\s+|uv\s+)?pip[\d.]*\s+install\b(?P<rest>.*)"
 )
 _SEPARATOR = re.compile(r"&&|\|\||[;|)`]")
 _REQUIREMENT = re.compile(
@@ -40,9 +42,23 @@ _VALUED = frozenset(
     | {"--platform", "--python-version", "--implementation", "--abi", "--progress-bar"}
     | {"--log", "--cache-dir", "--src", "--upgrade-strategy", "--trusted-host", "--proxy"}
     | {"--retries", "--timeout", "--exists-action", "--cert", "--client-cert", "--report"}
-    | {"--root-user-action", "-p", "--constraints"}
+    | {"--root-user-action", "-p", "--constraints", "--use-feature", "--use-deprecated"}
+    | {"--keyring-provider", "--global-option", "--install-option", "--build-option"}
+    | {"-C", "--config-settings", "--config-setting", "--log-file", "--resume-retries"}
+    | {"--group", "--index-strategy", "--resolution", "--prerelease", "--python-platform"}
+    | {"--exclude-newer", "--link-mode", "--upgrade-package", "-P", "--reinstall-package"}
+    | {"--no-build-package", "--no-binary-package", "--only-binary-package", "--extra"}
+    | {"--override", "--overrides", "--build-constraint", "--build-constraints", "-b"}
+    | {"--refresh-package", "--default-index", "--index", "--torch-backend", "--color"}
+    | {"--config-file", "--directory", "--project", "--allow-insecure-host"}
+    | {"--fork-strategy", "--index-url-file"}
 )
+#: Printed, not run: `echo "pip install x"` installs nothing.
+_SAYS = re.compile(r"\b(echo|printf)\b")
 _TOX_DIR = re.compile(r"\{toxinidir\}/?")
+_FACTOR = re.compile(r"^[\w.{},!-]+:\s+")  # tox: `py311,py312: pkg==1.0`
+_EXTRAS = "options.extras_require"
+_Found = TypeVar("_Found", Pin, Reference)
 
 
 @dataclass(frozen=True)
@@ -78,18 +94,26 @@ def read_installs(text: str, source: str) -> Installs:
     if name == "setup.py":
         return _setup_py(text)
     if name == "setup.cfg":
-        return _indented_values(text, "install_requires")
-    if name == "tox.ini":
-        return _indented_values(text, "deps")
+        return _ini_values(text, lambda s, k: k == "install_requires" or s == _EXTRAS)
+    commands = _commands(text)
+    if name == "tox.ini":  # deps, and pip install commands (in commands =)
+        deps = _ini_values(text, lambda _section, key: key == "deps")
+        return Installs(deps.pins + commands.pins, deps.references + commands.references)
+    return commands
+
+
+def _commands(text: str) -> Installs:
+    """What the ``pip install`` commands of a script, Dockerfile or CI file install."""
     pins: list[Pin] = []
     references: list[Reference] = []
     physical = text.splitlines()
     for first, last, line in _joined_lines(physical):
         for part in _SEPARATOR.split(line):  # `a && pip install x; pip install y`
-            if command := _COMMAND.search(part):
+            command = _COMMAND.search(part)
+            if command and not _SAYS.search(part, 0, command.start() + 1):
                 found = _arguments(command.group("rest"), first)
                 pins += [_on_its_line(pin, physical, last) for pin in found.pins]
-                references += found.references
+                references += [_on_its_line(r, physical, last) for r in found.references]
     return Installs(tuple(pins), tuple(references))
 
 
@@ -116,19 +140,21 @@ def _joined_lines(physical: list[str]) -> list[tuple[int, int, str]]:
     return lines
 
 
-def _on_its_line(pin: Pin, physical: list[str], last: int) -> Pin:
-    """``pin`` at the physical line of a continued command that names it."""
-    for number in range(pin.line, last + 1):
-        if pin.name.lower() in physical[number - 1].lower():
-            return replace(pin, line=number)
-    return pin
+def _on_its_line(found: _Found, physical: list[str], last: int) -> _Found:
+    """``found`` at the physical line of a continued command that names it."""
+    name = found.name if isinstance(found, Pin) else found.target
+    named = re.compile(rf"(?<![\w.-]){re.escape(name)}(?![\w-])", re.IGNORECASE)
+    for number in range(found.line, last + 1):
+        if named.search(physical[number - 1]):
+            return replace(found, line=number)
+    return found
 
 
 def _tokens(arguments: str) -> list[str]:
     try:
         return shlex.split(arguments, comments=True)
-    except ValueError:  # an unbalanced quote: the plain words still say enough
-        return arguments.split()
+    except ValueError:  # an unbalanced quote (a command inside a string): plain words
+        return [word.strip("'\"") for word in arguments.split()]
 
 
 def _arguments(arguments: str, line: int) -> Installs:
@@ -152,8 +178,12 @@ def _arguments(arguments: str, line: int) -> Installs:
 
 
 def _requirement(token: str, line: int) -> Pin | None:
-    """A requirement, or None for a variable, a path, a URL, an archive or a wheel."""
-    if "$" in token or "/" in token or token.startswith((".", "~")):
+    """A requirement, or None for a local path or archive. A variable (``x==$VER``,
+    ``$PKGS``) or a URL comes back with no version: it installs something no scanner can
+    look up, so it is listed, never audited."""
+    if "://" in token or "$" in token:
+        return Pin(token, None, None, line)
+    if "/" in token or token.startswith((".", "~")):
         return None
     if token.endswith((".whl", ".zip", ".tar.gz", ".tgz")):
         return None
@@ -174,17 +204,23 @@ def _setup_py(text: str) -> Installs:
     return Installs(tuple(pins))
 
 
-def _indented_values(text: str, key: str) -> Installs:
-    """The requirements of an ini ``key =`` and its indented continuation lines."""
+def _ini_values(text: str, wanted: Callable[[str, str], bool]) -> Installs:
+    """The requirements of the ini keys ``wanted(section, key)`` picks, each value line
+    (``key =`` and its indented continuations) one requirement; a tox factor prefix
+    (``py311: x``) is dropped."""
     pins: list[Pin] = []
     references: list[Reference] = []
-    inside = False
+    section, inside = "", False
     for number, raw in enumerate(text.splitlines(), start=1):
         stripped = raw.split("#", 1)[0].strip()
+        if raw.startswith("["):
+            section, inside = raw.strip().strip("[]").strip(), False
+            continue
         if raw[:1] not in (" ", "\t"):
             option, equals, value = raw.partition("=")
-            inside = bool(equals) and option.strip() == key
+            inside = bool(equals) and wanted(section, option.strip())
             stripped = value.strip() if inside else ""
+        stripped = _FACTOR.sub("", stripped)
         if not inside or not stripped:
             continue
         if stripped.startswith("-"):

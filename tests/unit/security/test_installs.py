@@ -27,10 +27,13 @@ def test_pip_install_commands_give_their_pins_and_references_by_line() -> None:
         (4, "flask"),
         (5, "pip"),
         (5, "urllib3"),
+        (6, "git+https://x/y.git"),  # no version to look up: listed
+        (7, "$EXTRA"),
+        (7, "${PKG}==1.0"),
     ]
     assert installs.references == (
         Reference(3, "deps/main", False),
-        Reference(3, "constraints.txt", True),
+        Reference(4, "constraints.txt", True),  # on the continuation line naming it
         Reference(6, "more.txt", False),
         Reference(7, "other.txt", False),
     )
@@ -76,3 +79,38 @@ def test_tox_deps_and_setup_files() -> None:
 def test_text_that_installs_nothing_gives_nothing() -> None:
     assert read_installs("FROM node:20\nRUN npm ci\n", "Dockerfile") == read_installs("", "x.sh")
     assert read_installs("echo 'pip install later'\n", "x.sh").pins == ()
+
+
+def test_what_an_outside_check_found_in_real_looking_files() -> None:
+    """Printed commands install nothing; option values are no packages; a pin sits on
+    its own line, not a neighbour's whose name it starts; variables and URLs are listed;
+    tox factors and commands and setup.cfg extras are read."""
+    ci = (
+        "jobs:\n  build:\n    steps:\n"
+        "      - run: echo 'pip install requests==2.19.0 is what we used to do'\n"
+    )
+    assert read_installs(ci, ".github/workflows/build.yml").pins == ()
+    docker = (
+        "RUN pip install --use-feature truststore --keyring-provider subprocess jinja2==2.10\n"
+        "RUN uv pip install --system --index-strategy unsafe-best-match PyYAML==5.3\n"
+        "RUN pip install \\\n    requests-toolbelt==0.9.1 \\\n    requests==2.19.0\n"
+        "RUN pip install requests==$VER https://example.com/foo-1.0.tar.gz\n"
+    )
+    installs = read_installs(docker, "Dockerfile")
+    assert [(p.name, p.line) for p in installs.exact] == [
+        ("jinja2", 1),
+        ("PyYAML", 2),
+        ("requests-toolbelt", 4),
+        ("requests", 5),
+    ]
+    assert [u.name for u in installs.unchecked("Dockerfile")] == [
+        "requests==$VER",
+        "https://example.com/foo-1.0.tar.gz",
+    ]
+    tox = "[testenv]\ndeps =\n    py311: jinja2==2.10\ncommands =\n    pip install pyyaml==5.3\n"
+    assert [(p.name, p.line) for p in read_installs(tox, "tox.ini").exact] == [
+        ("jinja2", 3),
+        ("pyyaml", 5),
+    ]
+    cfg = "[options.extras_require]\ndev = pyyaml==5.3\n"
+    assert read_installs(cfg, "setup.cfg").exact == [LockedPackage("pyyaml", "5.3", 2)]
