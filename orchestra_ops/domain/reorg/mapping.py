@@ -202,12 +202,18 @@ def default_mapping(discovery: Discovery) -> ReorgMapping:
     return ReorgMapping(_default_org(discovery), DEFAULT_BRANCH, tuple(entries))
 
 
+def _says(text: str, words: tuple[str, ...]) -> bool:
+    """One of ``words`` as a word of ``text`` (or its plural): "web" is not in "webhooks",
+    nor "db" in "feedback"."""
+    said = set(re.split(r"[^a-z0-9]+", text.lower()))
+    return any(w in said or f"{w}s" in said for w in words)
+
+
 def _score(project: Project, role: str, words: tuple[str, ...]) -> int:
     """How surely ``project`` plays ``role``: its name, else its description, must say so
     (a Node.js runtime only ranks frontend candidates; alone it is no evidence)."""
-    description = (project.description or "").lower()
-    in_name = any(w in project.name.lower() for w in words)
-    score = 2 if in_name else int(any(w in description for w in words))
+    in_name = _says(project.name, words)
+    score = 2 if in_name else int(_says(project.description or "", words))
     if score and role == "frontend" and project.runtime == "nodejs":
         score += 2
     return score

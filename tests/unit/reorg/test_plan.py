@@ -243,3 +243,21 @@ def test_a_placeholder_name_is_refused_and_nodejs_alone_is_no_frontend() -> None
         "site": "infrastructure/pulumi/frontend",
     }
     parse_mapping(render_mapping(plan.mapping))  # what it would write reads back
+
+
+def test_a_role_word_must_be_a_word_not_part_of_one() -> None:
+    """Found from outside: payments-relay ("Relays Stripe webhooks") became the Vercel
+    frontend through "web" in "webhooks", feedback-store the shared stack through "db"."""
+    snapshot = {
+        "relay/Pulumi.yaml": (
+            "name: payments-relay\nruntime: nodejs\ndescription: Relays Stripe webhooks\n"
+        ),
+        "feedback/Pulumi.yaml": "name: feedback-store\nruntime: python\n",
+        "site/Pulumi.yaml": "name: site\nruntime: nodejs\ndescription: Frontends and their CDN\n",
+    }
+    targets = {e.source: e.target for e in default_mapping(discover(snapshot)).entries}
+    assert targets == {
+        "feedback": "infrastructure/pulumi/legacy/feedback-store",
+        "relay": "infrastructure/pulumi/legacy/payments-relay",
+        "site": "infrastructure/pulumi/frontend",
+    }
