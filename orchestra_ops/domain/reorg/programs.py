@@ -120,7 +120,12 @@ _CODE_PATH = re.compile(
 
 # A ".." handed to a path join (os.path.join, path.resolve, filepath.Join, Path / ".."):
 # where it leads depends on where the program sits, which the move changes.
-_PARENT_PART = re.compile(r"(?P<q>[\"'`])\.\./?(?P=q)")
+_PARENT_PART = re.compile(
+    r"(?P<q>[\"'`])\.\./?(?P=q)"  # join(__dirname, "..", ...)
+    r"|\$\{__dirname\}/\.\./"  # `${__dirname}/../x`
+    r"|\.parent\.parent\b"  # Path(__file__).parent.parent / "x"
+    r"|dirname\(\s*(?:os\.path\.|path\.)?dirname\("  # dirname(dirname(__file__))
+)
 
 
 def relative_literals(path: str, text: str, layout: Layout) -> list[ManualCheck]:

@@ -200,7 +200,13 @@ def test_a_path_built_from_parent_parts_in_a_moved_program_is_a_manual_check() -
             "here = os.path.join(os.path.dirname(__file__), '..', '..', base, 'gpu-api')\n"
         ),
         "legacy/web/Pulumi.yaml": "name: web\nruntime: nodejs\n",
-        "legacy/web/index.ts": "const p = path.join(__dirname, `../`, 'x')\n",
+        "legacy/web/index.ts": (
+            "const p = path.join(__dirname, `../`, 'x')\n"
+            "const q = `${__dirname}/../shared-config/x.json`\n"
+        ),
+        "legacy/datastore/paths.py": (
+            "import pathlib\nroot = pathlib.Path(__file__).parent.parent / 'shared-config'\n"
+        ),
         "ops/gpu-api/schema.sql": "create table t (id int);\n",
     }
     text = (
@@ -212,7 +218,9 @@ def test_a_path_built_from_parent_parts_in_a_moved_program_is_a_manual_check() -
     listed = {(c.path, c.line): c.reason for c in plan.manual}
     assert set(listed) == {
         ("infrastructure/pulumi/backend/datastore/__main__.py", 3),
+        ("infrastructure/pulumi/backend/datastore/paths.py", 2),
         ("infrastructure/pulumi/frontend/web/index.ts", 1),
+        ("infrastructure/pulumi/frontend/web/index.ts", 2),
     }
     assert (
         "builds a path from parts with '..'"
