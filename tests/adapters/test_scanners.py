@@ -460,7 +460,9 @@ def test_discovery_names_unsupported_manifests(tmp_path: Path) -> None:
         "deploy_lambda_labs.sh",
         "tools/pyproject.toml",
     }
-    assert reasons[".github/workflows/ci.yml"] == "installs from requirements.txt, scanned there"
+    assert reasons[".github/workflows/ci.yml"] == (
+        "installs from requirements.txt, each listed on its own"
+    )
     assert reasons["deploy_lambda_labs.sh"] == (
         "installs from ~/requirements.txt (line 73), not in the repository"
     )  # the file the script copies to the instance first: its pins are scanned at the root

@@ -201,7 +201,7 @@ def _may_install(path: str) -> bool:
     return pure.suffix in (".yml", ".yaml") and bool(_CI_FOLDERS & set(pure.parts))
 
 
-def _reference_target(repo: Path, path: str, target: str) -> str | None:
+def reference_target(repo: Path, path: str, target: str) -> str | None:
     """The repo-relative file a ``-r``/``-c`` of an install command names: from the
     command's folder (a script, tox.ini), else from the root (a Dockerfile's context)."""
     for base in ((repo / path).parent, repo):
@@ -226,7 +226,7 @@ def _installed(repo: Path, files: list[str]) -> tuple[list[Manifest], list[Unsup
         installs = read_installs(text, path)
         found, elsewhere = [], []
         for reference in installs.references:
-            target = _reference_target(repo, path, reference.target)
+            target = reference_target(repo, path, reference.target)
             if target is None:
                 elsewhere.append(f"{reference.target} (line {reference.line})")
             else:
@@ -251,7 +251,8 @@ def _why_not_scanned(installs: Installs, elsewhere: list[str], found: list[str])
     if elsewhere:
         reasons.append(f"installs from {', '.join(elsewhere)}, not in the repository")
     if found:
-        reasons.append(f"installs from {', '.join(dict.fromkeys(found))}, scanned there")
+        files = ", ".join(dict.fromkeys(found))
+        reasons.append(f"installs from {files}, each listed on its own")
     return "; ".join(reasons)
 
 

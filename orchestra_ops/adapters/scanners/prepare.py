@@ -19,6 +19,7 @@ from pathlib import Path
 
 from orchestra_ops.adapters.lockfiles import read_lock
 from orchestra_ops.adapters.lockfiles.npm_lock import package_json, package_lock_v3
+from orchestra_ops.adapters.scanners.discover import reference_target
 from orchestra_ops.domain.security.installs import read_installs
 from orchestra_ops.domain.security.manifests import (
     LockedPackage,
@@ -170,6 +171,11 @@ def prepare(repo: Path, manifest: Manifest, text: str, workdir: Path) -> Prepare
     elif manifest.kind is ManifestKind.INSTALLED:
         installs = read_installs(text, manifest.path)
         packages, unchecked = installs.exact, installs.unchecked(manifest.path)
+        unchecked += [
+            Unchecked(manifest.path, r.line, r.target, "installs from a file not in the repository")
+            for r in installs.references
+            if reference_target(repo, manifest.path, r.target) is None
+        ]
     else:
         requirements = _Requirements(repo)
         file = read_requirements(text, manifest.path)
