@@ -95,19 +95,20 @@ def read_installs(text: str, source: str) -> Installs:
         return _setup_py(text)
     if name == "setup.cfg":
         return _ini_values(text, lambda s, k: k == "install_requires" or s == _EXTRAS)
-    commands = _commands(text)
+    commands = _commands(text, folded=name.endswith((".yml", ".yaml")))
     if name == "tox.ini":  # deps, and pip install commands (in commands =)
         deps = _ini_values(text, lambda _section, key: key == "deps")
         return Installs(deps.pins + commands.pins, deps.references + commands.references)
     return commands
 
 
-def _commands(text: str) -> Installs:
-    """What the ``pip install`` commands of a script, Dockerfile or CI file install."""
+def _commands(text: str, *, folded: bool = False) -> Installs:
+    """What the ``pip install`` commands of a script, Dockerfile or CI file install;
+    ``folded``: YAML, whose folded blocks (``run: >``) are one command over lines."""
     pins: list[Pin] = []
     references: list[Reference] = []
     physical = text.splitlines()
-    for first, last, line in _joined_lines(physical):
+    for first, last, line in _joined_lines(physical, folded):
         for part in _SEPARATOR.split(line):  # `a && pip install x; pip install y`
             command = _COMMAND.search(part)
             if command and not _SAYS.search(part, 0, command.start() + 1):
@@ -117,18 +118,29 @@ def _commands(text: str) -> Installs:
     return Installs(tuple(pins), tuple(references))
 
 
-def _joined_lines(physical: list[str]) -> list[tuple[int, int, str]]:
-    """(first and last line number, text) of each command, ``\\`` continuations joined,
-    comment lines left out."""
+def _joined_lines(physical: list[str], folded: bool = False) -> list[tuple[int, int, str]]:
+    """(first and last line number, text) of each command, ``\\`` continuations (and
+    with ``folded``, the lines of a YAML ``>`` block) joined, comment lines left out."""
     lines: list[tuple[int, int, str]] = []
     start = 0
     parts: list[str] = []
+    block: int | None = None  # the indent a folded block's lines are deeper than
     for number, raw in enumerate(physical, start=1):
         stripped = raw.strip()
+        indent = len(raw) - len(raw.lstrip())
+        if block is not None:
+            if stripped and indent > block:
+                parts.append(stripped)
+                continue
+            lines.append((start, number - 1, " ".join(parts)))
+            parts, block = [], None
         if not parts and stripped.startswith("#"):
             continue
         if not parts:
             start = number
+        if folded and _FOLDED.search(stripped):
+            block, parts = indent, []
+            continue
         if stripped.endswith("\\"):
             parts.append(stripped[:-1])
             continue
@@ -138,6 +150,10 @@ def _joined_lines(physical: list[str]) -> list[tuple[int, int, str]]:
     if parts:
         lines.append((start, len(physical), " ".join(parts)))
     return lines
+
+
+#: A YAML folded block scalar opening a value: `run: >`, `- >-`, `script: >+2`.
+_FOLDED = re.compile(r"(^-|:)\s*>[-+]?\d*$")
 
 
 def _on_its_line(found: _Found, physical: list[str], last: int) -> _Found:

@@ -114,3 +114,20 @@ def test_what_an_outside_check_found_in_real_looking_files() -> None:
     ]
     cfg = "[options.extras_require]\ndev = pyyaml==5.3\n"
     assert read_installs(cfg, "setup.cfg").exact == [LockedPackage("pyyaml", "5.3", 2)]
+
+
+def test_a_yaml_folded_block_is_one_command_over_its_lines() -> None:
+    """`run: >` folds its lines into one command: the pin on the next line is installed."""
+    workflow = (
+        "jobs:\n  a:\n    steps:\n"
+        "      - run: >\n          pip install\n          urllib3==1.24.1\n"
+        "      - run: |\n          pip install requests==2.19.0\n          echo done\n"
+        "      - run: >-\n          python -m pip install -r deps/main\n"
+    )
+    installs = read_installs(workflow, ".github/workflows/a.yml")
+    assert [(p.name, p.line) for p in installs.exact] == [("urllib3", 6), ("requests", 8)]
+    assert installs.references == (Reference(11, "deps/main", False),)
+    # A Dockerfile line ending in ">" is no YAML block.
+    assert read_installs("RUN pip install x==1 >\n", "Dockerfile").exact == [
+        LockedPackage("x", "1", 1)
+    ]
