@@ -236,20 +236,8 @@ def _migrate(
     try:
         t.write_config(saga, params.repo_path, params.app, plan.config_files)
         report.env_written = t.apply_env(saga, project.id, plan)
-        digest_settings = {
-            "framework": settings.framework,
-            "buildCommand": settings.build_command,
-            "outputDirectory": settings.output_directory,
-            "rootDirectory": settings.root_directory,
-        }
         deployment = t.deploy(
-            project,
-            params.repo_path,
-            params.app,
-            settings,
-            extra,
-            digest_settings,
-            upload_dir(plan.profile),
+            project, params.repo_path, params.app, settings, extra, upload_dir(plan.profile)
         )
         ready = t.wait_ready(deployment.id, params.deploy_timeout_s)
         report.deployment_id, report.preview_url = ready.id, f"https://{ready.url}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+from dataclasses import asdict
 from pathlib import Path
 
 from prefect.artifacts import create_markdown_artifact
@@ -240,7 +241,6 @@ def deploy(
     app: str,
     settings: ProjectSettings,
     extra: dict[str, bytes],
-    digest_settings: dict[str, str | None],
     upload: str = ".",
 ) -> Deployment:
     """Deploy the app's files, or adopt a ready deployment of the very same files.
@@ -253,7 +253,7 @@ def deploy(
         **deploy_files((Path(repo_path) / app / upload).resolve()),
         **{in_upload + path: data for path, data in extra.items()},
     }
-    digest = source_digest(files, digest_settings)
+    digest = source_digest(files, asdict(settings))  # every build setting counts
     vercel = _clients().vercel()
     existing = vercel.list_deployments(project_id=project.id)
     deployment, adopted = deploy_release(vercel, project.name, files, settings, digest, existing)
