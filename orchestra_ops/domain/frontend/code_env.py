@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from orchestra_ops.domain.frontend.detect import Framework
+from orchestra_ops.domain.frontend.next_config import _is_literal_start, _skip_literal
 
 CODE_SUFFIXES = (".js", ".jsx", ".ts", ".tsx", ".mjs", ".cjs", ".mts", ".vue", ".svelte")
 _VITE_READ = re.compile(
@@ -75,23 +76,15 @@ def without_comments(text: str) -> str:
     """``text`` with its ``//`` and ``/* */`` comments blanked (newlines kept, so offsets
     and line numbers hold); strings are skipped, a quoted one ending at its line."""
     out = list(text)
-    i, size = 0, len(text)
-    while i < size:
+    i = 0
+    while i < len(text):
+        if not _is_literal_start(text, i):
+            i += 1
+            continue
+        end = _skip_literal(text, i)
         if text.startswith(("//", "/*"), i):
-            line_comment = text[i + 1] == "/"
-            end = text.find("\n" if line_comment else "*/", i + 2)
-            end = size if end < 0 else end if line_comment else end + 2
-            for j in range(i, end):
-                if out[j] != "\n":
-                    out[j] = " "
-            i = end
-        elif text[i] in "'\"`":
-            quote, i = text[i], i + 1
-            while i < size and text[i] != quote and (quote == "`" or text[i] != "\n"):
-                i += 2 if text[i] == "\\" else 1
-            i += 1
-        else:
-            i += 1
+            out[i:end] = [c if c == "\n" else " " for c in text[i:end]]
+        i = end
     return "".join(out)
 
 

@@ -48,7 +48,9 @@ class NextConfigEdit:
 
 
 def _skip_literal(text: str, i: int) -> int:
-    """Index just past the string, template literal or comment starting at ``i``."""
+    """Index just past the string, template literal or comment starting at ``i``; a
+    quoted string ends at its line at the latest (only a template literal spans lines),
+    so a stray apostrophe cannot swallow the code after it."""
     if text.startswith("//", i):
         end = text.find("\n", i)
         return len(text) if end < 0 else end
@@ -57,7 +59,7 @@ def _skip_literal(text: str, i: int) -> int:
         return len(text) if end < 0 else end + 2
     quote = text[i]
     j = i + 1
-    while j < len(text) and text[j] != quote:
+    while j < len(text) and text[j] != quote and (quote == "`" or text[j] != "\n"):
         j += 2 if text[j] == "\\" else 1
     return j + 1
 
