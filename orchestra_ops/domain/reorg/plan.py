@@ -82,9 +82,7 @@ def build_plan(
     links = links or {}
     discovery = discover(snapshot)
     check_mapping(mapping, discovery)
-    mapping, refused = _refuse_outside_links(snapshot, discovery, mapping, links)
-    mapping, unnamed = _refuse_unnamed(discovery, mapping)
-    refused += unnamed
+    mapping, refused = _refuse(snapshot, discovery, mapping, links)
     moves = _moves(snapshot, discovery, mapping)
     moved = {m.src: m.dst for m in moves}
     rewrites, manual = _rewrites(snapshot, discovery, mapping, moved)
@@ -99,42 +97,45 @@ def build_plan(
     return Plan(mapping, (*moves, *rewrites), renames, NOTES, tuple(manual), tuple(refused))
 
 
-def _refuse_outside_links(
+def _refuse(
     snapshot: Snapshot,
     discovery: Discovery,
     mapping: ReorgMapping,
     links: Mapping[str, str | None],
 ) -> tuple[ReorgMapping, list[str]]:
-    """The mapping without projects that hold a symlink leading outside, and why each went."""
+    """The mapping without the projects that must stay where they are, and why each stays."""
     kept, refused = [], []
     for entry, project in _pairs(mapping, discovery):
-        outside = [p for p in owned_files(project, discovery, snapshot) if p in links]
-        outside = [p for p in outside if links[p] is None]
-        if outside and entry.target != entry.source:
-            refused.append(
-                f"{show_dir(entry.source)} stays where it is: {outside[0]} is a symlink leading "
-                "outside the repo, and a move would re-aim or break it; replace the link by "
-                "the files it points to (or remove it), then plan again"
-            )
+        why = None
+        if entry.target != entry.source:
+            why = _why_it_stays(snapshot, discovery, project, links)
+        if why is None:
+            kept.append(entry)
         else:
-            kept.append(entry)
+            refused.append(f"{show_dir(entry.source)} stays where it is: {why}")
     return replace(mapping, entries=tuple(kept)), refused
 
 
-def _refuse_unnamed(discovery: Discovery, mapping: ReorgMapping) -> tuple[ReorgMapping, list[str]]:
-    """The mapping without projects whose Pulumi.yaml name is no project name (a
-    template's ``${PROJECT}``): their config keys and references cannot be renamed."""
-    kept, refused = [], []
-    for entry, project in _pairs(mapping, discovery):
-        if NAME.match(project.name) or entry.target == entry.source:
-            kept.append(entry)
-            continue
-        refused.append(
-            f"{show_dir(entry.source)} stays where it is: its project file names it "
-            f"{project.name!r}, which is not a Pulumi project name (a template "
-            "placeholder?); name it, then plan again"
+def _why_it_stays(
+    snapshot: Snapshot, discovery: Discovery, project: Project, links: Mapping[str, str | None]
+) -> str | None:
+    """Why ``project`` cannot move: a symlink leading outside the repo (a move would re-aim
+    or break it), or a Pulumi.yaml name that is no project name (a template's
+    ``${PROJECT}``: its config keys and references cannot be renamed)."""
+    owned = owned_files(project, discovery, snapshot)
+    outside = [p for p in owned if p in links and links[p] is None]
+    if outside:
+        return (
+            f"{outside[0]} is a symlink leading outside the repo, and a move would re-aim or "
+            "break it; replace the link by the files it points to (or remove it), then plan "
+            "again"
         )
-    return replace(mapping, entries=tuple(kept)), refused
+    if not NAME.match(project.name):
+        return (
+            f"its project file names it {project.name!r}, which is not a Pulumi project "
+            "name (a template placeholder?); name it, then plan again"
+        )
+    return None
 
 
 def _layout(
