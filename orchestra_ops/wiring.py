@@ -146,8 +146,13 @@ class Clients(ClosesOnExit):
 
     def close(self) -> None:
         """Close every client built so far."""
-        built = (self._vercel, self._lambda_cloud, self._notifier, self._prober)
-        for client in (*built, self._instance_prober):
+        for client in (
+            self._vercel,
+            self._lambda_cloud,
+            self._notifier,
+            self._prober,
+            self._instance_prober,
+        ):
             if client is not None:
                 client.close()
         self._vercel = self._lambda_cloud = self._notifier = self._prober = None

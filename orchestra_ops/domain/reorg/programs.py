@@ -151,9 +151,10 @@ def relative_literals(path: str, text: str, layout: Layout) -> list[ManualCheck]
             fresh = relative_to(new_target, new_dir)
             reason = f"leads to {target!r}; from {new_dir!r} write {fresh!r}"
             checks.append(ManualCheck(layout.new(path), line, relative, reason))
+    lines = text.splitlines()
     for match in _PARENT_PART.finditer(text):
         line = text.count("\n", 0, match.start()) + 1
-        statement = text.splitlines()[line - 1].strip()
+        statement = lines[line - 1].strip()
         reason = (
             f"builds a path from parts with '..': from {new_dir!r} it leads elsewhere "
             f"than from {old_dir!r}; check it"

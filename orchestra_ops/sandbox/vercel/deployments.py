@@ -63,8 +63,9 @@ def create(state: State, body: Any) -> DeploymentRecord:
     if target in (None, "preview"):
         target = None
     root = settings.get("rootDirectory", project.get("rootDirectory"))
-    config, problem = _vercel_json(state, under_root(files, root))
-    if root and not under_root(files, root):
+    built = under_root(files, root)
+    config, problem = _vercel_json(state, built)
+    if root and not built:
         problem = (
             f'The specified Root Directory "{root}" does not exist. '
             "Please update your Project Settings."
