@@ -115,16 +115,20 @@ def _referenced(repo: Path, path: str, text: str) -> list[str]:
         references = read_requirements(text, path).references
     except OpsError:
         return []
-    found = []
-    for reference in references:
-        target = (repo / path).parent / reference.target
-        try:
-            relative = target.resolve().relative_to(repo.resolve()).as_posix()
-        except ValueError:
-            continue  # outside the repository: the reader lists it as not checked
-        if target.is_file():
-            found.append(relative)
-    return found
+    # A file outside the repository or missing is listed as not checked by the reader.
+    folder = (repo / path).parent
+    targets = (_file_in_repo(repo, folder, reference.target) for reference in references)
+    return [target for target in targets if target is not None]
+
+
+def _file_in_repo(repo: Path, base: Path, target: str) -> str | None:
+    """``target`` from ``base`` as a repo-relative path, when it is a file in the repo."""
+    candidate = base / target
+    try:
+        relative = candidate.resolve().relative_to(repo.resolve()).as_posix()
+    except ValueError:
+        return None
+    return relative if candidate.is_file() else None
 
 
 def _compiled_inputs(repo: Path, candidates: set[str]) -> dict[str, str]:
@@ -204,15 +208,7 @@ def _may_install(path: str) -> bool:
 def reference_target(repo: Path, path: str, target: str) -> str | None:
     """The repo-relative file a ``-r``/``-c`` of an install command names: from the
     command's folder (a script, tox.ini), else from the root (a Dockerfile's context)."""
-    for base in ((repo / path).parent, repo):
-        candidate = base / target
-        try:
-            relative = candidate.resolve().relative_to(repo.resolve()).as_posix()
-        except ValueError:
-            continue
-        if candidate.is_file():
-            return relative
-    return None
+    return _file_in_repo(repo, (repo / path).parent, target) or _file_in_repo(repo, repo, target)
 
 
 def _installed(repo: Path, files: list[str]) -> tuple[list[Manifest], list[Unsupported], list[str]]:
@@ -256,14 +252,23 @@ def _why_not_scanned(installs: Installs, elsewhere: list[str], found: list[str])
     return "; ".join(reasons)
 
 
-def _pins_exactly(repo: Path, manifest: Manifest) -> bool:
+def _pins_exactly(repo: Path, manifest: Manifest, texts: dict[str, str]) -> bool:
     """A lock, or a requirements file with at least one exact pin: something was audited."""
     if manifest.kind is not ManifestKind.REQUIREMENTS:
         return True
     try:
-        return bool(read_requirements(_text(repo, manifest.path) or "", manifest.path).exact)
+        return bool(
+            read_requirements(_cached_text(repo, manifest.path, texts), manifest.path).exact
+        )
     except OpsError:
         return False
+
+
+def _cached_text(repo: Path, path: str, texts: dict[str, str]) -> str:
+    """The text of ``path``, read once per discovery ("" when unreadable)."""
+    if path not in texts:
+        texts[path] = _text(repo, path) or ""
+    return texts[path]
 
 
 def _locks(files: list[str]) -> tuple[list[Manifest], list[Unsupported]]:
@@ -300,9 +305,7 @@ def _covers(repo: Path, manifest: Manifest, folder: PurePosixPath, texts: dict[s
     if where not in folder.parents:
         return False
     member = folder.relative_to(where).as_posix()
-    if manifest.path not in texts:
-        texts[manifest.path] = _text(repo, manifest.path) or ""
-    return member in texts[manifest.path]
+    return member in _cached_text(repo, manifest.path, texts)
 
 
 def _declarations(
@@ -315,7 +318,6 @@ def _declarations(
     found: list[Unsupported] = []
     texts: dict[str, str] = {}
     installed = {m.path for m in scanned if m.kind is ManifestKind.INSTALLED}
-    auditable = [m for m in scanned if _pins_exactly(repo, m)]
     for path in files:
         name = PurePosixPath(path).name
         if name in _CONDA and "dependencies:" in (_text(repo, path, _SNIFF_LIMIT) or ""):
@@ -332,7 +334,9 @@ def _declarations(
         kinds = npm if is_npm else python
         folder = PurePosixPath(path).parent
         covering = sorted(
-            m.path for m in auditable if m.kind in kinds and _covers(repo, m, folder, texts)
+            m.path
+            for m in scanned
+            if m.kind in kinds and _covers(repo, m, folder, texts) and _pins_exactly(repo, m, texts)
         )
         beside = [u.path for u in unread if PurePosixPath(u.path).parent == folder]
         if covering:
