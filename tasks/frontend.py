@@ -246,11 +246,12 @@ def deploy(
     """Deploy the app's files, or adopt a ready deployment of the very same files.
 
     ``upload``: the folder uploaded, relative to the app (a workspace member's whole
-    workspace, with ``settings.root_directory`` the member); ``extra`` is relative to
-    the app."""
-    in_upload = f"{settings.root_directory.strip('/')}/" if settings.root_directory else ""
+    workspace); ``extra`` (relative to the app) goes to the app's place in it."""
+    app_dir = (Path(repo_path) / app).resolve()
+    root = (app_dir / upload).resolve()
+    in_upload = "" if root == app_dir else f"{app_dir.relative_to(root).as_posix()}/"
     files = {
-        **deploy_files((Path(repo_path) / app / upload).resolve()),
+        **deploy_files(root),
         **{in_upload + path: data for path, data in extra.items()},
     }
     digest = source_digest(files, asdict(settings))  # every build setting counts
