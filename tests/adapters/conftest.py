@@ -8,6 +8,7 @@ import pytest
 
 from orchestra_ops.sandbox.feeds import Feeds
 from orchestra_ops.settings import ScanSettings
+from tests.adapters.served_feeds import scan_settings
 
 
 @pytest.fixture(scope="module")
@@ -16,10 +17,4 @@ def feed_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScanSett
     feeds = Feeds()
     db = feeds.write_safety_db(tmp_path_factory.mktemp("safety") / "db")
     with feeds.serve() as served:
-        yield ScanSettings(
-            _env_file=None,
-            osv_api_url=served.osv.url,
-            npm_registry_url=served.npm.url,
-            safety_db_dir=db,
-            safety_auth_server_url=served.safety.url,
-        )
+        yield scan_settings(served, db)

@@ -37,6 +37,7 @@ from orchestra_ops.sandbox.feeds import Feeds, OsvFeed, ServedFeeds
 from orchestra_ops.sandbox.feeds.npm_registry import BULK_PATH
 from orchestra_ops.sandbox.server import serve_in_thread
 from orchestra_ops.settings import ScanSettings
+from tests.adapters.served_feeds import scan_settings
 
 pytestmark = pytest.mark.slow  # each test runs pip-audit, safety or npm for real
 
@@ -81,13 +82,7 @@ def feeds(serving: tuple[Feeds, ServedFeeds, Path]) -> Feeds:
 def settings(feeds: Feeds, serving: tuple[Feeds, ServedFeeds, Path]) -> ScanSettings:
     """Scan settings pointing every tool at the served feeds."""
     _, served, db = serving
-    return ScanSettings(
-        _env_file=None,
-        osv_api_url=served.osv.url,
-        npm_registry_url=served.npm.url,
-        safety_db_dir=db,
-        safety_auth_server_url=served.safety.url,
-    )
+    return scan_settings(served, db)
 
 
 def requirements(folder: Path, text: str, name: str = "requirements.txt") -> Path:
