@@ -31,6 +31,15 @@ from orchestra_ops.settings import load_settings
 PROJECTS = Path(__file__).resolve().parents[2] / "infrastructure" / "pulumi"
 
 
+@pytest.fixture(name="sandbox")
+def fresh_sandbox(tmp_path: Path) -> Iterator[tuple[Sandbox, Endpoints]]:
+    """Every emulator, for one test: a provisioning test needs a Lambda account of its
+    own (a module imports this to replace the conftest's module-wide sandbox)."""
+    runner = Sandbox(tmp_path / "sandbox")
+    with runner as endpoints:
+        yield runner, endpoints
+
+
 def copy_projects(into: Path) -> Path:
     """A copy of the shared and backend projects (the engine writes stack config next to them)."""
     for project in ("shared", "backend"):

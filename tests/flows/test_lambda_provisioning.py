@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,6 +31,7 @@ from tests.flows.provisioning_support import (
     api_instances,
     colour_of,
     copy_projects,
+    fresh_sandbox,  # noqa: F401 - a sandbox per test
     params,
     use_sandbox,
     webhook,
@@ -44,13 +44,6 @@ pytestmark = [
     pytest.mark.pulumi_cli,
     needs_pulumi_cli,
 ]
-
-
-@pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[tuple[Sandbox, Endpoints]]:
-    runner = Sandbox(tmp_path / "sandbox")
-    with runner as endpoints:
-        yield runner, endpoints
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ from tests.flows.provisioning_support import (
     api_instances,
     colour_of,
     copy_projects,
+    fresh_sandbox,  # noqa: F401 - a sandbox per test
     params,
     use_sandbox,
     webhook,
@@ -35,13 +36,6 @@ from tests.killing import flow_in_worker, kill_when
 ENGINE_TEST_DOUBLE = "tests.doubles.program_engine:ProgramUnderMocksEngine"
 
 pytestmark = [pytest.mark.usefixtures("prefect_harness"), pytest.mark.slow]
-
-
-@pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[tuple[Sandbox, Endpoints]]:
-    runner = Sandbox(tmp_path / "sandbox")
-    with runner as endpoints:
-        yield runner, endpoints
 
 
 @pytest.fixture

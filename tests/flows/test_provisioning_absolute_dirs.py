@@ -4,7 +4,6 @@ against another directory (issue #17). On the engine test double."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,16 +11,14 @@ import pytest
 from flows.lambda_provisioning import lambda_provisioning
 from orchestra_ops.recover import ledger_for
 from orchestra_ops.sandbox.runner import Endpoints, Sandbox
-from tests.flows.provisioning_support import copy_projects, params, use_sandbox
+from tests.flows.provisioning_support import (
+    copy_projects,
+    fresh_sandbox,  # noqa: F401 - a sandbox per test
+    params,
+    use_sandbox,
+)
 
 pytestmark = [pytest.mark.usefixtures("prefect_harness"), pytest.mark.slow]
-
-
-@pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[tuple[Sandbox, Endpoints]]:
-    runner = Sandbox(tmp_path / "sandbox")
-    with runner as endpoints:
-        yield runner, endpoints
 
 
 def test_a_relative_infrastructure_dir_is_recorded_absolute(
