@@ -130,9 +130,15 @@ class Sandbox:
         return served
 
     def stop(self) -> None:
-        """Stop every server (and the instances' health endpoints)."""
+        """Stop every server (and the instances' health endpoints).
+
+        All are asked first, then waited for: each server's loop notices within 0.1 s, so
+        the seven stop together instead of one after another.
+        """
         for served in reversed(self._served):
-            served.stop()
+            served.ask_to_stop()
+        for served in reversed(self._served):
+            served.wait_stopped()
         self._served.clear()
         self.lambda_cloud.close()
 

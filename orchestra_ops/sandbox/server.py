@@ -30,7 +30,15 @@ class ServedApp:
 
     def stop(self) -> None:
         """Ask the server to finish and wait for its thread."""
+        self.ask_to_stop()
+        self.wait_stopped()
+
+    def ask_to_stop(self) -> None:
+        """Ask the server to finish, without waiting (its loop looks every 0.1 s)."""
         self._server.should_exit = True
+
+    def wait_stopped(self) -> None:
+        """Wait for the server's thread to end."""
         self._thread.join(timeout=10)
 
     def __enter__(self) -> ServedApp:

@@ -97,7 +97,9 @@ class HealthServers:
                     _health_app(instance_id, slot), name=f"lambda-health-{instance_id[:8]}"
                 )
         for served in to_stop.values():
-            served.stop()
+            served.ask_to_stop()
+        for served in to_stop.values():
+            served.wait_stopped()
 
     def close(self) -> None:
         """Stop every endpoint."""
