@@ -19,7 +19,7 @@ from orchestra_ops.sandbox.admin import AdministeredEmulator, admin_app
 from orchestra_ops.sandbox.feeds import Feeds
 from orchestra_ops.sandbox.lambda_cloud import LambdaCloudEmulator
 from orchestra_ops.sandbox.lambda_cloud.emulator import HEALTH_PROXY_PATH
-from orchestra_ops.sandbox.server import ServedApp, serve_in_thread
+from orchestra_ops.sandbox.server import ServedApp, serve_in_thread, stop_all
 from orchestra_ops.sandbox.vercel import VERCEL_SANDBOX_TOKEN, VercelEmulator
 
 SANDBOX_VERCEL_TOKEN = VERCEL_SANDBOX_TOKEN  # the emulator's own token, in Vercel's format
@@ -130,15 +130,8 @@ class Sandbox:
         return served
 
     def stop(self) -> None:
-        """Stop every server (and the instances' health endpoints).
-
-        All are asked first, then waited for: each server's loop notices within 0.1 s, so
-        the seven stop together instead of one after another.
-        """
-        for served in reversed(self._served):
-            served.ask_to_stop()
-        for served in reversed(self._served):
-            served.wait_stopped()
+        """Stop every server (and the instances' health endpoints)."""
+        stop_all(reversed(self._served))
         self._served.clear()
         self.lambda_cloud.close()
 

@@ -15,7 +15,7 @@ so ``admin_app(feeds.administered())`` exposes their faults and logs over HTTP.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +26,7 @@ from orchestra_ops.sandbox.faults import FaultPlan, RequestLog
 from orchestra_ops.sandbox.feeds.npm_registry import NpmRegistryFeed
 from orchestra_ops.sandbox.feeds.osv import OsvFeed
 from orchestra_ops.sandbox.feeds.safety import SafetyPlatformStub, write_safety_db
-from orchestra_ops.sandbox.server import ServedApp, serve_in_thread
+from orchestra_ops.sandbox.server import ServedApp, serve_in_thread, stop_all
 
 __all__ = [
     "Feeds",
@@ -92,10 +92,10 @@ class Feeds:
     @contextmanager
     def serve(self) -> Iterator[ServedFeeds]:
         """Serve the three feeds on 127.0.0.1 until the block ends."""
-        apps = self.apps()
-        with ExitStack() as stack:
-            served = {
-                name: stack.enter_context(serve_in_thread(app, name=f"feed-{name}"))
-                for name, app in apps.items()
-            }
+        served: dict[str, ServedApp] = {}
+        try:
+            for name, app in self.apps().items():
+                served[name] = serve_in_thread(app, name=f"feed-{name}")
             yield ServedFeeds(osv=served["osv"], safety=served["safety"], npm=served["npm"])
+        finally:
+            stop_all(served.values())

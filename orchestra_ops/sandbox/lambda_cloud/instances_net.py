@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from orchestra_ops.sandbox.server import ServedApp, serve_in_thread
+from orchestra_ops.sandbox.server import ServedApp, serve_in_thread, stop_all
 
 HealthMode = Literal["ok", "fail", "hang", "recover"]
 HEALTH_MODES: tuple[str, ...] = ("ok", "fail", "hang", "recover")
@@ -96,10 +96,7 @@ class HealthServers:
                 self._servers[instance_id] = serve_in_thread(
                     _health_app(instance_id, slot), name=f"lambda-health-{instance_id[:8]}"
                 )
-        for served in to_stop.values():
-            served.ask_to_stop()
-        for served in to_stop.values():
-            served.wait_stopped()
+        stop_all(to_stop.values())
 
     def close(self) -> None:
         """Stop every endpoint."""
