@@ -5,7 +5,7 @@ B1: the cold run's wall time / the critical-path lower bound, the longest chain 
 B2: the warm re-run's wall time / the cold run's (goal at most 0.10), and the mutating
     API calls the warm re-run makes (goal 0).
 
-The runs are the demo's own (``orchestra_ops.demo.run_demo``). A warm-up flow starts
+The runs are the demo's own (``orchestra_cli.demo.run_demo``). A warm-up flow starts
 Prefect's local server first, so its start-up is not counted as roadmap time.
 Run with ``python bench/roadmap.py``; figures go to ``bench/results/latest.json``
 and ``latest.md``.
@@ -49,7 +49,7 @@ def _demo_runs(root: Path) -> list[dict[str, Any]]:
     """Run the demo with the injected failure; its per-run records, cold first, warm last."""
     from prefect import flow
 
-    from orchestra_ops.demo import run_demo
+    from orchestra_cli.demo import run_demo
 
     @flow(name="bench-warm-up")
     def warm_up() -> None:

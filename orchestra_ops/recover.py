@@ -37,8 +37,7 @@ from orchestra_ops.ports.vercel import VercelApi
 from orchestra_ops.recover_orphans import OrphanCheck, check_orphans
 from orchestra_ops.recover_pending import UNCHECKED, PendingCheck, settle_pending
 from orchestra_ops.saga import Saga, open_sagas
-from orchestra_ops.settings import Settings
-from orchestra_ops.wiring import Clients, build
+from orchestra_ops.wiring import Clients
 
 ENVIRONMENTS = ("dev", "prod")
 
@@ -256,7 +255,7 @@ def _refuse_misconfigured_engine(clients: Clients) -> None:
 
 
 def recover(
-    settings: Settings,
+    clients: Clients,
     infrastructure_dir: Path,
     environments: Sequence[str] = ENVIRONMENTS,
     *,
@@ -268,24 +267,24 @@ def recover(
     policy: HealthPolicy = frontend_rollback.RECOVERY_POLICY,
 ) -> RecoveryReport:
     """Settle the state directory's open sagas, check each environment for orphans, and
-    (``runs``) list flow runs a dead process left RUNNING, marking them crashed if asked."""
-    with build(settings) as clients:
-        _refuse_misconfigured_engine(clients)
-        intents = reconcile_intents(
-            clients.ledger(),
-            clients,
-            frontend_rollback.release_probe(clients.prober(), policy),
-            dry_run=dry_run,
-            infra=infrastructure_dir,
-        )
-        pending = settle_pending(clients, infrastructure_dir, environments, dry_run=dry_run)
-        orphans = check_orphans(
-            clients,
-            infrastructure_dir / "backend",
-            environments,
-            terminate=terminate_orphans,
-            dry_run=dry_run,
-        )
+    (``runs``) list flow runs a dead process left RUNNING, marking them crashed if asked.
+    The caller (an entry point) builds ``clients`` and closes them."""
+    _refuse_misconfigured_engine(clients)
+    intents = reconcile_intents(
+        clients.ledger(),
+        clients,
+        frontend_rollback.release_probe(clients.prober(), policy),
+        dry_run=dry_run,
+        infra=infrastructure_dir,
+    )
+    pending = settle_pending(clients, infrastructure_dir, environments, dry_run=dry_run)
+    orphans = check_orphans(
+        clients,
+        infrastructure_dir / "backend",
+        environments,
+        terminate=terminate_orphans,
+        dry_run=dry_run,
+    )
     stuck = (
         check_runs(stuck_after_s, mark=mark_crashed, dry_run=dry_run)
         if runs

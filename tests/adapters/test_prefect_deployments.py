@@ -25,10 +25,10 @@ from prefect.states import Pending
 
 from deployments.parameter_schemas import tighten
 from flows.lambda_provisioning import lambda_provisioning, lambda_ttl_cleanup
+from orchestra_cli.trigger import run_trigger
 from orchestra_ops.adapters.prefect_deployments import PrefectDeployments
 from orchestra_ops.errors import InvalidRequest
 from orchestra_ops.trigger import Exit, verdict
-from orchestra_ops.trigger_cli import run_trigger
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 

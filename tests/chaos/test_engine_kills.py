@@ -263,7 +263,7 @@ def up_in_worker(site: Site, project: str) -> subprocess.Popen[bytes]:
 def recover_cli(site: Site) -> subprocess.CompletedProcess[str]:
     """`orchestra-ops recover` for dev, in its own process (no Prefect server asked)."""
     env = {**worker_env(), "ORCHESTRA_STATE_DIR": str(site.state)}
-    args = [sys.executable, "-m", "orchestra_ops", "recover", "--environment", "dev"]
+    args = [sys.executable, "-m", "orchestra_cli", "recover", "--environment", "dev"]
     args += ["--infrastructure-dir", str(site.root), "--no-runs", "--json"]
     return subprocess.run(args, env=env, cwd=site.root, capture_output=True, text=True, timeout=240)
 

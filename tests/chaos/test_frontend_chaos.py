@@ -246,6 +246,7 @@ def test_a_killed_run_is_settled_whole_by_recover(world: World, point: str) -> N
     """SIGKILL right after the step; `recover` leaves all of the release, or none of it."""
     from orchestra_ops.recover import recover
     from orchestra_ops.settings import load_settings
+    from orchestra_ops.wiring import build
 
     method, path, broken = KILL_POINTS[point]
     before = _snapshot(world)
@@ -274,7 +275,8 @@ def test_a_killed_run_is_settled_whole_by_recover(world: World, point: str) -> N
         world.sandbox.vercel.state.build_delay_s = 0.0
     RESULTS.append(case := Case(f"SIGKILL {point}", "kill", broken))
 
-    report = recover(load_settings(None), Path("no-infrastructure"), (), runs=False)
+    with build(load_settings(None)) as clients:
+        report = recover(clients, Path("no-infrastructure"), (), runs=False)
 
     assert report.clean, report.as_dict()
     page, env_now, config = _snapshot(world)

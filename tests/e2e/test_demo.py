@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestra_ops.demo import run_demo
+from orchestra_cli.demo import run_demo
 
 pytestmark = [
     pytest.mark.usefixtures("prefect_harness"),

@@ -26,6 +26,7 @@ from orchestra_ops.recover import recover
 from orchestra_ops.sandbox.runner import Endpoints, Sandbox
 from orchestra_ops.sandbox.server import ServedApp
 from orchestra_ops.settings import load_settings
+from orchestra_ops.wiring import build
 from tests.flows.frontend_support import change_page, copy_example, params, project_env, served
 from tests.killing import flow_in_worker, kill_when
 
@@ -173,7 +174,8 @@ def test_recover_after_a_crash_restores_production_env_and_config(
     _kill_during_production_gate(runner, repo, backend, project)
     assert project_env(runner, project)["VITE_APP_TITLE"] == "Release 2"
 
-    report = recover(load_settings(None), tmp_path / "no-infrastructure", (), runs=False)
+    with build(load_settings(None)) as clients:
+        report = recover(clients, tmp_path / "no-infrastructure", (), runs=False)
 
     assert report.clean, report.as_dict()
     assert served(endpoints, project).text == release_1
@@ -229,7 +231,8 @@ def test_a_rollback_that_fails_ends_rollback_failed_and_stays_open(
     runner.vercel.plan.remove(refused)
     release_2 = runner.vercel.state.aliases[f"{project}.vercel.app"].deployment_id
     runner.vercel.set_deployment_health(release_2, "recover")  # the failure was a blip
-    report = recover(load_settings(None), tmp_path / "no-infrastructure", (), runs=False)
+    with build(load_settings(None)) as clients:
+        report = recover(clients, tmp_path / "no-infrastructure", (), runs=False)
     assert report.clean, report.as_dict()
     # The run's verdict was "undo": it is finished off, never adopted after the fact.
     assert "release 2" not in served(endpoints, project).text
@@ -305,7 +308,8 @@ def test_recover_leaves_a_live_run_alone(
         while not any(e.path == "/v13/deployments" for e in runner.vercel.log.mutating()):
             assert worker.poll() is None and time.monotonic() < deadline
             time.sleep(0.02)
-        report = recover(load_settings(None), tmp_path / "no-infrastructure", (), runs=False)
+        with build(load_settings(None)) as clients:
+            report = recover(clients, tmp_path / "no-infrastructure", (), runs=False)
         assert worker.wait(timeout=120) == 0
     finally:
         runner.vercel.state.build_delay_s = 0.0

@@ -15,8 +15,8 @@ from prefect.client.schemas.objects import StateType
 from typer.testing import CliRunner
 
 from flows.security_scan import SecurityScanParams, security_scan
+from orchestra_cli.app import app
 from orchestra_ops.adapters.schema_validation import validate_sarif
-from orchestra_ops.cli import app
 from orchestra_ops.errors import SecurityGateFailed
 from orchestra_ops.sandbox.feeds import Feeds, ServedFeeds
 

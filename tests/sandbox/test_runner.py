@@ -15,7 +15,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from orchestra_ops.cli import app
+from orchestra_cli.app import app
 from orchestra_ops.errors import ConfigError
 from orchestra_ops.sandbox.runner import SANDBOX_STACKS, Endpoints, Sandbox, worker_env_text
 from orchestra_ops.settings import load_settings
@@ -112,7 +112,7 @@ def test_the_command_writes_endpoints_and_stops_cleanly_on_sigterm(tmp_path: Pat
     worker_env = tmp_path / "endpoints.env"
     env = {**os.environ, "ORCHESTRA_STATE_DIR": str(tmp_path / "state")}
     process = subprocess.Popen(
-        [sys.executable, "-m", "orchestra_ops", "sandbox", "--endpoints-file", str(endpoints_file)],
+        [sys.executable, "-m", "orchestra_cli", "sandbox", "--endpoints-file", str(endpoints_file)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from orchestra_ops.cli import app
+from orchestra_cli.app import app
 from orchestra_ops.domain.doctor import (
     CredentialStatus,
     ToolStatus,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from orchestra_ops.cli import app
+from orchestra_cli.app import app
 
 
 def test_a_missing_policy_file_is_refused_in_one_line(tmp_path: Path) -> None:

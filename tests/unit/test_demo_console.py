@@ -9,8 +9,8 @@ from typing import Any
 
 from prefect.logging.handlers import PrefectConsoleHandler
 
-from orchestra_ops.demo import _is_the_injected_failure, _summarise
-from orchestra_ops.demo_console import errors_held, replay
+from orchestra_cli.demo import _is_the_injected_failure, _summarise
+from orchestra_cli.demo_console import errors_held, replay
 from orchestra_ops.domain.roadmap_metrics import success_metrics
 
 

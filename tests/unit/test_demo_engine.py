@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestra_ops.demo import NO_ENGINE, run_demo
+from orchestra_cli.demo import NO_ENGINE, run_demo
 
 
 def _demo(tmp_path: Path) -> tuple[int, list[str]]:

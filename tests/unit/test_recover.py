@@ -18,10 +18,10 @@ import pytest
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
+from orchestra_cli.app import app
 from orchestra_ops.adapters.lambda_cloud import LambdaCloudClient
 from orchestra_ops.adapters.pulumi_backend import state_owner
 from orchestra_ops.adapters.vercel import VercelClient
-from orchestra_ops.cli import app
 from orchestra_ops.domain.lambda_cloud import InstanceId, InstanceStatus, LaunchRequest, Tag
 from orchestra_ops.domain.pending_ops import OWNER_TAG
 from orchestra_ops.domain.vercel import DeploymentId, EnvTarget, EnvType, EnvVar

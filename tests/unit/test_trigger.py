@@ -15,10 +15,10 @@ from typer.testing import CliRunner
 
 from deployments.parameter_schemas import strict_schema
 from flows.lambda_provisioning import lambda_provisioning
-from orchestra_ops.cli import app
+from orchestra_cli.app import app
+from orchestra_cli.trigger import run_trigger
 from orchestra_ops.errors import InvalidRequest, NotFound, Unavailable
 from orchestra_ops.trigger import Deployment, Exit, RunState, follow, read_parameters
-from orchestra_ops.trigger_cli import run_trigger
 
 NAME = "lambda-provisioning/lambda-provisioning"
 

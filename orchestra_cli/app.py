@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from orchestra_cli.trigger import trigger
 from orchestra_ops.adapters.tools import probe_tools
 from orchestra_ops.domain.doctor import credential_statuses, render_report
 from orchestra_ops.errors import ConfigError
 from orchestra_ops.settings import Settings, load_settings
-from orchestra_ops.trigger_cli import trigger
 
 if TYPE_CHECKING:
     from orchestra_ops.recover import RecoveryReport
@@ -94,7 +94,7 @@ def demo(
     env_file: EnvFile = Path(".env"),
 ) -> None:
     """Run the whole roadmap against the local sandbox, end to end."""
-    from orchestra_ops.demo import run_demo
+    from orchestra_cli.demo import run_demo
 
     settings = _settings(env_file)
     for line in render_report(credential_statuses(settings), probe_tools()):
@@ -167,7 +167,7 @@ def sandbox(
     typer.echo("sandbox stopped")
 
 
-app.command()(trigger)  # orchestra-ops trigger: orchestra_ops/trigger_cli.py
+app.command()(trigger)  # orchestra-ops trigger: orchestra_cli/trigger.py
 
 security_app = typer.Typer(help="Dependency security: scan a repository.", no_args_is_help=True)
 app.add_typer(security_app, name="security")
@@ -269,20 +269,22 @@ def recover(
     Lambda API or the Prefect server unreachable): the last line says what.
     """
     from orchestra_ops.recover import recover as run_recovery
+    from orchestra_ops.wiring import build
 
     settings = _settings(env_file)
     chosen = [e.value for e in environment] if environment else [e.value for e in Environment]
     try:
-        report = run_recovery(
-            settings,
-            infrastructure_dir,
-            list(dict.fromkeys(chosen)),
-            terminate_orphans=terminate_orphans,
-            dry_run=dry_run,
-            runs=runs,
-            mark_crashed=mark_crashed,
-            stuck_after_s=stuck_after_s,
-        )
+        with build(settings) as clients:
+            report = run_recovery(
+                clients,
+                infrastructure_dir,
+                list(dict.fromkeys(chosen)),
+                terminate_orphans=terminate_orphans,
+                dry_run=dry_run,
+                runs=runs,
+                mark_crashed=mark_crashed,
+                stuck_after_s=stuck_after_s,
+            )
     except ConfigError as error:  # e.g. a corrupt ledger
         typer.echo(f"configuration error: {error}", err=True)
         raise typer.Exit(code=2) from error
@@ -377,5 +379,5 @@ def _orphan_line(check: OrphanCheck, dry_run: bool, terminating: bool) -> str:
 
 
 def main() -> None:
-    """Entry point for `python -m orchestra_ops`."""
+    """Entry point for `python -m orchestra_cli`."""
     app()
