@@ -133,6 +133,7 @@ def test_a_rollback_the_lambda_api_refuses_ends_rollback_failed_and_recover_fini
 
     from orchestra_ops.recover import ledger_for, recover
     from orchestra_ops.settings import load_settings
+    from orchestra_ops.wiring import build
 
     runner = sandbox[0]
     lambda_provisioning(params(infra))
@@ -174,7 +175,8 @@ def test_a_rollback_the_lambda_api_refuses_ends_rollback_failed_and_recover_fini
     state_dir = tmp_path / "state"
     assert [i.step for i in ledger_for(state_dir).open_intents()] == ["rollout"]
 
-    report = recover(load_settings(None), infra, ("dev",), runs=False)
+    with build(load_settings(None)) as clients:
+        report = recover(clients, infra, ("dev",), runs=False)
 
     assert report.clean, report.as_dict()
     assert [i.id for i in api_instances(sandbox)] == [blue.id]
