@@ -3,8 +3,12 @@ SchemaStore schemas, carrying the roadmap's content, and shown as a diff before 
 
 from __future__ import annotations
 
+import os
 import re
+import shlex
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +28,7 @@ from orchestra_ops.domain.security.update_config import (
     update_directories,
 )
 from orchestra_ops.domain.security.workflow import (
+    DEFAULT_SCAN_COMMAND,
     PIP_AUDIT_REQUIREMENTS,
     ProductSource,
     security_audit_workflow,
@@ -250,3 +255,16 @@ def test_plan_shows_the_diff_before_writing(tmp_path: Path) -> None:
     assert sorted(written) == sorted(changes)
     again = plan_config_files(repo, GeneratedFilesSettings(_env_file=None))
     assert all(not c.changed and c.diff == "" for c in again.changes)
+
+
+def test_the_sarif_jobs_scan_command_runs_from_the_products_checkout(tmp_path: Path) -> None:
+    """The job runs DEFAULT_SCAN_COMMAND with only the product's checkout on PYTHONPATH and
+    the target repo as the working directory: the module it names must start the scan."""
+    argv = shlex.split(DEFAULT_SCAN_COMMAND)
+    assert argv[0] == "python"
+    command = [sys.executable, *argv[1 : argv.index("scan") + 1], "--help"]
+    checkout = Path(__file__).resolve().parents[3]
+    env = {**os.environ, "PYTHONPATH": str(checkout), "PYTHONSAFEPATH": "1"}
+    run = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "--sarif" in run.stdout
