@@ -62,7 +62,7 @@ chaos: venv
 
 ## The inner loop: what needs no Prefect server and takes under a few seconds (< 1 min).
 test-fast: venv
-	$(BIN)/pytest -x -q -m "not slow and not prefect_server" $(XDIST)
+	FAST_PROPERTIES=1 $(BIN)/pytest -x -q -m "not slow and not prefect_server" $(XDIST)
 
 ## The demo runs its stacks on the Pulumi CLI: pulumi on PATH, else the `make pulumi`
 ## build (made here on first use; without it the demo says what is missing and stops).

@@ -19,6 +19,7 @@ CORPUS = Path(__file__).resolve().parents[1] / "frontend_corpus"
 
 pytestmark = [
     pytest.mark.node,
+    pytest.mark.slow,  # real npm installs and builds, or the SDK's node process: 10-30 s
     pytest.mark.skipif(shutil.which("npm") is None, reason="node and npm are not on PATH"),
 ]
 

@@ -19,6 +19,7 @@ from tests.sandbox.vercel_tools import SDK, TEAM, TOOLS, missing_reason, served_
 
 pytestmark = [
     pytest.mark.node,
+    pytest.mark.slow,  # real npm installs and builds, or the SDK's node process: 10-30 s
     pytest.mark.skipif(missing_reason(SDK) is not None, reason=str(missing_reason(SDK))),
 ]
 EXPECTED_STEPS = {

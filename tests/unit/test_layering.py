@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -26,9 +27,12 @@ FORBIDDEN = {
 BUILD_CALLERS = {"orchestra_cli", "bench"}
 
 
-def _modules(package: str) -> Iterator[tuple[Path, ast.Module]]:
-    for path in sorted((ROOT / package).rglob("*.py")):
-        yield path, ast.parse(path.read_text(), filename=str(path))
+@cache
+def _modules(package: str) -> list[tuple[Path, ast.Module]]:
+    return [
+        (path, ast.parse(path.read_text(), filename=str(path)))
+        for path in sorted((ROOT / package).rglob("*.py"))
+    ]
 
 
 def _imported_packages(tree: ast.Module) -> Iterator[tuple[int, str]]:

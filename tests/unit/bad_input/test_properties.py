@@ -64,15 +64,16 @@ from orchestra_ops.programs.config import (
     backend_config,
     shared_config,
 )
+from tests.property_budget import examples
 
 FEW = settings(
-    max_examples=40,
+    max_examples=examples(40),
     deadline=None,
     derandomize=True,
     database=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
-SOME = settings(FEW, max_examples=80)
+SOME = settings(FEW, max_examples=examples(80))
 API = "https://api.example.com"
 
 # --- strategies -----------------------------------------------------------------------
@@ -551,14 +552,14 @@ def test_report_reader_raises_only_value_errors(report: Any) -> None:
         pass
 
 
-@settings(FEW, max_examples=15)
+@settings(FEW, max_examples=examples(15))
 @given(st.lists(findings, max_size=4, unique_by=lambda f: (f.manifest, f.package, f.version)))
 def test_sarif_of_any_findings_is_schema_valid(found: list[Finding]) -> None:
     """The SARIF log validates against the official schema, whatever the findings."""
     assert validate_sarif(sarif_log(found, "0.0.0")) == []
 
 
-@settings(FEW, max_examples=20)
+@settings(FEW, max_examples=examples(20))
 @given(
     st.lists(dirs.map(lambda d: f"/{d}"), max_size=3),
     st.lists(dirs.map(lambda d: f"/{d}"), max_size=3),

@@ -15,6 +15,7 @@ from orchestra_ops.domain.reorg.mapping import check_mapping, parse_mapping, ren
 from orchestra_ops.domain.reorg.model import MappingEntry, Move, ReorgMapping, join
 from orchestra_ops.domain.reorg.plan import apply_to_snapshot, build_plan, render_markdown
 from orchestra_ops.domain.reorg.validate import validate_layout
+from tests.property_budget import examples
 
 DIRS = ("", "a", "a/b", "a/b/c", "svc/x", "svc/y", "infra", "infra/old")
 STACKS = ("dev", "prod", "stage")
@@ -64,7 +65,7 @@ def repos(draw: st.DrawFn) -> tuple[dict[str, str], ReorgMapping]:
     return snapshot, ReorgMapping("acme", "reorg", entries)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(repos())
 def test_plan_is_deterministic(repo: tuple[dict[str, str], ReorgMapping]) -> None:
     snapshot, mapping = repo
@@ -74,7 +75,7 @@ def test_plan_is_deterministic(repo: tuple[dict[str, str], ReorgMapping]) -> Non
     assert render_markdown(first) == render_markdown(again)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(repos())
 def test_applied_plan_validates_and_keeps_every_file(
     repo: tuple[dict[str, str], ReorgMapping],
@@ -92,7 +93,7 @@ def test_applied_plan_validates_and_keeps_every_file(
         assert f"name: {entry.name}\n" in after[join(entry.target, "Pulumi.yaml")]
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(repos())
 def test_rendered_mapping_reads_back(repo: tuple[dict[str, str], ReorgMapping]) -> None:
     snapshot, mapping = repo
