@@ -106,25 +106,44 @@ class Ledger:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     def records(self) -> list[dict[str, Any]]:
-        """Every record, oldest first; a torn last line (a crash mid-write) is ignored."""
-        if not self.path.exists():
+        """Every record, oldest first. A last line without its newline is a write a crash
+        tore, and is left out; any other line that is not a whole record is a ConfigError
+        naming the file and the line."""
+        try:
+            with open(self.path, "rb") as handle:
+                fcntl.flock(handle, fcntl.LOCK_SH)
+                try:
+                    data = handle.read()
+                finally:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
+        except FileNotFoundError:
             return []
-        with open(self.path, encoding="utf-8") as handle:
-            fcntl.flock(handle, fcntl.LOCK_SH)
+        except OSError as error:
+            raise ConfigError(
+                f"{self.path}: the ledger cannot be read ({error.strerror})", source=str(self.path)
+            ) from None
+        lines = data.split(b"\n")
+        torn = lines.pop()  # b"" when the file ends with its newline, as every write does
+        records = [self._record(number, line) for number, line in enumerate(lines, start=1)]
+        if torn:
             try:
-                lines = handle.read().splitlines()
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
-        records = []
-        for number, line in enumerate(lines, start=1):
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:
-                if number != len(lines):
-                    raise ConfigError(
-                        f"{self.path}:{number}: corrupt ledger record", source=str(self.path)
-                    ) from None
+                records.append(self._record(len(lines) + 1, torn))
+            except ConfigError:
+                pass  # the crash came mid-write: the step it would record did not start
         return records
+
+    def _record(self, number: int, line: bytes) -> dict[str, Any]:
+        """One line as a record, checked for the fields the readers use."""
+        try:
+            record = json.loads(line.decode("utf-8"))
+            problem = _record_problem(record)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            problem = "not a JSON line"
+        if problem:
+            raise ConfigError(
+                f"{self.path}:{number}: corrupt ledger record ({problem})", source=str(self.path)
+            )
+        return dict(record)
 
     def intend(
         self,
@@ -213,3 +232,25 @@ def reconcile(
         ledger.close(intent.key, decision.outcome, decision.detail)
         report.closed.append((intent, decision))
     return report
+
+
+_CLOSINGS = {closure.value for closure in Closure}
+_INTENT_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "step": str,
+    "target": dict,
+    "undo": dict,
+    "at": (int, float),
+}
+
+
+def _record_problem(record: object) -> str:
+    """What is wrong with a parsed ledger line, or "" when it is a record readers can use."""
+    if not isinstance(record, dict):
+        return "not a JSON object"
+    if not isinstance(record.get("key"), str):
+        return "no key"
+    kind = record.get("kind")
+    if kind == "intent":
+        missing = [f for f, kind_ in _INTENT_FIELDS.items() if not isinstance(record.get(f), kind_)]
+        return f"an intent without {', '.join(missing)}" if missing else ""
+    return "" if kind in _CLOSINGS else f"unknown kind {kind!r}"

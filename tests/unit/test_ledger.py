@@ -68,6 +68,35 @@ def test_torn_last_line_is_ignored_but_corruption_elsewhere_is_not(tmp_path: Pat
         ledger.records()
 
 
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"garbage\n", "not a JSON line"),  # a whole line, newline and all: not a torn write
+        (b"garbage \x00\xff\xfe\n", "not a JSON line"),
+        (b"[1, 2]\n", "not a JSON object"),
+        (b'{"kind": "intent", "key": "x"}\n', "an intent without step, target, undo, at"),
+        (b'{"kind": "done"}\n', "no key"),
+        (b'{"kind": "shredded", "key": "x"}\n', "unknown kind 'shredded'"),
+    ],
+)
+def test_a_line_that_is_no_record_names_the_file_and_line(
+    tmp_path: Path, content: bytes, problem: str
+) -> None:
+    """Only a last line without its newline is a torn write; every other bad line is refused
+    with what is wrong, so `recover` never reads a damaged ledger as "nothing open"."""
+    path = tmp_path / "ledger.jsonl"
+    path.write_bytes(content)
+    with pytest.raises(ConfigError) as caught:
+        Ledger(path).open_intents()
+    assert str(caught.value) == f"{path}:1: corrupt ledger record ({problem})"
+
+
+def test_a_ledger_that_is_not_a_file_is_a_config_error(tmp_path: Path) -> None:
+    (tmp_path / "ledger.jsonl").mkdir()
+    with pytest.raises(ConfigError, match="the ledger cannot be read"):
+        Ledger(tmp_path / "ledger.jsonl").records()
+
+
 def test_a_killed_worker_leaves_an_open_intent_that_recovery_closes(tmp_path: Path) -> None:
     """SIGKILL between intent and completion; the next reconcile compensates it."""
     path = tmp_path / "ledger.jsonl"
