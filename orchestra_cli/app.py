@@ -50,12 +50,12 @@ def doctor(env_file: EnvFile = Path(".env")) -> None:
     setting cannot work (an unknown stack engine, a bad health-URL template), 2 a setting
     cannot be read.
     """
+    settings = _settings(env_file)  # first: Prefect reads ./.env too, and warns per bad line
     from prefect.settings import Settings as PrefectSettings
 
     from orchestra_ops.adapters.pulumi_backend import diy_url
     from orchestra_ops.domain.doctor import check_settings, endpoints
 
-    settings = _settings(env_file)
     state_dir = settings.runtime.state_dir
     findings = check_settings(settings, _engine_problem(settings.runtime.stack_engine))
     # Read afresh, as a new flow-run process would (environment and Prefect profile).

@@ -9,11 +9,13 @@ variable, and never echoes the value it was given.
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
+from dotenv.parser import parse_stream
 from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -268,8 +270,11 @@ class Settings:
 def load_settings(env_file: Path | None = Path(".env")) -> Settings:
     """Read every provider's settings from the environment and ``env_file``.
 
-    The environment wins over the file. Raises ConfigError naming each bad variable.
+    The environment wins over the file. Raises ConfigError naming each bad variable, or
+    the file and its lines that are no ``NAME=value`` (python-dotenv would drop them).
     """
+    if env_file is not None:
+        _check_env_file(env_file)
     loaded: dict[str, Any] = {}
     problems: list[str] = []
     for attr, model in _MODELS.items():
@@ -280,6 +285,27 @@ def load_settings(env_file: Path | None = Path(".env")) -> Settings:
     if problems:
         raise ConfigError("invalid settings: " + "; ".join(problems), source=problems[0])
     return Settings(**loaded, env_file=env_file)
+
+
+def _check_env_file(env_file: Path) -> None:
+    """Refuse an env file that cannot be read or has lines that are no binding; the
+    message names the lines, never their text (a line may hold a secret)."""
+    try:
+        text = env_file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+        raise ConfigError(f"{env_file}: cannot be read ({reason})", source=str(env_file)) from None
+    bad = [
+        str(binding.original.line) for binding in parse_stream(io.StringIO(text)) if binding.error
+    ]
+    if bad:
+        raise ConfigError(
+            f"{env_file}: line{'s' if len(bad) > 1 else ''} {', '.join(bad)} "
+            "cannot be parsed as NAME=value (an unclosed quote, a missing name or '=')",
+            source=str(env_file),
+        )
 
 
 def _describe(model: type[_ProviderSettings], error: ValidationError) -> list[str]:

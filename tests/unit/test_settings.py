@@ -66,6 +66,27 @@ def test_env_file_is_read_and_environment_wins(
     assert settings.lambda_cloud.ssh_key_name == "env-key"
 
 
+def test_env_file_lines_that_are_no_binding_are_named_never_shown(tmp_path: Path) -> None:
+    """python-dotenv drops such lines with a warning; a dropped API key would read as unset."""
+    env_file = tmp_path / ".env"
+    env_file.write_text(
+        "VERCEL_TOKEN=tok_CANARY_1\nthis is no binding\n=novalue\n"
+        'LAMBDA_LABS_API_KEY="tok_CANARY_2\n'
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env_file)
+    assert str(caught.value).startswith(f"{env_file}: lines 2, 3, 4 cannot be parsed")
+    assert "CANARY" not in str(caught.value)
+
+
+def test_an_env_file_that_cannot_be_read_is_named(tmp_path: Path) -> None:
+    (tmp_path / "dir.env").mkdir()
+    (tmp_path / "binary.env").write_bytes(b"VERCEL_TOKEN=\xff\xfe\n")
+    for name in ("dir.env", "binary.env"):
+        with pytest.raises(ConfigError, match=f"{name}: cannot be read"):
+            load_settings(tmp_path / name)
+
+
 def test_user_org_id_is_not_sent_as_team_id(monkeypatch: pytest.MonkeyPatch) -> None:
     """A personal account's org id is a user id: it must not become ?teamId=."""
     monkeypatch.setenv("VERCEL_ORG_ID", "Xyz123userid")
