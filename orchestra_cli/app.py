@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import threading
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -150,21 +151,40 @@ def sandbox(
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
+    state_dir = settings.runtime.state_dir
     with Sandbox(
-        settings.runtime.state_dir / "sandbox", boot_delay_s=boot_delay, build_delay_s=build_delay
+        state_dir / "sandbox", boot_delay_s=boot_delay, build_delay_s=build_delay
     ) as endpoints:
+        written: list[Path] = []
         try:
-            write_endpoints(endpoints_file, endpoints)
-            write_worker_env(worker_env, endpoints, settings.runtime.state_dir)
+            files: list[tuple[Path, Callable[[], None]]] = [
+                (endpoints_file, lambda: write_endpoints(endpoints_file, endpoints)),
+                (worker_env, lambda: write_worker_env(worker_env, endpoints, state_dir)),
+            ]
+            for path, write in files:
+                try:
+                    write()
+                except OSError as error:
+                    typer.echo(f"sandbox: cannot write {path}: {error.strerror}", err=True)
+                    raise typer.Exit(code=2) from None
+                written.append(path)
             typer.echo(
                 f"sandbox ready; endpoints in {endpoints_file}; a worker sources {worker_env} "
                 "(Ctrl-C stops it)"
             )
             stop.wait()
         finally:
-            endpoints_file.unlink(missing_ok=True)
-            worker_env.unlink(missing_ok=True)
+            _remove_written(written)
     typer.echo("sandbox stopped")
+
+
+def _remove_written(paths: list[Path]) -> None:
+    """Remove the files the sandbox wrote; one that cannot go is named, not a traceback."""
+    for path in paths:
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as error:
+            typer.echo(f"sandbox: cannot remove {path}: {error.strerror}", err=True)
 
 
 app.command()(trigger)  # orchestra-ops trigger: orchestra_cli/trigger.py

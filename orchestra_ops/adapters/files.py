@@ -15,20 +15,25 @@ def write_atomically(
     The new bytes (text as UTF-8) are staged at :func:`temp_path` and renamed into place.
     ``private``: mode 0600; otherwise a file that exists keeps its mode (a script stays
     executable). ``durable``: the bytes and the rename are fsynced before returning. A kill
-    before the rename can leave the staged file behind; :func:`discard_temp` removes it.
+    before the rename can leave the staged file behind (:func:`discard_temp` removes it);
+    an error removes it before it is raised.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = temp_path(path)
     temp.unlink(missing_ok=True)  # a stale one would keep its own mode through O_TRUNC
     descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o666)
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(data.encode("utf-8") if isinstance(data, str) else data)
-        handle.flush()
-        if durable:
-            os.fsync(handle.fileno())
-    if not private and path.exists():
-        os.chmod(temp, path.stat().st_mode)
-    os.replace(temp, path)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data.encode("utf-8") if isinstance(data, str) else data)
+            handle.flush()
+            if durable:
+                os.fsync(handle.fileno())
+        if not private and path.exists():
+            os.chmod(temp, path.stat().st_mode)
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)  # the staged bytes may be a secret: never left behind
+        raise
     if durable:
         fsync_dir(path.parent)
 

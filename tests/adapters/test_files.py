@@ -5,6 +5,8 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
+import pytest
+
 from orchestra_ops.adapters.files import discard_temp, temp_path, write_atomically
 
 
@@ -45,3 +47,13 @@ def test_discard_temp_removes_what_a_killed_write_left(tmp_path: Path) -> None:
     discard_temp(path)
     discard_temp(path)  # nothing there: no error
     assert not temp_path(path).exists()
+
+
+def test_a_write_that_fails_leaves_no_staged_copy(tmp_path: Path) -> None:
+    """The staged bytes may be a secret: a failed rename removes them before it raises."""
+    target = tmp_path / "endpoints.json"
+    (target / "occupied").mkdir(parents=True)  # a non-empty directory cannot be replaced
+    with pytest.raises(OSError):
+        write_atomically(target, "token=secret", private=True)
+    assert not temp_path(target).exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["endpoints.json"]
