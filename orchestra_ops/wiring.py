@@ -86,7 +86,7 @@ class Clients(ClosesOnExit):
                     provider_env=provider_environment(self.settings.lambda_cloud),
                 )
             else:
-                self._stack_engine = _engine_factory(choice)(self.settings, state_dir)
+                self._stack_engine = _made_engine(choice, self.settings, state_dir)
         return self._stack_engine
 
     def notifier(self) -> WebhookNotifier | None:
@@ -157,6 +157,29 @@ class Clients(ClosesOnExit):
                 client.close()
         self._vercel = self._lambda_cloud = self._notifier = self._prober = None
         self._instance_prober = None
+
+
+def _made_engine(spec: str, settings: Settings, state_dir: Path) -> StackEngine:
+    """The engine the factory named by ``spec`` makes; a ConfigError when it makes none."""
+    try:
+        engine = _engine_factory(spec)(settings, state_dir)
+    except TypeError as error:  # e.g. a function of other arguments (kept as the cause)
+        raise ConfigError(
+            f"ORCHESTRA_STACK_ENGINE={spec!r} failed when called with (settings, state_dir): "
+            f"{error}",
+            source="ORCHESTRA_STACK_ENGINE",
+        ) from error
+    missing = [name for name in _ENGINE_METHODS if not callable(getattr(engine, name, None))]
+    if missing:
+        raise ConfigError(
+            f"ORCHESTRA_STACK_ENGINE={spec!r} made {type(engine).__name__}, not a stack "
+            f"engine (no {', '.join(missing)})",
+            source="ORCHESTRA_STACK_ENGINE",
+        )
+    return engine
+
+
+_ENGINE_METHODS = ("select_or_create", "set_config", "up", "outputs", "destroy", "export")
 
 
 def _engine_factory(spec: str) -> EngineFactory:
