@@ -41,9 +41,14 @@ format: venv
 ## (most tests first), so no long module starts last.
 TEST_WORKERS ?= 3
 XDIST := -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
+## The suite writes bytecode for this project's own files (into the ignored __pycache__
+## folders) even where PYTHONDONTWRITEBYTECODE=1 is set: otherwise each test worker, flow
+## run and provider process recompiles the product and pytest rewrites every test module
+## again (collection alone takes 13 s of CPU a worker instead of 6).
+PYTEST := PYTHONDONTWRITEBYTECODE= $(BIN)/pytest
 
 test: lint vercel-tools
-	$(BIN)/pytest $(XDIST)
+	$(PYTEST) $(XDIST)
 
 ## Vercel's own CLI and SDK, pinned in tools/vercel-conformance (npm cache outside the
 ## repo), for tests/sandbox/test_vercel_cli.py and test_vercel_sdk.py. Without a registry
@@ -58,11 +63,11 @@ $(VERCEL_TOOLS)/node_modules/.package-lock.json: $(VERCEL_TOOLS)/package-lock.js
 
 ## The whole chaos matrix and every trial (longer than CI's share; see tests/chaos).
 chaos: venv
-	ORCHESTRA_SOAK=1 $(BIN)/pytest tests/chaos -q
+	ORCHESTRA_SOAK=1 $(PYTEST) tests/chaos -q
 
 ## The inner loop: what needs no Prefect server and takes under a few seconds (< 1 min).
 test-fast: venv
-	FAST_PROPERTIES=1 $(BIN)/pytest -x -q -m "not slow and not prefect_server" $(XDIST)
+	FAST_PROPERTIES=1 $(PYTEST) -x -q -m "not slow and not prefect_server" $(XDIST)
 
 ## The demo runs its stacks on the Pulumi CLI: pulumi on PATH, else the `make pulumi`
 ## build (made here on first use; without it the demo says what is missing and stops).
