@@ -120,9 +120,9 @@ def sandbox(
         ),
     ] = None,
     boot_delay: Annotated[
-        float, typer.Option(help="Seconds a Lambda instance stays booting.")
+        float, typer.Option(min=0, help="Seconds a Lambda instance stays booting.")
     ] = 0.0,
-    build_delay: Annotated[float, typer.Option(help="Seconds a Vercel build takes.")] = 0.0,
+    build_delay: Annotated[float, typer.Option(min=0, help="Seconds a Vercel build takes.")] = 0.0,
     env_file: EnvFile = Path(".env"),
 ) -> None:
     """Serve the Vercel and Lambda Cloud emulators and the advisory feeds on 127.0.0.1.
@@ -138,9 +138,16 @@ def sandbox(
     )
 
     settings = _settings(env_file)
+    defaulted = worker_env is None
     worker_env = worker_env or endpoints_file.with_suffix(".env")
     if worker_env.absolute() == endpoints_file.absolute():
-        typer.echo("sandbox: --worker-env must differ from --endpoints-file", err=True)
+        why = (
+            "the worker env file defaults to the endpoints file with a .env suffix, which is "
+            "the endpoints file itself: give --worker-env"
+            if defaulted
+            else "--worker-env must differ from --endpoints-file"
+        )
+        typer.echo(f"sandbox: {why}", err=True)
         raise typer.Exit(code=2)
     try:
         check_writable(endpoints_file, "endpoints file")

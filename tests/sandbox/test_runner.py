@@ -169,3 +169,22 @@ def test_an_unwritable_endpoints_file_is_one_line_before_any_server_starts(
     assert line.startswith(f"sandbox: cannot write the endpoints file {target}: "), line
     assert line.endswith("Not a directory" if where == "under-a-file" else "Is a directory")
     assert not (tmp_path / "state").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "complaint"),
+    [
+        (["--endpoints-file", "{tmp}/e.env"], "defaults to the endpoints file with a .env suffix"),
+        (["--endpoints-file", "{tmp}/e.json", "--worker-env", "{tmp}/e.json"], "must differ"),
+        (["--endpoints-file", "{tmp}/e.json", "--boot-delay", "-5"], "--boot-delay"),
+    ],
+)
+def test_options_that_cannot_work_are_refused_before_any_server_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], complaint: str
+) -> None:
+    monkeypatch.setenv("ORCHESTRA_STATE_DIR", str(tmp_path / "state"))
+    argv = ["sandbox", *(a.format(tmp=tmp_path) for a in args), "--env-file", "no.env"]
+    result = CliRunner().invoke(app, argv)
+    assert result.exit_code == 2
+    assert complaint in result.stderr
+    assert not (tmp_path / "state").exists()
