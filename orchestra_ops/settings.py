@@ -9,6 +9,7 @@ variable, and never echoes the value it was given.
 
 from __future__ import annotations
 
+import base64
 import io
 import re
 from dataclasses import dataclass
@@ -25,8 +26,8 @@ _WHITESPACE = re.compile(r"\s")
 
 
 def _http_url(value: str) -> str:
-    if not re.match(r"^https?://[^\s/]+", value):
-        raise ValueError("must be an http:// or https:// URL")
+    if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
+        raise ValueError("must be an http:// or https:// URL without spaces")
     return value.rstrip("/")
 
 
@@ -39,6 +40,31 @@ def _clean_secret(value: SecretStr | None) -> SecretStr | None:
     if _WHITESPACE.search(raw):
         # A pasted token with a newline breaks HTTP headers in confusing ways.
         raise ValueError("contains whitespace (a pasted newline?)")
+    return value
+
+
+def _fernet_key(value: SecretStr | None) -> SecretStr | None:
+    """A Fernet key is 32 bytes in url-safe base64; the value is never shown."""
+    if value is None:
+        return None
+    try:
+        key = base64.urlsafe_b64decode(value.get_secret_value().encode("ascii"))
+    except (ValueError, UnicodeEncodeError):
+        key = b""
+    if len(key) != 32:
+        raise ValueError("is not a Fernet key (32 bytes in url-safe base64)")
+    return value
+
+
+#: The state backends the Pulumi CLI knows by URL scheme.
+_BACKEND_SCHEMES = ("file://", "s3://", "azblob://", "gs://", "https://", "http://")
+
+
+def _backend_url(value: str | None) -> str | None:
+    if not value:
+        return None  # set empty: unset, as for the credentials
+    if not value.startswith(_BACKEND_SCHEMES):
+        raise ValueError(f"must start with one of {', '.join(_BACKEND_SCHEMES)}")
     return value
 
 
@@ -111,7 +137,7 @@ class PulumiSettings(_ProviderSettings):
     model_config = SettingsConfigDict(env_prefix="PULUMI_")
 
     access_token: Credential = None
-    backend_url: str | None = Field(
+    backend_url: Annotated[str | None, AfterValidator(_backend_url)] = Field(
         default=None, description="file://, s3://... or the Pulumi Cloud URL; unset = Cloud"
     )
     config_passphrase: Credential = None
@@ -146,7 +172,9 @@ class RuntimeSettings(_ProviderSettings):
     model_config = SettingsConfigDict(env_prefix="ORCHESTRA_")
 
     state_dir: Path = Path(".orchestra-ops")
-    state_key: Credential = Field(default=None, description="a Fernet key (secret)")
+    state_key: Annotated[Credential, AfterValidator(_fernet_key)] = Field(
+        default=None, description="a Fernet key (secret)"
+    )
     state_key_file: Path = Field(
         default_factory=_default_key_file, description="holds the key when STATE_KEY is unset"
     )

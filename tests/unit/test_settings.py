@@ -167,3 +167,30 @@ def test_nothing_is_read_at_import_time(monkeypatch: pytest.MonkeyPatch) -> None
     second = load_settings(env_file=None).vercel.token
     assert first is not None and second is not None
     assert (first.get_secret_value(), second.get_secret_value()) == ("first", "second")
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "complaint"),
+    [
+        ("ORCHESTRA_STATE_KEY", "tok_CANARY_not_a_key", "is not a Fernet key"),
+        ("PULUMI_BACKEND_URL", "gopher://tok_CANARY@x", "must start with one of file://"),
+        (
+            "LAMBDA_LABS_API_URL",
+            "https://exa mple.com/tok_CANARY",
+            "must be an http:// or https:// URL",
+        ),
+    ],
+)
+def test_a_value_that_cannot_work_stops_the_load_and_is_never_shown(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, complaint: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(None)
+    assert f"{name} {complaint}" in str(caught.value)
+    assert "CANARY" not in str(caught.value)
+
+
+def test_an_empty_backend_url_is_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PULUMI_BACKEND_URL", "")
+    assert load_settings(None).pulumi.backend_url is None
