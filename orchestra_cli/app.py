@@ -291,9 +291,11 @@ def recover(
     list (or mark crashed) flow runs left RUNNING by a dead process.
 
     Exit codes: 0 everything was checked and nothing is left open; 1 something is left
-    open (an intent, pending operations, an orphan, a stuck run); 2 a configuration error;
-    3 nothing open was found, but something could not be checked (no Pulumi CLI, the
-    Lambda API or the Prefect server unreachable): the last line says what.
+    open (an intent, pending operations, an orphan, a stuck run); 2 the settings or the
+    ledger cannot be read; 3 nothing open was found, but something could not be checked
+    (no Pulumi CLI, the Lambda API or the Prefect server unreachable, PREFECT_API_URL unset
+    without --no-runs, a credential or directory one check needs missing): the last line
+    says what.
     """
     from orchestra_ops.recover import recover as run_recovery
     from orchestra_ops.wiring import build
