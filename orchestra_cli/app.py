@@ -27,6 +27,7 @@ app = typer.Typer(
     help="Carry out the Orchestra AI infrastructure roadmap as Prefect flows.",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode="markdown",  # docstring paragraphs reflow instead of breaking mid-line
 )
 
 EnvFile = Annotated[

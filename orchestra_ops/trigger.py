@@ -24,12 +24,12 @@ from orchestra_ops.errors import InvalidRequest
 #: What each exit code means (shown in the command's help and the README).
 EXIT_CODES = """Exit codes:
 
-0 run created (with --wait: Completed);
-1 the run ended in another final state (Failed, Crashed, Cancelled);
-2 bad input, or parameters the deployment's schema refuses (no run was created);
-3 no server to ask: PREFECT_API_URL unset, server unreachable, unknown deployment;
-4 --wait timed out (the run goes on);
-5 the deployment's concurrency limit cancelled the run (another run holds the slot)."""
+- 0 run created (with --wait: Completed);
+- 1 the run ended in another final state (Failed, Crashed, Cancelled);
+- 2 bad input, or parameters the deployment's schema refuses (no run was created);
+- 3 no server to ask: PREFECT_API_URL unset, server unreachable, unknown deployment;
+- 4 --wait timed out (the run goes on);
+- 5 the deployment's concurrency limit cancelled the run (another run holds the slot)."""
 
 _FINAL = frozenset({"COMPLETED", "FAILED", "CRASHED", "CANCELLED"})
 _LIMIT_MESSAGE = "concurrency limit"  # Prefect: "Deployment concurrency limit reached."
