@@ -54,7 +54,20 @@ class PrefectDeployments:
         return self._client
 
     def deployment(self, name: str) -> Deployment:
-        """``flow/deployment``, or a deployment name that only one flow uses."""
+        """``flow/deployment``, or a deployment name that only one flow uses. A deployment
+        not found where no Prefect API answers (a wrong port, a URL without ``/api``) is
+        Unavailable, not NotFound."""
+        try:
+            return self._deployment(name)
+        except NotFound as error:
+            if self.client.api_healthcheck() is not None:
+                raise Unavailable(
+                    f"deployment {name!r}: {self.url} does not answer as a Prefect API "
+                    "(GET /health fails there): check PREFECT_API_URL (it ends in /api)"
+                ) from error
+            raise
+
+    def _deployment(self, name: str) -> Deployment:
         if not name.strip():
             raise InvalidRequest("no deployment named: give flow-name/deployment-name")
         with self._translated(f"deployment {name!r}"):

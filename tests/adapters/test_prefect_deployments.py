@@ -129,3 +129,20 @@ def test_refusals_name_the_field_and_trigger_follows_runs(
     run_id = lines[0].split("(", 1)[1].split(")", 1)[0]
     assert lines[0].endswith(f"; in the UI: {PREFECT_UI_URL.value()}/runs/flow-run/{run_id}")
     assert lines[-1].endswith(": Completed")
+
+
+def test_an_unknown_deployment_is_not_found_where_prefect_answers_else_unavailable() -> None:
+    """On the real server an unknown name is NotFound; where something else answers 404
+    (a wrong port, a URL without /api) the URL is at fault, and the error says so."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from starlette.applications import Starlette
+
+    from orchestra_ops.errors import NotFound, Unavailable
+    from orchestra_ops.sandbox.server import serve_in_thread
+
+    with PrefectDeployments() as server, pytest.raises(NotFound):
+        server.deployment("no-such-flow/no-such-deployment")
+    with serve_in_thread(Starlette(), name="not-prefect") as other:  # 404 for every path
+        with temporary_settings({PREFECT_API_URL: f"{other.url}/api"}), PrefectDeployments() as bad:
+            with pytest.raises(Unavailable, match="does not answer as a Prefect API"):
+                bad.deployment("no-such-flow/no-such-deployment")
