@@ -150,6 +150,22 @@ def test_default_backend_is_a_file_backend_with_a_private_generated_passphrase(
     assert generated not in repr(backend)
 
 
+def _generated_passphrase(state_dir: Path) -> str:
+    return choose_backend(PulumiSettings(_env_file=None), state_dir).env["PULUMI_CONFIG_PASSPHRASE"]
+
+
+def test_workers_starting_together_on_a_fresh_state_dir_share_one_passphrase(
+    tmp_path: Path, clean_env: None
+) -> None:
+    """Sixteen processes race to make the passphrase: one file, whole, the same for all."""
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(8) as pool:
+        seen = pool.map(_generated_passphrase, [tmp_path] * 16)
+    assert len(set(seen)) == 1 and len(seen[0]) >= 32
+    assert sorted(p.name for p in (tmp_path / "pulumi").iterdir()) == ["passphrase", "state"]
+
+
 def test_configured_passphrase_and_backend_url_win(tmp_path: Path, clean_env: None) -> None:
     backend = choose_backend(
         settings(config_passphrase=SecretStr(CANARY), backend_url="s3://bucket/state"), tmp_path
