@@ -10,7 +10,6 @@ the worker holds (Fernet: AES-128-CBC with an HMAC), and every file is mode 0600
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,7 +17,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken
 from pydantic import SecretStr
 
-from orchestra_ops.adapters.files import write_atomically
+from orchestra_ops.adapters.files import create_once, write_atomically
 from orchestra_ops.domain.vercel import EnvTarget, EnvType, EnvVar, EnvVarId
 from orchestra_ops.errors import ConfigError
 
@@ -29,13 +28,7 @@ def load_or_create_key(path: Path) -> SecretStr:
     """The Fernet key in ``path``, created (mode 0600) when the file does not exist."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        try:
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another worker made it first
-            pass
-        else:
-            with os.fdopen(descriptor, "wb") as handle:
-                handle.write(Fernet.generate_key())
+        create_once(path, Fernet.generate_key())  # whole, and the first worker's
     try:
         key = path.read_bytes().strip()
         Fernet(key)

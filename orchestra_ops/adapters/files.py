@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -79,3 +80,22 @@ def restore_texts(directory: Path, originals: Mapping[str, str | None]) -> None:
             path.unlink(missing_ok=True)
         else:
             write_atomically(path, text)
+
+
+def create_once(path: Path, data: bytes) -> None:
+    """Put ``data`` at ``path`` (0600) unless a file is there: written whole beside it, then
+    linked into place, so processes starting together agree on the first one's file and
+    none reads it half written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staged = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(staged, path)
+    except FileExistsError:
+        pass  # another process made it first: its file is the one
+    finally:
+        staged.unlink(missing_ok=True)

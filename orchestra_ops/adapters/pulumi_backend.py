@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from orchestra_ops.adapters.files import create_once
 from orchestra_ops.errors import ConfigError
 from orchestra_ops.settings import PulumiSettings
 
@@ -77,27 +78,8 @@ def _passphrase(settings: PulumiSettings, root: Path) -> str:
         return settings.config_passphrase.get_secret_value()
     path = root / "passphrase"
     if not path.exists():
-        _create_once(path, secrets.token_urlsafe(32) + "\n")
+        create_once(path, (secrets.token_urlsafe(32) + "\n").encode())
     return path.read_text().strip()
-
-
-def _create_once(path: Path, text: str) -> None:
-    """Put ``text`` at ``path`` (0600) unless a file is there: written whole beside it, then
-    linked into place, so two workers starting together on a fresh state directory agree
-    on the first one's file and neither reads it half written."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staged = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.link(staged, path)
-    except FileExistsError:
-        pass  # another worker made it first: its passphrase is the one
-    finally:
-        staged.unlink(missing_ok=True)
 
 
 def state_owner(settings: PulumiSettings, state_dir: Path) -> str:

@@ -66,3 +66,16 @@ def test_a_malformed_key_is_refused_naming_the_setting(tmp_path: Path) -> None:
     bad.write_text("garbage")
     with pytest.raises(ConfigError, match="not a readable state key"):
         load_or_create_key(bad)
+
+
+def test_workers_making_the_key_together_all_read_the_first_ones_whole(tmp_path: Path) -> None:
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(8) as pool:
+        keys = pool.map(_key_text, [tmp_path / "state.key"] * 16)
+    assert len(set(keys)) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["state.key"]
+
+
+def _key_text(path: Path) -> str:
+    return load_or_create_key(path).get_secret_value()
