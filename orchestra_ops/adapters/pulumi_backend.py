@@ -17,7 +17,6 @@ import gzip
 import hashlib
 import json
 import logging
-import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -148,15 +147,7 @@ def _make_owner_file(path: Path) -> None:
     owner = next(iter(recorded)) if recorded else secrets.token_hex(8)
     if recorded:
         _log.warning("%s was missing: restored the owner id its stacks record", path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    draft = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    draft.write_text(owner + "\n", encoding="utf-8")
-    try:
-        os.link(draft, path)  # whole or not at all; made meanwhile elsewhere: that one
-    except FileExistsError:
-        pass
-    finally:
-        draft.unlink()
+    create_once(path, (owner + "\n").encode())  # made meanwhile elsewhere: that one
 
 
 def _owners_in_checkpoints(backend_dir: Path) -> set[str]:
