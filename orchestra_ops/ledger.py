@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import math
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -122,10 +123,14 @@ class Ledger:
             raise ConfigError(
                 f"{self.path}: the ledger cannot be read ({error.strerror})", source=str(self.path)
             ) from None
-        lines = data.split(b"\n")
-        torn = lines.pop()  # b"" when the file ends with its newline, as every write does
-        records = [self._record(number, line) for number, line in enumerate(lines, start=1)]
-        if torn:
+        lines = data.splitlines(keepends=True)  # \n as written; \r\n or \r if hand-edited
+        torn = lines.pop() if lines and not lines[-1].endswith((b"\n", b"\r")) else b""
+        records = [
+            self._record(number, line)
+            for number, line in enumerate(lines, start=1)
+            if line.strip()  # a blank line (an editor's) holds no record
+        ]
+        if torn.strip():
             try:
                 records.append(self._record(len(lines) + 1, torn))
             except ConfigError:
@@ -137,7 +142,7 @@ class Ledger:
         try:
             record = json.loads(line.decode("utf-8"))
             problem = _record_problem(record)
-        except (UnicodeDecodeError, json.JSONDecodeError):
+        except (UnicodeDecodeError, ValueError, RecursionError):  # ValueError: JSON's too
             problem = "not a JSON line"
         if problem:
             raise ConfigError(
@@ -249,8 +254,19 @@ def _record_problem(record: object) -> str:
         return "not a JSON object"
     if not isinstance(record.get("key"), str):
         return "no key"
+    if not isinstance(record.get("saga", ""), str):
+        return "a saga that is not a string"
     kind = record.get("kind")
     if kind == "intent":
-        missing = [f for f, kind_ in _INTENT_FIELDS.items() if not isinstance(record.get(f), kind_)]
+        missing = [f for f, type_ in _INTENT_FIELDS.items() if not _is(record.get(f), type_)]
         return f"an intent without {', '.join(missing)}" if missing else ""
-    return "" if kind in _CLOSINGS else f"unknown kind {kind!r}"
+    return "" if kind in _CLOSINGS else "an unknown kind"  # its value is not repeated
+
+
+def _is(value: object, type_: type | tuple[type, ...]) -> bool:
+    """``isinstance``, where a bool is no number and a number is finite."""
+    if isinstance(value, bool):
+        return type_ is bool
+    if isinstance(value, float) and not math.isfinite(value):
+        return False
+    return isinstance(value, type_)

@@ -76,7 +76,14 @@ def test_torn_last_line_is_ignored_but_corruption_elsewhere_is_not(tmp_path: Pat
         (b"[1, 2]\n", "not a JSON object"),
         (b'{"kind": "intent", "key": "x"}\n', "an intent without step, target, undo, at"),
         (b'{"kind": "done"}\n', "no key"),
-        (b'{"kind": "shredded", "key": "x"}\n', "unknown kind 'shredded'"),
+        (b'{"kind": "tok_CANARY", "key": "x"}\n', "an unknown kind"),
+        (b'{"kind": "done", "key": "x", "saga": 123}\n', "a saga that is not a string"),
+        (
+            b'{"kind": "intent", "key": "x", "step": "s", "target": {}, "undo": {}, "at": true}\n',
+            "an intent without at",
+        ),
+        (b"[" * 100_000 + b"]" * 100_000 + b"\n", "not a JSON line"),
+        (b'{"kind": "done", "key": "x", "at": ' + b"9" * 5000 + b"}\n", "not a JSON line"),
     ],
 )
 def test_a_line_that_is_no_record_names_the_file_and_line(
@@ -89,6 +96,16 @@ def test_a_line_that_is_no_record_names_the_file_and_line(
     with pytest.raises(ConfigError) as caught:
         Ledger(path).open_intents()
     assert str(caught.value) == f"{path}:1: corrupt ledger record ({problem})"
+
+
+def test_blank_lines_and_hand_edited_line_ends_are_read_as_records(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.jsonl"
+    Ledger(path).intend("k1", "s", {}, {"action": "a"})
+    Ledger(path).intend("k2", "s", {}, {"action": "a"})
+    lines = path.read_bytes().splitlines()
+    for ending in (b"\r\n", b"\r"):
+        path.write_bytes(b"\n" + ending.join(lines) + ending + b"  \n")
+        assert [i.key for i in Ledger(path).open_intents()] == ["k1", "k2"]
 
 
 def test_a_ledger_that_is_not_a_file_is_a_config_error(tmp_path: Path) -> None:
