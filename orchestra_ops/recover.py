@@ -104,6 +104,9 @@ def reconcile_intents(
         except Conflict as busy:
             why = f"a run of this target is in progress ({busy}); not touched"
             results += [IntentResult(i.key, i.action, "open", why) for i in saga.open_intents()]
+        except ConfigError as missing:  # e.g. no credential for this saga's cloud here
+            why = f"cannot be settled with these settings: {missing}"
+            results += [IntentResult(i.key, i.action, "open", why) for i in saga.open_intents()]
     return results
 
 

@@ -240,6 +240,28 @@ def test_dry_run_says_what_it_would_do_and_changes_nothing(
     assert ledger_for(state_dir).records() == records
 
 
+def test_a_saga_whose_cloud_has_no_credential_here_stays_open_and_the_rest_is_checked(
+    sandbox: tuple[Sandbox, Endpoints],
+    infra: Path,
+    state_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without VERCEL_TOKEN the frontend saga is listed open with why (exit 1); the other
+    checks still run, and the ledger is left as it was."""
+    _, endpoints = sandbox
+    crashed_migration(endpoints, tmp_path / "repo" / "admin")
+    records = ledger_for(state_dir).records()
+    monkeypatch.delenv("VERCEL_TOKEN")
+
+    code, output = run(tmp_path, infra, "--environment", "dev")
+
+    assert code == 1, output
+    assert output.count("cannot be settled with these settings: VERCEL_TOKEN is not set") == 3
+    assert "orphans" in output.lower()
+    assert ledger_for(state_dir).records() == records
+
+
 def test_one_failing_compensator_does_not_stop_the_others(
     sandbox: tuple[Sandbox, Endpoints], infra: Path, state_dir: Path, tmp_path: Path
 ) -> None:
