@@ -141,7 +141,7 @@ def sandbox(
     settings = _settings(env_file)
     defaulted = worker_env is None
     worker_env = worker_env or endpoints_file.with_suffix(".env")
-    if worker_env.absolute() == endpoints_file.absolute():
+    if worker_env.resolve() == endpoints_file.resolve():
         why = (
             "the worker env file defaults to the endpoints file with a .env suffix, which is "
             "the endpoints file itself: give --worker-env"

@@ -17,6 +17,7 @@ from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterNam
 from prefect.client.schemas.objects import FlowRun
 from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
 from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL
+from pydantic import ValidationError
 
 from orchestra_ops.domain.redaction import safe_url
 from orchestra_ops.errors import ConfigError, InvalidRequest, NotFound, Unauthorized, Unavailable
@@ -136,6 +137,11 @@ class _Translate:
             raise NotFound(f"{self.what}: not found on {self.url}") from error
         if isinstance(error, PrefectHTTPStatusError):
             raise _from_status(self.what, self.url, error.response) from error
+        if isinstance(error, ValidationError):  # an answer, but not a Prefect API's
+            raise Unavailable(
+                f"{self.what}: {self.url} answered something that is not a Prefect API's "
+                "answer: check PREFECT_API_URL"
+            ) from None  # the body may hold anything: it is not repeated
         if isinstance(error, httpx.TransportError):
             raise Unavailable(
                 f"{self.what}: cannot reach the Prefect server at {self.url} "

@@ -147,7 +147,7 @@ def org_id_warning(org_id: str | None) -> str | None:
     if org_id is None or org_id.startswith("team_"):
         return None
     return (
-        f"VERCEL_ORG_ID={org_id!r} is not a team id (team_…): it is taken as a personal "
+        "VERCEL_ORG_ID is not a team id (team_…): it is taken as a personal "
         "account's user id and no teamId is sent, so a team's projects are not found; if "
         "the projects belong to a team, set the team's id (Team Settings → Team ID)"
     )

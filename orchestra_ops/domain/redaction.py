@@ -24,5 +24,7 @@ def safe_url(url: str) -> str:
             netloc = netloc.rpartition("@")[2]
     except ValueError:
         return "(not a URL)"
+    if not parts.scheme or (not parts.netloc and "@" in url):  # "http//user:token@host"
+        return "(not a URL)"
     query = "…" if parts.query else ""
     return urlunsplit((parts.scheme, netloc, parts.path, query, ""))

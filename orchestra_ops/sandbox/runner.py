@@ -157,7 +157,7 @@ def check_writable(path: Path, what: str) -> None:
 
     Raises ConfigError naming ``what``, the path and the reason, in one line.
     """
-    probe = path.with_name(path.name + ".partial")
+    probe = path.with_name(f"{path.name}.{os.getpid()}.probe")  # never a file of the user's
     try:
         if path.is_dir():
             raise IsADirectoryError(21, "Is a directory")

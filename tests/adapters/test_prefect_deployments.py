@@ -136,6 +136,8 @@ def test_an_unknown_deployment_is_not_found_where_prefect_answers_else_unavailab
     (a wrong port, a URL without /api) the URL is at fault, and the error says so."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
     from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
 
     from orchestra_ops.errors import NotFound, Unavailable
     from orchestra_ops.sandbox.server import serve_in_thread
@@ -146,3 +148,14 @@ def test_an_unknown_deployment_is_not_found_where_prefect_answers_else_unavailab
         with temporary_settings({PREFECT_API_URL: f"{other.url}/api"}), PrefectDeployments() as bad:
             with pytest.raises(Unavailable, match="does not answer as a Prefect API"):
                 bad.deployment("no-such-flow/no-such-deployment")
+    lookalike = Starlette(
+        routes=[
+            Route("/api/health", lambda _: JSONResponse(True)),
+            Route("/api/deployments/name/{n:path}", lambda _: JSONResponse({"id": "tok_CANARY"})),
+        ]
+    )
+    with serve_in_thread(lookalike, name="lookalike") as other:  # answers, but not as Prefect
+        with temporary_settings({PREFECT_API_URL: f"{other.url}/api"}), PrefectDeployments() as bad:
+            with pytest.raises(Unavailable, match="not a Prefect API's answer") as caught:
+                bad.deployment("x/y")
+    assert "CANARY" not in str(caught.value)

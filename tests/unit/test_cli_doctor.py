@@ -185,7 +185,8 @@ def test_a_user_id_given_as_the_org_id_is_a_warning(
     code, output = _doctor(tmp_path)
     assert code == 0, output
     warning = next(line for line in output.splitlines() if line.startswith("WARNING:"))
-    assert "VERCEL_ORG_ID='Xk2mUserId9' is not a team id" in warning
+    assert "VERCEL_ORG_ID is not a team id" in warning
+    assert "Xk2mUserId9" not in output  # a token pasted into the wrong variable stays unseen
     assert "no teamId is sent" in warning
 
 

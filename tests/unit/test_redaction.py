@@ -33,3 +33,12 @@ def test_a_safe_url_keeps_host_and_path_only() -> None:
     assert safe_url(f"https://u:{SECRET}@host.example:8443/a?token={SECRET}#d") == (
         "https://host.example:8443/a?…"
     )
+
+
+def test_what_does_not_parse_as_a_url_is_never_echoed() -> None:
+    for broken in (
+        f"http//u:{SECRET}@127.0.0.1/api",
+        f"not a url {SECRET}",
+        f"http://[::1{SECRET}",
+    ):
+        assert safe_url(broken) == "(not a URL)"

@@ -41,7 +41,11 @@ from orchestra_ops.domain.github_actions import (
 
 #: Where the generated, hash-pinned pip-audit requirements live in the target repo.
 PIP_AUDIT_REQUIREMENTS = ".github/security-audit/pip-audit.txt"
-DEFAULT_SCAN_COMMAND = "python -P -m orchestra_cli security scan . --sarif security.sarif"
+#: The scanned repo's own .env is not Orchestra Ops' settings (a pull request could point
+#: the advisory feeds elsewhere): the job reads none.
+DEFAULT_SCAN_COMMAND = (
+    "python -P -m orchestra_cli security scan . --sarif security.sarif --env-file /dev/null"
+)
 GIT_URL_ENV = "ORCHESTRA_WORKFLOW_PRODUCT_GIT_URL"
 COMMIT_ENV = "ORCHESTRA_WORKFLOW_PRODUCT_COMMIT"
 _COMMIT = re.compile(r"[0-9a-f]{40}")
