@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
+from urllib.parse import urlsplit
 
 from dotenv.parser import parse_stream
 from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, ValidationError
@@ -26,8 +27,18 @@ _WHITESPACE = re.compile(r"\s")
 
 
 def _http_url(value: str) -> str:
-    if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
-        raise ValueError("must be an http:// or https:// URL without spaces")
+    try:
+        parts = urlsplit(value)
+        port_ok = parts.port is None or parts.port > 0  # .port raises on one out of range
+    except ValueError:
+        parts, port_ok = urlsplit(""), False
+    if (
+        parts.scheme.lower() not in ("http", "https")
+        or not parts.hostname
+        or not port_ok
+        or re.search(r"\s", value)
+    ):
+        raise ValueError("must be an http:// or https:// URL (a host, a valid port, no spaces)")
     return value.rstrip("/")
 
 
@@ -57,13 +68,13 @@ def _fernet_key(value: SecretStr | None) -> SecretStr | None:
 
 
 #: The state backends the Pulumi CLI knows by URL scheme.
-_BACKEND_SCHEMES = ("file://", "s3://", "azblob://", "gs://", "https://", "http://")
+_BACKEND_SCHEMES = ("file://", "s3://", "azblob://", "gs://", "postgres://", "https://", "http://")
 
 
 def _backend_url(value: str | None) -> str | None:
     if not value:
         return None  # set empty: unset, as for the credentials
-    if not value.startswith(_BACKEND_SCHEMES):
+    if not value.lower().startswith(_BACKEND_SCHEMES):
         raise ValueError(f"must start with one of {', '.join(_BACKEND_SCHEMES)}")
     return value
 

@@ -179,6 +179,9 @@ def test_nothing_is_read_at_import_time(monkeypatch: pytest.MonkeyPatch) -> None
             "https://exa mple.com/tok_CANARY",
             "must be an http:// or https:// URL",
         ),
+        ("VERCEL_API_URL", "https://[::1/tok_CANARY", "must be an http:// or https:// URL"),
+        ("ORCHESTRA_OSV_API_URL", "http://tok_CANARY:99999", "must be an http:// or https:// URL"),
+        ("VERCEL_API_URL", "https://:443/tok_CANARY", "must be an http:// or https:// URL"),
     ],
 )
 def test_a_value_that_cannot_work_stops_the_load_and_is_never_shown(
