@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from orchestra_cli.prefect_env import check_prefect_env_file
 from orchestra_cli.trigger import trigger
 from orchestra_ops.adapters.tools import probe_tools
 from orchestra_ops.domain.doctor import credential_statuses, render_report
@@ -37,6 +38,7 @@ EnvFile = Annotated[
 
 def _settings(env_file: Path) -> Settings:
     try:
+        check_prefect_env_file(env_file)
         return load_settings(env_file)
     except ConfigError as error:
         typer.echo(f"configuration error: {error}", err=True)
@@ -298,10 +300,10 @@ def recover(
     without --no-runs, a credential or directory one check needs missing): the last line
     says what.
     """
+    settings = _settings(env_file)  # before Prefect is imported: it reads ./.env too
     from orchestra_ops.recover import recover as run_recovery
     from orchestra_ops.wiring import build
 
-    settings = _settings(env_file)
     chosen = [e.value for e in environment] if environment else [e.value for e in Environment]
     try:
         with build(settings) as clients:

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from orchestra_cli.prefect_env import check_prefect_env_file
 from orchestra_ops.errors import ConfigError, InvalidRequest, OpsError
 from orchestra_ops.trigger import (
     EXIT_CODES,
@@ -101,6 +102,11 @@ def trigger(
 
     Parameters are checked against the deployment's schema first: no run if they do not fit.
     """
+    try:
+        check_prefect_env_file()
+    except ConfigError as error:
+        typer.echo(f"trigger: {error}", err=True)
+        raise typer.Exit(code=int(Exit.REFUSED)) from None
     code = run_trigger(
         deployment,
         params,

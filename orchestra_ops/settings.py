@@ -313,7 +313,7 @@ def load_settings(env_file: Path | None = Path(".env")) -> Settings:
     the file and its lines that are no ``NAME=value`` (python-dotenv would drop them).
     """
     if env_file is not None:
-        _check_env_file(env_file)
+        check_env_file(env_file)
     loaded: dict[str, Any] = {}
     problems: list[str] = []
     for attr, model in _MODELS.items():
@@ -326,7 +326,7 @@ def load_settings(env_file: Path | None = Path(".env")) -> Settings:
     return Settings(**loaded, env_file=env_file)
 
 
-def _check_env_file(env_file: Path) -> None:
+def check_env_file(env_file: Path) -> None:
     """Refuse an env file that cannot be read or has lines that are no binding; the
     message names the lines, never their text (a line may hold a secret)."""
     try:
@@ -342,7 +342,7 @@ def _check_env_file(env_file: Path) -> None:
     if bad:
         raise ConfigError(
             f"{env_file}: line{'s' if len(bad) > 1 else ''} {', '.join(bad)} "
-            "cannot be parsed as NAME=value (an unclosed quote, a missing name or '=')",
+            "cannot be parsed as NAME=value lines (an unclosed quote? text before the name?)",
             source=str(env_file),
         )
 
