@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import signal
 import threading
-from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -133,11 +132,12 @@ def sandbox(
     Writes the endpoints file and the worker env file (both 0600), serves until SIGINT
     or SIGTERM, then removes them.
     """
+    from orchestra_ops.adapters.files import write_atomically
     from orchestra_ops.sandbox.runner import (
         Sandbox,
         check_writable,
-        write_endpoints,
-        write_worker_env,
+        endpoints_text,
+        worker_env_text,
     )
 
     settings = _settings(env_file)
@@ -161,19 +161,18 @@ def sandbox(
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    state_dir = settings.runtime.state_dir
     with Sandbox(
-        state_dir / "sandbox", boot_delay_s=boot_delay, build_delay_s=build_delay
+        settings.runtime.state_dir / "sandbox", boot_delay_s=boot_delay, build_delay_s=build_delay
     ) as endpoints:
         written: list[Path] = []
         try:
-            files: list[tuple[Path, Callable[[], None]]] = [
-                (endpoints_file, lambda: write_endpoints(endpoints_file, endpoints)),
-                (worker_env, lambda: write_worker_env(worker_env, endpoints, state_dir)),
-            ]
-            for path, write in files:
+            files = {
+                endpoints_file: endpoints_text(endpoints),
+                worker_env: worker_env_text(endpoints, settings.runtime.state_dir),
+            }
+            for path, text in files.items():
                 try:
-                    write()
+                    write_atomically(path, text, private=True)  # both hold tokens
                 except OSError as error:
                     typer.echo(f"sandbox: cannot write {path}: {error.strerror}", err=True)
                     raise typer.Exit(code=2) from None

@@ -13,7 +13,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import TracebackType
 
-from orchestra_ops.adapters.files import write_atomically
 from orchestra_ops.errors import ConfigError
 from orchestra_ops.sandbox.admin import AdministeredEmulator, admin_app
 from orchestra_ops.sandbox.feeds import Feeds
@@ -147,9 +146,9 @@ class Sandbox:
         self.stop()
 
 
-def write_endpoints(path: Path, endpoints: Endpoints) -> None:
-    """Write the endpoints file atomically, readable by its owner only."""
-    write_atomically(path, json.dumps(asdict(endpoints), indent=2), private=True)
+def endpoints_text(endpoints: Endpoints) -> str:
+    """The endpoints file: every URL and token of the running sandbox, as JSON."""
+    return json.dumps(asdict(endpoints), indent=2)
 
 
 def check_writable(path: Path, what: str) -> None:
@@ -192,8 +191,3 @@ def worker_env_text(endpoints: Endpoints, state_dir: Path) -> str:
     }
     lines += [f"export {name}={shlex.quote(value)}" for name, value in values.items()]
     return "\n".join(lines) + "\n"
-
-
-def write_worker_env(path: Path, endpoints: Endpoints, state_dir: Path) -> None:
-    """Write the worker's env file atomically, readable by its owner only (it holds tokens)."""
-    write_atomically(path, worker_env_text(endpoints, state_dir), private=True)
