@@ -264,9 +264,8 @@ def _record_problem(record: object) -> str:
 
 
 def _is(value: object, type_: type | tuple[type, ...]) -> bool:
-    """``isinstance``, where a bool is no number and a number is finite."""
-    if isinstance(value, bool):
-        return type_ is bool
-    if isinstance(value, float) and not math.isfinite(value):
+    """``isinstance``, where a bool (no record field is one) is no number and a number is
+    finite."""
+    if isinstance(value, bool) or (isinstance(value, float) and not math.isfinite(value)):
         return False
     return isinstance(value, type_)

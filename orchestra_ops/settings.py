@@ -9,7 +9,6 @@ variable, and never echoes the value it was given.
 
 from __future__ import annotations
 
-import base64
 import io
 import re
 from dataclasses import dataclass
@@ -36,7 +35,7 @@ def _http_url(value: str) -> str:
         parts.scheme.lower() not in ("http", "https")
         or not parts.hostname
         or not port_ok
-        or re.search(r"\s", value)
+        or _WHITESPACE.search(value)
     ):
         raise ValueError("must be an http:// or https:// URL (a host, a valid port, no spaces)")
     return value.rstrip("/")
@@ -58,12 +57,12 @@ def _fernet_key(value: SecretStr | None) -> SecretStr | None:
     """A Fernet key is 32 bytes in url-safe base64; the value is never shown."""
     if value is None:
         return None
+    from cryptography.fernet import Fernet  # only when a key is set: it costs start-up
+
     try:
-        key = base64.urlsafe_b64decode(value.get_secret_value().encode("ascii"))
+        Fernet(value.get_secret_value())  # the very check the backup store makes
     except (ValueError, UnicodeEncodeError):
-        key = b""
-    if len(key) != 32:
-        raise ValueError("is not a Fernet key (32 bytes in url-safe base64)")
+        raise ValueError("is not a Fernet key (32 bytes in url-safe base64)") from None
     return value
 
 
