@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+from pathlib import Path
+
 import pytest
 
-from orchestra_ops.adapters.pulumi_engine import find_cli
+from orchestra_ops.adapters.pulumi_backend import choose_backend
+from orchestra_ops.adapters.pulumi_engine import find_cli, tool_env
+from orchestra_ops.settings import PulumiSettings
 
 CLI = find_cli()
 
@@ -14,3 +20,15 @@ needs_pulumi_cli = pytest.mark.skipif(
     reason="the Pulumi CLI is neither on PATH nor in the `make pulumi` cache (no package "
     "registry ships it; `make pulumi` builds it)",
 )
+
+
+def shown_secret(
+    settings: PulumiSettings, state_dir: Path, project_dir: Path, stack: str, name: str
+) -> str:
+    """A secret stack output in plain text, read with the CLI: the engine never decrypts one."""
+    assert CLI is not None
+    env = {**os.environ, **tool_env(CLI), **choose_backend(settings, state_dir).env}
+    args = [str(CLI.executable), "stack", "output", name, "--show-secrets", "--stack", stack]
+    done = subprocess.run(args, cwd=project_dir, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()

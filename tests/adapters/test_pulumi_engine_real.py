@@ -26,12 +26,12 @@ from orchestra_ops.adapters.pulumi_engine import (
 )
 from orchestra_ops.domain.lambda_cloud import InstanceStatus
 from orchestra_ops.errors import ConfigError, StackConflict
-from orchestra_ops.ports.stack_engine import StackEvent
+from orchestra_ops.ports.stack_engine import StackEvent, StackOutput
 from orchestra_ops.sandbox.lambda_cloud import LambdaCloudEmulator
 from orchestra_ops.sandbox.server import serve_in_thread
 from orchestra_ops.settings import LambdaCloudSettings, PulumiSettings
 from tests.adapters.test_pulumi_engine import dead_pid, plant_lock
-from tests.pulumi_cli import CLI, needs_pulumi_cli
+from tests.pulumi_cli import CLI, needs_pulumi_cli, shown_secret
 
 API_KEY = "canary-lambda-key-3c9d"
 PASSPHRASE = "canary-passphrase-8e21"
@@ -67,11 +67,14 @@ def projects(tmp_path: Path) -> Path:
     return tmp_path / "pulumi"
 
 
+def passphrase_settings() -> PulumiSettings:
+    return PulumiSettings(_env_file=None, config_passphrase=SecretStr(PASSPHRASE))  # type: ignore[call-arg]
+
+
 def engine_for(
     state_dir: Path, cli: PulumiCli | None = None, provider_env: dict[str, str] | None = None
 ) -> PulumiEngine:
-    settings = PulumiSettings(_env_file=None, config_passphrase=SecretStr(PASSPHRASE))  # type: ignore[call-arg]
-    return PulumiEngine(settings, state_dir, cli=cli, provider_env=provider_env)
+    return PulumiEngine(passphrase_settings(), state_dir, cli=cli, provider_env=provider_env)
 
 
 def live(api: LambdaCloudClient) -> list[str]:
@@ -96,7 +99,12 @@ def test_shared_and_backend_stacks_up_preview_refresh_destroy(
     assert (out["ssh_key_id"].value, out["ssh_key_name"].value) == (key.id, key.name)
     assert out["filesystem_id"].value == filesystem.id
     assert out["firewall_ruleset_id"].value == ruleset.id
-    assert out["ssh_private_key"].secret and str(out["ssh_private_key"].value).strip()
+    # A secret output is never decrypted by the engine; the CLI shows it.
+    assert out["ssh_private_key"] == StackOutput(None, secret=True)
+    private_key = shown_secret(
+        passphrase_settings(), tmp_path / "state", projects / "shared", "dev", "ssh_private_key"
+    )
+    assert private_key and private_key not in json.dumps({k: v.value for k, v in out.items()})
     assert [r.port_range for r in ruleset.rules] == [(22, 22), (443, 443), (8000, 8000)]
 
     backend = engine.select_or_create(projects / "backend", "dev")
@@ -184,7 +192,10 @@ def test_secrets_never_reach_state_checkpoints_stack_files_or_argv(
     )
     shared = engine.select_or_create(projects / "shared", "dev")
     engine.set_config(shared, {"orchestra-shared:unused_secret": SECRET_VALUE}, secret=True)
-    private_key = str(engine.up(shared)["ssh_private_key"].value)
+    engine.up(shared)
+    private_key = shown_secret(
+        passphrase_settings(), tmp_path / "state", projects / "shared", "dev", "ssh_private_key"
+    )
     checkpoint = engine.export(shared)
 
     stack_file = (projects / "shared" / "Pulumi.dev.yaml").read_text()

@@ -21,8 +21,13 @@ from orchestra_ops import provisioning_rollback as undo
 from orchestra_ops.adapters.backups import BackupStore
 from orchestra_ops.adapters.lambda_cloud import LambdaCloudClient
 from orchestra_ops.ledger import Closure, Intent
-from tests.adapters.test_pulumi_engine_real import INFRA, engine_for, lambda_api
-from tests.pulumi_cli import needs_pulumi_cli
+from tests.adapters.test_pulumi_engine_real import (
+    INFRA,
+    engine_for,
+    lambda_api,
+    passphrase_settings,
+)
+from tests.pulumi_cli import needs_pulumi_cli, shown_secret
 
 pytestmark = [pytest.mark.pulumi_cli, pytest.mark.slow, needs_pulumi_cli]
 __all__ = ["lambda_api"]  # the fixture, used by name
@@ -55,7 +60,8 @@ def test_a_gone_run_directory_has_its_state_restored_through_a_scratch_copy(
     before = files(checkout)
     engine = engine_for(state)
     ref = engine.select_or_create(run_dir, "dev")
-    key = engine.up(ref)["ssh_private_key"].value
+    engine.up(ref)
+    key = shown_secret(passphrase_settings(), state, run_dir, "dev", "ssh_private_key")
     checkpoint = engine.export(ref)
     engine.destroy(ref)  # what the rollout left differs from the checkpoint
     assert resources(engine.export(ref)) != resources(checkpoint)
@@ -80,5 +86,5 @@ def test_a_gone_run_directory_has_its_state_restored_through_a_scratch_copy(
     with undo.scratch_project(checkout) as project:
         restored = reader.select_or_create(project, "dev")
         assert resources(reader.export(restored)) == resources(checkpoint)
-        assert reader.outputs(restored)["ssh_private_key"].value == key  # secrets readable
+        assert shown_secret(passphrase_settings(), state, project, "dev", "ssh_private_key") == key
     assert files(checkout) == before
