@@ -99,7 +99,8 @@ def reconcile_intents(
     results: list[IntentResult] = []
     for saga in open_sagas(ledger):
         try:
-            with idle_target(clients.settings.runtime.state_dir, _lock_of(saga)):
+            state_dir = clients.settings.runtime.state_dir
+            with idle_target(state_dir, _lock_of(saga), take_new=not dry_run):
                 results += _settle(saga, clients, healthy, dry_run, infra)
         except Conflict as busy:
             why = f"a run of this target is in progress ({busy}); not touched"

@@ -19,8 +19,8 @@ from orchestra_ops.domain.provisioning import (
     live_instances_of,
     untagged_instances_of,
 )
-from orchestra_ops.errors import Conflict, OpsError
-from orchestra_ops.ports.stack_engine import Checkpoint, StackOutput
+from orchestra_ops.errors import Conflict, OpsError, StackNotFound
+from orchestra_ops.ports.stack_engine import Checkpoint, StackEngine, StackOutput
 from orchestra_ops.provisioning_rollback import scratch_project
 from orchestra_ops.recover_pending import UNCHECKED, why_unchecked
 from orchestra_ops.wiring import Clients
@@ -99,15 +99,14 @@ def check_orphans(
     for environment in envs:
         check = OrphanCheck(environment)
         try:
-            with idle_target(state_dir, ("stack", f"backend-{environment}")):
+            lock = ("stack", f"backend-{environment}")
+            with idle_target(state_dir, lock, take_new=not dry_run):
                 # Listed before the stack is read: an instance launched meanwhile is not judged.
                 instances = clients.lambda_cloud().list_instances()
-                with scratch_project(backend_dir) as project:
-                    ref = engine.select_or_create(project, environment)
-                    listed = stack_instance_ids(engine.outputs(ref))
-                    listed |= state_instance_ids(engine.export(ref))
-                owner = clients.state_owner()
-                check.orphans = find_orphans(instances, environment, listed, owner)
+                listed = _listed_by_stack(engine, backend_dir, environment)
+                owner = clients.known_state_owner() if dry_run else clients.state_owner()
+                if owner is not None:  # else no instance can be this state's
+                    check.orphans = find_orphans(instances, environment, listed, owner)
                 check.note = _untagged_note(instances, environment)
                 if terminate and check.orphans and not dry_run:
                     gone = clients.lambda_cloud().terminate([o.id for o in check.orphans])
@@ -119,6 +118,16 @@ def check_orphans(
             check.status, check.note = UNCHECKED, why_unchecked(error)
         checks.append(check)
     return checks
+
+
+def _listed_by_stack(engine: StackEngine, backend_dir: Path, environment: str) -> set[str]:
+    """The instance ids the environment's stack lists (none when it has no stack yet)."""
+    with scratch_project(backend_dir) as project:
+        try:
+            ref = engine.select(project, environment)
+        except StackNotFound:
+            return set()
+        return stack_instance_ids(engine.outputs(ref)) | state_instance_ids(engine.export(ref))
 
 
 def _untagged_note(instances: Iterable[Instance], environment: str) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from orchestra_ops.adapters.target_lock import idle_target
-from orchestra_ops.errors import Conflict, OpsError, ToolMissing
+from orchestra_ops.errors import Conflict, OpsError, StackNotFound, ToolMissing
 from orchestra_ops.ports.stack_engine import SettlesPending
 from orchestra_ops.provisioning_rollback import scratch_project
 from orchestra_ops.wiring import Clients
@@ -70,7 +70,8 @@ def settle_pending(
     state_dir = clients.settings.runtime.state_dir
     for environment in envs:
         try:
-            with idle_target(state_dir, ("stack", f"backend-{environment}")):
+            lock = ("stack", f"backend-{environment}")
+            with idle_target(state_dir, lock, take_new=not dry_run):
                 for project in STACK_PROJECTS:
                     checks.append(
                         _settle_stack(engine, infrastructure_dir / project, environment, dry_run)
@@ -92,9 +93,11 @@ def _settle_stack(
     check = PendingCheck(f"{project_dir.name}/{environment}")
     try:  # through a scratch copy: selecting a stack may write its stack file
         with scratch_project(project_dir) as project:
-            ref = engine.select_or_create(project, environment)
+            ref = engine.select(project, environment)
             settled = engine.settle_pending(ref, dry_run=dry_run)
         check.lines, check.left_open = settled.done, dry_run and settled.found > 0
+    except StackNotFound:
+        check.note = "no such stack yet: nothing pending"
     except (OpsError, ValueError) as error:
         check.status, check.note = UNCHECKED, f"{type(error).__name__}: {error}"
     return check

@@ -20,7 +20,7 @@ from orchestra_ops.adapters.backups import BackupStore, load_or_create_key
 from orchestra_ops.adapters.health import HttpProber
 from orchestra_ops.adapters.lambda_cloud import LambdaCloudClient
 from orchestra_ops.adapters.notify import WebhookNotifier
-from orchestra_ops.adapters.pulumi_backend import state_owner
+from orchestra_ops.adapters.pulumi_backend import known_state_owner, state_owner
 from orchestra_ops.adapters.reorg_apply import ReorgApplier
 from orchestra_ops.adapters.vercel import VercelClient
 from orchestra_ops.errors import ConfigError
@@ -133,6 +133,10 @@ class Clients(ClosesOnExit):
     def state_owner(self) -> str:
         """The id that marks what this state's stacks launch (see ``adapters.pulumi_backend``)."""
         return state_owner(self.settings.pulumi, self.settings.runtime.state_dir)
+
+    def known_state_owner(self) -> str | None:
+        """:meth:`state_owner` without making one: None when this state launched nothing."""
+        return known_state_owner(self.settings.pulumi, self.settings.runtime.state_dir)
 
     def ledger(self) -> Ledger:
         """The durable rollback ledger of the state directory."""

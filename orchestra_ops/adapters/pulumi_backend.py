@@ -48,8 +48,13 @@ def diy_url(settings: PulumiSettings, state_dir: Path) -> str:
     return settings.backend_url or (state_dir / "pulumi" / "state").resolve().as_uri()
 
 
-def choose_backend(settings: PulumiSettings, state_dir: Path) -> Backend:
-    """Cloud with a token; else PULUMI_BACKEND_URL; else ``file://<state_dir>/pulumi``."""
+def choose_backend(settings: PulumiSettings, state_dir: Path, *, prepare: bool = True) -> Backend:
+    """Cloud with a token; else PULUMI_BACKEND_URL; else ``file://<state_dir>/pulumi``.
+
+    ``prepare``: make a ``file://`` backend's directory and generate the passphrase when
+    neither is there yet. Without it nothing is written, and a passphrase that is neither
+    set nor kept is left out of ``env``: what only reads finds no stack there anyway.
+    """
     env: dict[str, str] = {}
     if settings.access_token is not None:
         env["PULUMI_ACCESS_TOKEN"] = settings.access_token.get_secret_value()
@@ -57,11 +62,22 @@ def choose_backend(settings: PulumiSettings, state_dir: Path) -> Backend:
             env["PULUMI_BACKEND_URL"] = settings.backend_url
         return Backend(settings.backend_url, None, env)
     url = diy_url(settings, state_dir)
-    if url.startswith("file://"):
+    if url.startswith("file://") and prepare:
         Path(url.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
     env["PULUMI_BACKEND_URL"] = url
-    env["PULUMI_CONFIG_PASSPHRASE"] = _passphrase(settings, state_dir / "pulumi")
+    passphrase = _passphrase(settings, state_dir / "pulumi", generate=prepare)
+    if passphrase is not None:
+        env["PULUMI_CONFIG_PASSPHRASE"] = passphrase
     return Backend(url, "passphrase", env)
+
+
+def holds_no_state(backend: Backend) -> bool:
+    """A ``file://`` backend whose directory was never made: no stack can be in it."""
+    return (
+        backend.url is not None
+        and backend.url.startswith("file://")
+        and not (Path(backend.url.removeprefix("file://")).exists())
+    )
 
 
 #: Said when the stack's secrets were encrypted under another passphrase.
@@ -72,11 +88,13 @@ WRONG_KEY_HINT = (
 )
 
 
-def _passphrase(settings: PulumiSettings, root: Path) -> str:
+def _passphrase(settings: PulumiSettings, root: Path, *, generate: bool) -> str | None:
     if settings.config_passphrase is not None:
         return settings.config_passphrase.get_secret_value()
     path = root / "passphrase"
     if not path.exists():
+        if not generate:
+            return None
         create_once(path, (secrets.token_urlsafe(32) + "\n").encode())
     return path.read_text().strip()
 
@@ -105,6 +123,19 @@ def state_owner(settings: PulumiSettings, state_dir: Path) -> str:
     if not url.startswith("file://"):
         return _digest("diy", url.split("?", 1)[0].rstrip("/"))
     return _owner_file(Path(url.removeprefix("file://")) / OWNER_FILE)
+
+
+def known_state_owner(settings: PulumiSettings, state_dir: Path) -> str | None:
+    """:func:`state_owner` without writing: None for a ``file://`` backend that has no owner
+    file and whose stacks record none (nothing was launched from it)."""
+    url = diy_url(settings, state_dir)
+    if settings.access_token is not None or not url.startswith("file://"):
+        return state_owner(settings, state_dir)
+    path = Path(url.removeprefix("file://")) / OWNER_FILE
+    if path.exists():
+        return _owner_file(path)
+    recorded = _owners_in_checkpoints(path.parent)
+    return _one_recorded(path, recorded) if recorded else None
 
 
 def check_owner_file(settings: PulumiSettings, state_dir: Path) -> None:
@@ -138,16 +169,20 @@ def _owner_file(path: Path) -> str:
 def _make_owner_file(path: Path) -> None:
     """A new id, or, when the file was lost, the one the stacks' instances record."""
     recorded = _owners_in_checkpoints(path.parent)
+    owner = _one_recorded(path, recorded) if recorded else secrets.token_hex(8)
+    if recorded:
+        _log.warning("%s was missing: restored the owner id its stacks record", path)
+    create_once(path, (owner + "\n").encode())  # made meanwhile elsewhere: that one
+
+
+def _one_recorded(path: Path, recorded: set[str]) -> str:
     if len(recorded) > 1:
         raise ConfigError(
             f"{path} is missing and this state's stacks record {len(recorded)} owner ids "
             f"({', '.join(sorted(recorded))}): write the right one into {path}",
             source=str(path),
         )
-    owner = next(iter(recorded)) if recorded else secrets.token_hex(8)
-    if recorded:
-        _log.warning("%s was missing: restored the owner id its stacks record", path)
-    create_once(path, (owner + "\n").encode())  # made meanwhile elsewhere: that one
+    return next(iter(recorded))
 
 
 def _owners_in_checkpoints(backend_dir: Path) -> set[str]:

@@ -40,7 +40,12 @@ import pulumi.automation as auto
 from pulumi.automation._stack import StackInitMode  # not re-exported by pulumi.automation
 
 from orchestra_ops.adapters import pulumi_pending
-from orchestra_ops.adapters.pulumi_backend import WRONG_KEY_HINT, Backend, choose_backend
+from orchestra_ops.adapters.pulumi_backend import (
+    WRONG_KEY_HINT,
+    Backend,
+    choose_backend,
+    holds_no_state,
+)
 from orchestra_ops.adapters.pulumi_locks import lock_files, remove_lock, torn_sidecars
 from orchestra_ops.adapters.pulumi_locks import stale_locks as stale_locks  # re-exported
 from orchestra_ops.domain.run_markdown import change_counts
@@ -396,16 +401,25 @@ class PulumiEngine:
         if found is None:
             raise missing_cli("stack preview/up/refresh/destroy cannot run")
         self._cli = found
+        self._settings = settings
         self._state_dir = state_dir
-        self._backend = choose_backend(settings, state_dir)
-        extra = dict(provider_env or {})
-        self._scrub = scrubber(
-            self._backend, *(v for k, v in extra.items() if k.endswith(("_KEY", "_TOKEN")))
+        self._extra = dict(provider_env or {})
+        self._lambda_api = lambda_api or functools.partial(
+            pulumi_pending.lambda_client, self._extra
         )
-        self._env = {**tool_env(found), **extra, **self._backend.env}
-        self._lambda_api = lambda_api or functools.partial(pulumi_pending.lambda_client, extra)
         self._stacks: dict[StackRef, tuple[LeanStack, str]] = {}
+        # Nothing is written until a stack is created (select_or_create prepares it).
+        self._use_backend(choose_backend(settings, state_dir, prepare=False), prepared=False)
         self.last_checkpoint: Path | None = None
+
+    def _use_backend(self, backend: Backend, *, prepared: bool) -> None:
+        credentials = (v for k, v in self._extra.items() if k.endswith(("_KEY", "_TOKEN")))
+        self._backend = backend
+        self._scrub = scrubber(backend, *credentials)
+        self._env = {**tool_env(self._cli), **self._extra, **backend.env}
+        self._prepared = prepared
+        for selected, _ in self._stacks.values():  # stacks selected before it was prepared
+            selected.workspace.env_vars = dict(self._env)
 
     def __repr__(self) -> str:
         return f"PulumiEngine(backend={self._backend.url or 'Pulumi Cloud'!r})"
@@ -473,13 +487,27 @@ class PulumiEngine:
         """Select (or create) ``stack`` of the project in ``project_dir``, once per engine
         (each later operation names its stack, so a selection stays valid).
 
-        ConfigError, before any CLI call, when the directory holds no program of ours.
+        ConfigError, before any CLI call, when the directory holds no program of ours. The
+        first call makes a ``file://`` backend's directory and the generated passphrase.
         """
+        if not self._prepared:
+            self._use_backend(choose_backend(self._settings, self._state_dir), prepared=True)
+        return self._select(project_dir, stack, create=True)
+
+    def select(self, project_dir: Path, stack: str) -> StackRef:
+        """Select ``stack`` when it exists; StackNotFound when not, and nothing is created
+        (not the stack, not the backend's directory, not a passphrase)."""
+        ref = StackRef(project_dir.resolve(), stack)
+        if ref not in self._stacks and holds_no_state(self._backend):
+            raise StackNotFound(f"{ref.label}: no stack state in {self._backend.url}")
+        return self._select(project_dir, stack, create=False)
+
+    def _select(self, project_dir: Path, stack: str, *, create: bool) -> StackRef:
         ref = StackRef(project_dir.resolve(), stack)
         if ref in self._stacks:
             return ref
         with translated("select", ref, self._scrub):
-            selected = self.open_stack(ref.project_dir, stack)
+            selected = self.open_stack(ref.project_dir, stack, create=create)
         self._stacks[ref] = (selected, selected.workspace.project_settings().name)
         return ref
 

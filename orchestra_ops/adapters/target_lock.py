@@ -80,11 +80,15 @@ def describe_holder(run: str | None) -> str:
 
 
 @contextmanager
-def idle_target(state_dir: Path, lock: tuple[str, str] | None) -> Iterator[None]:
+def idle_target(
+    state_dir: Path, lock: tuple[str, str] | None, *, take_new: bool = True
+) -> Iterator[None]:
     """Hold a target's lock for the block, as `recover`; Conflict at once when a live run
-    holds it (None: no lock to take)."""
-    if lock is None:
+    holds it (None: no lock to take). ``take_new=False`` (a dry run) makes no lock file:
+    where there is none, no run ever held that target."""
+    path = lock_path(state_dir, *lock) if lock is not None else None
+    if path is None or not (take_new or path.exists()):
         yield
         return
-    with hold(lock_path(state_dir, *lock), describe_holder("recover"), wait_s=0):
+    with hold(path, describe_holder("recover"), wait_s=0):
         yield

@@ -73,6 +73,11 @@ class StackEngine(Protocol):
         """Select the stack of the project in ``project_dir``, creating it when missing."""
         ...
 
+    def select(self, project_dir: Path, stack: str) -> StackRef:
+        """Select the stack when it exists; StackNotFound when not. Nothing is created:
+        what only reads (``recover``) uses this."""
+        ...
+
     def set_config(self, ref: StackRef, values: Mapping[str, str], *, secret: bool = False) -> None:
         """Set namespaced config values (``orchestra-backend:count``); secrets encrypted."""
         ...

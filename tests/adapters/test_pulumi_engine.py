@@ -282,6 +282,18 @@ def test_provider_settings_reach_the_workspace_and_are_scrubbed(
     assert CANARY not in repr(engine)
 
 
+def test_selecting_on_a_fresh_state_directory_finds_no_stack_and_writes_nothing(
+    tmp_path: Path, clean_env: None
+) -> None:
+    """What only reads (recover) selects: no backend directory, passphrase or stack is made
+    (the CLI is not even started: this one does not exist)."""
+    cli = PulumiCli(tmp_path / "no-such-pulumi", "a test")
+    engine = PulumiEngine(settings(), tmp_path / "state", cli=cli)
+    with pytest.raises(StackNotFound, match="backend/dev: no stack state in file://"):
+        engine.select(tmp_path / "backend", "dev")
+    assert not (tmp_path / "state").exists()
+
+
 def test_a_failed_update_is_reported_by_its_error_lines_not_the_output_tail() -> None:
     """The engine's error lines make the message; a summary after them does not hide them."""
     from orchestra_ops.adapters.pulumi_engine import essence

@@ -25,7 +25,7 @@ from orchestra_ops.adapters.pulumi_engine import (
     provider_environment,
 )
 from orchestra_ops.domain.lambda_cloud import InstanceStatus
-from orchestra_ops.errors import ConfigError, StackConflict
+from orchestra_ops.errors import ConfigError, StackConflict, StackNotFound
 from orchestra_ops.ports.stack_engine import StackEvent, StackOutput
 from orchestra_ops.sandbox.lambda_cloud import LambdaCloudEmulator
 from orchestra_ops.sandbox.server import serve_in_thread
@@ -106,6 +106,10 @@ def test_shared_and_backend_stacks_up_preview_refresh_destroy(
     )
     assert private_key and private_key not in json.dumps({k: v.value for k, v in out.items()})
     assert [r.port_range for r in ruleset.rules] == [(22, 22), (443, 443), (8000, 8000)]
+    reader = engine_for(tmp_path / "state")  # what only reads selects: never creates
+    assert reader.outputs(reader.select(projects / "shared", "dev")) == out
+    with pytest.raises(StackNotFound):
+        reader.select(projects / "shared", "prod")
 
     backend = engine.select_or_create(projects / "backend", "dev")
     out = engine.up(backend)

@@ -70,8 +70,7 @@ class ProgramUnderMocksEngine:
 
     def __init__(self, settings: Settings, state_dir: Path) -> None:
         del settings  # providers read their own credentials, as under the real engine
-        self._root = state_dir / "engine-double"
-        self._root.mkdir(parents=True, exist_ok=True)
+        self._root = state_dir / "engine-double"  # made with the first stack
         self.ups = 0
 
     def __repr__(self) -> str:
@@ -87,6 +86,13 @@ class ProgramUnderMocksEngine:
         ref = StackRef(project_dir.resolve(), stack)
         if not self._path(ref).exists():
             self._save(ref, {"project": meta["name"], "resources": {}, "outputs": {}})
+        return ref
+
+    def select(self, project_dir: Path, stack: str) -> StackRef:
+        """Select the stack when its state file exists; StackNotFound when not."""
+        ref = StackRef(project_dir.resolve(), stack)
+        if not self._path(ref).exists():
+            raise StackNotFound(f"{ref.label}: the test double holds no such stack")
         return ref
 
     def set_config(self, ref: StackRef, values: Mapping[str, str], *, secret: bool = False) -> None:
@@ -224,6 +230,7 @@ class ProgramUnderMocksEngine:
         return dict(json.loads(path.read_text()))
 
     def _save(self, ref: StackRef, state: Mapping[str, Any]) -> None:
+        self._root.mkdir(parents=True, exist_ok=True)
         write_atomically(self._path(ref), json.dumps(state, indent=1, sort_keys=True))
 
 

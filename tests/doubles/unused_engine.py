@@ -24,6 +24,9 @@ class UnusedEngine:
     def select_or_create(self, project_dir: Path, stack: str) -> StackRef:
         raise self._unused("select_or_create")
 
+    def select(self, project_dir: Path, stack: str) -> StackRef:
+        raise self._unused("select")
+
     def set_config(self, ref: StackRef, values: Mapping[str, str], *, secret: bool = False) -> None:
         raise self._unused("set_config")
 

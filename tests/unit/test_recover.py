@@ -240,6 +240,19 @@ def test_dry_run_says_what_it_would_do_and_changes_nothing(
     assert ledger_for(state_dir).records() == records
 
 
+def test_a_dry_run_on_a_fresh_state_directory_writes_nothing_there(
+    infra: Path, state_dir: Path, tmp_path: Path
+) -> None:
+    """No stack, lock file or ledger appears, and a stack not made yet lists no instance."""
+    state_dir.mkdir()
+
+    code, output = run(tmp_path, infra, "--dry-run")
+
+    assert code == 0, output
+    assert "orphans in dev, prod: none" in output
+    assert sorted(state_dir.rglob("*")) == []
+
+
 def test_a_saga_whose_cloud_has_no_credential_here_stays_open_and_the_rest_is_checked(
     sandbox: tuple[Sandbox, Endpoints],
     infra: Path,

@@ -29,7 +29,7 @@ class Engine(UnusedEngine):
     def __init__(self, pending: Mapping[str, list[str]], fail: str = "") -> None:
         self.pending, self.fail, self.settled = pending, fail, list[str]()
 
-    def select_or_create(self, project_dir: Path, stack: str) -> StackRef:
+    def select(self, project_dir: Path, stack: str) -> StackRef:
         return StackRef(project_dir, stack)
 
     def settle_pending(
