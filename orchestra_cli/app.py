@@ -31,21 +31,32 @@ app = typer.Typer(
 )
 
 EnvFile = Annotated[
-    Path, typer.Option("--env-file", help="A .env file read after the environment.")
+    Path | None,
+    typer.Option(
+        "--env-file",
+        help="A .env file read after the environment; default ./.env when there is one. "
+        "A file named here must exist (`/dev/null` reads none).",
+    ),
 ]
 
 
-def _settings(env_file: Path) -> Settings:
+def _settings(env_file: Path | None) -> Settings:
     try:
-        check_prefect_env_file(env_file)
-        return load_settings(env_file)
+        if env_file is not None and not env_file.exists():
+            raise ConfigError(
+                f"--env-file {env_file}: no such file (`--env-file /dev/null` reads none)",
+                source=str(env_file),
+            )
+        path = Path(".env") if env_file is None else env_file
+        check_prefect_env_file(path)
+        return load_settings(path)
     except ConfigError as error:
         typer.echo(f"configuration error: {error}", err=True)
         raise typer.Exit(code=2) from error
 
 
 @app.command()
-def doctor(env_file: EnvFile = Path(".env")) -> None:
+def doctor(env_file: EnvFile = None) -> None:
     """Report which credentials are set (never their values), the API URLs in effect, which
     tools are present, and the settings that cannot work.
 
@@ -94,7 +105,7 @@ def demo(
             help="Break the first promotion in production, to show the rollback.",
         ),
     ] = True,
-    env_file: EnvFile = Path(".env"),
+    env_file: EnvFile = None,
 ) -> None:
     """Run the whole roadmap against the local sandbox, end to end."""
     from orchestra_cli.demo import run_demo
@@ -125,7 +136,7 @@ def sandbox(
         float, typer.Option(min=0, help="Seconds a Lambda instance stays booting.")
     ] = 0.0,
     build_delay: Annotated[float, typer.Option(min=0, help="Seconds a Vercel build takes.")] = 0.0,
-    env_file: EnvFile = Path(".env"),
+    env_file: EnvFile = None,
 ) -> None:
     """Serve the Vercel and Lambda Cloud emulators and the advisory feeds on 127.0.0.1.
 
@@ -218,7 +229,7 @@ def security_scan(
             "security-policy.yaml, or the built-in policy (fail on high) without one."
         ),
     ] = None,
-    env_file: EnvFile = Path(".env"),
+    env_file: EnvFile = None,
 ) -> None:
     """Scan with pip-audit, safety and npm audit.
 
@@ -287,7 +298,7 @@ def recover(
         ),
     ] = 300.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
-    env_file: EnvFile = Path(".env"),
+    env_file: EnvFile = None,
 ) -> None:
     """Settle what crashed runs left open, list (or terminate) orphaned API instances and
     list (or mark crashed) flow runs left RUNNING by a dead process.

@@ -161,7 +161,7 @@ def test_an_unwritable_endpoints_file_is_one_line_before_any_server_starts(
     target = blocker / "endpoints.json" if where == "under-a-file" else tmp_path
     monkeypatch.setenv("ORCHESTRA_STATE_DIR", str(tmp_path / "state"))
     result = CliRunner().invoke(
-        app, ["sandbox", "--endpoints-file", str(target), "--env-file", str(tmp_path / "no.env")]
+        app, ["sandbox", "--endpoints-file", str(target), "--env-file", "/dev/null"]
     )
     assert result.exit_code == 2
     assert result.stdout == ""
@@ -183,7 +183,7 @@ def test_options_that_cannot_work_are_refused_before_any_server_starts(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], complaint: str
 ) -> None:
     monkeypatch.setenv("ORCHESTRA_STATE_DIR", str(tmp_path / "state"))
-    argv = ["sandbox", *(a.format(tmp=tmp_path) for a in args), "--env-file", "no.env"]
+    argv = ["sandbox", *(a.format(tmp=tmp_path) for a in args), "--env-file", "/dev/null"]
     result = CliRunner().invoke(app, argv)
     assert result.exit_code == 2
     assert complaint in result.stderr

@@ -26,7 +26,7 @@ def test_doctor_reports_credentials_without_values(
     """Set credentials show as set; their values never reach the output."""
     monkeypatch.setenv("VERCEL_TOKEN", CANARY)
     monkeypatch.setenv("LAMBDA_LABS_API_KEY", CANARY)
-    result = CliRunner().invoke(app, ["doctor", "--env-file", str(tmp_path / "none.env")])
+    result = CliRunner().invoke(app, ["doctor", "--env-file", "/dev/null"])
     assert result.exit_code == 0, result.output
     assert CANARY not in result.output
     lines = {line.split()[0]: line for line in result.output.splitlines() if line.strip()}
@@ -40,7 +40,7 @@ def test_doctor_finds_the_installed_python_tools(tmp_path: Path) -> None:
     """prefect, pip-audit and safety come with the project: doctor shows their versions."""
     from importlib.metadata import version
 
-    result = CliRunner().invoke(app, ["doctor", "--env-file", str(tmp_path / "none.env")])
+    result = CliRunner().invoke(app, ["doctor", "--env-file", "/dev/null"])
     assert f"prefect      {version('prefect')}" in result.output
     assert f"safety       {version('safety')}" in result.output
     assert f"pip-audit    {version('pip-audit')}" in result.output
@@ -52,7 +52,7 @@ def test_doctor_says_what_a_missing_pulumi_disables(
     """With no pulumi on PATH nor built, doctor names what that disables and how to get it."""
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.setenv("ORCHESTRA_PULUMI_CACHE", str(tmp_path / "no-pulumi-cache"))
-    result = CliRunner().invoke(app, ["doctor", "--env-file", str(tmp_path / "none.env")])
+    result = CliRunner().invoke(app, ["doctor", "--env-file", "/dev/null"])
     assert result.exit_code == 0
     pulumi_line = next(line for line in result.output.splitlines() if "pulumi " in line)
     assert "MISSING" in pulumi_line
@@ -67,7 +67,7 @@ def test_doctor_says_where_the_pulumi_cli_comes_from(tmp_path: Path) -> None:
 
     if find_cli() is None:
         pytest.skip("no Pulumi CLI on PATH or in the make pulumi cache")
-    result = CliRunner().invoke(app, ["doctor", "--env-file", str(tmp_path / "none.env")])
+    result = CliRunner().invoke(app, ["doctor", "--env-file", "/dev/null"])
     pulumi_line = next(line for line in result.output.splitlines() if "pulumi " in line)
     assert "v3." in pulumi_line and "(from " in pulumi_line
 
@@ -77,7 +77,7 @@ def test_doctor_fails_clearly_on_bad_configuration(
 ) -> None:
     """A malformed variable stops doctor with exit 2 and the variable's name."""
     monkeypatch.setenv("VERCEL_TOKEN", f"{CANARY} with spaces")
-    result = CliRunner().invoke(app, ["doctor", "--env-file", str(tmp_path / "none.env")])
+    result = CliRunner().invoke(app, ["doctor", "--env-file", "/dev/null"])
     assert result.exit_code == 2
     assert "VERCEL_TOKEN" in result.output
     assert CANARY not in result.output
@@ -97,7 +97,7 @@ def test_render_report_lists_every_missing_tool() -> None:
 
 
 def _doctor(tmp_path: Path) -> tuple[int, str]:
-    result = CliRunner().invoke(app, ["doctor", "--env-file", str(tmp_path / "none.env")])
+    result = CliRunner().invoke(app, ["doctor", "--env-file", "/dev/null"])
     return result.exit_code, result.output
 
 
@@ -212,3 +212,11 @@ def test_doctor_shows_the_stack_state_the_engine_will_use(
     line = next(s for s in output.splitlines() if s.split()[0] == "PULUMI_BACKEND_URL")
     assert line.split()[1:] == ["https://api.pulumi.com", "(default)"], line
     assert CANARY not in output
+
+
+def test_an_env_file_named_but_missing_is_refused_not_ignored(tmp_path: Path) -> None:
+    """A typo in --env-file must not run on defaults; ./.env may be absent."""
+    missing = tmp_path / "prod.env"
+    result = CliRunner().invoke(app, ["doctor", "--env-file", str(missing)])
+    assert result.exit_code == 2
+    assert f"--env-file {missing}: no such file" in result.stderr

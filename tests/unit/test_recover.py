@@ -72,7 +72,7 @@ def run(tmp_path: Path, infra: Path, *args: str) -> tuple[int, str]:
     argv = [
         "recover",
         "--env-file",
-        str(tmp_path / "none.env"),
+        "/dev/null",
         "--infrastructure-dir",
         str(infra),
         "--no-runs",  # stuck runs are asked of a real server in tests/e2e
