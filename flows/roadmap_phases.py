@@ -27,7 +27,7 @@ from orchestra_ops.domain.frontend.workflow import deploy_frontends_workflow
 from orchestra_ops.domain.infrastructure_workflow import ci_coverage, infrastructure_workflow
 from orchestra_ops.domain.outcomes import RunOutcome
 from orchestra_ops.domain.yaml_text import load_yaml
-from orchestra_ops.errors import ConfigError, ToolMissing
+from orchestra_ops.errors import ConfigError, StackNotFound, ToolMissing
 from orchestra_ops.settings import load_settings
 from orchestra_ops.wiring import for_process
 from tasks.run_names import named
@@ -283,7 +283,7 @@ def back_up_state(phase: str, infrastructure_dir: str, environments: list[str]) 
     settings = load_settings()
     folder = settings.runtime.state_dir / "state-backups"
     folder.mkdir(parents=True, exist_ok=True)
-    written = []
+    written, absent = [], []
     try:
         engine = for_process(settings).stack_engine()
     except ToolMissing as missing:
@@ -291,16 +291,21 @@ def back_up_state(phase: str, infrastructure_dir: str, environments: list[str]) 
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     for environment in environments:
         for project in ("shared", "backend"):
-            ref = engine.select_or_create(Path(infrastructure_dir) / project, environment)
+            try:  # a backup reads: a stack never provisioned is not made to back it up
+                ref = engine.select(Path(infrastructure_dir) / project, environment)
+            except StackNotFound:
+                absent.append(f"{project}/{environment}")
+                continue
             target = folder / f"{project}-{environment}-{stamp}.json"
             write_atomically(target, engine.export(ref), private=True)
             written.append(target.name)
     backend = settings.pulumi.backend_url or (
         "Pulumi Cloud" if settings.pulumi.access_token else "local file backend"
     )
+    none_yet = f"; not provisioned, so not backed up: {', '.join(absent)}" if absent else ""
     return _completed(
         phase,
         started,
-        detail=f"state in {backend}; {len(written)} stack backups in {folder}",
+        detail=f"state in {backend}; {len(written)} stack backups in {folder}{none_yet}",
         links=[str(folder / name) for name in written],
     )
