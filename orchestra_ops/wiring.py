@@ -183,7 +183,15 @@ def _made_engine(spec: str, settings: Settings, state_dir: Path) -> StackEngine:
     return engine
 
 
-_ENGINE_METHODS = ("select_or_create", "set_config", "up", "outputs", "destroy", "export")
+_ENGINE_METHODS = (
+    "select_or_create",
+    "select",
+    "set_config",
+    "up",
+    "outputs",
+    "destroy",
+    "export",
+)
 
 
 def _engine_factory(spec: str) -> EngineFactory:

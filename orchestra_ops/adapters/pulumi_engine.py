@@ -432,7 +432,9 @@ class PulumiEngine:
     def _stack(self, ref: StackRef) -> LeanStack:
         selected = self._stacks.get(ref)
         if selected is None:
-            raise StackNotFound(f"{ref.label} was not selected; call select_or_create first")
+            raise StackNotFound(
+                f"{ref.label} was not selected; call select or select_or_create first"
+            )
         return selected[0]
 
     def _run(
