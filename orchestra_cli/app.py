@@ -67,11 +67,15 @@ def doctor(env_file: EnvFile = None) -> None:
     settings = _settings(env_file)  # first: Prefect reads ./.env too, and warns per bad line
     from prefect.settings import Settings as PrefectSettings
 
-    from orchestra_ops.adapters.pulumi_backend import diy_url
+    from orchestra_ops.adapters.pulumi_backend import diy_url, passphrase_problem
     from orchestra_ops.domain.doctor import check_settings, endpoints
 
     state_dir = settings.runtime.state_dir
-    findings = check_settings(settings, _engine_problem(settings.runtime.stack_engine))
+    findings = check_settings(
+        settings,
+        _engine_problem(settings.runtime.stack_engine),
+        passphrase_problem(settings.pulumi, state_dir),
+    )
     # Read afresh, as a new flow-run process would (environment and Prefect profile).
     local_state = diy_url(settings.pulumi.model_copy(update={"backend_url": None}), state_dir)
     in_effect = endpoints(settings, PrefectSettings().api.url, local_state)

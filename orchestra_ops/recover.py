@@ -100,7 +100,7 @@ def reconcile_intents(
     for saga in open_sagas(ledger):
         try:
             state_dir = clients.settings.runtime.state_dir
-            with idle_target(state_dir, _lock_of(saga), take_new=not dry_run):
+            with idle_target(state_dir, _lock_of(saga), dry_run=dry_run):
                 results += _settle(saga, clients, healthy, dry_run, infra)
         except Conflict as busy:
             why = f"a run of this target is in progress ({busy}); not touched"
@@ -288,6 +288,7 @@ def recover(
         environments,
         terminate=terminate_orphans,
         dry_run=dry_run,
+        unsettled={c.environment: c for c in pending if c.project == "backend" and not c.clean},
     )
     stuck = (
         check_runs(stuck_after_s, mark=mark_crashed, dry_run=dry_run)

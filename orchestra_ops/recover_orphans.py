@@ -22,7 +22,7 @@ from orchestra_ops.domain.provisioning import (
 from orchestra_ops.errors import Conflict, OpsError, StackNotFound
 from orchestra_ops.ports.stack_engine import Checkpoint, StackEngine, StackOutput
 from orchestra_ops.provisioning_rollback import scratch_project
-from orchestra_ops.recover_pending import UNCHECKED, why_unchecked
+from orchestra_ops.recover_pending import UNCHECKED, PendingCheck, why_unchecked
 from orchestra_ops.wiring import Clients
 
 # --- orphaned instances -----------------------------------------------------------------
@@ -83,12 +83,15 @@ def check_orphans(
     *,
     terminate: bool,
     dry_run: bool,
+    unsettled: Mapping[str, PendingCheck] | None = None,
 ) -> list[OrphanCheck]:
     """Find (and terminate, when asked and not a dry run) each environment's orphans.
 
     An environment whose stack a provisioning run holds is skipped (its new instances are
-    not in the stack yet, so they would look like orphans). The stack is read through a
-    scratch copy of ``backend_dir``: selecting a stack may write its stack file.
+    not in the stack yet, so they would look like orphans); so is one whose backend stack
+    still has pending operations (``unsettled``): the instance a killed create launched is
+    not in the stack until they are settled. The stack is read through a scratch copy of
+    ``backend_dir``: selecting a stack may write its stack file.
     """
     try:
         engine = clients.stack_engine()
@@ -97,15 +100,19 @@ def check_orphans(
     state_dir = clients.settings.runtime.state_dir
     checks = []
     for environment in envs:
+        pending = (unsettled or {}).get(environment)
+        if pending is not None:
+            checks.append(_not_judged(environment, pending))
+            continue
         check = OrphanCheck(environment)
         try:
             lock = ("stack", f"backend-{environment}")
-            with idle_target(state_dir, lock, take_new=not dry_run):
+            with idle_target(state_dir, lock, dry_run=dry_run):
                 # Listed before the stack is read: an instance launched meanwhile is not judged.
                 instances = clients.lambda_cloud().list_instances()
                 listed = _listed_by_stack(engine, backend_dir, environment)
-                owner = clients.known_state_owner() if dry_run else clients.state_owner()
-                if owner is not None:  # else no instance can be this state's
+                owner = clients.known_state_owner()
+                if owner is not None:  # else this state launched nothing: none is its
                     check.orphans = find_orphans(instances, environment, listed, owner)
                 check.note = _untagged_note(instances, environment)
                 if terminate and check.orphans and not dry_run:
@@ -118,6 +125,17 @@ def check_orphans(
             check.status, check.note = UNCHECKED, why_unchecked(error)
         checks.append(check)
     return checks
+
+
+def _not_judged(environment: str, pending: PendingCheck) -> OrphanCheck:
+    why = "pending operations of a killed update are not settled"
+    if pending.status == UNCHECKED:
+        return OrphanCheck(environment, UNCHECKED, note=f"{why} ({pending.note})")
+    return OrphanCheck(
+        environment,
+        "skipped",
+        note=f"{why} (a dry run): the instances they launched would look like orphans",
+    )
 
 
 def _listed_by_stack(engine: StackEngine, backend_dir: Path, environment: str) -> set[str]:

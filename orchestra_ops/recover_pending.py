@@ -45,6 +45,16 @@ class PendingCheck:
     left_open: bool = False  # a dry run found some
 
     @property
+    def project(self) -> str:
+        """``backend`` of ``backend/dev``."""
+        return self.stack.partition("/")[0]
+
+    @property
+    def environment(self) -> str:
+        """``dev`` of ``backend/dev``."""
+        return self.stack.partition("/")[2]
+
+    @property
     def clean(self) -> bool:
         """True when it was settled (or deliberately skipped) and nothing was left in place."""
         return self.status != UNCHECKED and not self.left_open
@@ -71,7 +81,7 @@ def settle_pending(
     for environment in envs:
         try:
             lock = ("stack", f"backend-{environment}")
-            with idle_target(state_dir, lock, take_new=not dry_run):
+            with idle_target(state_dir, lock, dry_run=dry_run):
                 for project in STACK_PROJECTS:
                     checks.append(
                         _settle_stack(engine, infrastructure_dir / project, environment, dry_run)

@@ -65,10 +65,27 @@ def choose_backend(settings: PulumiSettings, state_dir: Path, *, prepare: bool =
     if url.startswith("file://") and prepare:
         Path(url.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
     env["PULUMI_BACKEND_URL"] = url
-    passphrase = _passphrase(settings, state_dir / "pulumi", generate=prepare)
+    passphrase = _passphrase(settings, state_dir / "pulumi", url, generate=prepare)
     if passphrase is not None:
         env["PULUMI_CONFIG_PASSPHRASE"] = passphrase
     return Backend(url, "passphrase", env)
+
+
+def _holds_stacks(url: str) -> bool:
+    """A ``file://`` backend with at least one stack (other backends cannot be asked here)."""
+    if not url.startswith("file://"):
+        return False
+    stacks = Path(url.removeprefix("file://")) / ".pulumi" / "stacks"
+    return stacks.is_dir() and any(p.is_file() for p in stacks.rglob("*.json*"))
+
+
+def passphrase_problem(settings: PulumiSettings, state_dir: Path) -> str | None:
+    """Why the stacks' passphrase cannot be had (for ``doctor``); writes nothing."""
+    try:
+        choose_backend(settings, state_dir, prepare=False)
+    except ConfigError as error:
+        return str(error)
+    return None
 
 
 def holds_no_state(backend: Backend) -> bool:
@@ -88,11 +105,18 @@ WRONG_KEY_HINT = (
 )
 
 
-def _passphrase(settings: PulumiSettings, root: Path, *, generate: bool) -> str | None:
+def _passphrase(settings: PulumiSettings, root: Path, url: str, *, generate: bool) -> str | None:
     if settings.config_passphrase is not None:
         return settings.config_passphrase.get_secret_value()
     path = root / "passphrase"
     if not path.exists():
+        if _holds_stacks(url):  # a new one would not open them, and would hide the loss
+            raise ConfigError(
+                f"{path} is missing, and the stacks in {url} were encrypted with the "
+                "passphrase it held: restore it from a backup of the state directory, or "
+                "set PULUMI_CONFIG_PASSPHRASE to that passphrase",
+                source=str(path),
+            )
         if not generate:
             return None
         create_once(path, (secrets.token_urlsafe(32) + "\n").encode())

@@ -336,7 +336,7 @@ class LeanStack(auto.Stack):
         """The outputs, read from one export; a secret one's value is not decrypted (None)."""
         return {
             name: auto.OutputValue(value=None if secret else value, secret=secret)
-            for name, (value, secret) in outputs_of(self.export_text()).items()
+            for name, (value, secret) in outputs_of(self.export_text(), self.name).items()
         }
 
     def info(self, show_secrets: bool = True) -> auto.UpdateSummary | None:
@@ -357,12 +357,14 @@ class LeanStack(auto.Stack):
         )
 
 
-def outputs_of(checkpoint: str) -> dict[str, tuple[object, bool]]:
+def outputs_of(checkpoint: str, stack: str) -> dict[str, tuple[object, bool]]:
     """The root stack's outputs in checkpoint JSON: name -> (value, secret)."""
     try:
         resources = json.loads(checkpoint)["deployment"].get("resources") or []
     except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as error:
-        raise StackError(f"the CLI's stack export is not checkpoint JSON ({error})") from error
+        raise StackError(
+            f"outputs of stack {stack}: its export is not checkpoint JSON ({error!r})"
+        ) from error
     root: dict[str, Any] = next(
         (r for r in resources if r.get("type") == "pulumi:pulumi:Stack"), {}
     )
@@ -614,9 +616,11 @@ class PulumiEngine:
             text = stack.export_text()
         try:
             data = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise StackError(f"export of {ref.label}: the CLI answered no JSON") from error
-        deployment = {"version": data["version"], "deployment": data["deployment"]}
+            deployment = {"version": data["version"], "deployment": data["deployment"]}
+        except (json.JSONDecodeError, KeyError, TypeError) as error:
+            raise StackError(
+                f"export of {ref.label}: the CLI answered no checkpoint JSON ({error!r})"
+            ) from error
         return Checkpoint(json.dumps(deployment))
 
     def import_(self, ref: StackRef, checkpoint: Checkpoint) -> None:

@@ -41,10 +41,17 @@ def hold(
     wait_s: float,
     on_wait: Callable[[str], None] = lambda _: None,
     poll_s: float = 0.2,
+    record: bool = True,
 ) -> Iterator[None]:
-    """Hold the lock at ``path`` for the block; waits up to ``wait_s`` for its holder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    """Hold the lock at ``path`` for the block; waits up to ``wait_s`` for its holder.
+
+    ``record=False``: the lock file must exist, and is neither made nor written (the last
+    holder's name stays in it)."""
+    if record:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    else:
+        descriptor = os.open(path, os.O_RDONLY)
     try:
         deadline = time.monotonic() + wait_s
         told = False
@@ -62,12 +69,14 @@ def hold(
                         "try again once it has finished"
                     ) from None
                 time.sleep(poll_s)
-        os.ftruncate(descriptor, 0)
-        os.pwrite(descriptor, holder.encode("utf-8"), 0)
+        if record:
+            os.ftruncate(descriptor, 0)
+            os.pwrite(descriptor, holder.encode("utf-8"), 0)
         try:
             yield
         finally:
-            os.ftruncate(descriptor, 0)
+            if record:
+                os.ftruncate(descriptor, 0)
             fcntl.flock(descriptor, fcntl.LOCK_UN)
     finally:
         os.close(descriptor)
@@ -81,14 +90,14 @@ def describe_holder(run: str | None) -> str:
 
 @contextmanager
 def idle_target(
-    state_dir: Path, lock: tuple[str, str] | None, *, take_new: bool = True
+    state_dir: Path, lock: tuple[str, str] | None, *, dry_run: bool = False
 ) -> Iterator[None]:
     """Hold a target's lock for the block, as `recover`; Conflict at once when a live run
-    holds it (None: no lock to take). ``take_new=False`` (a dry run) makes no lock file:
-    where there is none, no run ever held that target."""
+    holds it (None: no lock to take). A dry run makes and writes no lock file: where there
+    is none, no run ever held that target, and one there keeps its last holder's name."""
     path = lock_path(state_dir, *lock) if lock is not None else None
-    if path is None or not (take_new or path.exists()):
+    if path is None or (dry_run and not path.exists()):
         yield
         return
-    with hold(path, describe_holder("recover"), wait_s=0):
+    with hold(path, describe_holder("recover"), wait_s=0, record=not dry_run):
         yield

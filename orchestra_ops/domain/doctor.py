@@ -173,13 +173,13 @@ def _generated_files_problem(settings: Settings) -> str | None:
     )
 
 
-def check_settings(settings: Settings, engine_problem: str | None) -> Findings:
-    """Every setting doctor can judge without calling an API; ``engine_problem`` is the
-    stack-engine check the caller ran (it imports code)."""
+def check_settings(settings: Settings, *checked: str | None) -> Findings:
+    """Every setting doctor can judge without calling an API; ``checked`` are the problems
+    of the checks the caller ran (the stack engine's import, the state directory's files)."""
     problems = [
         p
         for p in (
-            engine_problem,
+            *checked,
             health_template_problem(settings.lambda_cloud.health_url_template),
             _generated_files_problem(settings),
         )

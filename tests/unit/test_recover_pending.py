@@ -18,8 +18,8 @@ from orchestra_ops.ports.stack_engine import (
     StackRef,
 )
 from orchestra_ops.recover import EXIT_UNCHECKED, RecoveryReport
-from orchestra_ops.recover_orphans import state_instance_ids
-from orchestra_ops.recover_pending import settle_pending
+from orchestra_ops.recover_orphans import check_orphans, state_instance_ids
+from orchestra_ops.recover_pending import PendingCheck, settle_pending
 from tests.doubles.unused_engine import UnusedEngine
 
 
@@ -142,3 +142,43 @@ def test_instances_held_in_the_state_count_whatever_the_outputs_say() -> None:
     assert state_instance_ids(checkpoint) == {"i-1"}
     # The engine double keeps resources by URN: its outputs say what it holds.
     assert state_instance_ids(Checkpoint('{"deployment": {"resources": {"u1": {}}}}')) == set()
+
+
+def test_a_dry_run_neither_makes_nor_writes_lock_files(tmp_path: Path) -> None:
+    """No lock file is made where none was; one there keeps its last holder's name; a live
+    holder still keeps the dry run out."""
+    engine = Engine({})
+    settle_pending(clients(tmp_path, engine), projects(tmp_path), ["dev", "prod"], dry_run=True)
+    assert not (tmp_path / "locks").exists()
+
+    dead = lock_path(tmp_path, "stack", "backend-dev")
+    dead.parent.mkdir()
+    dead.write_text("pid 999999 on elsewhere, run dead-run-1")
+    settle_pending(clients(tmp_path, engine), projects(tmp_path), ["dev"], dry_run=True)
+    assert dead.read_text() == "pid 999999 on elsewhere, run dead-run-1"
+
+    with hold(dead, describe_holder("live-run"), wait_s=0):
+        (shared, _) = settle_pending(
+            clients(tmp_path, engine), projects(tmp_path), ["dev"], dry_run=True
+        )
+    assert shared.status == "skipped" and "in progress" in shared.note
+
+
+def test_orphans_are_not_judged_where_pending_operations_are_unsettled(tmp_path: Path) -> None:
+    """The instance a killed create launched is not in the stack until its pending operation
+    is settled: judged before, it would be an orphan (and terminated with the flag)."""
+    engine = Engine({})
+    unsettled = {
+        "dev": PendingCheck("backend/dev", "unchecked", note="incorrect passphrase"),
+        "prod": PendingCheck("backend/prod", lines=["would adopt i-1"], left_open=True),
+    }
+    dev, prod = check_orphans(
+        clients(tmp_path, engine),  # no Lambda client: it must not be asked
+        projects(tmp_path) / "backend",
+        ["dev", "prod"],
+        terminate=True,
+        dry_run=False,
+        unsettled=unsettled,
+    )
+    assert (dev.status, prod.status) == ("unchecked", "skipped")
+    assert "incorrect passphrase" in dev.note and not dev.orphans and not prod.terminated

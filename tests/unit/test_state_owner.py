@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from orchestra_ops.adapters.pulumi_backend import OWNER_FILE, check_owner_file, state_owner
+from orchestra_ops.adapters.pulumi_backend import (
+    OWNER_FILE,
+    check_owner_file,
+    choose_backend,
+    passphrase_problem,
+    state_owner,
+)
 from orchestra_ops.domain.lambda_cloud import (
     Instance,
     InstanceId,
@@ -143,3 +149,21 @@ def test_the_preflight_check_reads_a_damaged_owner_file_and_writes_nothing(
     path.write_text("damaged\n")
     with pytest.raises(ConfigError, match=str(path)):
         check_owner_file(settings(), tmp_path)
+
+
+def test_a_lost_passphrase_is_refused_not_replaced_while_stacks_exist(tmp_path: Path) -> None:
+    """A new passphrase would not open the stacks, and would hide that the old one is gone."""
+    state = tmp_path / "state"
+    stacks = state / "pulumi" / "state" / ".pulumi" / "stacks" / "orchestra-backend"
+    stacks.mkdir(parents=True)
+    (stacks / "dev.json").write_text("{}")
+
+    with pytest.raises(ConfigError, match="pulumi/passphrase is missing, and the stacks in file"):
+        choose_backend(settings(), state)
+    assert not (state / "pulumi" / "passphrase").exists()
+    assert "restore it from a backup" in str(passphrase_problem(settings(), state))
+    assert passphrase_problem(settings(config_passphrase=SecretStr("set")), state) is None
+
+    (stacks / "dev.json").unlink()  # no stack left: one is made on first use
+    assert choose_backend(settings(), state).env["PULUMI_CONFIG_PASSPHRASE"]
+    assert (state / "pulumi" / "passphrase").exists()
