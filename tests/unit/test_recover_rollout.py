@@ -203,6 +203,7 @@ def clients(state_dir: Path, engine: Engine) -> Any:
         settings=SimpleNamespace(runtime=runtime),
         lambda_cloud=Api,
         state_owner=lambda: "ours",
+        known_state_owner=lambda: "ours",
     )
 
 
