@@ -27,6 +27,7 @@ import logging
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -264,6 +265,14 @@ def translated(what: str, ref: StackRef, scrub: Callable[[str], str]) -> Iterato
     except auto.CommandError as error:
         # str() of a CommandError is the command's code, stdout and stderr.
         text = scrub(str(error))
+        killed = _KILLED.match(text)
+        if killed:
+            number = int(killed.group(1))
+            name = signal.Signals(number).name if number in _SIGNALS else f"signal {number}"
+            raise StackError(
+                f"{what} of {ref.label}: the Pulumi CLI was killed ({name}); the next update "
+                "or `orchestra-ops recover` settles what it left pending"
+            ) from error
         hint = f" ({WRONG_KEY_HINT})" if "incorrect passphrase" in text else ""
         raise StackError(f"{what} of {ref.label} failed: {essence(text)}{hint}") from error
     except OSError as error:
@@ -272,6 +281,9 @@ def translated(what: str, ref: StackRef, scrub: Callable[[str], str]) -> Iterato
         ) from error
 
 
+#: A CommandError's text when the CLI died of a signal (its exit code is minus the signal).
+_KILLED = re.compile(r"\s*code: -(\d+)\b")
+_SIGNALS = {s.value for s in signal.Signals}
 #: The last line of a Python traceback a dynamic provider raised: ``pkg.mod.Class: text``.
 _EXCEPTION_LINE = re.compile(
     r"^(?:[a-z_]\w*\.)+([A-Z]\w*: .+)$|^([A-Z]\w*(?:Error|Exception): .+)$"
@@ -283,7 +295,7 @@ _TRACEBACK_LINE = re.compile(r"^(?:Traceback \(|File \"|raise |\^+$)|error: Trac
 def essence(output: str) -> str:
     """What went wrong, out of a CLI's output: the exceptions a provider raised (without
     their tracebacks) and the engine's own error lines; else the output's last characters."""
-    errors = []
+    errors: list[str] = []
     for line in output.splitlines():
         text = line.strip().strip('"').strip()
         if not text or _TRACEBACK_LINE.search(text):
@@ -291,10 +303,17 @@ def essence(output: str) -> str:
         raised = _EXCEPTION_LINE.match(text)
         if raised or re.search(r"\berror\b", text, re.IGNORECASE):
             text = (raised.group(1) or raised.group(2)) if raised else text
-            if text not in errors:
-                errors.append(text)
-    found = " | ".join(errors)
-    return (found or output.strip())[-_STDERR_TAIL:]
+            if not any(text in seen for seen in errors):  # the same error, said again
+                errors = [seen for seen in errors if seen not in text] + [text]
+    return _tail(" | ".join(errors) or output.strip())
+
+
+def _tail(text: str) -> str:
+    """The last :data:`_STDERR_TAIL` characters, from a word's start, marked as cut."""
+    if len(text) <= _STDERR_TAIL:
+        return text
+    cut = text[-_STDERR_TAIL:]
+    return "…" + (cut.split(" ", 1)[1] if " " in cut else cut)
 
 
 # --- the stack ----------------------------------------------------------------------------

@@ -339,3 +339,29 @@ def test_a_provider_traceback_is_reported_by_its_exception_not_its_frames() -> N
         "lambda:Instance api-0 **creating failed** error: Exception calling application: | "
         "LambdaNotFound: SSH key 'orchestra-dev' does not exist"
     )
+
+
+def test_an_error_said_three_ways_is_said_once_and_a_long_one_is_cut_at_a_word() -> None:
+    """Met by an outside check: a bad config value came back three times, cut mid-word."""
+    from orchestra_ops.adapters.pulumi_engine import essence
+
+    cause = "ConfigError: orchestra-backend:count: 'many' is not a whole number"
+    output = (
+        f"\n code: 255\n stdout: Updating (dev):\n  error: {cause}\n  {cause}\n error: {cause}\n"
+    )
+    assert essence(output) == f"error: {cause}"
+    long = essence(" ".join(f"error: word{n}" for n in range(200)))
+    assert long.startswith("…error: word") and long.endswith("word199") and len(long) <= 601
+
+
+def test_a_killed_cli_is_said_to_be_killed_in_one_line(tmp_path: Path) -> None:
+    """Met by an outside check: "code: -9" and the update's output over several lines."""
+    from orchestra_ops.adapters.pulumi_engine import translated
+
+    with pytest.raises(StackError) as info:
+        with translated("up", StackRef(tmp_path / "backend", "dev"), lambda text: text):
+            raise auto.CommandError(auto.CommandResult("Updating (dev):\n  creating", "", -9))
+    assert str(info.value) == (
+        "up of backend/dev: the Pulumi CLI was killed (SIGKILL); the next update or "
+        "`orchestra-ops recover` settles what it left pending"
+    )
