@@ -249,11 +249,13 @@ class RecoveryReport:
 def _refuse_misconfigured_engine(clients: Clients) -> None:
     """Raise the ConfigError of a stack engine that cannot be built (an unimportable
     ORCHESTRA_STACK_ENGINE), before anything is changed: a configuration error, not a
-    check that could not be done. A missing Pulumi CLI is left to each check to say."""
+    check that could not be done. A missing Pulumi CLI or a lost passphrase file is left to
+    each stack check to say: the other checks still run."""
     try:
         clients.stack_engine()
-    except ConfigError:
-        raise
+    except ConfigError as error:
+        if error.source == "ORCHESTRA_STACK_ENGINE":
+            raise
     except OpsError:
         pass
 

@@ -59,7 +59,8 @@ _LONGEST_FIRST = ("e2e", "chaos", "flows", "sandbox", "adapters")
 
 def _weight(item: pytest.Item) -> tuple[int, int]:
     """The folder's rank, then the larger module first (size stands in for run time: in
-    `make test-fast` the largest unit module, `unit/test_recover.py`, started last and ran alone)."""
+    `make test-fast` the largest unit module, `unit/test_recover.py`, started last and ran
+    alone)."""
     path = Path(str(item.path))
     folder = path.relative_to(Path(__file__).parent).parts[0]
     rank = _LONGEST_FIRST.index(folder) if folder in _LONGEST_FIRST else len(_LONGEST_FIRST)

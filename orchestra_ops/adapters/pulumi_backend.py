@@ -21,6 +21,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote
 
 from orchestra_ops.adapters.files import create_once
 from orchestra_ops.errors import ConfigError
@@ -43,6 +44,16 @@ class Backend:
     env: Mapping[str, str] = field(repr=False, default_factory=dict)
 
 
+def file_backend_dir(url: str | None) -> Path | None:
+    """The directory of a ``file://`` backend, read as the Pulumi CLI reads its URL: ``~``
+    is the home directory, %-escapes are decoded (``as_uri`` writes a space as ``%20``), a
+    relative path starts at the working directory, a query is dropped. None otherwise."""
+    if not url or not url.startswith("file://"):
+        return None
+    path = url.removeprefix("file://").split("?", 1)[0]
+    return Path(unquote(path)).expanduser().absolute()
+
+
 def diy_url(settings: PulumiSettings, state_dir: Path) -> str:
     """The self-managed backend's URL: PULUMI_BACKEND_URL, else ``<state_dir>/pulumi/state``."""
     return settings.backend_url or (state_dir / "pulumi" / "state").resolve().as_uri()
@@ -62,8 +73,9 @@ def choose_backend(settings: PulumiSettings, state_dir: Path, *, prepare: bool =
             env["PULUMI_BACKEND_URL"] = settings.backend_url
         return Backend(settings.backend_url, None, env)
     url = diy_url(settings, state_dir)
-    if url.startswith("file://") and prepare:
-        Path(url.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
+    directory = file_backend_dir(url)
+    if directory is not None and prepare:
+        directory.mkdir(parents=True, exist_ok=True)
     env["PULUMI_BACKEND_URL"] = url
     passphrase = _passphrase(settings, state_dir / "pulumi", url, generate=prepare)
     if passphrase is not None:
@@ -73,9 +85,10 @@ def choose_backend(settings: PulumiSettings, state_dir: Path, *, prepare: bool =
 
 def _holds_stacks(url: str) -> bool:
     """A ``file://`` backend with at least one stack (other backends cannot be asked here)."""
-    if not url.startswith("file://"):
+    directory = file_backend_dir(url)
+    if directory is None:
         return False
-    stacks = Path(url.removeprefix("file://")) / ".pulumi" / "stacks"
+    stacks = directory / ".pulumi" / "stacks"
     return stacks.is_dir() and any(p.is_file() for p in stacks.rglob("*.json*"))
 
 
@@ -90,11 +103,8 @@ def passphrase_problem(settings: PulumiSettings, state_dir: Path) -> str | None:
 
 def holds_no_state(backend: Backend) -> bool:
     """A ``file://`` backend whose directory was never made: no stack can be in it."""
-    return (
-        backend.url is not None
-        and backend.url.startswith("file://")
-        and not (Path(backend.url.removeprefix("file://")).exists())
-    )
+    directory = file_backend_dir(backend.url)
+    return directory is not None and not directory.exists()
 
 
 #: Said when the stack's secrets were encrypted under another passphrase.
@@ -144,18 +154,20 @@ def state_owner(settings: PulumiSettings, state_dir: Path) -> str:
             )
         return _digest("service", (settings.backend_url or CLOUD_URL).rstrip("/"), settings.org)
     url = diy_url(settings, state_dir)
-    if not url.startswith("file://"):
+    directory = file_backend_dir(url)
+    if directory is None:
         return _digest("diy", url.split("?", 1)[0].rstrip("/"))
-    return _owner_file(Path(url.removeprefix("file://")) / OWNER_FILE)
+    return _owner_file(directory / OWNER_FILE)
 
 
 def known_state_owner(settings: PulumiSettings, state_dir: Path) -> str | None:
     """:func:`state_owner` without writing: None for a ``file://`` backend that has no owner
     file and whose stacks record none (nothing was launched from it)."""
     url = diy_url(settings, state_dir)
-    if settings.access_token is not None or not url.startswith("file://"):
+    directory = file_backend_dir(url)
+    if settings.access_token is not None or directory is None:
         return state_owner(settings, state_dir)
-    path = Path(url.removeprefix("file://")) / OWNER_FILE
+    path = directory / OWNER_FILE
     if path.exists():
         return _owner_file(path)
     recorded = _owners_in_checkpoints(path.parent)
@@ -167,10 +179,9 @@ def check_owner_file(settings: PulumiSettings, state_dir: Path) -> None:
     not made yet is made by the first stack operation); writes nothing."""
     if settings.access_token is not None:
         return
-    url = diy_url(settings, state_dir)
-    path = Path(url.removeprefix("file://")) / OWNER_FILE
-    if url.startswith("file://") and path.exists():
-        _owner_file(path)
+    directory = file_backend_dir(diy_url(settings, state_dir))
+    if directory is not None and (directory / OWNER_FILE).exists():
+        _owner_file(directory / OWNER_FILE)
 
 
 def _digest(*parts: str) -> str:

@@ -20,12 +20,15 @@ import os
 import socket
 from pathlib import Path
 
+from orchestra_ops.adapters.pulumi_backend import file_backend_dir
+
 
 def lock_files(backend_url: str | None, project: str, stack: str) -> list[Path]:
     """The lock files of a ``file://`` backend's stack (other backends: none visible)."""
-    if not backend_url or not backend_url.startswith("file://") or "?" in backend_url:
+    directory = file_backend_dir(backend_url)
+    if directory is None or "?" in str(backend_url):
         return []
-    root = Path(backend_url.removeprefix("file://")) / ".pulumi" / "locks"
+    root = directory / ".pulumi" / "locks"
     return sorted(root.glob(f"*/{project}/{stack.rsplit('/', 1)[-1]}/*.json"))
 
 
@@ -78,9 +81,10 @@ def remove_lock(lock: Path) -> None:
 def torn_sidecars(backend_url: str | None, project: str, stack: str) -> list[Path]:
     """Metadata sidecars of the stack's checkpoint (and of the backend's meta file) that a
     kill left empty or cut short; none while a live update holds the stack."""
-    if not backend_url or not backend_url.startswith("file://") or "?" in backend_url:
+    directory = file_backend_dir(backend_url)
+    if directory is None or "?" in str(backend_url):
         return []
-    root = Path(backend_url.removeprefix("file://")) / ".pulumi"
+    root = directory / ".pulumi"
     name = stack.rsplit("/", 1)[-1]
     sidecars = [*sorted((root / "stacks" / project).glob(f"{name}.json*.attrs"))]
     sidecars.append(root / "meta.yaml.attrs")

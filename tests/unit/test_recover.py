@@ -34,6 +34,7 @@ from orchestra_ops.settings import load_settings
 from orchestra_ops.wiring import build
 from tasks import frontend as t
 from tests.doubles.program_engine import ProgramUnderMocksEngine, copy_projects
+from tests.pulumi_cli import needs_pulumi_cli
 
 DOUBLE = "tests.doubles.program_engine:ProgramUnderMocksEngine"
 PROJECT = "orchestra-admin"
@@ -251,6 +252,25 @@ def test_a_dry_run_on_a_fresh_state_directory_writes_nothing_there(
     assert code == 0, output
     assert "orphans in dev, prod: none" in output
     assert sorted(state_dir.rglob("*")) == []
+
+
+@needs_pulumi_cli
+def test_a_lost_passphrase_leaves_the_stack_checks_undone_and_the_rest_checked(
+    infra: Path, state_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Met by an outside check: the engine's ConfigError stopped the whole command (exit 2)."""
+    stacks = state_dir / "pulumi" / "state" / ".pulumi" / "stacks" / "orchestra-backend"
+    stacks.mkdir(parents=True)
+    (stacks / "dev.json").write_text("{}")
+    monkeypatch.setenv("ORCHESTRA_STACK_ENGINE", "pulumi")
+
+    code, output = run(tmp_path, infra, "--environment", "dev")
+
+    assert code == 3, output
+    assert "open intents found: 0" in output
+    assert "pending operations in backend/dev: could not check" in output
+    assert "pulumi/passphrase is missing" in output.splitlines()[-1]
+    assert not (state_dir / "pulumi" / "passphrase").exists()
 
 
 def test_a_saga_whose_cloud_has_no_credential_here_stays_open_and_the_rest_is_checked(

@@ -13,6 +13,7 @@ from orchestra_ops.adapters.pulumi_backend import (
     OWNER_FILE,
     check_owner_file,
     choose_backend,
+    file_backend_dir,
     passphrase_problem,
     state_owner,
 )
@@ -152,8 +153,9 @@ def test_the_preflight_check_reads_a_damaged_owner_file_and_writes_nothing(
 
 
 def test_a_lost_passphrase_is_refused_not_replaced_while_stacks_exist(tmp_path: Path) -> None:
-    """A new passphrase would not open the stacks, and would hide that the old one is gone."""
-    state = tmp_path / "state"
+    """A new passphrase would not open the stacks, and would hide that the old one is gone.
+    The state directory's name holds a space: its file URL says %20 (met by an outside check)."""
+    state = tmp_path / "my state"
     stacks = state / "pulumi" / "state" / ".pulumi" / "stacks" / "orchestra-backend"
     stacks.mkdir(parents=True)
     (stacks / "dev.json").write_text("{}")
@@ -167,3 +169,20 @@ def test_a_lost_passphrase_is_refused_not_replaced_while_stacks_exist(tmp_path: 
     (stacks / "dev.json").unlink()  # no stack left: one is made on first use
     assert choose_backend(settings(), state).env["PULUMI_CONFIG_PASSPHRASE"]
     assert (state / "pulumi" / "passphrase").exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "directory"),
+    [
+        ("file:///tmp/my%20state/pulumi?no_legacy=1", "/tmp/my state/pulumi"),
+        ("file://~/pulumi-state", str(Path.home() / "pulumi-state")),
+        ("file://relative/state", str(Path.cwd() / "relative" / "state")),
+        ("s3://bucket/state", None),
+        (None, None),
+    ],
+)
+def test_a_file_backend_url_names_the_directory_the_cli_uses(
+    url: str | None, directory: str | None
+) -> None:
+    found = file_backend_dir(url)
+    assert (str(found) if found else None) == directory
