@@ -303,9 +303,14 @@ def essence(output: str) -> str:
         raised = _EXCEPTION_LINE.match(text)
         if raised or re.search(r"\berror\b", text, re.IGNORECASE):
             text = (raised.group(1) or raised.group(2)) if raised else text
-            if not any(text in seen for seen in errors):  # the same error, said again
-                errors = [seen for seen in errors if seen not in text] + [text]
-    return _tail(" | ".join(errors) or output.strip())
+            if not any(_says(seen, text) for seen in errors):  # the same error, said again
+                errors = [seen for seen in errors if not _says(text, seen)] + [text]
+    return _tail(" | ".join(errors) or " ".join(output.split()))
+
+
+def _says(longer: str, shorter: str) -> bool:
+    """``shorter`` is in ``longer`` as whole words (``error: 403`` is not in ``4030``)."""
+    return re.search(rf"(?<!\w){re.escape(shorter)}(?!\w)", longer) is not None
 
 
 def _tail(text: str) -> str:

@@ -350,6 +350,10 @@ def test_an_error_said_three_ways_is_said_once_and_a_long_one_is_cut_at_a_word()
         f"\n code: 255\n stdout: Updating (dev):\n  error: {cause}\n  {cause}\n error: {cause}\n"
     )
     assert essence(output) == f"error: {cause}"
+    assert essence("error: 403\nerror: 4030 quota\n") == "error: 403 | error: 4030 quota"
+    assert essence("\n code: 255\n stdout: Updating (dev)\n\n stderr: \n") == (
+        "code: 255 stdout: Updating (dev) stderr:"
+    )
     long = essence(" ".join(f"error: word{n}" for n in range(200)))
     assert long.startswith("…error: word") and long.endswith("word199") and len(long) <= 601
 
