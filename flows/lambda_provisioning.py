@@ -40,6 +40,7 @@ from orchestra_ops.domain.provisioning import (
     colour_config,
     lease_for,
     plan_rollout,
+    stacks_target,
     terminated_step,
 )
 from orchestra_ops.domain.run_markdown import provisioning_report
@@ -213,7 +214,7 @@ def lambda_provisioning(params: ProvisioningParams) -> ProvisioningReport:
         send_notice(provisioning_refused(env, str(error)))
         raise
     report.usd_per_hour = str(placement.worst_usd_per_hour)
-    with one_at_a_time("stack", f"backend-{env}"):
+    with one_at_a_time(*stacks_target(env)):
         if params.dry_run:
             report.preview = _dry_run(shared_dir, backend_dir, env, params)
             _publish(report)

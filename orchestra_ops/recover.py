@@ -30,6 +30,7 @@ from orchestra_ops.adapters import prefect_runs
 from orchestra_ops.adapters.prefect_runs import StuckRun
 from orchestra_ops.adapters.target_lock import idle_target
 from orchestra_ops.domain.health import HealthPolicy
+from orchestra_ops.domain.provisioning import stacks_target
 from orchestra_ops.errors import ConfigError, Conflict, OpsError
 from orchestra_ops.frontend_rollback import ReleaseProbe
 from orchestra_ops.ledger import Closure, Ledger, ReconcileReport
@@ -84,7 +85,7 @@ def _lock_of(saga: Saga) -> tuple[str, str] | None:
     if saga.id.startswith(frontend_rollback.SAGA_PREFIX):
         return "vercel-project", frontend_rollback.target_of(saga)
     if saga.id.startswith(provisioning_rollback.SAGA_PREFIX):
-        return "stack", f"backend-{provisioning_rollback.environment_of(saga)}"
+        return stacks_target(provisioning_rollback.environment_of(saga))
     return None
 
 
@@ -97,9 +98,9 @@ def reconcile_intents(
     ``infra`` holds the projects to copy (read only) when a run's own are gone.
     """
     results: list[IntentResult] = []
+    state_dir = clients.settings.runtime.state_dir
     for saga in open_sagas(ledger):
         try:
-            state_dir = clients.settings.runtime.state_dir
             with idle_target(state_dir, _lock_of(saga), dry_run=dry_run):
                 results += _settle(saga, clients, healthy, dry_run, infra)
         except Conflict as busy:

@@ -17,6 +17,7 @@ from orchestra_ops.domain.pending_ops import INSTANCE, read_state
 from orchestra_ops.domain.provisioning import (
     StackColours,
     live_instances_of,
+    stacks_target,
     untagged_instances_of,
 )
 from orchestra_ops.errors import Conflict, OpsError, StackNotFound
@@ -106,8 +107,7 @@ def check_orphans(
             continue
         check = OrphanCheck(environment)
         try:
-            lock = ("stack", f"backend-{environment}")
-            with idle_target(state_dir, lock, dry_run=dry_run):
+            with idle_target(state_dir, stacks_target(environment), dry_run=dry_run):
                 # Listed before the stack is read: an instance launched meanwhile is not judged.
                 instances = clients.lambda_cloud().list_instances()
                 listed = _listed_by_stack(engine, backend_dir, environment)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from orchestra_ops.adapters.target_lock import idle_target
+from orchestra_ops.domain.provisioning import stacks_target
 from orchestra_ops.errors import Conflict, OpsError, StackNotFound, ToolMissing
 from orchestra_ops.ports.stack_engine import SettlesPending
 from orchestra_ops.provisioning_rollback import scratch_project
@@ -80,8 +81,7 @@ def settle_pending(
     state_dir = clients.settings.runtime.state_dir
     for environment in envs:
         try:
-            lock = ("stack", f"backend-{environment}")
-            with idle_target(state_dir, lock, dry_run=dry_run):
+            with idle_target(state_dir, stacks_target(environment), dry_run=dry_run):
                 for project in STACK_PROJECTS:
                     checks.append(
                         _settle_stack(engine, infrastructure_dir / project, environment, dry_run)

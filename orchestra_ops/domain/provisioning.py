@@ -19,6 +19,11 @@ COLOURS = ("blue", "green")
 ROLE_TAG = ("role", "api")
 
 
+def stacks_target(environment: str) -> tuple[str, str]:
+    """The target (kind, name) an environment's provisioning runs lock, and recover with them."""
+    return "stack", f"backend-{environment}"
+
+
 def other_colour(colour: str) -> str:
     """``green`` for ``blue`` and the other way round."""
     if colour not in COLOURS:
