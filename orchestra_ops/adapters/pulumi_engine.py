@@ -520,7 +520,7 @@ class PulumiEngine:
         """
         if not self._prepared:
             self._use_backend(choose_backend(self._settings, self._state_dir), prepared=True)
-        return self._select(project_dir, stack, create=True)
+        return self._select(StackRef(project_dir.resolve(), stack), create=True)
 
     def select(self, project_dir: Path, stack: str) -> StackRef:
         """Select ``stack`` when it exists; StackNotFound when not, and nothing is created
@@ -528,14 +528,13 @@ class PulumiEngine:
         ref = StackRef(project_dir.resolve(), stack)
         if ref not in self._stacks and holds_no_state(self._backend):
             raise StackNotFound(f"{ref.label}: no stack state in {self._backend.url}")
-        return self._select(project_dir, stack, create=False)
+        return self._select(ref, create=False)
 
-    def _select(self, project_dir: Path, stack: str, *, create: bool) -> StackRef:
-        ref = StackRef(project_dir.resolve(), stack)
+    def _select(self, ref: StackRef, *, create: bool) -> StackRef:
         if ref in self._stacks:
             return ref
         with translated("select", ref, self._scrub):
-            selected = self.open_stack(ref.project_dir, stack, create=create)
+            selected = self.open_stack(ref.project_dir, ref.stack, create=create)
         self._stacks[ref] = (selected, selected.workspace.project_settings().name)
         return ref
 
