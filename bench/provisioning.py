@@ -76,8 +76,8 @@ def _timed(work: Callable[[], Any]) -> tuple[float, Any]:
 
 def _engine_costs(backend_dir: Path) -> dict[str, list[float]]:
     """Unchanged ups; one more instance by the engine, then by the provider in-process."""
-    from orchestra_ops.provider._common import inputs_of
-    from orchestra_ops.provider.lambda_instance import LambdaInstanceProvider
+    from orchestra_ops.adapters.pulumi.provider._common import inputs_of
+    from orchestra_ops.adapters.pulumi.provider.lambda_instance import LambdaInstanceProvider
     from orchestra_ops.settings import load_settings
     from orchestra_ops.wiring import build
 
@@ -108,7 +108,7 @@ def main() -> None:
     _environment(work)
     from flows.lambda_provisioning import ProvisioningParams, lambda_provisioning
     from flows.params import HealthParams
-    from orchestra_ops.adapters.pulumi_engine import find_cli, pulumi_command
+    from orchestra_ops.adapters.pulumi.engine import find_cli, pulumi_command
     from orchestra_ops.sandbox.runner import Sandbox
 
     cli = find_cli()

@@ -44,6 +44,7 @@ from orchestra_ops.domain.provisioning import (
     terminated_step,
 )
 from orchestra_ops.domain.run_markdown import provisioning_report
+from orchestra_ops.domain.stack_config import BackendConfig
 from orchestra_ops.errors import (
     ConfigError,
     InsufficientCapacity,
@@ -52,7 +53,6 @@ from orchestra_ops.errors import (
     RolledBack,
 )
 from orchestra_ops.ports.stack_engine import Checkpoint
-from orchestra_ops.programs.config import BackendConfig
 from tasks.notify import send_notice
 from tasks.policy import artifact_key, final_state
 from tasks.serialise import one_at_a_time

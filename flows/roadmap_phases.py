@@ -22,7 +22,7 @@ from flows.lambda_provisioning import ProvisioningParams, lambda_provisioning
 from flows.security_scan import SecurityScanParams, security_scan
 from flows.stack_reorganisation import ReorgParams, stack_reorganisation
 from orchestra_ops.adapters.files import write_atomically
-from orchestra_ops.adapters.pulumi_ci import find_pulumi_projects
+from orchestra_ops.adapters.pulumi.ci import find_pulumi_projects
 from orchestra_ops.domain.frontend.workflow import deploy_frontends_workflow
 from orchestra_ops.domain.infrastructure_workflow import ci_coverage, infrastructure_workflow
 from orchestra_ops.domain.outcomes import RunOutcome

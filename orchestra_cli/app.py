@@ -67,7 +67,7 @@ def doctor(env_file: EnvFile = None) -> None:
     settings = _settings(env_file)  # first: Prefect reads ./.env too, and warns per bad line
     from prefect.settings import Settings as PrefectSettings
 
-    from orchestra_ops.adapters.pulumi_backend import diy_url, passphrase_problem
+    from orchestra_ops.adapters.pulumi.backend import diy_url, passphrase_problem
     from orchestra_ops.domain.doctor import check_settings, endpoints
 
     state_dir = settings.runtime.state_dir

@@ -20,7 +20,7 @@ from orchestra_ops.adapters.backups import BackupStore, load_or_create_key
 from orchestra_ops.adapters.health import HttpProber
 from orchestra_ops.adapters.lambda_cloud import LambdaCloudClient
 from orchestra_ops.adapters.notify import WebhookNotifier
-from orchestra_ops.adapters.pulumi_backend import known_state_owner, state_owner
+from orchestra_ops.adapters.pulumi.backend import known_state_owner, state_owner
 from orchestra_ops.adapters.reorg_apply import ReorgApplier
 from orchestra_ops.adapters.vercel import VercelClient
 from orchestra_ops.errors import ConfigError
@@ -75,7 +75,7 @@ class Clients(ClosesOnExit):
             state_dir = self.settings.runtime.state_dir
             choice = self.settings.runtime.stack_engine
             if choice == "pulumi":
-                from orchestra_ops.adapters.pulumi_engine import (
+                from orchestra_ops.adapters.pulumi.engine import (
                     PulumiEngine,
                     provider_environment,
                 )
@@ -120,8 +120,8 @@ class Clients(ClosesOnExit):
 
     def state_migrator(self, org: str) -> StateMigrator:
         """Pulumi stack state moves in the engine's backend (ToolMissing without the CLI)."""
-        from orchestra_ops.adapters.pulumi_engine import provider_environment
-        from orchestra_ops.adapters.pulumi_state import PulumiStateMigrator
+        from orchestra_ops.adapters.pulumi.engine import provider_environment
+        from orchestra_ops.adapters.pulumi.state import PulumiStateMigrator
 
         return PulumiStateMigrator(
             self.settings.pulumi,
@@ -131,7 +131,7 @@ class Clients(ClosesOnExit):
         )
 
     def state_owner(self) -> str:
-        """The id that marks what this state's stacks launch (see ``adapters.pulumi_backend``)."""
+        """The id that marks what this state's stacks launch (see ``adapters.pulumi.backend``)."""
         return state_owner(self.settings.pulumi, self.settings.runtime.state_dir)
 
     def known_state_owner(self) -> str | None:

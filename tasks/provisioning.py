@@ -21,7 +21,8 @@ from prefect.runtime import flow_run
 from orchestra_ops import provisioning_rollback as undo
 from orchestra_ops.adapters.files import write_atomically
 from orchestra_ops.adapters.health import wait_healthy
-from orchestra_ops.adapters.pulumi_backend import check_owner_file
+from orchestra_ops.adapters.pulumi.backend import check_owner_file
+from orchestra_ops.adapters.pulumi.programs import our_program
 from orchestra_ops.domain.health import GateState, HealthPolicy, describe
 from orchestra_ops.domain.lambda_cloud import GONE, InstanceId
 from orchestra_ops.domain.placement import check_cost_ceiling, hourly_cost, plan_attempts
@@ -32,6 +33,8 @@ from orchestra_ops.domain.provisioning import (
     health_url,
     live_instances_of,
 )
+from orchestra_ops.domain.stack_config import BACKEND_PROJECT, CONFIG_KEYS_BACKEND, BackendConfig
+from orchestra_ops.domain.stack_config import backend_config as parse_backend_config
 from orchestra_ops.domain.yaml_text import load_yaml
 from orchestra_ops.errors import ConfigError, HealthCheckFailed, InsufficientCapacity, OpsError
 from orchestra_ops.ledger import Closure
@@ -42,9 +45,6 @@ from orchestra_ops.ports.stack_engine import (
     StackOutput,
     StackRef,
 )
-from orchestra_ops.programs import our_program
-from orchestra_ops.programs.config import BACKEND_PROJECT, CONFIG_KEYS_BACKEND, BackendConfig
-from orchestra_ops.programs.config import backend_config as parse_backend_config
 from orchestra_ops.saga import Saga, open_sagas
 from orchestra_ops.settings import load_settings
 from orchestra_ops.wiring import for_process

@@ -49,7 +49,7 @@ from orchestra_ops.domain.lambda_cloud import (
 RESOURCE_TAG = "orchestra-resource"
 """The instance tag that carries a resource's stable key (see ``provider._common``)."""
 OWNER_TAG = "orchestra-owner"
-"""The instance tag that names the state whose stack launched it (``adapters.pulumi_backend``)."""
+"""The instance tag that names the state whose stack launched it (``adapters.pulumi.backend``)."""
 
 
 def live_with_key(instance: Instance, key: str) -> bool:

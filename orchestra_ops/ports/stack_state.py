@@ -1,7 +1,7 @@
 """The stack-state port: carrying Pulumi stack state over to a renamed project.
 
 The reorganisation renames projects in code; the state in the backend still carries
-the old names until a ``StateMigrator`` runs (``adapters/pulumi_state.py`` over the CLI;
+the old names until a ``StateMigrator`` runs (``adapters/pulumi/state.py`` over the CLI;
 the sequence is ``tasks/state_migration.py``). Without one, the apply phase ends in
 ``state migration pending`` and lists the CLI commands.
 

@@ -53,7 +53,7 @@ import pytest
 from pydantic import SecretStr
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from orchestra_ops.adapters.pulumi_engine import PulumiEngine
+from orchestra_ops.adapters.pulumi.engine import PulumiEngine
 from orchestra_ops.ports.stack_engine import StackEvent, StackRef
 from orchestra_ops.sandbox.lambda_cloud import LambdaCloudEmulator
 from orchestra_ops.sandbox.server import serve_in_thread
@@ -241,7 +241,7 @@ def site(tmp_path: Path) -> Site:
 WORKER = """
 import sys
 from pathlib import Path
-from orchestra_ops.adapters.pulumi_engine import PulumiEngine
+from orchestra_ops.adapters.pulumi.engine import PulumiEngine
 from orchestra_ops.settings import PulumiSettings
 engine = PulumiEngine(PulumiSettings(_env_file=None), Path(sys.argv[1]))
 engine.up(engine.select_or_create(Path(sys.argv[2]), "dev"))

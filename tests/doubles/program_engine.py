@@ -2,12 +2,12 @@
 
 It is not Pulumi, and nothing outside tests/ uses it: the product, the demo and the
 benchmarks run the Pulumi CLI, and so do the tests of the engine's own paths. It runs
-the project's real program (``orchestra_ops.programs``) under pulumi's mocks, and where
-the engine would call a dynamic provider it calls the same provider object (deserialized
-from the resource's ``__provider`` input, as Pulumi's provider host does) against
-whatever Lambda API the settings point at: the sandbox emulator in tests. Resources are
-created, diffed (``check`` then ``diff``), updated, replaced (delete first) and deleted
-as the engine would, one at a time. State, outputs and stack config live in JSON files
+the project's real program (``orchestra_ops.adapters.pulumi.programs``) under pulumi's
+mocks, and where the engine would call a dynamic provider it calls the same provider
+object (deserialized from the resource's ``__provider`` input, as Pulumi's provider host
+does) against whatever Lambda API the settings point at: the sandbox emulator in tests.
+Resources are created, diffed (``check`` then ``diff``), updated, replaced (delete first)
+and deleted as the engine would, one at a time. State, outputs and stack config live in JSON files
 under ``<state_dir>/engine-double``; secrets are not encrypted, so
 ``set_config(secret=True)`` is refused.
 
@@ -34,6 +34,7 @@ from pulumi.dynamic import ResourceProvider
 from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks, set_all_config, set_mocks
 
 from orchestra_ops.adapters.files import write_atomically
+from orchestra_ops.adapters.pulumi.programs import backend, shared
 from orchestra_ops.errors import StackError, StackNotFound
 from orchestra_ops.ports.stack_engine import (
     ChangeSummary,
@@ -43,7 +44,6 @@ from orchestra_ops.ports.stack_engine import (
     StackOutput,
     StackRef,
 )
-from orchestra_ops.programs import backend, shared
 from orchestra_ops.settings import Settings
 
 PROJECTS = Path(__file__).resolve().parents[2] / "infrastructure" / "pulumi"

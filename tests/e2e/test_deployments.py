@@ -40,7 +40,7 @@ from starlette.routing import Route
 
 from orchestra_ops.adapters.lambda_cloud import LambdaCloudClient
 from orchestra_ops.adapters.prefect_deployments import PrefectDeployments
-from orchestra_ops.adapters.pulumi_backend import state_owner
+from orchestra_ops.adapters.pulumi.backend import state_owner
 from orchestra_ops.domain.provisioning import live_instances_of
 from orchestra_ops.errors import InvalidRequest
 from orchestra_ops.sandbox.runner import Endpoints, Sandbox

@@ -228,6 +228,8 @@ def test_a_foreign_program_is_refused_before_any_stack_is_touched(
     """Met by an outside check: the shared stack was brought up before the backend project's
     program was found not to be ours."""
     (infra / "backend" / "__main__.py").write_text("import pulumi\npulumi.export('x', 1)\n")
-    with pytest.raises(ConfigError, match=r"does not run orchestra_ops\.programs\.backend"):
+    with pytest.raises(
+        ConfigError, match=r"does not run orchestra_ops\.adapters\.pulumi\.programs\.backend"
+    ):
         lambda_provisioning(params(infra))
     assert sandbox[0].lambda_cloud.log.mutating() == []  # no key, filesystem or instance

@@ -2,7 +2,7 @@
 
 ``RecordingStateMigrator`` is an in-test fake of our own port: it keeps stacks in a dict,
 records every call, and raises where a test tells it to. The flow tests at the end run
-the real adapter against ``fake_pulumi`` (see tests/adapters/test_pulumi_state.py).
+the real adapter against ``fake_pulumi`` (see tests/adapters/pulumi/test_state.py).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from tasks.state_migration import (
     migrate_applied_run,
     migrate_stacks,
 )
-from tests.adapters.test_pulumi_state import install_fake_cli, seed_stack, stack_content
+from tests.adapters.pulumi.test_state import install_fake_cli, seed_stack, stack_content
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "orchestra-main"
 LEGACY = StackRename("orchestra", "legacy-infra", "orchestra-shared", "dev", "infra/shared")

@@ -10,7 +10,7 @@ from pathlib import Path
 from ruamel.yaml import YAML
 
 from flows.roadmap_phases import write_infrastructure_workflow
-from orchestra_ops.adapters.pulumi_ci import find_pulumi_projects
+from orchestra_ops.adapters.pulumi.ci import find_pulumi_projects
 from orchestra_ops.adapters.schema_validation import validate_config
 from orchestra_ops.domain.infrastructure_workflow import (
     PREVIEW_ENVIRONMENT,

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from orchestra_ops.adapters.pulumi.provider._common import RESOURCE_TAG as PROVIDER_TAG
 from orchestra_ops.domain.lambda_cloud import (
     Filesystem,
     FilesystemId,
@@ -31,7 +32,6 @@ from orchestra_ops.domain.pending_ops import (
     read_state,
     settled_checkpoint,
 )
-from orchestra_ops.provider._common import RESOURCE_TAG as PROVIDER_TAG
 
 STACK = "urn:pulumi:dev::orchestra-backend::pulumi:pulumi:Stack::orchestra-backend-dev"
 PROVIDER = "urn:pulumi:dev::orchestra-backend::pulumi:providers:pulumi-python::default"

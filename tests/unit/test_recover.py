@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from orchestra_cli.app import app
 from orchestra_ops.adapters.lambda_cloud import LambdaCloudClient
-from orchestra_ops.adapters.pulumi_backend import state_owner
+from orchestra_ops.adapters.pulumi.backend import state_owner
 from orchestra_ops.adapters.vercel import VercelClient
 from orchestra_ops.domain.lambda_cloud import InstanceId, InstanceStatus, LaunchRequest, Tag
 from orchestra_ops.domain.pending_ops import OWNER_TAG

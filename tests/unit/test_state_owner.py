@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from orchestra_ops.adapters.pulumi_backend import (
+from orchestra_ops.adapters.pulumi.backend import (
     OWNER_FILE,
     check_owner_file,
     choose_backend,

@@ -1,12 +1,14 @@
-"""Entry point of the orchestra-shared project; the program is orchestra_ops.programs.shared.
+"""Entry point of the orchestra-shared project.
 
-The engine (orchestra_ops/adapters/pulumi_engine.py) runs that program inline and checks
+The program is orchestra_ops.adapters.pulumi.programs.shared.
+
+The engine (orchestra_ops/adapters/pulumi/engine.py) runs that program inline and checks
 that this file imports and calls it; only a CLI-driven `pulumi up` here executes this file
 (it needs the pulumi-language-python host, which `make pulumi` does not build).
 """
 
 from __future__ import annotations
 
-from orchestra_ops.programs.shared import program
+from orchestra_ops.adapters.pulumi.programs.shared import program
 
 program()

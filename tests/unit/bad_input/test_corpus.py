@@ -35,13 +35,13 @@ from orchestra_ops.domain.reorg.discover import discover
 from orchestra_ops.domain.reorg.mapping import check_mapping, parse_mapping
 from orchestra_ops.domain.security.manifests import npm_lock_versions, parse_requirements
 from orchestra_ops.domain.security.reports import findings_from_report
-from orchestra_ops.errors import ConfigError
-from orchestra_ops.programs.config import (
+from orchestra_ops.domain.stack_config import (
     BACKEND_PROJECT,
     SHARED_PROJECT,
     backend_config,
     shared_config,
 )
+from orchestra_ops.errors import ConfigError
 from orchestra_ops.security_scan import _previous, load_policy
 
 CORPUS = Path(__file__).parent / "corpus"

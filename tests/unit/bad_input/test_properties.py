@@ -57,13 +57,13 @@ from orchestra_ops.domain.security.sarif import sarif_log
 from orchestra_ops.domain.security.scan import ScanResult, lock_lines
 from orchestra_ops.domain.security.severity import Severity
 from orchestra_ops.domain.security.update_config import dependabot_config, to_yaml
-from orchestra_ops.errors import ConfigError
-from orchestra_ops.programs.config import (
+from orchestra_ops.domain.stack_config import (
     CONFIG_KEYS_BACKEND,
     CONFIG_KEYS_SHARED,
     backend_config,
     shared_config,
 )
+from orchestra_ops.errors import ConfigError
 from tests.property_budget import examples
 
 FEW = settings(

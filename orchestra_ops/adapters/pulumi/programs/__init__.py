@@ -16,15 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from orchestra_ops.domain.stack_config import BACKEND_PROJECT, SHARED_PROJECT
 from orchestra_ops.domain.yaml_text import load_yaml
 from orchestra_ops.errors import ConfigError
-from orchestra_ops.programs.config import BACKEND_PROJECT, SHARED_PROJECT
 
 Program = Callable[[], dict[str, Any]]
 
 PROGRAM_MODULES: Mapping[str, str] = {
-    SHARED_PROJECT: "orchestra_ops.programs.shared",
-    BACKEND_PROJECT: "orchestra_ops.programs.backend",
+    SHARED_PROJECT: "orchestra_ops.adapters.pulumi.programs.shared",
+    BACKEND_PROJECT: "orchestra_ops.adapters.pulumi.programs.backend",
 }
 """Project name (``name:`` of Pulumi.yaml) -> the module whose ``program`` it runs."""
 
@@ -91,7 +91,7 @@ def our_program(project_dir: Path) -> ProjectProgram:
     program = program_for(name) if name else None
     if name is None or program is None:
         raise ConfigError(
-            f"{path}: project {name!r} has no program in orchestra_ops.programs (known: "
+            f"{path}: project {name!r} has no program in orchestra_ops (known: "
             f"{', '.join(PROGRAM_MODULES)}); the engine runs only those",
             source=str(path),
         )

@@ -15,7 +15,7 @@ or on stdin, never in argv; checkpoints keep secrets encrypted. Automation error
 the StackError subtree at this boundary; a lock that a killed CLI left on a file backend
 is removed (:func:`stale_locks`) instead of refusing every later update, and the pending
 operations it left are settled against the Lambda API before the next ``up``, ``refresh``
-or ``destroy`` (:mod:`orchestra_ops.adapters.pulumi_pending`).
+or ``destroy`` (:mod:`orchestra_ops.adapters.pulumi.pending`).
 """
 
 from __future__ import annotations
@@ -40,15 +40,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import pulumi.automation as auto
 from pulumi.automation._stack import StackInitMode  # not re-exported by pulumi.automation
 
-from orchestra_ops.adapters import pulumi_pending
-from orchestra_ops.adapters.pulumi_backend import (
+from orchestra_ops.adapters.pulumi import pending
+from orchestra_ops.adapters.pulumi.backend import (
     WRONG_KEY_HINT,
     Backend,
     choose_backend,
     holds_no_state,
 )
-from orchestra_ops.adapters.pulumi_locks import lock_files, remove_lock, torn_sidecars
-from orchestra_ops.adapters.pulumi_locks import stale_locks as stale_locks  # re-exported
+from orchestra_ops.adapters.pulumi.locks import lock_files, remove_lock, torn_sidecars
+from orchestra_ops.adapters.pulumi.locks import stale_locks as stale_locks  # re-exported
+from orchestra_ops.adapters.pulumi.programs import our_program
 from orchestra_ops.domain.run_markdown import change_counts
 from orchestra_ops.errors import (
     StackConflict,
@@ -67,7 +68,6 @@ from orchestra_ops.ports.stack_engine import (
     StackOutput,
     StackRef,
 )
-from orchestra_ops.programs import our_program
 from orchestra_ops.settings import LambdaCloudSettings, PulumiSettings
 
 INSTALL_HINT = (
@@ -78,7 +78,7 @@ INSTALL_HINT = (
 )
 LAUNCHER = "pulumi-resource-pulumi-python"
 """The plugin the engine starts for Python dynamic providers (``make pulumi`` installs ours)."""
-CLI_VERSION_FILE = Path(__file__).resolve().parents[2] / "tools" / "pulumi-cli.version"
+CLI_VERSION_FILE = Path(__file__).resolve().parents[3] / "tools" / "pulumi-cli.version"
 OFFLINE_ENV = {
     "PULUMI_SKIP_UPDATE_CHECK": "true",
     "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
@@ -430,9 +430,7 @@ class PulumiEngine:
         self._settings = settings
         self._state_dir = state_dir
         self._extra = dict(provider_env or {})
-        self._lambda_api = lambda_api or functools.partial(
-            pulumi_pending.lambda_client, self._extra
-        )
+        self._lambda_api = lambda_api or functools.partial(pending.lambda_client, self._extra)
         self._stacks: dict[StackRef, tuple[LeanStack, str]] = {}
         # Nothing is written until a stack is created (select_or_create prepares it).
         self._use_backend(choose_backend(settings, state_dir, prepare=False), prepared=False)
@@ -497,7 +495,7 @@ class PulumiEngine:
         """The stack as an inline-program workspace over ``project_dir`` (not translated).
 
         A checkpoint sidecar a killed CLI left torn is removed first (see
-        :func:`~orchestra_ops.adapters.pulumi_locks.torn_sidecars`)."""
+        :func:`~orchestra_ops.adapters.pulumi.locks.torn_sidecars`)."""
         project = our_program(project_dir)
         for torn in torn_sidecars(self._backend.url, project.name, stack):
             torn.unlink(missing_ok=True)
@@ -585,9 +583,9 @@ class PulumiEngine:
         checkpoint: Checkpoint | None = None,
         destroying: bool = False,
     ) -> Settlement:
-        """Settle the pending operations a killed update left (:mod:`.pulumi_pending`)."""
+        """Settle the pending operations a killed update left (:mod:`.pending`)."""
         self._stack(ref)
-        return pulumi_pending.settle(
+        return pending.settle(
             self,
             ref,
             self._lambda_api,

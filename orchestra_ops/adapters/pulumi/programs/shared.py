@@ -6,9 +6,9 @@ from typing import Any
 
 import pulumi
 
-from orchestra_ops.programs.config import CONFIG_KEYS_SHARED, SHARED_PROJECT, shared_config
-from orchestra_ops.provider.lambda_firewall import LambdaFirewallRuleset
-from orchestra_ops.provider.lambda_resources import LambdaFilesystem, LambdaSshKey
+from orchestra_ops.adapters.pulumi.provider.lambda_firewall import LambdaFirewallRuleset
+from orchestra_ops.adapters.pulumi.provider.lambda_resources import LambdaFilesystem, LambdaSshKey
+from orchestra_ops.domain.stack_config import CONFIG_KEYS_SHARED, SHARED_PROJECT, shared_config
 
 
 def _rules(port: int, cidr: str) -> list[dict[str, Any]]:

@@ -12,14 +12,14 @@ import pulumi
 import pytest
 import yaml
 
+from orchestra_ops.adapters.pulumi.programs import backend, shared
 from orchestra_ops.domain.lambda_cloud import REGION_NAMES
+from orchestra_ops.domain.stack_config import backend_config, shared_config
 from orchestra_ops.errors import ConfigError
-from orchestra_ops.programs import backend, shared
-from orchestra_ops.programs.config import backend_config, shared_config
 from orchestra_ops.sandbox.lambda_cloud.catalog import INSTANCE_TYPES
 from tests.pulumi_mocks import mocked_pulumi
 
-INFRA = Path(__file__).resolve().parents[2] / "infrastructure" / "pulumi"
+INFRA = Path(__file__).resolve().parents[4] / "infrastructure" / "pulumi"
 SHARED_OUTPUTS = {
     "ssh_key_name": "orchestra-dev",
     "filesystem_name": "orchestra-dev-data",

@@ -10,9 +10,12 @@ import pulumi
 import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 
-from orchestra_ops.provider.lambda_firewall import LambdaFirewallRuleset
-from orchestra_ops.provider.lambda_instance import LambdaInstance, LambdaInstanceArgs
-from orchestra_ops.provider.lambda_resources import (
+from orchestra_ops.adapters.pulumi.provider.lambda_firewall import LambdaFirewallRuleset
+from orchestra_ops.adapters.pulumi.provider.lambda_instance import (
+    LambdaInstance,
+    LambdaInstanceArgs,
+)
+from orchestra_ops.adapters.pulumi.provider.lambda_resources import (
     LambdaFilesystem,
     LambdaFilesystemProvider,
     LambdaSshKey,

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestra_ops.errors import ConfigError
-from orchestra_ops.programs import (
+from orchestra_ops.adapters.pulumi.programs import (
     PROGRAM_MODULES,
     backend,
     our_program,
@@ -16,8 +15,9 @@ from orchestra_ops.programs import (
     runs_program,
     shared,
 )
+from orchestra_ops.errors import ConfigError
 
-INFRA = Path(__file__).resolve().parents[2] / "infrastructure" / "pulumi"
+INFRA = Path(__file__).resolve().parents[4] / "infrastructure" / "pulumi"
 
 
 def test_each_infrastructure_project_runs_its_registered_program() -> None:
@@ -46,7 +46,9 @@ def test_a_legacy_program_under_our_name_is_not_ours(tmp_path: Path) -> None:
     """The reorganisation moves legacy programs in under our names: never run ours there."""
     shutil.copy(INFRA / "backend" / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
     (tmp_path / "__main__.py").write_text("import pulumi\npulumi.export('legacy', 1)\n")
-    with pytest.raises(ConfigError, match=r"does not run orchestra_ops\.programs\.backend"):
+    with pytest.raises(
+        ConfigError, match=r"does not run orchestra_ops\.adapters\.pulumi\.programs\.backend"
+    ):
         our_program(tmp_path)
     (tmp_path / "__main__.py").unlink()
     with pytest.raises(ConfigError, match="another program lives here"):
@@ -55,13 +57,13 @@ def test_a_legacy_program_under_our_name_is_not_ours(tmp_path: Path) -> None:
 
 def test_the_entry_point_must_import_and_call_the_registered_program() -> None:
     ours = (INFRA / "shared" / "__main__.py").read_text()
-    assert runs_program(ours, "orchestra_ops.programs.shared")
-    assert not runs_program(ours, "orchestra_ops.programs.backend")
-    imported_only = "from orchestra_ops.programs.shared import program\n"
-    assert not runs_program(imported_only, "orchestra_ops.programs.shared")
-    renamed = "from orchestra_ops.programs.shared import program as p\np()\n"
-    assert not runs_program(renamed, "orchestra_ops.programs.shared")
-    assert not runs_program("def (:\n", "orchestra_ops.programs.shared")
+    assert runs_program(ours, "orchestra_ops.adapters.pulumi.programs.shared")
+    assert not runs_program(ours, "orchestra_ops.adapters.pulumi.programs.backend")
+    imported_only = "from orchestra_ops.adapters.pulumi.programs.shared import program\n"
+    assert not runs_program(imported_only, "orchestra_ops.adapters.pulumi.programs.shared")
+    renamed = "from orchestra_ops.adapters.pulumi.programs.shared import program as p\np()\n"
+    assert not runs_program(renamed, "orchestra_ops.adapters.pulumi.programs.shared")
+    assert not runs_program("def (:\n", "orchestra_ops.adapters.pulumi.programs.shared")
 
 
 def test_a_main_directory_of_pulumi_yaml_is_followed(tmp_path: Path) -> None:

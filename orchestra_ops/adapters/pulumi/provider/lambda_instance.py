@@ -23,17 +23,17 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from orchestra_ops.domain.lambda_cloud import GONE, Instance, InstanceId
-from orchestra_ops.errors import LambdaNotFound
-from orchestra_ops.provider._common import (
+from orchestra_ops.adapters.pulumi.provider._common import (
     Timing,
     inputs_of,
     open_client,
     pickler_restored,
     resource_key,
 )
-from orchestra_ops.provider._launch import launch_or_adopt, terminate_and_wait
-from orchestra_ops.provider._spec import InstanceSpec, input_problems
+from orchestra_ops.adapters.pulumi.provider._launch import launch_or_adopt, terminate_and_wait
+from orchestra_ops.adapters.pulumi.provider._spec import InstanceSpec, input_problems
+from orchestra_ops.domain.lambda_cloud import GONE, Instance, InstanceId
+from orchestra_ops.errors import LambdaNotFound
 
 REPLACING_INPUTS = (
     "instance_type",
@@ -152,7 +152,7 @@ class LambdaInstanceArgs:
     hostname: Any = None
     active_timeout_s: Any = None
     poll_s: Any = None
-    #: The state's owner id (``adapters.pulumi_backend.state_owner``): part of the
+    #: The state's owner id (``adapters.pulumi.backend.state_owner``): part of the
     #: resource key and a tag of the instance, so no other state adopts or retires it.
     owner: str | None = None
 

@@ -11,6 +11,8 @@ The order of business, each step a guard against a duplicate or a leak:
 
 from __future__ import annotations
 
+from orchestra_ops.adapters.pulumi.provider._common import OWNER_TAG, RESOURCE_TAG, Timing
+from orchestra_ops.adapters.pulumi.provider._spec import InstanceSpec
 from orchestra_ops.domain.lambda_cloud import (
     GONE,
     Instance,
@@ -30,8 +32,6 @@ from orchestra_ops.errors import (
     LambdaUnavailable,
 )
 from orchestra_ops.ports.lambda_cloud import LambdaCloudApi
-from orchestra_ops.provider._common import OWNER_TAG, RESOURCE_TAG, Timing
-from orchestra_ops.provider._spec import InstanceSpec
 
 _TRIES_PER_ATTEMPT = 3
 _DEFAULT_RATE_WAIT_S = 12.0  # the documented launch limit: one per 12 s

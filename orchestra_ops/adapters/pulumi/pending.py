@@ -20,7 +20,7 @@ say, so a settlement that is itself interrupted is settled again the same way.
 6. import the checkpoint with the adopted resources (their outputs as the provider's
    create would report them) and without pending operations.
 
-The engine (:class:`~orchestra_ops.adapters.pulumi_engine.PulumiEngine`) calls this before
+The engine (:class:`~orchestra_ops.adapters.pulumi.engine.PulumiEngine`) calls this before
 ``up``, ``refresh`` and ``destroy``; ``orchestra-ops recover`` calls it for each stack.
 """
 
@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import SecretStr
 
 from orchestra_ops.adapters.lambda_cloud import LambdaCloudClient
-from orchestra_ops.adapters.pulumi_locks import left_by_a_dead_process_here, remove_lock
+from orchestra_ops.adapters.pulumi.locks import left_by_a_dead_process_here, remove_lock
 from orchestra_ops.domain.lambda_cloud import (
     InstanceId,
     InstanceStatus,
@@ -67,7 +67,7 @@ from orchestra_ops.ports.stack_engine import (
 from orchestra_ops.settings import LambdaCloudSettings, load_settings
 
 if TYPE_CHECKING:
-    from orchestra_ops.adapters.pulumi_engine import PulumiEngine
+    from orchestra_ops.adapters.pulumi.engine import PulumiEngine
 
 NOT_DECLARING = frozenset({"delete", "delete-replaced", "discard", "discard-replaced"})
 """Preview steps of a resource the program no longer declares."""
@@ -236,10 +236,10 @@ def _outputs_of(api: LambdaCloudApi, action: Action, op: PendingOp) -> dict[str,
     """The outputs the interrupted create of an instance would have recorded; None:
     nothing to adopt (only instances are adopted: their key carries the state's owner)."""
     # Imported here: the providers pull in pulumi's dynamic-provider machinery.
-    from orchestra_ops.provider._common import PROVIDER_KEY, Timing
-    from orchestra_ops.provider._launch import wait_active
-    from orchestra_ops.provider._spec import InstanceSpec
-    from orchestra_ops.provider.lambda_instance import instance_outputs
+    from orchestra_ops.adapters.pulumi.provider._common import PROVIDER_KEY, Timing
+    from orchestra_ops.adapters.pulumi.provider._launch import wait_active
+    from orchestra_ops.adapters.pulumi.provider._spec import InstanceSpec
+    from orchestra_ops.adapters.pulumi.provider.lambda_instance import instance_outputs
 
     if action.kind != INSTANCE:
         raise StackError(f"settlement cannot adopt a {action.kind}: {action.describe()}")

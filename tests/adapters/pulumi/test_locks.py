@@ -8,13 +8,13 @@ import subprocess
 import time
 from pathlib import Path
 
-from orchestra_ops.adapters.pulumi_locks import (
+from orchestra_ops.adapters.pulumi.locks import (
     left_by_a_dead_process_here,
     lock_files,
     remove_lock,
     torn_sidecars,
 )
-from tests.adapters.test_pulumi_engine import dead_pid, plant_lock
+from tests.adapters.pulumi.test_engine import dead_pid, plant_lock
 
 
 def test_a_zombie_cli_holds_no_lock(tmp_path: Path) -> None:

@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING
 
 import pulumi.automation as auto
 
-from orchestra_ops.adapters.pulumi_backend import choose_backend
-from orchestra_ops.adapters.pulumi_engine import (
+from orchestra_ops.adapters.pulumi.backend import choose_backend
+from orchestra_ops.adapters.pulumi.engine import (
     INLINE_PROGRAMS,
     PulumiCli,
     PulumiEngine,
@@ -37,10 +37,10 @@ from orchestra_ops.adapters.pulumi_engine import (
     tool_env,
     translated,
 )
+from orchestra_ops.adapters.pulumi.programs import our_program
+from orchestra_ops.domain.stack_config import DEFAULT_ORG
 from orchestra_ops.errors import ConfigError, StackError, StackUnavailable
 from orchestra_ops.ports.stack_engine import StackRef
-from orchestra_ops.programs import our_program
-from orchestra_ops.programs.config import DEFAULT_ORG
 from orchestra_ops.settings import PulumiSettings
 
 _NO_LANGUAGE_HOST = "no language plugin"

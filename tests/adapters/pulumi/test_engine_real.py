@@ -19,7 +19,7 @@ import pytest
 from pydantic import SecretStr
 
 from orchestra_ops.adapters.lambda_cloud import LambdaCloudClient
-from orchestra_ops.adapters.pulumi_engine import (
+from orchestra_ops.adapters.pulumi.engine import (
     PulumiCli,
     PulumiEngine,
     provider_environment,
@@ -30,13 +30,13 @@ from orchestra_ops.ports.stack_engine import StackEvent, StackOutput
 from orchestra_ops.sandbox.lambda_cloud import LambdaCloudEmulator
 from orchestra_ops.sandbox.server import serve_in_thread
 from orchestra_ops.settings import LambdaCloudSettings, PulumiSettings
-from tests.adapters.test_pulumi_engine import dead_pid, plant_lock
+from tests.adapters.pulumi.test_engine import dead_pid, plant_lock
 from tests.pulumi_cli import CLI, needs_pulumi_cli, shown_secret
 
 API_KEY = "canary-lambda-key-3c9d"
 PASSPHRASE = "canary-passphrase-8e21"
 SECRET_VALUE = "canary-secret-config-5b7a"
-INFRA = Path(__file__).resolve().parents[2] / "infrastructure" / "pulumi"
+INFRA = Path(__file__).resolve().parents[3] / "infrastructure" / "pulumi"
 
 pytestmark = [
     pytest.mark.pulumi_cli,

@@ -3,7 +3,7 @@ deleted clone) gets its stack state back through a scratch copy of the project, 
 still readable, and the operator's checkout the copy was made from is left as it was.
 
 The shared project stands in for the backend one (it holds a secret output); the engine
-tests' emulator and passphrase backend (``test_pulumi_engine_real``) serve it.
+tests' emulator and passphrase backend (``test_engine_real``) serve it.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from orchestra_ops import provisioning_rollback as undo
 from orchestra_ops.adapters.backups import BackupStore
 from orchestra_ops.adapters.lambda_cloud import LambdaCloudClient
 from orchestra_ops.ledger import Closure, Intent
-from tests.adapters.test_pulumi_engine_real import (
+from tests.adapters.pulumi.test_engine_real import (
     INFRA,
     engine_for,
     lambda_api,

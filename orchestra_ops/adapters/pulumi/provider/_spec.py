@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from orchestra_ops.adapters.pulumi.provider._common import resource_key, strings, text
 from orchestra_ops.domain.lambda_cloud import (
     HOSTNAME_PATTERN,
     REGION_NAMES,
@@ -13,7 +14,6 @@ from orchestra_ops.domain.lambda_cloud import (
     ImageId,
     Tag,
 )
-from orchestra_ops.provider._common import resource_key, strings, text
 
 _IMAGE_ID = re.compile(r"^[0-9a-f]{32}$")
 DEFAULT_ACTIVE_TIMEOUT_S = 900.0

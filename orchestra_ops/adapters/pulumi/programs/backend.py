@@ -6,15 +6,18 @@ from typing import Any
 
 import pulumi
 
-from orchestra_ops.adapters.pulumi_backend import state_owner
-from orchestra_ops.programs.config import (
+from orchestra_ops.adapters.pulumi.backend import state_owner
+from orchestra_ops.adapters.pulumi.provider.lambda_instance import (
+    LambdaInstance,
+    LambdaInstanceArgs,
+)
+from orchestra_ops.domain.stack_config import (
     BACKEND_PROJECT,
     CONFIG_KEYS_BACKEND,
     BackendConfig,
     backend_config,
     shared_stack_reference,
 )
-from orchestra_ops.provider.lambda_instance import LambdaInstance, LambdaInstanceArgs
 from orchestra_ops.settings import load_settings
 
 

@@ -20,15 +20,15 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from orchestra_ops.adapters.pulumi_engine import PulumiEngine, find_cli
-from orchestra_ops.adapters.pulumi_state import PulumiStateMigrator
+from orchestra_ops.adapters.pulumi.engine import PulumiEngine, find_cli
+from orchestra_ops.adapters.pulumi.state import PulumiStateMigrator
 from orchestra_ops.errors import StackError, StackNotFound, StackUnavailable, ToolMissing
 from orchestra_ops.sandbox.lambda_cloud import LambdaCloudEmulator
 from orchestra_ops.sandbox.server import serve_in_thread
 from orchestra_ops.settings import PulumiSettings
 
 CANARY = "canary-state-secret-7f3e"
-INFRA = Path(__file__).resolve().parents[2] / "infrastructure" / "pulumi"
+INFRA = Path(__file__).resolve().parents[3] / "infrastructure" / "pulumi"
 needs_cli = pytest.mark.skipif(
     find_cli() is None,
     reason="the Pulumi CLI is neither on PATH nor in the `make pulumi` cache (no package "

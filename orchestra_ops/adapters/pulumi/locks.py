@@ -20,7 +20,7 @@ import os
 import socket
 from pathlib import Path
 
-from orchestra_ops.adapters.pulumi_backend import file_backend_dir
+from orchestra_ops.adapters.pulumi.backend import file_backend_dir
 
 
 def lock_files(backend_url: str | None, project: str, stack: str) -> list[Path]:

@@ -8,6 +8,13 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, UpdateResult
 
+from orchestra_ops.adapters.pulumi.provider._common import (
+    inputs_of,
+    made_here,
+    open_client,
+    pickler_restored,
+)
+from orchestra_ops.adapters.pulumi.provider.lambda_resources import NamedProvider
 from orchestra_ops.domain.lambda_cloud import (
     FirewallProtocol,
     FirewallRule,
@@ -15,8 +22,6 @@ from orchestra_ops.domain.lambda_cloud import (
     FirewallRulesetId,
 )
 from orchestra_ops.errors import LambdaConflict, LambdaNotFound
-from orchestra_ops.provider._common import inputs_of, made_here, open_client, pickler_restored
-from orchestra_ops.provider.lambda_resources import NamedProvider
 
 
 def rules_from(props: dict[str, Any]) -> tuple[FirewallRule, ...]:

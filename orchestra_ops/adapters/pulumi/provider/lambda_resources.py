@@ -16,15 +16,15 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, ResourceProvider
 
-from orchestra_ops.domain.lambda_cloud import Filesystem, FilesystemId, SshKey, SshKeyId
-from orchestra_ops.errors import LambdaConflict, LambdaNotFound
-from orchestra_ops.provider._common import (
+from orchestra_ops.adapters.pulumi.provider._common import (
     Timing,
     inputs_of,
     made_here,
     open_client,
     pickler_restored,
 )
+from orchestra_ops.domain.lambda_cloud import Filesystem, FilesystemId, SshKey, SshKeyId
+from orchestra_ops.errors import LambdaConflict, LambdaNotFound
 
 
 def ssh_key_outputs(

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+import json
 import pickle
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import dill
@@ -15,6 +17,16 @@ from pulumi.dynamic.dynamic import serialize_provider
 from pydantic import SecretStr
 
 from orchestra_ops.adapters.lambda_cloud import LambdaCloudClient
+from orchestra_ops.adapters.pulumi.provider._common import OWNER_TAG, RESOURCE_TAG, Timing
+from orchestra_ops.adapters.pulumi.provider.lambda_firewall import (
+    LambdaFirewallRulesetProvider,
+    rules_from,
+)
+from orchestra_ops.adapters.pulumi.provider.lambda_instance import LambdaInstanceProvider
+from orchestra_ops.adapters.pulumi.provider.lambda_resources import (
+    LambdaFilesystemProvider,
+    LambdaSshKeyProvider,
+)
 from orchestra_ops.domain.lambda_cloud import InstanceId, LaunchRequest, Tag
 from orchestra_ops.domain.placement import check_cost_ceiling, hourly_cost, plan_attempts
 from orchestra_ops.errors import (
@@ -27,10 +39,6 @@ from orchestra_ops.errors import (
     LambdaUnavailable,
     OpsError,
 )
-from orchestra_ops.provider._common import OWNER_TAG, RESOURCE_TAG, Timing
-from orchestra_ops.provider.lambda_firewall import LambdaFirewallRulesetProvider, rules_from
-from orchestra_ops.provider.lambda_instance import LambdaInstanceProvider
-from orchestra_ops.provider.lambda_resources import LambdaFilesystemProvider, LambdaSshKeyProvider
 from orchestra_ops.sandbox.faults import Fault
 from orchestra_ops.sandbox.lambda_cloud import LambdaCloudEmulator
 from orchestra_ops.sandbox.server import ServedApp, serve_in_thread
@@ -362,6 +370,32 @@ def test_provider_pickles_without_the_key(
     assert isinstance(restored, LambdaInstanceProvider)
     # The restored provider still works: it reads the key from the environment at call time.
     assert restored.read("0" * 32, props()).id is None
+
+
+#: Providers as ``serialize_provider`` pickled them into stack state before they moved from
+#: ``orchestra_ops.provider`` into the Pulumi wing (class name -> base64, as state holds it).
+FORMER_STATE = json.loads((Path(__file__).parent / "former_state.json").read_text())["providers"]
+PROVIDERS = (
+    LambdaInstanceProvider,
+    LambdaFilesystemProvider,
+    LambdaSshKeyProvider,
+    LambdaFirewallRulesetProvider,
+)
+
+
+@pytest.mark.parametrize("provider_class", PROVIDERS, ids=lambda c: c.__name__)
+def test_state_written_before_the_move_still_loads_its_provider(
+    env: Env, provider_class: type[Any]
+) -> None:
+    """Pulumi's provider host unpickles ``__provider`` (dill) to read, refresh or delete."""
+    data = base64.b64decode(FORMER_STATE[provider_class.__name__])
+    assert b"orchestra_ops.provider." in data  # the former module names, as stored
+    restored = dill.loads(data)  # noqa: S301 (our own state, as Pulumi loads it)
+    assert type(restored) is provider_class
+    if provider_class is LambdaInstanceProvider:
+        assert restored.read("0" * 32, props()).id is None  # and it works
+    # What is pickled from now on names the wing, not the former package.
+    assert b"orchestra_ops.provider." not in _pulumi_dump(provider_class())
 
 
 def test_wrong_key_error_does_not_leak(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
