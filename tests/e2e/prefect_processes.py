@@ -183,7 +183,8 @@ def submitted_by(api_url: str, run_id: str) -> set[str]:
 
 
 def headless_chromium(url: str, profile: Path, *args: str) -> str:
-    """Debian's Chromium on ``url`` (``--dump-dom``, ``--screenshot=...``): its stdout."""
+    """Debian's Chromium on ``url``, once (``--dump-dom`` and ``--screenshot=...`` together
+    take one run): its stdout."""
     command = [
         "chromium",
         "--headless",

@@ -361,11 +361,10 @@ def test_ui_lists_every_deployment_by_name(stack: Stack, tmp_path: Path) -> None
     """The server's own UI, rendered by headless Chromium, names every deployment."""
     names = [d["name"] for d in yaml.safe_load((REPO / "prefect.yaml").read_text())["deployments"]]
     parser = _Text()
-    parser.feed(_chromium(stack, tmp_path / "profile", "--dump-dom"))
+    screenshot = tmp_path / "deployments.png"  # one Chromium run: the DOM and its picture
+    parser.feed(_chromium(stack, tmp_path / "profile", "--dump-dom", f"--screenshot={screenshot}"))
     text = set(parser.parts)
     assert not [n for n in names if n not in text], f"missing from the UI: {parser.parts}"
-    screenshot = tmp_path / "deployments.png"
-    _chromium(stack, tmp_path / "profile", f"--screenshot={screenshot}")
     assert screenshot.stat().st_size > 0
     print(f"UI screenshot: {screenshot}")
 
@@ -414,8 +413,12 @@ def test_ui_run_form_shows_titles_and_whole_descriptions(
     must_show, placeholder = RUN_FORMS[name]
     assert must_show <= names, f"the deployed schema lacks {must_show - names}: {fields}"
     url = f"{stack.ui_url}{UIS[ui]}/deployments/deployment/{deployment['id']}/run"
+    flow = name.split("/", 1)[0]
+    screenshot = tmp_path / f"run-form-{flow}{'-v2' if ui == 'v2' else ''}.png"
     parser = _Text()
-    parser.feed(headless_chromium(url, tmp_path / "profile", "--dump-dom"))
+    parser.feed(
+        headless_chromium(url, tmp_path / "profile", "--dump-dom", f"--screenshot={screenshot}")
+    )
     assert "Parameters" in parser.parts, f"no run form at {url}: {parser.parts}"
     titles = {part.removesuffix(" (Optional)") for part in parser.parts}
     missing = [f"{where}: {title!r}" for where, title, _ in fields if title not in titles]
@@ -432,9 +435,6 @@ def test_ui_run_form_shows_titles_and_whole_descriptions(
     cut = [f"{where}: {said!r}" for where, _, said in fields if _squeezed(said) not in text]
     assert not cut, f"descriptions not shown whole: {cut}\n{parser.parts}"
     assert placeholder in text and "://." not in text and "..yaml" not in text, parser.parts
-    flow = name.split("/", 1)[0]
-    screenshot = tmp_path / f"run-form-{flow}{'-v2' if ui == 'v2' else ''}.png"
-    headless_chromium(url, tmp_path / "profile", f"--screenshot={screenshot}")
     assert screenshot.stat().st_size > 0
     print(f"run form screenshot ({ui}): {screenshot}")
 
