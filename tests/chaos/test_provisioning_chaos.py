@@ -1,8 +1,12 @@
-"""Chaos on Lambda provisioning: one seeded fault at a mutating API step, then a clean re-run.
+"""Chaos on Lambda provisioning: one fault at a mutating API step, then a clean re-run.
 
-For each seed a ``random.Random(seed)`` draws one fault (the step, 429 with Retry-After /
-500 / 503 / "took effect but answered 500", how many times) and whether the new colour
-comes up unhealthy. Launch and terminate faults hit a blue-green rollout next to a
+Each scenario injects one fault (the step, 429 with Retry-After / 500 / 503 / "took
+effect but answered 500" / a hang, how many times) and says whether the new colour comes
+up unhealthy. ``make chaos`` (ORCHESTRA_SOAK=1) runs every step with every fault, the new
+colour healthy and unhealthy (50 scenarios). ``make test`` runs 12 of them: every fault at
+the launch (where a rollout adopts or doubles), four at the terminate (with an unhealthy
+new colour, the rollback's own terminate is the one that meets the fault), and one at
+each shared resource. Launch and terminate faults hit a blue-green rollout next to a
 serving blue; faults on the shared resources (SSH key, filesystem, firewall ruleset) hit
 the first provisioning of the environment, the only run that creates them. Whatever the
 faulted run ends in, one run without faults follows, and then the Lambda API must hold
@@ -20,8 +24,9 @@ The last test writes a JSON summary to the pytest temp dir and prints it.
 from __future__ import annotations
 
 import gc
+import itertools
 import json
-import random
+import os
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -44,7 +49,7 @@ from tasks.provisioning import stack_outputs
 from tests.doubles.program_engine import copy_projects
 
 DOUBLE = "tests.doubles.program_engine:ProgramUnderMocksEngine"
-SEEDS = range(20)
+SOAK = os.environ.get("ORCHESTRA_SOAK") == "1"
 COUNT = 1  # dev's stack config: one API instance
 SHARED_NAMES = {"ssh_key": "orchestra-dev", "filesystem": "orchestra-dev-data"}
 RULESET_NAME = "orchestra-dev-api"
@@ -73,21 +78,18 @@ pytestmark = [pytest.mark.usefixtures("prefect_harness"), pytest.mark.slow]
 
 @dataclass(frozen=True)
 class Scenario:
-    """What one seed injects."""
+    """What one run injects."""
 
-    seed: int
     step: str
     mode: FaultMode
     status: int
     count: int
     unhealthy_new_colour: bool
 
-    @classmethod
-    def draw(cls, seed: int) -> Scenario:
-        rng = random.Random(seed)
-        step = rng.choice(sorted(STEPS))
-        mode, status = rng.choice(MODES)
-        return cls(seed, step, mode, status, rng.choice([1, 2]), rng.random() < 0.5)
+    @property
+    def name(self) -> str:
+        health = "-unhealthy" if self.unhealthy_new_colour else ""
+        return f"{self.step}-{self.mode}-{self.status}-x{self.count}{health}"
 
     @property
     def phase(self) -> str:
@@ -109,9 +111,35 @@ class Scenario:
         )
 
 
+def every_scenario() -> list[Scenario]:
+    """Every step with every fault, the new colour healthy and unhealthy (``make chaos``)."""
+    combinations = itertools.product(sorted(STEPS), MODES, (False, True))
+    return [
+        Scenario(step, mode, status, 1 + i // 2 % 2, unhealthy)
+        for i, (step, (mode, status), unhealthy) in enumerate(combinations)
+    ]
+
+
+CI_SCENARIOS = [
+    Scenario("launch", "respond", 429, 2, False),
+    Scenario("launch", "respond", 500, 2, True),
+    Scenario("launch", "respond", 503, 1, False),
+    Scenario("launch", "after_effect", 500, 2, True),
+    Scenario("launch", "hang", 200, 1, False),
+    Scenario("terminate", "respond", 429, 2, True),
+    Scenario("terminate", "respond", 503, 2, False),
+    Scenario("terminate", "after_effect", 500, 2, False),
+    Scenario("terminate", "hang", 200, 1, True),
+    Scenario("ssh-keys", "after_effect", 500, 1, True),
+    Scenario("filesystems", "hang", 200, 1, True),
+    Scenario("firewall-rulesets", "respond", 503, 2, True),
+]
+SCENARIOS = every_scenario() if SOAK else CI_SCENARIOS
+
+
 @dataclass
 class World:
-    """One seed's Lambda account, infrastructure copy and state dir."""
+    """One scenario's Lambda account, infrastructure copy and state dir."""
 
     emulator: LambdaCloudEmulator
     api_url: str
@@ -149,7 +177,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
 
 @pytest.fixture(scope="module")
 def records() -> list[dict[str, Any]]:
-    """Each seed's scenario and what came of it, in the order the seeds ran."""
+    """Each scenario and what came of it, in the order they ran."""
     return []
 
 
@@ -200,11 +228,10 @@ def check_invariants(world: World) -> dict[str, Any]:
     }
 
 
-@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda scenario: scenario.name)
 def test_a_fault_then_a_clean_rerun_leaves_no_double_and_no_orphan(
-    seed: int, world: World, records: list[dict[str, Any]]
+    scenario: Scenario, world: World, records: list[dict[str, Any]]
 ) -> None:
-    scenario = Scenario.draw(seed)
     serving_before: list[str] = []
     if scenario.phase == "blue-green":
         first = lambda_provisioning(params(world.infra))
@@ -234,6 +261,7 @@ def test_a_fault_then_a_clean_rerun_leaves_no_double_and_no_orphan(
     records.append(
         {
             **asdict(scenario),
+            "name": scenario.name,
             "phase": scenario.phase,
             "fault_hits": fired,
             "outcome": outcome,
@@ -253,24 +281,24 @@ def test_a_fault_then_a_clean_rerun_leaves_no_double_and_no_orphan(
     assert found["live"] == found["stack_ids"] and len(found["live"]) == COUNT
 
 
-def test_summary_of_every_seed(
+def test_summary_of_every_scenario(
     records: list[dict[str, Any]],
     tmp_path_factory: pytest.TempPathFactory,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """Write and print the figures the lead quotes (seeds tried, orphans, doubles)."""
+    """Write and print the figures the lead quotes (scenarios tried, orphans, doubles)."""
     if not records:
-        pytest.skip("no seed ran in this session")
+        pytest.skip("no scenario ran in this session")
     summary = {
-        "seeds_tried": [r["seed"] for r in records],
+        "scenarios_tried": [r["name"] for r in records],
         "runs": len(records),
         "runs_with_orphan": sum(1 for r in records if r["orphans"] or r["left_by_rollback"]),
         "runs_with_double": sum(1 for r in records if r["doubled"]),
         "faults_fired": sum(1 for r in records if r["fault_hits"]),
         "outcomes": _tally(r["outcome"] for r in records),
         "steps": _tally(f"{r['step']} {r['mode']} {r['status']}" for r in records),
-        "per_seed": [
-            {k: r[k] for k in ("seed", "step", "mode", "status", "count")}
+        "per_scenario": [
+            {k: r[k] for k in ("name", "step", "mode", "status", "count")}
             | {k: r[k] for k in ("unhealthy_new_colour", "outcome", "rerun", "fault_hits")}
             for r in records
         ],
