@@ -19,6 +19,7 @@ from typing import Any
 from orchestra_ops.domain.stack_config import BACKEND_PROJECT, SHARED_PROJECT
 from orchestra_ops.domain.yaml_text import load_yaml
 from orchestra_ops.errors import ConfigError
+from orchestra_ops.former_names import former_program_module
 
 Program = Callable[[], dict[str, Any]]
 
@@ -101,7 +102,8 @@ def our_program(project_dir: Path) -> ProjectProgram:
     entry = entry / "__main__.py" if entry.is_dir() else entry
     module = PROGRAM_MODULES[name]
     source = entry.read_text(encoding="utf-8") if entry.is_file() else ""
-    if runtime != "python" or not runs_program(source, module):
+    runs_ours = runs_program(source, module) or runs_program(source, former_program_module(module))
+    if runtime != "python" or not runs_ours:
         raise ConfigError(
             f"{path}: project {name!r} does not run {module}.program (runtime {runtime!r}, "
             f"entry point {entry}): another program lives here under our project's name, "

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import shutil
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -75,3 +77,17 @@ def test_a_main_directory_of_pulumi_yaml_is_followed(tmp_path: Path) -> None:
     (tmp_path / "Pulumi.yaml").write_text(meta.replace("python", "yaml"))
     with pytest.raises(ConfigError, match="runtime 'yaml'"):
         our_program(tmp_path)
+
+
+@pytest.mark.parametrize(("project", "program"), [("shared", shared), ("backend", backend)])
+def test_an_entry_point_written_before_the_move_still_runs_our_program(
+    tmp_path: Path, project: str, program: ModuleType
+) -> None:
+    """``__main__.py`` files that import from ``orchestra_ops.programs`` (the programs'
+    former home) are ours, and the import they make still finds the same program."""
+    shutil.copy(INFRA / project / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    former = f"from orchestra_ops.programs.{project} import program\n\nprogram()\n"
+    (tmp_path / "__main__.py").write_text(former)
+    assert our_program(tmp_path).program is program.program
+    # The import a CLI-driven `pulumi up` makes of that file:
+    assert importlib.import_module(f"orchestra_ops.programs.{project}").program is program.program
