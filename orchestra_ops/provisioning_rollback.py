@@ -64,7 +64,12 @@ def scratch_project(source: Path) -> Iterator[Path]:
         for path in source.iterdir():
             if path.is_file():
                 shutil.copy2(path, copy / path.name)
-        yield copy
+        try:
+            yield copy
+        except ConfigError as error:  # a file of the copy is at fault: name the user's own
+            named = str(error).replace(str(copy), str(source))
+            at = error.source.replace(str(copy), str(source)) if error.source else None
+            raise ConfigError(named, source=at) from error
 
 
 def undo_rollout(

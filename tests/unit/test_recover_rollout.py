@@ -227,3 +227,21 @@ def test_the_orphan_check_and_pending_settlement_leave_the_checkout_clean(
     assert [(c.status, c.orphans) for c in orphans] == [("checked", [])] * 2
     assert len(engine.selected) == 6 and all(checkout not in p.parents for p in engine.selected)
     untouched(checkout)
+
+
+def test_a_fault_found_in_the_scratch_copy_names_the_users_own_project(tmp_path: Path) -> None:
+    """recover works on a throwaway copy of the project; what it finds wrong there is said
+    of the user's directory, not of a temporary one that is gone when they read it."""
+    from orchestra_ops.adapters.pulumi.programs import our_program
+
+    project = tmp_path / "backend"
+    project.mkdir()
+    shutil.copy(INFRA / "backend" / "Pulumi.yaml", project / "Pulumi.yaml")
+    (project / "__main__.py").write_text("import pulumi\npulumi.export('legacy', 1)\n")
+    with pytest.raises(ConfigError, match="another program lives here") as raised:
+        with undo.scratch_project(project) as copy:
+            our_program(copy)
+    assert str(project / "Pulumi.yaml") in str(raised.value)
+    assert str(project / "__main__.py") in str(raised.value)
+    assert "orchestra-project-" not in str(raised.value)
+    assert raised.value.source == str(project / "Pulumi.yaml")
