@@ -128,13 +128,14 @@ def check_orphans(
 
 
 def _not_judged(environment: str, pending: PendingCheck) -> OrphanCheck:
-    why = "pending operations of a killed update are not settled"
-    if pending.status == UNCHECKED:
+    if pending.status == UNCHECKED:  # whether a killed update left any is not known
+        why = f"the pending operations of {pending.stack} could not be checked"
         return OrphanCheck(environment, UNCHECKED, note=f"{why} ({pending.note})")
     return OrphanCheck(
         environment,
         "skipped",
-        note=f"{why} (a dry run): the instances they launched would look like orphans",
+        note="pending operations of a killed update are not settled (a dry run): the "
+        "instances they launched would look like orphans",
     )
 
 

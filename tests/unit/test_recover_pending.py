@@ -182,3 +182,6 @@ def test_orphans_are_not_judged_where_pending_operations_are_unsettled(tmp_path:
     )
     assert (dev.status, prod.status) == ("unchecked", "skipped")
     assert "incorrect passphrase" in dev.note and not dev.orphans and not prod.terminated
+    # Settling could not even look: nothing says a killed update left anything.
+    assert dev.note.startswith("the pending operations of backend/dev could not be checked")
+    assert "pending operations of a killed update are not settled" in prod.note
