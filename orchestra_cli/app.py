@@ -42,9 +42,10 @@ EnvFile = Annotated[
 
 def _settings(env_file: Path | None) -> Settings:
     try:
-        if env_file is not None and not env_file.exists():
+        if env_file is not None and (env_file.is_dir() or not env_file.exists()):
+            what = "a directory, not a file" if env_file.is_dir() else "no such file"
             raise ConfigError(
-                f"--env-file {env_file}: no such file (`--env-file /dev/null` reads none)",
+                f"--env-file {env_file}: {what} (`--env-file /dev/null` reads none)",
                 source=str(env_file),
             )
         path = Path(".env") if env_file is None else env_file

@@ -220,3 +220,11 @@ def test_an_env_file_named_but_missing_is_refused_not_ignored(tmp_path: Path) ->
     result = CliRunner().invoke(app, ["doctor", "--env-file", str(missing)])
     assert result.exit_code == 2
     assert f"--env-file {missing}: no such file" in result.stderr
+
+
+@pytest.mark.parametrize("named", ["", "."])
+def test_an_env_file_that_is_a_directory_is_refused(named: str) -> None:
+    """`--env-file ''` (an empty variable in a script) is the current directory to a Path."""
+    result = CliRunner().invoke(app, ["doctor", "--env-file", named])
+    assert result.exit_code == 2
+    assert "--env-file .: a directory, not a file" in result.stderr
