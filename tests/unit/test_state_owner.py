@@ -171,6 +171,22 @@ def test_a_lost_passphrase_is_refused_not_replaced_while_stacks_exist(tmp_path: 
     assert (state / "pulumi" / "passphrase").exists()
 
 
+def test_an_empty_passphrase_file_is_refused_and_named(tmp_path: Path) -> None:
+    """A truncated file (a full disk, a bad restore) is no passphrase: said, never used."""
+    passphrase = tmp_path / "pulumi" / "passphrase"
+    passphrase.parent.mkdir(parents=True)
+    passphrase.write_text("\n")
+    with pytest.raises(ConfigError, match="no stack uses it yet: delete it") as raised:
+        choose_backend(settings(), tmp_path)
+    assert raised.value.source == str(passphrase)
+    stacks = tmp_path / "pulumi" / "state" / ".pulumi" / "stacks" / "orchestra-backend"
+    stacks.mkdir(parents=True)
+    (stacks / "dev.json").write_text("{}")
+    problem = passphrase_problem(settings(), tmp_path)  # what doctor shows
+    assert problem is not None and f"{passphrase} is empty: restore it from a backup" in problem
+    assert passphrase.read_text() == "\n"  # left for the operator to restore
+
+
 @pytest.mark.parametrize(
     ("url", "directory"),
     [

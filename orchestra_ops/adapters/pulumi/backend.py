@@ -130,7 +130,16 @@ def _passphrase(settings: PulumiSettings, root: Path, url: str, *, generate: boo
         if not generate:
             return None
         create_once(path, (secrets.token_urlsafe(32) + "\n").encode())
-    return path.read_text().strip()
+    passphrase = path.read_text().strip()
+    if not passphrase:  # never generated so: a truncated file, and no key to any secret
+        fix = (
+            "restore it from a backup of the state directory, or set "
+            "PULUMI_CONFIG_PASSPHRASE to the passphrase the stacks were encrypted with"
+            if _holds_stacks(url)
+            else "no stack uses it yet: delete it, and a new one is generated"
+        )
+        raise ConfigError(f"{path} is empty: {fix}", source=str(path))
+    return passphrase
 
 
 def state_owner(settings: PulumiSettings, state_dir: Path) -> str:
