@@ -40,15 +40,16 @@ def program_for(project: str) -> Program | None:
     return found
 
 
-def runs_program(entry_source: str, module: str) -> bool:
-    """Whether an entry point's source imports ``program`` from ``module`` and calls it."""
+def runs_program(entry_source: str, *modules: str) -> bool:
+    """Whether an entry point's source imports ``program`` from one of ``modules`` and calls
+    it."""
     try:
         tree = ast.parse(entry_source)
     except (SyntaxError, ValueError):
         return False
     imported = any(
         isinstance(node, ast.ImportFrom)
-        and node.module == module
+        and node.module in modules
         and any(alias.name == "program" and alias.asname is None for alias in node.names)
         for node in tree.body
     )
@@ -102,8 +103,7 @@ def our_program(project_dir: Path) -> ProjectProgram:
     entry = entry / "__main__.py" if entry.is_dir() else entry
     module = PROGRAM_MODULES[name]
     source = entry.read_text(encoding="utf-8") if entry.is_file() else ""
-    runs_ours = runs_program(source, module) or runs_program(source, former_program_module(module))
-    if runtime != "python" or not runs_ours:
+    if runtime != "python" or not runs_program(source, module, former_program_module(module)):
         raise ConfigError(
             f"{path}: project {name!r} does not run {module}.program (runtime {runtime!r}, "
             f"entry point {entry}): another program lives here under our project's name, "
