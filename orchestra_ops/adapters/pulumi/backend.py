@@ -115,6 +115,12 @@ WRONG_KEY_HINT = (
 )
 
 
+_LOST_KEY_FIX = (
+    "restore it from a backup of the state directory, or set PULUMI_CONFIG_PASSPHRASE to "
+    "the passphrase the stacks were encrypted with"
+)
+
+
 def _passphrase(settings: PulumiSettings, root: Path, url: str, *, generate: bool) -> str | None:
     if settings.config_passphrase is not None:
         return settings.config_passphrase.get_secret_value()
@@ -123,8 +129,7 @@ def _passphrase(settings: PulumiSettings, root: Path, url: str, *, generate: boo
         if _holds_stacks(url):  # a new one would not open them, and would hide the loss
             raise ConfigError(
                 f"{path} is missing, and the stacks in {url} were encrypted with the "
-                "passphrase it held: restore it from a backup of the state directory, or "
-                "set PULUMI_CONFIG_PASSPHRASE to that passphrase",
+                f"passphrase it held: {_LOST_KEY_FIX}",
                 source=str(path),
             )
         if not generate:
@@ -133,8 +138,7 @@ def _passphrase(settings: PulumiSettings, root: Path, url: str, *, generate: boo
     passphrase = path.read_text().strip()
     if not passphrase:  # never generated so: a truncated file, and no key to any secret
         fix = (
-            "restore it from a backup of the state directory, or set "
-            "PULUMI_CONFIG_PASSPHRASE to the passphrase the stacks were encrypted with"
+            _LOST_KEY_FIX
             if _holds_stacks(url)
             else "no stack uses it yet: delete it, and a new one is generated"
         )
