@@ -1,10 +1,16 @@
-"""The scale-out profile end to end: Prefect server on PostgreSQL, two workers on one pool.
+"""The scale-out profile end to end, set up as an operator would on other machines.
 
 The test starts Debian's PostgreSQL server itself (a throw-away cluster on 127.0.0.1 and
 a free port, as the ``postgres`` user when we are root), points ``prefect server start``
-at it through ``PREFECT_API_DATABASE_CONNECTION_URL``, deploys ``prefect.yaml``, starts
-two process workers of one concurrent run each, and sends them four security scans of a
-one-line repository (the scan's cost is not what this profile is about).
+at it through ``PREFECT_API_DATABASE_CONNECTION_URL``, and starts ``orchestra-ops
+sandbox``, which writes the workers' env file. The deployments are made the way ``make
+deploy`` makes them (``python -m deployments.source`` from a clean checkout of a
+repository, here a snapshot of this working tree), and that checkout is deleted
+afterwards, as if it were on another machine. Two process workers of one concurrent run
+each source the env file and start in empty directories of their own, neither holding
+the code: every run must clone the deployed commit (prefect.yaml's ``git_clone`` pull
+step) to find its flow. They are sent four security scans (the scan's cost is not what
+this profile is about).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import pwd
 import shlex
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -24,31 +31,32 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import yaml
 
-from orchestra_ops.sandbox.runner import Sandbox
 from tests.e2e.prefect_processes import (
     FINAL,
     POOL,
     PREFECT,
     REPO,
     SECURITY,
+    api_call,
     cli,
     environment,
     free_port,
-    snapshot_source,
+    snapshot_repository,
     start,
     stop,
     submitted_by,
     wait_healthy,
-    worker_environment,
 )
 
 PG_USER, PG_DATABASE = "orchestra", "prefect"
-WORKERS = ("scale-out-a", "scale-out-b")
+WORKERS = {"worker-east": "east", "worker-west": "west"}  # name -> its directory
 RUNS = 4
+#: The first run scans a directory of the example monorepo (one requirements file) by a
+#: path relative to the repository: found in the run's own clone of the deployed commit.
+RELATIVE_TARGET = "examples/orchestra-main/infrastructure/pulumi"
 
 
 def _pg_bin() -> Path | None:
@@ -152,20 +160,21 @@ def _postgres() -> Iterator[Postgres]:
 
 @dataclass
 class ScaleOut:
-    """The running cluster, server and workers."""
+    """The running cluster and server, the repository the runs clone, and the workers."""
 
     api_url: str
     postgres: Postgres
+    origin: Path
+    commit: str
+    deployer: Path
     target: Path
     reports: Path
+    workers: dict[str, Path]
     worker_logs: dict[str, Path]
 
     def api(self, method: str, path: str, body: Any = None) -> Any:
         """One call to the server's REST API (JSON in, JSON out)."""
-        with httpx.Client(base_url=self.api_url, timeout=30) as client:
-            answer = client.request(method, path, json=body)
-        answer.raise_for_status()
-        return answer.json()
+        return api_call(self.api_url, method, path, body)
 
     def tails(self, lines: int = 25) -> str:
         """The last lines of each worker's log, for failure messages."""
@@ -176,18 +185,41 @@ class ScaleOut:
 
     def wait_workers_online(self) -> None:
         """Both workers have registered with the pool (so both poll before runs exist)."""
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             online = {w["name"] for w in self.api("POST", f"/work_pools/{POOL}/workers/filter", {})}
             if online >= set(WORKERS):
                 return
             time.sleep(1)
-        pytest.fail(f"workers not registered after 60 s:\n{self.tails()}")
+        pytest.fail(f"workers not registered after 90 s:\n{self.tails()}")
+
+
+def _git(*args: str) -> str:
+    return subprocess.run(["git", *args], capture_output=True, text=True, check=True).stdout
+
+
+def _wait_for(path: Path, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while not path.exists():
+        assert process.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, f"no {path} after 60 s:\n{log.read_text()}"
+        time.sleep(0.2)
+
+
+def _deploy(deployer: Path, env: dict[str, str]) -> str:
+    """`make deploy`'s deploy line, run in the deploying checkout."""
+    command = [sys.executable, "-m", "deployments.source", PREFECT, "--no-prompt", "deploy"]
+    done = subprocess.run(
+        [*command, "--all"], cwd=deployer, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, f"deploy failed:\n{done.stdout}\n{done.stderr}"
+    return done.stdout
 
 
 @pytest.fixture(scope="module")
 def scale_out(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScaleOut]:
-    """PostgreSQL, server, sandbox, pool, deployments, two workers; all stopped at the end."""
+    """PostgreSQL, server, sandbox (its CLI), pool, deployments from a since-deleted
+    checkout, two workers in directories of their own; all stopped at the end."""
     tmp = tmp_path_factory.mktemp("scale-out")
     port = free_port()
     api_url = f"http://127.0.0.1:{port}/api"
@@ -204,24 +236,52 @@ def scale_out(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScaleOut]:
         server_args = ["server", "start", "--host", "127.0.0.1", "--port", str(port)]
         server = start([PREFECT, *server_args], server_env, server_log)
         cleanup.callback(stop, server)  # runs before the cluster stops
-        endpoints = cleanup.enter_context(Sandbox(tmp / "sandbox"))
+        endpoints_file, sandbox_log = tmp / "sandbox" / "endpoints.json", tmp / "sandbox.log"
+        sandbox_args = [str(Path(PREFECT).parent / "orchestra-ops"), "sandbox"]
+        sandbox_env = {**env, "ORCHESTRA_STATE_DIR": str(tmp / "sandbox-state")}
+        sandbox = start(
+            [*sandbox_args, "--endpoints-file", str(endpoints_file)], sandbox_env, sandbox_log
+        )
+        cleanup.callback(stop, sandbox)
+        origin, deployer = snapshot_repository(tmp), tmp / "deployer"
+        _git("clone", "-q", str(origin), str(deployer))
         target = tmp / "tiny-repo"
         target.mkdir()
         (target / "requirements.txt").write_text("pyyaml==5.3\n")  # one known advisory
-        worker_env = worker_environment(env, endpoints, tmp / "state", target)
+        worker_env_file = endpoints_file.with_suffix(".env")
+        _wait_for(worker_env_file, sandbox, sandbox_log)
         wait_healthy(api_url, server, server_log)
         cli(["work-pool", "create", POOL, "--type", "process"], env)
-        cli(["--no-prompt", "deploy", "--all"], {**worker_env, **snapshot_source(tmp)})
-        logs = {name: tmp / f"{name}.log" for name in WORKERS}
-        for name, log in logs.items():
+        # PWD as a shell in the deploying checkout has it (a `{{ $PWD }}` step would store it).
+        deploy_env = {**env, "ORCHESTRA_TARGET_REPO": str(target), "PWD": str(deployer)}
+        said = _deploy(deployer, deploy_env)
+        commit = _git("-C", str(origin), "rev-parse", "HEAD").strip()
+        assert f"deploying commit {commit} of {origin}" in said, said
+        shutil.rmtree(deployer)  # deployed from, and gone: as if on another machine
+        # The worker's own environment: the server and a shared state dir; the sandbox's
+        # settings come only from the env file it sources.
+        worker_env = {
+            **env,
+            "ORCHESTRA_STATE_DIR": str(tmp / "state"),
+            "PREFECT_WORKER_QUERY_SECONDS": "2",
+        }
+        workers, logs = {}, {}
+        for name, directory in WORKERS.items():
+            workers[name], logs[name] = tmp / directory, tmp / f"{name}.log"
+            workers[name].mkdir()
             # One run at a time each, so the second worker is certain to get work.
-            args = ["worker", "start", "--pool", POOL, "--name", name, "--limit", "1"]
-            cleanup.callback(stop, start([PREFECT, *args], worker_env, log))
-        yield ScaleOut(api_url, postgres, target, tmp / "reports", logs)
+            worker = f"{PREFECT} worker start --pool {POOL} --name {name} --limit 1"
+            script = f". {shlex.quote(str(worker_env_file))} && exec {worker}"
+            cleanup.callback(
+                stop, start(["bash", "-c", script], worker_env, logs[name], workers[name])
+            )
+        yield ScaleOut(
+            api_url, postgres, origin, commit, deployer, target, tmp / "reports", workers, logs
+        )
 
 
 def _wait_all_final(stack: ScaleOut, run_ids: list[str]) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + 150
+    deadline = time.monotonic() + 240
     while True:
         runs: list[dict[str, Any]] = stack.api(
             "POST", "/flow_runs/filter", {"flow_runs": {"id": {"any_": run_ids}}}
@@ -230,19 +290,38 @@ def _wait_all_final(stack: ScaleOut, run_ids: list[str]) -> list[dict[str, Any]]
             return runs
         if time.monotonic() > deadline:
             states = [r["state"]["name"] for r in runs]
-            pytest.fail(f"runs not finished after 150 s: {states}\n{stack.tails()}")
+            pytest.fail(f"runs not finished after 240 s: {states}\n{stack.tails()}")
         time.sleep(1)
 
 
+def test_every_deployment_stores_a_repository_and_commit_not_a_path(scale_out: ScaleOut) -> None:
+    """The pull step the server hands every worker: clone this commit; no deploying path."""
+    deployments = scale_out.api("POST", "/deployments/filter", {})
+    assert len(deployments) == len(_deployment_names())
+    for deployment in deployments:
+        assert deployment["pull_steps"] == [
+            {
+                "prefect.deployments.steps.git_clone": {
+                    "repository": str(scale_out.origin),
+                    "commit_sha": scale_out.commit,
+                }
+            }
+        ], deployment["name"]
+        assert str(scale_out.deployer) not in json.dumps(deployment)
+
+
 def test_runs_spread_over_both_workers_and_complete(scale_out: ScaleOut) -> None:
-    """Four scans at once: all Completed, each submitted by one worker, both workers used."""
+    """Four scans at once over two workers of one slot each: all Completed, each run once,
+    both workers used, the sandbox's advisory feeds reached (no scanner error), a relative
+    repository path found in the run's clone, and nothing written into the workers' own
+    directories (each run cloned into a directory of its own)."""
     scale_out.wait_workers_online()
     deployment = scale_out.api("GET", f"/deployments/name/{SECURITY}")
     run_ids = []
     for i in range(RUNS):
         params = {
-            "repo_path": str(scale_out.target),
-            "fail_on_findings": False,  # the example's findings are reported, not fatal
+            "repo_path": RELATIVE_TARGET if i == 0 else str(scale_out.target),
+            "fail_on_findings": False,  # the findings are reported, not fatal
             "out_dir": str(scale_out.reports / f"run-{i}"),  # concurrent runs, separate reports
         }
         body = {"parameters": {"params": params}}
@@ -264,10 +343,14 @@ def test_runs_spread_over_both_workers_and_complete(scale_out: ScaleOut) -> None
     for i in range(RUNS):
         report = json.loads((scale_out.reports / f"run-{i}" / "report.json").read_text())
         assert report["scan_errors"] == [] and report["summary"]["failing"] > 0, report
+    assert all(list(directory.iterdir()) == [] for directory in scale_out.workers.values())
 
 
 def test_server_state_lives_in_postgres(scale_out: ScaleOut) -> None:
     """The deployments of prefect.yaml are rows of the PostgreSQL database."""
-    names = {d["name"] for d in yaml.safe_load((REPO / "prefect.yaml").read_text())["deployments"]}
     rows = scale_out.postgres.query("select name from deployment")
-    assert set(rows.splitlines()) == names
+    assert set(rows.splitlines()) == _deployment_names()
+
+
+def _deployment_names() -> set[str]:
+    return {d["name"] for d in yaml.safe_load((REPO / "prefect.yaml").read_text())["deployments"]}
