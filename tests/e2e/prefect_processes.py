@@ -1,8 +1,8 @@
 """Real Prefect processes for the end-to-end tests: server, CLI and workers as children.
 
 Shared by ``test_deployments.py`` (SQLite, one worker) and ``test_scale_out.py``
-(PostgreSQL, two workers in directories of their own). Every child runs in its own process group, so stopping it
-also stops the flow-run processes it started.
+(PostgreSQL, two workers in directories of their own). Every child runs in its own
+process group, so stopping it also stops the flow-run processes it started.
 """
 
 from __future__ import annotations
