@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from orchestra_ops.adapters._http import retry_after_seconds
+from orchestra_ops.adapters._http import retry_after_seconds, tls_context
 from orchestra_ops.errors import (
     VercelConflict,
     VercelError,
@@ -52,6 +52,7 @@ class VercelHttp:
             headers={"Authorization": f"Bearer {token.get_secret_value()}"},
             transport=transport,
             timeout=timeout_s,
+            verify=tls_context(),
         )
 
     def __repr__(self) -> str:

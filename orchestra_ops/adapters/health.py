@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from orchestra_ops.adapters._http import tls_context
 from orchestra_ops.domain.frontend.gate import GateCheck
 from orchestra_ops.domain.health import (
     GateProgress,
@@ -36,7 +37,9 @@ class HttpProber:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self._edge = edge_url.rstrip("/") if edge_url else None
-        self._client = httpx.Client(timeout=timeout_s, transport=transport, follow_redirects=False)
+        self._client = httpx.Client(
+            timeout=timeout_s, transport=transport, follow_redirects=False, verify=tls_context()
+        )
 
     def probe(self, url: str, marker: str | None = None) -> ProbeResult:
         """GET ``url``; never raises: a failure is a ProbeResult with no status."""

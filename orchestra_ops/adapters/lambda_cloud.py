@@ -16,7 +16,7 @@ import httpx
 from pydantic import SecretStr
 
 from orchestra_ops.adapters import _lambda_codec as codec
-from orchestra_ops.adapters._http import ClosesOnExit
+from orchestra_ops.adapters._http import ClosesOnExit, tls_context
 from orchestra_ops.adapters._lambda_http import Call, LambdaHttp
 from orchestra_ops.domain.lambda_cloud import (
     Filesystem,
@@ -65,6 +65,7 @@ class LambdaCloudClient(ClosesOnExit):
             headers={"Authorization": f"Bearer {secret}", "Accept": "application/json"},
             transport=transport,
             timeout=timeout_s,
+            verify=tls_context(),
         )
         self._http = LambdaHttp(
             self._client, secret=secret, max_retry_after_s=max_retry_after_s, sleep=sleep

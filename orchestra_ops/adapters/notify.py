@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import httpx
 from pydantic import SecretStr
 
-from orchestra_ops.adapters._http import ClosesOnExit, retry_after_seconds
+from orchestra_ops.adapters._http import ClosesOnExit, retry_after_seconds, tls_context
 from orchestra_ops.domain.notifications import Notice, render_slack
 
 
@@ -51,7 +51,9 @@ class WebhookNotifier(ClosesOnExit):
     ) -> None:
         self._url = url
         self._timeout = httpx.Timeout(timeout_s)
-        self._transport = transport if transport is not None else httpx.HTTPTransport()
+        self._transport = (
+            transport if transport is not None else httpx.HTTPTransport(verify=tls_context())
+        )
         self._retry_delay_s = retry_delay_s
         self._max_retry_after_s = max_retry_after_s
 

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import http.server
+import ssl
+import subprocess
+import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from starlette.applications import Starlette
@@ -55,6 +60,43 @@ def test_refused_connection_is_a_result_not_an_exception() -> None:
     prober.close()
     assert result.status is None
     assert result.error == "ConnectError"
+
+
+@pytest.fixture
+def self_signed_https(tmp_path: Path) -> Iterator[str]:
+    """An HTTPS server on loopback whose certificate no CA signed; its base URL."""
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"),
+            *("-keyout", str(key), "-out", str(cert)),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    server = http.server.HTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_every_prober_still_verifies_certificates(self_signed_https: str) -> None:
+    """Clients share one TLS context (loaded once per process): it still refuses a
+    certificate no trusted CA signed, for the first client and the next alike."""
+    for _ in range(2):
+        prober = HttpProber(timeout_s=5)
+        result = prober.probe(self_signed_https)
+        prober.close()
+        assert result.status is None
+        assert result.error == "ConnectError"
 
 
 def test_gate_waits_for_consecutive_successes(backend: tuple[Backend, ServedApp]) -> None:

@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 import httpx
 
-from orchestra_ops.adapters._http import ClosesOnExit
+from orchestra_ops.adapters._http import ClosesOnExit, tls_context
 from orchestra_ops.adapters.scanners.normalise import enrich_with_osv
 from orchestra_ops.domain.security.findings import Finding
 from orchestra_ops.errors import ScanError
@@ -30,7 +30,9 @@ class OsvClient(ClosesOnExit):
         timeout_s: float = 10.0,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self._client = httpx.Client(base_url=self.base_url, transport=transport, timeout=timeout_s)
+        self._client = httpx.Client(
+            base_url=self.base_url, transport=transport, timeout=timeout_s, verify=tls_context()
+        )
 
     def close(self) -> None:
         """Close the connection pool."""

@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp
 
+from orchestra_ops.adapters._http import tls_context
 from orchestra_ops.sandbox.faults import FaultMiddleware, FaultPlan, RequestLog
 from orchestra_ops.sandbox.lambda_cloud.app import build_app
 from orchestra_ops.sandbox.lambda_cloud.envelope import error_body_for_status
@@ -74,7 +75,7 @@ class LambdaCloudEmulator:
         if url is None:
             return JSONResponse({"error": "instance is not active"}, status_code=502)
         try:
-            async with httpx.AsyncClient(timeout=60.0) as client:
+            async with httpx.AsyncClient(timeout=60.0, verify=tls_context()) as client:
                 answer = await client.get(url)
         except httpx.HTTPError as error:
             return JSONResponse({"error": type(error).__name__}, status_code=502)

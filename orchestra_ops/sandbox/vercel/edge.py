@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
 
+from orchestra_ops.adapters._http import tls_context
 from orchestra_ops.sandbox.vercel import build_output, routing
 from orchestra_ops.sandbox.vercel.conditions import RequestFacts
 from orchestra_ops.sandbox.vercel.deployments import under_root
@@ -238,7 +239,7 @@ async def _proxy(request: Request, decision: routing.Proxy) -> Response:
         )
     headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_HEADERS}
     try:
-        async with httpx.AsyncClient(timeout=_PROXY_TIMEOUT_S) as client:
+        async with httpx.AsyncClient(timeout=_PROXY_TIMEOUT_S, verify=tls_context()) as client:
             upstream = await client.request(
                 request.method, decision.url, headers=headers, content=await request.body()
             )
