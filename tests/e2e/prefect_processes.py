@@ -23,6 +23,7 @@ import httpx
 import pytest
 
 from orchestra_ops.sandbox.runner import Endpoints
+from tests import loopback
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -80,7 +81,7 @@ def wait_healthy(api_url: str, server: subprocess.Popen[bytes], log: Path) -> No
         if server.poll() is not None:
             pytest.fail(f"prefect server exited ({server.returncode}):\n{log.read_text()}")
         with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{api_url}/health", timeout=2).status_code == 200:
+            if loopback.get(f"{api_url}/health", timeout=2).status_code == 200:
                 return
         time.sleep(0.5)
     pytest.fail(f"prefect server not healthy after 150 s:\n{log.read_text()[-3000:]}")
@@ -162,7 +163,7 @@ def api_call(api_url: str, method: str, path: str, body: Any = None) -> Any:
     """One call to the server's REST API (JSON in, JSON out); a busy SQLite server's 503
     is asked again."""
     for attempt in range(4):
-        answer = httpx.request(method, f"{api_url}{path}", json=body, timeout=30)
+        answer = loopback.request(method, f"{api_url}{path}", json=body, timeout=30)
         if answer.status_code != 503:
             break
         time.sleep(1 + attempt)

@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 import yaml
 from prefect.settings import PREFECT_API_URL, temporary_settings
@@ -47,6 +46,7 @@ from orchestra_ops.sandbox.runner import Endpoints, Sandbox
 from orchestra_ops.sandbox.server import serve_in_thread
 from orchestra_ops.settings import PulumiSettings
 from orchestra_ops.trigger import Exit
+from tests import loopback
 from tests.e2e.prefect_processes import (
     BIN,
     FINAL,
@@ -95,7 +95,7 @@ class Stack:
     def api(self, method: str, path: str, body: Any = None) -> Any:
         """One call to the server's REST API (JSON in, JSON out); a busy SQLite server's 503
         is asked again, as Prefect's client does."""
-        with httpx.Client(base_url=self.api_url, timeout=30) as client:
+        with loopback.Client(base_url=self.api_url, timeout=30) as client:
             for attempt in range(4):
                 answer = client.request(method, path, json=body)
                 if answer.status_code != 503:

@@ -11,6 +11,7 @@ from flows.frontend_migration import FrontendMigrationParams
 from flows.params import HealthParams
 from orchestra_ops.sandbox.runner import Endpoints, Sandbox
 from orchestra_ops.sandbox.server import ServedApp
+from tests import loopback
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "orchestra-main"
 
@@ -39,7 +40,7 @@ def params(
 
 def served(endpoints: Endpoints, project: str, path: str = "/") -> httpx.Response:
     """What production of ``project`` answers at ``path`` (through the sandbox edge)."""
-    return httpx.get(
+    return loopback.get(
         f"{endpoints.vercel_edge_url}{path}", headers={"host": f"{project}.vercel.app"}
     )
 

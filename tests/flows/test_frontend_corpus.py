@@ -19,6 +19,7 @@ from flows.frontend_migration import FrontendMigrationParams, HealthParams, fron
 from orchestra_ops.errors import ConfigError
 from orchestra_ops.sandbox.runner import Endpoints, Sandbox
 from orchestra_ops.sandbox.server import ServedApp
+from tests import loopback
 
 CORPUS = Path(__file__).resolve().parents[1] / "frontend_corpus"
 HAS_NODE = shutil.which("npm") is not None and shutil.which("node") is not None
@@ -58,13 +59,13 @@ def _params(
 
 
 def _traffic(endpoints: Endpoints) -> list[dict[str, object]]:
-    answer = httpx.get(f"{endpoints.admin_url}/vercel/traffic")
+    answer = loopback.get(f"{endpoints.admin_url}/vercel/traffic")
     answer.raise_for_status()
     return list(answer.json()["entries"])
 
 
 def _clear(endpoints: Endpoints) -> None:
-    httpx.delete(f"{endpoints.admin_url}/vercel/traffic").raise_for_status()
+    loopback.delete(f"{endpoints.admin_url}/vercel/traffic").raise_for_status()
 
 
 def _mutating(endpoints: Endpoints) -> list[str]:
@@ -83,7 +84,7 @@ def _only_deployment(runner: Sandbox, name: str) -> tuple[Any, dict[str, Any]]:
 
 
 def _served(endpoints: Endpoints, project: str, path: str) -> httpx.Response:
-    return httpx.get(
+    return loopback.get(
         f"{endpoints.vercel_edge_url}{path}", headers={"host": f"{project}.vercel.app"}
     )
 

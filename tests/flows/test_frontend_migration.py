@@ -16,6 +16,7 @@ from flows.frontend_migration import FrontendMigrationParams, HealthParams, fron
 from orchestra_ops.errors import DeploymentFailed, HealthCheckFailed, RolledBack
 from orchestra_ops.sandbox.runner import Endpoints, Sandbox
 from orchestra_ops.sandbox.server import ServedApp
+from tests import loopback
 from tests.killing import flow_in_worker, kill_when
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "orchestra-main"
@@ -66,7 +67,7 @@ def _params(repo: Path, backend: ServedApp, **changes: object) -> FrontendMigrat
 
 
 def _production(endpoints: Endpoints, path: str = "/") -> httpx.Response:
-    return httpx.get(
+    return loopback.get(
         f"{endpoints.vercel_edge_url}{path}", headers={"host": "orchestra-admin.vercel.app"}
     )
 

@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from orchestra_ops.adapters.scanners.safety import safety_url_env
@@ -26,6 +25,7 @@ from orchestra_ops.sandbox.feeds import Feeds, NpmRegistryFeed, ServedFeeds
 from orchestra_ops.sandbox.feeds.npm_registry import BULK_PATH
 from orchestra_ops.sandbox.feeds.safety import build_safety_db, write_safety_db
 from orchestra_ops.sandbox.server import serve_in_thread
+from tests import loopback
 
 BIN = Path(sys.executable).parent
 TOOL_TIMEOUT_S = 120
@@ -302,15 +302,15 @@ def test_npm_audit_reports_an_error_when_the_advisory_endpoint_answers_500(
 
 def test_osv_looks_records_up_by_id_or_alias(served: ServedFeeds) -> None:
     """GET /v1/vulns/{id}: GHSA records carry the severity; aliases resolve; else 404."""
-    ghsa = httpx.get(f"{served.osv.url}/v1/vulns/GHSA-6757-jp84-gxfx").json()
+    ghsa = loopback.get(f"{served.osv.url}/v1/vulns/GHSA-6757-jp84-gxfx").json()
     assert ghsa["severity"] == [
         {"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}
     ]
     assert ghsa["database_specific"]["severity"] == "CRITICAL"
-    by_alias = httpx.get(f"{served.osv.url}/v1/vulns/CVE-2019-11236").json()
+    by_alias = loopback.get(f"{served.osv.url}/v1/vulns/CVE-2019-11236").json()
     assert by_alias["id"] == "PYSEC-2019-132"
     assert "severity" not in by_alias and "database_specific" not in by_alias
-    missing = httpx.get(f"{served.osv.url}/v1/vulns/CVE-1999-0001")
+    missing = loopback.get(f"{served.osv.url}/v1/vulns/CVE-1999-0001")
     assert missing.status_code == 404
     assert missing.json()["message"] == "Bug not found."
 
@@ -318,16 +318,18 @@ def test_osv_looks_records_up_by_id_or_alias(served: ServedFeeds) -> None:
 def test_osv_query_and_querybatch(served: ServedFeeds) -> None:
     """Queries match names canonically and versions by range; bad queries are a 400."""
     query = {"package": {"name": "Jinja2", "ecosystem": "PyPI"}, "version": "2.10"}
-    found = httpx.post(f"{served.osv.url}/v1/query", json=query).json()
+    found = loopback.post(f"{served.osv.url}/v1/query", json=query).json()
     assert [v["id"] for v in found["vulns"]] == ["PYSEC-2019-217", "GHSA-462w-v97r-4m45"]
     clean = {"package": {"name": "jinja2", "ecosystem": "PyPI"}, "version": "2.10.1"}
-    assert httpx.post(f"{served.osv.url}/v1/query", json=clean).json() == {}
-    batch = httpx.post(f"{served.osv.url}/v1/querybatch", json={"queries": [query, clean]}).json()
+    assert loopback.post(f"{served.osv.url}/v1/query", json=clean).json() == {}
+    batch = loopback.post(
+        f"{served.osv.url}/v1/querybatch", json={"queries": [query, clean]}
+    ).json()
     assert [[v["id"] for v in r.get("vulns", [])] for r in batch["results"]] == [
         ["PYSEC-2019-217", "GHSA-462w-v97r-4m45"],
         [],
     ]
-    bad = httpx.post(f"{served.osv.url}/v1/query", json={"commit": "abc"})
+    bad = loopback.post(f"{served.osv.url}/v1/query", json={"commit": "abc"})
     assert bad.status_code == 400
 
 
@@ -335,8 +337,8 @@ def test_npm_bulk_accepts_gzipped_and_plain_bodies(served: ServedFeeds) -> None:
     """npm gzips the bulk body; plain JSON works the same; garbage is a 400."""
     body = json.dumps({"minimist": ["1.2.5"], "lodash": ["4.17.21"]}).encode()
     url = f"{served.npm.url}{BULK_PATH}"
-    zipped = httpx.post(url, content=gzip.compress(body), headers={"content-encoding": "gzip"})
-    plain = httpx.post(url, content=body, headers={"content-type": "application/json"})
+    zipped = loopback.post(url, content=gzip.compress(body), headers={"content-encoding": "gzip"})
+    plain = loopback.post(url, content=body, headers={"content-type": "application/json"})
     assert zipped.status_code == plain.status_code == 200
     assert zipped.json() == plain.json()
     advisory = plain.json()["minimist"][0]
@@ -344,7 +346,7 @@ def test_npm_bulk_accepts_gzipped_and_plain_bodies(served: ServedFeeds) -> None:
     assert advisory["severity"] == "critical"
     assert advisory["cvss"]["vectorString"].startswith("CVSS:3.1/")
     assert "lodash" not in plain.json()
-    assert httpx.post(url, content=b"\x1f\x8bnot gzip").status_code == 400
+    assert loopback.post(url, content=b"\x1f\x8bnot gzip").status_code == 400
 
 
 def test_npm_packuments_plain_and_scoped() -> None:
@@ -367,7 +369,7 @@ def test_npm_packuments_plain_and_scoped() -> None:
     }
     feed = NpmRegistryFeed(records=[scoped_record], tool_ids=tool_ids)
     with serve_in_thread(feed.app()) as registry:
-        scoped = httpx.get(f"{registry.url}/@acme%2fwidget")
+        scoped = loopback.get(f"{registry.url}/@acme%2fwidget")
         assert scoped.status_code == 200
         document = scoped.json()
         assert document["name"] == "@acme/widget"
@@ -375,20 +377,20 @@ def test_npm_packuments_plain_and_scoped() -> None:
         assert document["versions"]["1.0.0"]["dist"]["tarball"] == (
             f"{registry.url}/@acme/widget/-/widget-1.0.0.tgz"
         )
-        assert httpx.get(f"{registry.url}/lodash").json()["versions"].keys() == {"4.17.21"}
-        missing = httpx.get(f"{registry.url}/left-pad")
+        assert loopback.get(f"{registry.url}/lodash").json()["versions"].keys() == {"4.17.21"}
+        missing = loopback.get(f"{registry.url}/left-pad")
         assert (missing.status_code, missing.json()) == (404, {"error": "Not found"})
 
 
 def test_safety_stub_answers_the_start_up_handshake_only(served: ServedFeeds) -> None:
     """HEAD and GET of the OpenID configuration, the empty JWKS, and 404 for anything else."""
     config_url = f"{served.safety.url}/.well-known/openid-configuration"
-    assert httpx.head(config_url).status_code == 200
-    config = httpx.get(config_url).json()
+    assert loopback.head(config_url).status_code == 200
+    config = loopback.get(config_url).json()
     assert config["jwks_uri"] == f"{served.safety.url}/jwks"
     assert config["issuer"].startswith(served.safety.url)
-    assert httpx.get(config["jwks_uri"]).json() == {"keys": []}
-    assert httpx.get(f"{served.safety.url}/cli/api/v1/initialize").status_code == 404
+    assert loopback.get(config["jwks_uri"]).json() == {"keys": []}
+    assert loopback.get(f"{served.safety.url}/cli/api/v1/initialize").status_code == 404
 
 
 def test_each_feed_has_its_own_faults_through_the_admin_app(
@@ -396,12 +398,12 @@ def test_each_feed_has_its_own_faults_through_the_admin_app(
 ) -> None:
     """A fault set on one feed over the admin endpoint leaves the others answering."""
     with serve_in_thread(admin_app(feeds.administered())) as admin:
-        created = httpx.post(
+        created = loopback.post(
             f"{admin.url}/osv/faults", json={"path": "/v1/vulns/.*", "status": 503}
         )
         assert created.status_code == 201
-        assert httpx.get(f"{served.osv.url}/v1/vulns/PYSEC-2018-28").status_code == 503
-        assert httpx.get(f"{served.npm.url}/lodash").status_code == 200
-        log = httpx.get(f"{admin.url}/osv/requests").json()
+        assert loopback.get(f"{served.osv.url}/v1/vulns/PYSEC-2018-28").status_code == 503
+        assert loopback.get(f"{served.npm.url}/lodash").status_code == 200
+        log = loopback.get(f"{admin.url}/osv/requests").json()
         assert [(e["path"], e["status"]) for e in log] == [("/v1/vulns/PYSEC-2018-28", 503)]
     assert set(feeds.plans) == set(feeds.logs) == {"osv", "safety", "npm"}

@@ -15,6 +15,7 @@ import pytest
 from orchestra_ops.sandbox.admin import admin_app
 from orchestra_ops.sandbox.lambda_cloud import LambdaCloudEmulator
 from orchestra_ops.sandbox.server import ServedApp, serve_in_thread
+from tests import loopback
 
 KEY = "test-lambda-key"
 BOOT_S = 60.0
@@ -63,7 +64,7 @@ def _start(server: tuple[Swappable, ServedApp], **options: Any) -> Iterator[Env]
     clock = FakeClock()
     emulator = LambdaCloudEmulator(api_key=KEY, clock=clock, **options)
     swappable.app = emulator.app()
-    with httpx.Client(
+    with loopback.Client(
         base_url=f"{api.url}/api/v1", headers={"Authorization": f"Bearer {KEY}"}, timeout=10
     ) as client:
         yield Env(emulator, api, client, clock)
@@ -127,7 +128,7 @@ def launch(env: Env, **overrides: Any) -> str:
 )
 def test_every_documented_auth_scheme_is_accepted(env: Env, header: str) -> None:
     """Bearer, Basic base64("key:") and the bare `Basic <key>` all authenticate."""
-    answer = httpx.get(f"{env.api.url}/api/v1/instances", headers={"Authorization": header})
+    answer = loopback.get(f"{env.api.url}/api/v1/instances", headers={"Authorization": header})
     assert data(answer) == []
 
 
@@ -145,7 +146,7 @@ def test_missing_or_wrong_key_is_401_with_the_required_suggestion(
 ) -> None:
     """Every endpoint refuses without the key; Unauthorized requires a suggestion."""
     for method, path in [("GET", "/instances"), ("POST", "/instance-operations/launch")]:
-        answer = httpx.request(method, f"{env.api.url}/api/v1{path}", headers=headers)
+        answer = loopback.request(method, f"{env.api.url}/api/v1{path}", headers=headers)
         err = error(answer, 401, "global/invalid-api-key")
         assert err["suggestion"] == "Check your API key or create a new one, then try again."
         assert KEY not in answer.text
@@ -185,7 +186,7 @@ def test_instance_boots_then_activates_on_the_clock_with_ip_only_when_active(env
     assert {"ssh_key_names", "file_system_names"} <= set(active)
     url = env.emulator.instance_health_url(instance_id)
     assert url is not None and url.startswith("http://127.0.0.1:")
-    assert httpx.get(url).json() == {"status": "ok", "instance_id": instance_id}
+    assert loopback.get(url).json() == {"status": "ok", "instance_id": instance_id}
 
 
 def test_quantity_is_optional_and_accepted(env: Env) -> None:
@@ -513,17 +514,17 @@ def test_health_endpoint_modes(env: Env) -> None:
     env.clock.advance(BOOT_S)
     url = env.emulator.instance_health_url(instance_id)
     assert url is not None
-    api = httpx.get(url.replace("/health", "/api/users"))
+    api = loopback.get(url.replace("/health", "/api/users"))
     assert api.json() == {"status": "ok", "instance_id": instance_id, "path": "/api/users"}
     env.emulator.set_health(instance_id, "fail")
-    assert httpx.get(url).status_code == 503
+    assert loopback.get(url).status_code == 503
     env.emulator.set_health(instance_id, "hang")
     with pytest.raises(httpx.ReadTimeout):
-        httpx.get(url, timeout=0.2)
+        loopback.get(url, timeout=0.2)
     env.emulator.set_health(instance_id, "recover")
-    assert [httpx.get(url).status_code for _ in range(3)] == [503, 503, 200]
+    assert [loopback.get(url).status_code for _ in range(3)] == [503, 503, 200]
     env.emulator.set_health(instance_id, "ok")
-    assert httpx.get(url).json()["status"] == "ok"
+    assert loopback.get(url).json()["status"] == "ok"
     with pytest.raises(ValueError, match="health mode"):
         env.emulator.set_health(instance_id, "sideways")
 
@@ -534,23 +535,23 @@ def test_admin_routes_control_the_emulator(env: Env) -> None:
         base = f"{admin.url}/lambda"
         add_key(env)
         instance_id = launch(env)
-        assert httpx.get(f"{base}/instances/{instance_id}/health-url").status_code == 404
+        assert loopback.get(f"{base}/instances/{instance_id}/health-url").status_code == 404
         env.clock.advance(BOOT_S)
-        url = httpx.get(f"{base}/instances/{instance_id}/health-url").json()["url"]
-        put = httpx.put(f"{base}/instances/{instance_id}/health", json={"mode": "fail"})
+        url = loopback.get(f"{base}/instances/{instance_id}/health-url").json()["url"]
+        put = loopback.put(f"{base}/instances/{instance_id}/health", json={"mode": "fail"})
         assert put.status_code == 200
-        assert httpx.get(url).status_code == 503
+        assert loopback.get(url).status_code == 503
         capacity = {"instance_type": "gpu_1x_a10", "regions": ["me-west-1"]}
-        assert httpx.put(f"{base}/capacity", json=capacity).status_code == 200
+        assert loopback.put(f"{base}/capacity", json=capacity).status_code == 200
         types = data(env.client.get("/instance-types"))
         assert [r["name"] for r in types["gpu_1x_a10"]["regions_with_capacity_available"]] == [
             "me-west-1"
         ]
-        never = httpx.post(f"{base}/never-activate", json={"target": "gpu_1x_gh200"})
+        never = loopback.post(f"{base}/never-activate", json={"target": "gpu_1x_gh200"})
         assert never.status_code == 200
-        bad = httpx.post(f"{base}/never-activate", json={"target": "nothing"})
+        bad = loopback.post(f"{base}/never-activate", json={"target": "nothing"})
         assert bad.status_code == 400
-        log = httpx.get(f"{base}/requests").json()
+        log = loopback.get(f"{base}/requests").json()
         assert ("POST", "/api/v1/instance-operations/launch", 200) in [
             (e["method"], e["path"], e["status"]) for e in log
         ]
@@ -570,7 +571,7 @@ def test_concurrent_launches_are_all_recorded(env: Env) -> None:
     headers = {"Authorization": f"Bearer {KEY}"}
 
     def launch_three() -> list[str]:
-        with httpx.Client(headers=headers, timeout=10) as client:
+        with loopback.Client(headers=headers, timeout=10) as client:
             answer = client.post(root, json=launch_body(quantity=3))
             return list(data(answer)["instance_ids"])
 

@@ -11,7 +11,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from typer.testing import CliRunner
 
@@ -20,6 +19,7 @@ from orchestra_ops.errors import ConfigError
 from orchestra_ops.sandbox.runner import SANDBOX_STACKS, Endpoints, Sandbox, worker_env_text
 from orchestra_ops.settings import load_settings
 from orchestra_ops.wiring import build
+from tests import loopback
 
 REQUIRED_KEYS = {
     "vercel_api_url",
@@ -57,12 +57,12 @@ def test_adapters_built_from_sandbox_settings_reach_the_emulators(
 def test_feeds_and_admin_answer(sandbox: tuple[Sandbox, Endpoints]) -> None:
     """OSV, npm registry, safety stub and the admin endpoint are all up."""
     _, endpoints = sandbox
-    assert httpx.get(f"{endpoints.osv_api_url}/v1/vulns/PYSEC-2018-28").status_code == 200
-    assert httpx.get(f"{endpoints.npm_registry_url}/lodash").json()["name"] == "lodash"
+    assert loopback.get(f"{endpoints.osv_api_url}/v1/vulns/PYSEC-2018-28").status_code == 200
+    assert loopback.get(f"{endpoints.npm_registry_url}/lodash").json()["name"] == "lodash"
     openid = f"{endpoints.safety_auth_server_url}/.well-known/openid-configuration"
-    assert httpx.get(openid).status_code == 200
+    assert loopback.get(openid).status_code == 200
     assert (Path(endpoints.safety_db_dir) / "insecure.json").exists()
-    requests = httpx.get(f"{endpoints.admin_url}/vercel/requests").json()
+    requests = loopback.get(f"{endpoints.admin_url}/vercel/requests").json()
     assert all({"method", "path", "status"} <= set(entry) for entry in requests)
 
 
@@ -138,7 +138,7 @@ def test_the_command_writes_endpoints_and_stops_cleanly_on_sigterm(tmp_path: Pat
         assert settings.scan.osv_api_url == endpoints["osv_api_url"]
         assert settings.pulumi.access_token is None  # stacks never go to a Pulumi account
         lambda_api = f"{endpoints['lambda_api_url']}/api/v1/instances"
-        answer = httpx.get(
+        answer = loopback.get(
             lambda_api, headers={"Authorization": f"Bearer {endpoints['lambda_api_key']}"}
         )
         assert answer.json() == {"data": []}

@@ -12,6 +12,7 @@ import pytest
 
 from orchestra_ops.sandbox.server import serve_in_thread
 from orchestra_ops.sandbox.vercel import VERCEL_SANDBOX_TOKEN, VercelEmulator
+from tests import loopback
 from tests.sandbox.vercel_tools import Served, served_emulator
 
 
@@ -145,7 +146,7 @@ def test_rate_limited_deploy_reset_is_what_the_cli_reads() -> None:
     headers = {"Authorization": f"Bearer {VERCEL_SANDBOX_TOKEN}"}
     with (
         serve_in_thread(emulator.app()) as server,
-        httpx.Client(base_url=server.url, headers=headers) as api,
+        loopback.Client(base_url=server.url, headers=headers) as api,
     ):
         api.get("/v10/projects")
         listed = api.get("/v10/projects").json()["error"]["limit"]["reset"]

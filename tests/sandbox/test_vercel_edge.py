@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from orchestra_ops.sandbox.server import ServedApp, serve_in_thread
 from orchestra_ops.sandbox.vercel import VercelEmulator
+from tests import loopback
 
 TOKEN = "edge-test-token"
 
@@ -36,7 +37,7 @@ class Site:
         self.emulator = emulator
         self.clock = clock
         self.edge = edge
-        self.api = httpx.Client(base_url=api, headers={"Authorization": f"Bearer {TOKEN}"})
+        self.api = loopback.Client(base_url=api, headers={"Authorization": f"Bearer {TOKEN}"})
 
     def deploy(self, files: dict[str, Any], *, ready: bool = True, **extra: Any) -> dict[str, Any]:
         encoded = {
@@ -55,7 +56,7 @@ class Site:
         return answer.json()  # type: ignore[no-any-return]
 
     def get(self, host: str, path: str = "/", **options: Any) -> httpx.Response:
-        return httpx.get(f"{self.edge}{path}", headers={"host": host}, **options)
+        return loopback.get(f"{self.edge}{path}", headers={"host": host}, **options)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import pytest
 from orchestra_ops.sandbox.admin import admin_app
 from orchestra_ops.sandbox.server import serve_in_thread
 from orchestra_ops.sandbox.vercel import VercelEmulator
+from tests import loopback
 
 TOKEN = "test-token-123"
 TEAM = "team_sandbox123"
@@ -46,7 +47,7 @@ class Env:
         self.emulator = emulator
         self.clock = clock
         self.url = url
-        self.client = httpx.Client(
+        self.client = loopback.Client(
             base_url=url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5
         )
 
@@ -86,8 +87,8 @@ def _sha(data: bytes) -> str:
 def test_missing_or_wrong_token_is_403_forbidden(env: Env) -> None:
     """No token, a wrong token or another team all get Vercel's forbidden envelope."""
     expected = {"error": {"code": "forbidden", "message": "Not authorized"}}
-    assert httpx.get(f"{env.url}/v10/projects").json() == expected
-    wrong = httpx.get(f"{env.url}/v10/projects", headers={"Authorization": "Bearer nope"})
+    assert loopback.get(f"{env.url}/v10/projects").json() == expected
+    wrong = loopback.get(f"{env.url}/v10/projects", headers={"Authorization": "Bearer nope"})
     assert (wrong.status_code, wrong.json()) == (403, expected)
     other_team = env.client.get("/v10/projects", params={"teamId": "team_other"})
     assert other_team.status_code == 403
@@ -424,23 +425,25 @@ def test_emulator_rate_limit_window() -> None:
     emulator = VercelEmulator(token=TOKEN, clock=clock, rate_limit=2, rate_window_s=60)
     with serve_in_thread(emulator.app()) as api:
         headers = {"Authorization": f"Bearer {TOKEN}"}
-        statuses = [httpx.get(f"{api.url}/v10/projects", headers=headers) for _ in range(3)]
+        statuses = [loopback.get(f"{api.url}/v10/projects", headers=headers) for _ in range(3)]
         assert [s.status_code for s in statuses] == [200, 200, 429]
         assert statuses[0].headers["x-ratelimit-remaining"] == "1"
         assert int(statuses[2].headers["retry-after"]) >= 1
         assert statuses[2].json()["error"]["limit"]["total"] == 2
         clock.now += 61
-        assert httpx.get(f"{api.url}/v10/projects", headers=headers).status_code == 200
+        assert loopback.get(f"{api.url}/v10/projects", headers=headers).status_code == 200
 
 
 def test_admin_routes_fail_builds_and_set_health(env: Env) -> None:
     """The admin endpoint exposes fail-builds and the health modes."""
     with serve_in_thread(admin_app({"vercel": env.emulator})) as admin:
-        assert httpx.post(f"{admin.url}/vercel/fail-builds", json={"count": 1}).status_code == 200
+        assert (
+            loopback.post(f"{admin.url}/vercel/fail-builds", json={"count": 1}).status_code == 200
+        )
         dep = env.deploy({"index.html": b"x"})
         env.clock.now += 11
         assert env.get(dep["id"])["readyState"] == "ERROR"
-        ok = httpx.post(f"{admin.url}/vercel/health/{dep['id']}", json={"mode": "fail"})
-        bad = httpx.post(f"{admin.url}/vercel/health/{dep['id']}", json={"mode": "sideways"})
+        ok = loopback.post(f"{admin.url}/vercel/health/{dep['id']}", json={"mode": "fail"})
+        bad = loopback.post(f"{admin.url}/vercel/health/{dep['id']}", json={"mode": "sideways"})
         assert (ok.status_code, bad.status_code) == (200, 400)
         assert env.emulator.state.health[dep["id"]].mode == "fail"

@@ -17,6 +17,7 @@ from orchestra_ops.sandbox.server import serve_in_thread
 from orchestra_ops.sandbox.vercel import VERCEL_SANDBOX_TOKEN, VercelEmulator, archive
 from orchestra_ops.sandbox.vercel import build_output as output
 from orchestra_ops.sandbox.vercel.routing import NotFound, Redirect, Serve
+from tests import loopback
 from tests.sandbox.vercel_tools import TEAM, Served, served_emulator
 
 
@@ -159,14 +160,14 @@ def test_traffic_log_measures_bytes_query_and_headers_never_the_token() -> None:
         serve_in_thread(admin_app({"vercel": emulator})) as admin,
     ):
         auth = {"Authorization": f"Bearer {VERCEL_SANDBOX_TOKEN}"}
-        with httpx.Client(base_url=api_server.url, headers=auth) as api:
+        with loopback.Client(base_url=api_server.url, headers=auth) as api:
             payload = b"x" * 1234
             sha = hashlib.sha1(payload, usedforsecurity=False).hexdigest()
             headers = {"x-vercel-digest": sha}
             api.post("/v2/files", params={"teamId": TEAM}, content=payload, headers=headers)
             api.get("/v2/user", params={"access_token": "leak-me"})
-        report = httpx.get(f"{admin.url}/vercel/traffic").json()
-        assert httpx.delete(f"{admin.url}/vercel/traffic").status_code == 200
+        report = loopback.get(f"{admin.url}/vercel/traffic").json()
+        assert loopback.delete(f"{admin.url}/vercel/traffic").status_code == 200
         assert emulator.traffic.entries() == []
     upload, user = report["entries"]
     assert (upload["method"], upload["path"], upload["query"]) == (

@@ -17,6 +17,7 @@ import httpx
 
 from orchestra_ops.sandbox.server import serve_in_thread
 from orchestra_ops.sandbox.vercel import VERCEL_SANDBOX_TOKEN, VercelEmulator
+from tests import loopback
 
 TOOLS = Path(__file__).resolve().parents[2] / "tools" / "vercel-conformance"
 CLI = TOOLS / "node_modules" / "vercel" / "dist" / "vc.js"
@@ -49,7 +50,7 @@ class Served:
     def api(self, *, team: bool = True) -> httpx.Client:
         """An authorised API client, in the team's scope unless ``team`` is False."""
         params = {"teamId": TEAM} if team else {}
-        return httpx.Client(
+        return loopback.Client(
             base_url=self.api_url,
             headers={"Authorization": f"Bearer {VERCEL_SANDBOX_TOKEN}"},
             params=params,
@@ -59,7 +60,7 @@ class Served:
     def edge(self, host: str, path: str = "/") -> httpx.Response:
         """What the edge serves for ``host`` at ``path`` (redirects not followed)."""
         host = host.removeprefix("https://").rstrip("/")
-        return httpx.get(self.edge_url + path, headers={"Host": host}, timeout=10)
+        return loopback.get(self.edge_url + path, headers={"Host": host}, timeout=10)
 
 
 @contextmanager

@@ -33,6 +33,7 @@ from orchestra_ops.sandbox.runner import Endpoints, Sandbox
 from orchestra_ops.settings import load_settings
 from orchestra_ops.wiring import build
 from tasks import frontend as t
+from tests import loopback
 from tests.doubles.program_engine import ProgramUnderMocksEngine, copy_projects
 from tests.pulumi_cli import needs_pulumi_cli
 
@@ -155,7 +156,7 @@ def env_of(endpoints: Endpoints, project_id: str) -> dict[str, str | None]:
 
 
 def production(endpoints: Endpoints) -> httpx.Response:
-    return httpx.get(endpoints.vercel_edge_url, headers={"host": f"{PROJECT}.vercel.app"})
+    return loopback.get(endpoints.vercel_edge_url, headers={"host": f"{PROJECT}.vercel.app"})
 
 
 def serving(endpoints: Endpoints, project_id: str) -> str | None:
