@@ -108,7 +108,7 @@ def main() -> None:
     _environment(work)
     from flows.lambda_provisioning import ProvisioningParams, lambda_provisioning
     from flows.params import HealthParams
-    from orchestra_ops.adapters.pulumi.engine import find_cli, pulumi_command
+    from orchestra_ops.adapters.pulumi.cli import find_cli, pulumi_command
     from orchestra_ops.sandbox.runner import Sandbox
 
     cli = find_cli()

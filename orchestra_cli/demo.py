@@ -29,7 +29,7 @@ from pydantic import SecretStr
 from orchestra_cli.demo_console import HeldErrors, errors_held, replay
 from orchestra_ops.adapters.git import Git
 from orchestra_ops.adapters.lambda_cloud import LambdaCloudClient
-from orchestra_ops.adapters.pulumi.engine import LAUNCHER, PulumiCli, find_cli
+from orchestra_ops.adapters.pulumi.cli import LAUNCHER, PulumiCli, find_cli
 from orchestra_ops.domain.lambda_cloud import InstanceStatus, LaunchRequest
 from orchestra_ops.domain.roadmap_metrics import describe_metric, success_metrics
 from orchestra_ops.sandbox.runner import Endpoints, Sandbox

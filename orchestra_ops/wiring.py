@@ -75,10 +75,8 @@ class Clients(ClosesOnExit):
             state_dir = self.settings.runtime.state_dir
             choice = self.settings.runtime.stack_engine
             if choice == "pulumi":
-                from orchestra_ops.adapters.pulumi.engine import (
-                    PulumiEngine,
-                    provider_environment,
-                )
+                from orchestra_ops.adapters.pulumi.cli import provider_environment
+                from orchestra_ops.adapters.pulumi.engine import PulumiEngine
 
                 self._stack_engine = PulumiEngine(
                     self.settings.pulumi,
@@ -120,7 +118,7 @@ class Clients(ClosesOnExit):
 
     def state_migrator(self, org: str) -> StateMigrator:
         """Pulumi stack state moves in the engine's backend (ToolMissing without the CLI)."""
-        from orchestra_ops.adapters.pulumi.engine import provider_environment
+        from orchestra_ops.adapters.pulumi.cli import provider_environment
         from orchestra_ops.adapters.pulumi.state import PulumiStateMigrator
 
         return PulumiStateMigrator(

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from orchestra_ops.adapters.pulumi.backend import choose_backend
-from orchestra_ops.adapters.pulumi.engine import find_cli, tool_env
+from orchestra_ops.adapters.pulumi.cli import find_cli, tool_env
 from orchestra_ops.settings import PulumiSettings
 
 CLI = find_cli()

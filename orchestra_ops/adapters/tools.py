@@ -41,7 +41,7 @@ def command_version(program: str, *args: str) -> str | None:
 
 def _pulumi_status() -> ToolStatus:
     """The Pulumi CLI: from PATH or the `make pulumi` cache, with its version and origin."""
-    from orchestra_ops.adapters.pulumi.engine import find_cli
+    from orchestra_ops.adapters.pulumi.cli import find_cli
 
     cli = find_cli()
     version = None

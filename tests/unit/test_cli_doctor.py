@@ -63,7 +63,7 @@ def test_doctor_says_what_a_missing_pulumi_disables(
 
 def test_doctor_says_where_the_pulumi_cli_comes_from(tmp_path: Path) -> None:
     """The CLI built by `make pulumi` is found without PATH, and doctor says so."""
-    from orchestra_ops.adapters.pulumi.engine import find_cli
+    from orchestra_ops.adapters.pulumi.cli import find_cli
 
     if find_cli() is None:
         pytest.skip("no Pulumi CLI on PATH or in the make pulumi cache")

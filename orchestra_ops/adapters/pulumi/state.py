@@ -26,17 +26,15 @@ from typing import TYPE_CHECKING
 import pulumi.automation as auto
 
 from orchestra_ops.adapters.pulumi.backend import choose_backend
-from orchestra_ops.adapters.pulumi.engine import (
-    INLINE_PROGRAMS,
+from orchestra_ops.adapters.pulumi.cli import (
     PulumiCli,
-    PulumiEngine,
     find_cli,
     missing_cli,
     pulumi_command,
-    scrubber,
     tool_env,
-    translated,
 )
+from orchestra_ops.adapters.pulumi.cli_output import scrubber, translated
+from orchestra_ops.adapters.pulumi.engine import INLINE_PROGRAMS, PulumiEngine
 from orchestra_ops.adapters.pulumi.programs import our_program
 from orchestra_ops.domain.stack_config import DEFAULT_ORG
 from orchestra_ops.errors import ConfigError, StackError, StackUnavailable

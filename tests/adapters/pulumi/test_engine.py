@@ -18,19 +18,17 @@ import pytest
 from pydantic import SecretStr
 
 from orchestra_ops.adapters.pulumi.backend import choose_backend
-from orchestra_ops.adapters.pulumi.engine import (
+from orchestra_ops.adapters.pulumi.cli import (
     LAUNCHER,
     OFFLINE_ENV,
     PulumiCli,
-    PulumiEngine,
     cache_bin_dir,
     find_cli,
     provider_environment,
-    stale_locks,
-    to_stack_event,
     tool_env,
-    translated,
 )
+from orchestra_ops.adapters.pulumi.cli_output import to_stack_event, translated
+from orchestra_ops.adapters.pulumi.engine import PulumiEngine, stale_locks
 from orchestra_ops.errors import StackConflict, StackError, StackNotFound, ToolMissing
 from orchestra_ops.ports.stack_engine import ChangeSummary, StackOutput, StackRef
 from orchestra_ops.settings import LambdaCloudSettings, PulumiSettings
@@ -296,7 +294,7 @@ def test_selecting_on_a_fresh_state_directory_finds_no_stack_and_writes_nothing(
 
 def test_a_failed_update_is_reported_by_its_error_lines_not_the_output_tail() -> None:
     """The engine's error lines make the message; a summary after them does not hide them."""
-    from orchestra_ops.adapters.pulumi.engine import essence
+    from orchestra_ops.adapters.pulumi.cli_output import essence
 
     output = (
         "\n code: 255\n stdout: Updating (dev):\n    pulumi:pulumi:Stack backend-dev running\n"
@@ -312,7 +310,7 @@ def test_a_failed_update_is_reported_by_its_error_lines_not_the_output_tail() ->
 
 def test_a_wrong_passphrase_names_the_variable_and_the_generated_file(tmp_path: Path) -> None:
     """Met by an outside check: a bare "incorrect passphrase" named neither."""
-    from orchestra_ops.adapters.pulumi.engine import translated
+    from orchestra_ops.adapters.pulumi.cli_output import translated
 
     ref = StackRef(tmp_path, "dev")
     with pytest.raises(StackError) as info:
@@ -324,7 +322,7 @@ def test_a_wrong_passphrase_names_the_variable_and_the_generated_file(tmp_path: 
 
 def test_a_provider_traceback_is_reported_by_its_exception_not_its_frames() -> None:
     """Met by an outside check: the cause sat under a wall of traceback frames."""
-    from orchestra_ops.adapters.pulumi.engine import essence
+    from orchestra_ops.adapters.pulumi.cli_output import essence
 
     output = (
         " stdout: Updating (dev):\n"
@@ -343,7 +341,7 @@ def test_a_provider_traceback_is_reported_by_its_exception_not_its_frames() -> N
 
 def test_an_error_said_three_ways_is_said_once_and_a_long_one_is_cut_at_a_word() -> None:
     """Met by an outside check: a bad config value came back three times, cut mid-word."""
-    from orchestra_ops.adapters.pulumi.engine import essence
+    from orchestra_ops.adapters.pulumi.cli_output import essence
 
     cause = "ConfigError: orchestra-backend:count: 'many' is not a whole number"
     output = (
@@ -360,7 +358,7 @@ def test_an_error_said_three_ways_is_said_once_and_a_long_one_is_cut_at_a_word()
 
 def test_a_killed_cli_is_said_to_be_killed_in_one_line(tmp_path: Path) -> None:
     """Met by an outside check: "code: -9" and the update's output over several lines."""
-    from orchestra_ops.adapters.pulumi.engine import translated
+    from orchestra_ops.adapters.pulumi.cli_output import translated
 
     with pytest.raises(StackError) as info:
         with translated("up", StackRef(tmp_path / "backend", "dev"), lambda text: text):

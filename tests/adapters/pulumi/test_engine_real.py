@@ -19,11 +19,8 @@ import pytest
 from pydantic import SecretStr
 
 from orchestra_ops.adapters.lambda_cloud import LambdaCloudClient
-from orchestra_ops.adapters.pulumi.engine import (
-    PulumiCli,
-    PulumiEngine,
-    provider_environment,
-)
+from orchestra_ops.adapters.pulumi.cli import PulumiCli, provider_environment
+from orchestra_ops.adapters.pulumi.engine import PulumiEngine
 from orchestra_ops.domain.lambda_cloud import InstanceStatus
 from orchestra_ops.errors import ConfigError, StackConflict, StackNotFound
 from orchestra_ops.ports.stack_engine import StackEvent, StackOutput

@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from orchestra_ops.adapters.pulumi.engine import PulumiEngine, find_cli
+from orchestra_ops.adapters.pulumi.cli import find_cli
+from orchestra_ops.adapters.pulumi.engine import PulumiEngine
 from orchestra_ops.adapters.pulumi.state import PulumiStateMigrator
 from orchestra_ops.errors import StackError, StackNotFound, StackUnavailable, ToolMissing
 from orchestra_ops.sandbox.lambda_cloud import LambdaCloudEmulator
