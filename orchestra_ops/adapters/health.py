@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from orchestra_ops.adapters._http import tls_context
+from orchestra_ops.adapters._http import ClosesOnExit, tls_context
 from orchestra_ops.domain.frontend.gate import GateCheck
 from orchestra_ops.domain.health import (
     GateProgress,
@@ -26,7 +26,7 @@ from orchestra_ops.domain.health import (
 from orchestra_ops.ports.prober import Prober
 
 
-class HttpProber:
+class HttpProber(ClosesOnExit):
     """Probes one URL at a time; reusable, closable."""
 
     def __init__(

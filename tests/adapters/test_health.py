@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import ssl
 import subprocess
@@ -9,6 +10,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import certifi
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -62,25 +64,18 @@ def test_refused_connection_is_a_result_not_an_exception() -> None:
     assert result.error == "ConnectError"
 
 
-@pytest.fixture
-def self_signed_https(tmp_path: Path) -> Iterator[str]:
-    """An HTTPS server on loopback whose certificate no CA signed; its base URL."""
-    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
-    subprocess.run(
-        [
-            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
-            *("-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"),
-            *("-keyout", str(key), "-out", str(cert)),
-        ],
-        check=True,
-        capture_output=True,
-    )
+def _openssl(*args: str) -> None:
+    subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+
+@contextlib.contextmanager
+def _https(cert: Path, key: Path) -> Iterator[str]:
+    """An HTTPS server on loopback with ``cert``; its base URL."""
     server = http.server.HTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield f"https://127.0.0.1:{server.server_address[1]}/"
     finally:
@@ -88,15 +83,70 @@ def self_signed_https(tmp_path: Path) -> Iterator[str]:
         server.server_close()
 
 
+@pytest.fixture
+def self_signed_https(tmp_path: Path) -> Iterator[str]:
+    """An HTTPS server whose certificate no CA signed."""
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    _openssl(
+        *("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"),
+        *("-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)),
+    )
+    with _https(cert, key) as url:
+        yield url
+
+
+@pytest.fixture
+def private_ca_https(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """An HTTPS server whose certificate a private CA signed; its URL and the CA file."""
+    ca_key, ca, key, request, cert, names = (
+        tmp_path / name for name in ("ca.key", "ca.pem", "key.pem", "req.csr", "cert.pem", "san")
+    )
+    names.write_text("subjectAltName=IP:127.0.0.1\n")
+    _openssl(
+        *("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=test CA"),
+        *("-keyout", str(ca_key), "-out", str(ca)),
+    )
+    _openssl(
+        *("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1"),
+        *("-keyout", str(key), "-out", str(request)),
+    )
+    _openssl(
+        *("x509", "-req", "-in", str(request), "-CA", str(ca), "-CAkey", str(ca_key)),
+        *("-CAcreateserial", "-days", "1", "-extfile", str(names), "-out", str(cert)),
+    )
+    with _https(cert, key) as url:
+        yield url, ca
+
+
 def test_every_prober_still_verifies_certificates(self_signed_https: str) -> None:
     """Clients share one TLS context (loaded once per process): it still refuses a
     certificate no trusted CA signed, for the first client and the next alike."""
     for _ in range(2):
-        prober = HttpProber(timeout_s=5)
-        result = prober.probe(self_signed_https)
-        prober.close()
+        with HttpProber(timeout_s=5) as prober:
+            result = prober.probe(self_signed_https)
         assert result.status is None
         assert result.error == "ConnectError"
+
+
+def test_a_ca_bundle_named_or_renewed_while_the_process_runs_is_used(
+    private_ca_https: tuple[str, Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A long-lived process (a served flow, the sandbox) sees SSL_CERT_FILE set after its
+    first client, and the bundle it names rewritten in place, as a new process would."""
+    url, ca = private_ca_https
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_text(Path(certifi.where()).read_text())  # the public CAs, not ours
+    with HttpProber(timeout_s=5) as prober:
+        assert prober.probe(url).error == "ConnectError"  # certifi's CAs do not know it
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca))
+    with HttpProber(timeout_s=5) as prober:
+        assert prober.probe(url).status == 200
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    with HttpProber(timeout_s=5) as prober:
+        assert prober.probe(url).error == "ConnectError"
+    bundle.write_text(ca.read_text())  # the bundle renewed at the same path
+    with HttpProber(timeout_s=5) as prober:
+        assert prober.probe(url).status == 200
 
 
 def test_gate_waits_for_consecutive_successes(backend: tuple[Backend, ServedApp]) -> None:
