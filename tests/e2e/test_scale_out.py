@@ -44,7 +44,7 @@ from tests.e2e.prefect_processes import (
     cli,
     environment,
     free_port,
-    snapshot_repository,
+    snapshot_source,
     start,
     stop,
     submitted_by,
@@ -194,10 +194,6 @@ class ScaleOut:
         pytest.fail(f"workers not registered after 90 s:\n{self.tails()}")
 
 
-def _git(*args: str) -> str:
-    return subprocess.run(["git", *args], capture_output=True, text=True, check=True).stdout
-
-
 def _wait_for(path: Path, process: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + 60
     while not path.exists():
@@ -243,8 +239,10 @@ def scale_out(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScaleOut]:
             [*sandbox_args, "--endpoints-file", str(endpoints_file)], sandbox_env, sandbox_log
         )
         cleanup.callback(stop, sandbox)
-        origin, deployer = snapshot_repository(tmp), tmp / "deployer"
-        _git("clone", "-q", str(origin), str(deployer))
+        source = snapshot_source(tmp)  # the repository and commit the runs must clone
+        origin, commit = Path(source["ORCHESTRA_GIT_REPOSITORY"]), source["ORCHESTRA_GIT_COMMIT"]
+        deployer = tmp / "deployer"
+        subprocess.run(["git", "clone", "-q", str(origin), str(deployer)], check=True)
         target = tmp / "tiny-repo"
         target.mkdir()
         (target / "requirements.txt").write_text("pyyaml==5.3\n")  # one known advisory
@@ -255,7 +253,6 @@ def scale_out(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScaleOut]:
         # PWD as a shell in the deploying checkout has it (a `{{ $PWD }}` step would store it).
         deploy_env = {**env, "ORCHESTRA_TARGET_REPO": str(target), "PWD": str(deployer)}
         said = _deploy(deployer, deploy_env)
-        commit = _git("-C", str(origin), "rev-parse", "HEAD").strip()
         assert f"deploying commit {commit} of {origin}" in said, said
         shutil.rmtree(deployer)  # deployed from, and gone: as if on another machine
         # The worker's own environment: the server and a shared state dir; the sandbox's
