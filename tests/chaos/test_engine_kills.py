@@ -58,6 +58,7 @@ from orchestra_ops.ports.stack_engine import StackEvent, StackRef
 from orchestra_ops.sandbox.lambda_cloud import LambdaCloudEmulator
 from orchestra_ops.sandbox.server import serve_in_thread
 from orchestra_ops.settings import PulumiSettings
+from tests.chaos import SOAK
 from tests.killing import kill_when
 from tests.pulumi_cli import CLI, needs_pulumi_cli
 
@@ -66,7 +67,6 @@ INFRA = REPO / "infrastructure" / "pulumi"
 API_KEY = "engine-kills-lambda-key"
 PASSPHRASE = "engine-kills-passphrase"
 BOOT_S = 2.0  # booting and terminating last this long
-SOAK = os.environ.get("ORCHESTRA_SOAK") == "1"
 CI_POINTS = ("instance booting", "filesystem made, answer held")
 
 pytestmark = [

@@ -21,7 +21,6 @@ invariant held) is written to the pytest temp dir.
 from __future__ import annotations
 
 import json
-import os
 import re
 import threading
 import time
@@ -42,6 +41,7 @@ from orchestra_ops.errors import OpsError
 from orchestra_ops.sandbox.runner import Endpoints, Sandbox
 from orchestra_ops.sandbox.server import ServedApp, serve_in_thread
 from tasks import frontend as frontend_tasks
+from tests.chaos import SOAK
 from tests.flows.frontend_support import change_page, copy_example, params, project_env, served
 from tests.killing import flow_in_worker, kill_when
 
@@ -194,7 +194,6 @@ ALL_CASES = [(e, f, False) for e in FORWARD for f in FAULTS] + [
 ]
 # `make test` meets each endpoint once, the fault kinds taking turns; `make chaos`
 # (ORCHESTRA_SOAK=1) runs every endpoint x every fault.
-SOAK = os.environ.get("ORCHESTRA_SOAK") == "1"
 ENDPOINTS = [(e, False) for e in FORWARD] + [(e, True) for e in ROLLBACK]
 TURNS = [(e, list(FAULTS)[i % len(FAULTS)], broken) for i, (e, broken) in enumerate(ENDPOINTS)]
 CASES = ALL_CASES if SOAK else TURNS

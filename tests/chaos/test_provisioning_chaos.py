@@ -26,7 +26,6 @@ from __future__ import annotations
 import gc
 import itertools
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -46,10 +45,10 @@ from orchestra_ops.sandbox.lambda_cloud.emulator import HEALTH_PROXY_PATH
 from orchestra_ops.sandbox.runner import SANDBOX_LAMBDA_KEY
 from orchestra_ops.sandbox.server import serve_in_thread
 from tasks.provisioning import stack_outputs
+from tests.chaos import SOAK
 from tests.doubles.program_engine import copy_projects
 
 DOUBLE = "tests.doubles.program_engine:ProgramUnderMocksEngine"
-SOAK = os.environ.get("ORCHESTRA_SOAK") == "1"
 COUNT = 1  # dev's stack config: one API instance
 SHARED_NAMES = {"ssh_key": "orchestra-dev", "filesystem": "orchestra-dev-data"}
 RULESET_NAME = "orchestra-dev-api"

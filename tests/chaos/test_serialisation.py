@@ -10,7 +10,6 @@ terminated before the next launch.
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -28,12 +27,13 @@ from flows.lambda_provisioning import ProvisioningParams, lambda_provisioning
 from flows.params import HealthParams
 from orchestra_ops.sandbox.runner import Sandbox
 from orchestra_ops.sandbox.server import ServedApp, serve_in_thread
+from tests.chaos import SOAK
 from tests.doubles.program_engine import copy_projects
 from tests.flows.frontend_support import change_page, copy_example, params
 
 RUNS = 5
 # `make chaos` (ORCHESTRA_SOAK=1): 3 trials; `make test`: 1.
-TRIALS = 3 if os.environ.get("ORCHESTRA_SOAK") == "1" else 1
+TRIALS = 3 if SOAK else 1
 DOUBLE = "tests.doubles.program_engine:ProgramUnderMocksEngine"
 
 pytestmark = [pytest.mark.usefixtures("prefect_harness"), pytest.mark.slow]
