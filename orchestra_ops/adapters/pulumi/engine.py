@@ -48,8 +48,7 @@ from orchestra_ops.adapters.pulumi.cli import (
 )
 from orchestra_ops.adapters.pulumi.cli_output import STDERR_TAIL, scrubber, translated
 from orchestra_ops.adapters.pulumi.lean_stack import LeanStack
-from orchestra_ops.adapters.pulumi.locks import lock_files, remove_lock, torn_sidecars
-from orchestra_ops.adapters.pulumi.locks import stale_locks as stale_locks  # re-exported
+from orchestra_ops.adapters.pulumi.locks import lock_files, remove_lock, stale_locks, torn_sidecars
 from orchestra_ops.adapters.pulumi.programs import our_program
 from orchestra_ops.errors import (
     StackConflict,

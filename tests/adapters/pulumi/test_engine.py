@@ -28,7 +28,8 @@ from orchestra_ops.adapters.pulumi.cli import (
     tool_env,
 )
 from orchestra_ops.adapters.pulumi.cli_output import to_stack_event, translated
-from orchestra_ops.adapters.pulumi.engine import PulumiEngine, stale_locks
+from orchestra_ops.adapters.pulumi.engine import PulumiEngine
+from orchestra_ops.adapters.pulumi.locks import stale_locks
 from orchestra_ops.errors import StackConflict, StackError, StackNotFound, ToolMissing
 from orchestra_ops.ports.stack_engine import ChangeSummary, StackOutput, StackRef
 from orchestra_ops.settings import LambdaCloudSettings, PulumiSettings
