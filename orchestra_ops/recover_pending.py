@@ -4,7 +4,9 @@ A ``pulumi up`` killed with its worker leaves pending operations and a lock in t
 stack's state, and whatever its creates made in Lambda belongs to no stack. Each
 environment's shared then backend stack is settled by the engine
 (:class:`~orchestra_ops.ports.stack_engine.SettlesPending`), under the environment's
-target lock: a provisioning run in progress owns its pending operations.
+target lock: a provisioning run in progress owns its pending operations. Each stack's
+secrets key is checked first: a passphrase that does not open it would fail every later
+update, even with nothing pending.
 """
 
 from __future__ import annotations
@@ -104,6 +106,7 @@ def _settle_stack(
     try:  # through a scratch copy: selecting a stack may write its stack file
         with scratch_project(project_dir) as project:
             ref = engine.select(project, environment)
+            engine.check_secrets_key(ref)
             settled = engine.settle_pending(ref, dry_run=dry_run)
         check.lines, check.left_open = settled.done, dry_run and settled.found > 0
     except StackNotFound:

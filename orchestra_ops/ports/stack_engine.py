@@ -139,3 +139,8 @@ class SettlesPending(StackEngine, Protocol):
     ) -> Settlement:
         """Adopt or terminate what pending creates made, clear the pending operations."""
         ...
+
+    def check_secrets_key(self, ref: StackRef) -> None:
+        """StackError when the engine's key does not open the stack's secrets (so every
+        update would fail); checked without decrypting any of them."""
+        ...

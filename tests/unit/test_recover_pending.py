@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from orchestra_ops.adapters.target_lock import describe_holder, hold, lock_path
-from orchestra_ops.errors import StackConflict, ToolMissing
+from orchestra_ops.errors import StackConflict, StackError, ToolMissing
 from orchestra_ops.ports.stack_engine import (
     Checkpoint,
     OnEvent,
@@ -26,8 +26,15 @@ from tests.doubles.unused_engine import UnusedEngine
 class Engine(UnusedEngine):
     """Records which stacks were settled; ``pending`` maps a stack label to its lines."""
 
-    def __init__(self, pending: Mapping[str, list[str]], fail: str = "") -> None:
+    def __init__(
+        self, pending: Mapping[str, list[str]], fail: str = "", wrong_key: str = ""
+    ) -> None:
         self.pending, self.fail, self.settled = pending, fail, list[str]()
+        self.wrong_key = wrong_key
+
+    def check_secrets_key(self, ref: StackRef) -> None:
+        if ref.label == self.wrong_key:
+            raise StackError(f"{ref.label}: the passphrase does not open the stack's secrets")
 
     def select(self, project_dir: Path, stack: str) -> StackRef:
         return StackRef(project_dir, stack)
@@ -111,6 +118,20 @@ def test_a_stack_that_cannot_be_settled_is_unchecked_but_not_the_others(
     report = RecoveryReport(False, [], [], pending=[shared, backend])
     assert report.left_open() == [] and report.exit_code == EXIT_UNCHECKED
     assert report.unchecked() == [("pending operations", "shared/dev", shared.note)]
+
+
+def test_a_stack_the_passphrase_does_not_open_is_unchecked_though_nothing_is_pending(
+    tmp_path: Path,
+) -> None:
+    """Nothing pending would read as clean, yet every later update of it would fail."""
+    engine = Engine({}, wrong_key="backend/dev")
+    shared, backend = settle_pending(
+        clients(tmp_path, engine), projects(tmp_path), ["dev"], dry_run=True
+    )
+    assert shared.status == "checked" and shared.clean
+    assert backend.status == "unchecked" and "does not open" in backend.note
+    assert engine.settled == ["shared/dev"]  # not settled with a key that cannot open it
+    assert RecoveryReport(True, [], [], pending=[shared, backend]).exit_code == EXIT_UNCHECKED
 
 
 @pytest.mark.parametrize(

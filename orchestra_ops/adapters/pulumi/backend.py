@@ -115,6 +115,20 @@ WRONG_KEY_HINT = (
 )
 
 
+def wrong_key_hint(settings: PulumiSettings, state_dir: Path) -> str:
+    """What to do when the passphrase in use is not the stacks', naming where it came from."""
+    if settings.config_passphrase is not None:
+        return (
+            "PULUMI_CONFIG_PASSPHRASE is not the passphrase the stack was created with; "
+            "set it to that one"
+        )
+    return (
+        f"{state_dir / 'pulumi' / 'passphrase'} does not hold the passphrase the stack was "
+        f"created with; set PULUMI_CONFIG_PASSPHRASE to that one, or restore the file from a "
+        "backup of the state directory"
+    )
+
+
 _LOST_KEY_FIX = (
     "restore it from a backup of the state directory, or set PULUMI_CONFIG_PASSPHRASE to "
     "the passphrase the stacks were encrypted with"

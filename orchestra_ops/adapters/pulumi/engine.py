@@ -38,6 +38,7 @@ from orchestra_ops.adapters.pulumi.backend import (
     Backend,
     choose_backend,
     holds_no_state,
+    wrong_key_hint,
 )
 from orchestra_ops.adapters.pulumi.cli import (
     PulumiCli,
@@ -49,6 +50,7 @@ from orchestra_ops.adapters.pulumi.cli import (
 from orchestra_ops.adapters.pulumi.cli_output import STDERR_TAIL, scrubber, translated
 from orchestra_ops.adapters.pulumi.lean_stack import LeanStack
 from orchestra_ops.adapters.pulumi.locks import lock_files, remove_lock, stale_locks, torn_sidecars
+from orchestra_ops.adapters.pulumi.passphrase import checkpoint_salt, opens
 from orchestra_ops.adapters.pulumi.programs import our_program
 from orchestra_ops.errors import (
     StackConflict,
@@ -264,6 +266,24 @@ class PulumiEngine:
             dry_run=dry_run,
             on_event=on_event,
         )
+
+    def check_secrets_key(self, ref: StackRef) -> None:
+        """StackError when the passphrase this engine hands the CLI does not open the
+        stack's secrets (checked on the state's salt, as the CLI checks it; no secret is
+        decrypted). A stack without passphrase secrets has nothing to check."""
+        salt = checkpoint_salt(self.export(ref))
+        if salt is None:
+            return
+        phrase = self._backend.env.get("PULUMI_CONFIG_PASSPHRASE")
+        try:
+            opened = phrase is not None and opens(phrase, salt)
+        except ValueError as error:
+            raise StackError(f"{ref.label}: unreadable secrets provider state ({error})") from error
+        if not opened:
+            raise StackError(
+                f"{ref.label}: the passphrase does not open the stack's secrets, so every "
+                f"update of it would fail: {wrong_key_hint(self._settings, self._state_dir)}"
+            )
 
     def refresh(self, ref: StackRef, on_event: OnEvent | None = None) -> ChangeSummary:
         """Settle what a killed update left pending, then refresh the state from the cloud."""

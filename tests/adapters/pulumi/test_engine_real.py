@@ -22,7 +22,7 @@ from orchestra_ops.adapters.lambda_cloud import LambdaCloudClient
 from orchestra_ops.adapters.pulumi.cli import PulumiCli, provider_environment
 from orchestra_ops.adapters.pulumi.engine import PulumiEngine
 from orchestra_ops.domain.lambda_cloud import InstanceStatus
-from orchestra_ops.errors import ConfigError, StackConflict, StackNotFound
+from orchestra_ops.errors import ConfigError, StackConflict, StackError, StackNotFound
 from orchestra_ops.ports.stack_engine import StackEvent, StackOutput
 from orchestra_ops.sandbox.lambda_cloud import LambdaCloudEmulator
 from orchestra_ops.sandbox.server import serve_in_thread
@@ -107,6 +107,14 @@ def test_shared_and_backend_stacks_up_preview_refresh_destroy(
     assert reader.outputs(reader.select(projects / "shared", "dev")) == out
     with pytest.raises(StackNotFound):
         reader.select(projects / "shared", "prod")
+    reader.check_secrets_key(reader.select(projects / "shared", "dev"))  # its passphrase opens it
+    other = PulumiSettings(_env_file=None, config_passphrase=SecretStr("not-the-passphrase"))  # type: ignore[call-arg]
+    stranger = PulumiEngine(other, tmp_path / "state")
+    wrong = stranger.select(projects / "shared", "dev")
+    with pytest.raises(StackError, match="PULUMI_CONFIG_PASSPHRASE is not the passphrase"):
+        stranger.check_secrets_key(wrong)
+    with pytest.raises(StackError, match="incorrect passphrase"):  # as the CLI itself finds
+        stranger.preview(wrong)
 
     backend = engine.select_or_create(projects / "backend", "dev")
     out = engine.up(backend)
