@@ -58,10 +58,19 @@ def environment(
     use_sandbox(monkeypatch, sandbox[1], tmp_path / "state", "pulumi")
 
 
-def test_blue_then_green_then_the_expired_lease_destroys_it(
+def test_a_dev_environments_life_from_preview_to_the_expired_lease(
     sandbox: tuple[Sandbox, Endpoints], infra: Path
 ) -> None:
-    """A dev environment's life: blue serves, green replaces it, the TTL clean-up ends it."""
+    """One environment, start to end: a dry run changes nothing; blue serves; a dry run of a
+    bigger request changes nothing; an unhealthy green is rolled back while blue keeps
+    serving; a healthy green replaces blue; the TTL clean-up ends it once the lease expires.
+    The engine counts the stack itself (pulumi:pulumi:Stack) among the resources."""
+    runner = sandbox[0]
+    fresh = lambda_provisioning(params(infra, dry_run=True))
+    # the stack, the ssh key, the filesystem, the firewall ruleset
+    assert fresh.outcome == "planned" and fresh.preview == {"shared:create": 4}
+    assert runner.lambda_cloud.log.mutating() == []
+
     first = lambda_provisioning(params(infra, ttl_hours=1))
     assert first.outcome == "provisioned" and first.serving_colour == "blue"
     (blue,) = api_instances(sandbox)
@@ -77,13 +86,35 @@ def test_blue_then_green_then_the_expired_lease_destroys_it(
         first.preview,
     )
 
+    stack_file = infra / "backend" / "Pulumi.dev.yaml"
+    before = stack_file.read_bytes()
+    runner.lambda_cloud.log.clear()
+    bigger = lambda_provisioning(params(infra, dry_run=True, count=2))
+    assert bigger.preview == {"shared:same": 4, "backend:same": 2, "backend:create": 1}
+    assert runner.lambda_cloud.log.mutating() == []
+    assert stack_file.read_bytes() == before
+    assert [i.id for i in api_instances(sandbox)] == [blue.id]
+
+    runner.lambda_cloud.set_new_instance_health("fail")
+    with pytest.raises(RolledBack) as raised:
+        lambda_provisioning(params(infra, ttl_hours=1))
+    assert raised.value.restored
+    assert "stack state restored from the checkpoint" in str(raised.value)
+    assert "no green instance left" in str(raised.value)
+    assert "no green instance was left running" in str(raised.value)  # the stack removed it
+    assert [i.id for i in api_instances(sandbox)] == [blue.id]
+    config = yaml.safe_load(stack_file.read_text())["config"]
+    assert config["orchestra-backend:active_colour"] == "blue"
+
+    # The next run, with a healthy release, proceeds from the restored state.
+    runner.lambda_cloud.set_new_instance_health("ok")
     second = lambda_provisioning(params(infra, ttl_hours=1))
     assert second.serving_colour == "green"
     (green,) = api_instances(sandbox)
     assert colour_of(green) == "green" and second.instance_ids == [green.id]
     assert green.id != blue.id  # blue was torn down only after green served
-    launched = [r for r in sandbox[0].lambda_cloud.log.mutating() if r.path.endswith("/launch")]
-    assert len(launched) == 2  # one per colour: the engine launched nothing twice
+    launched = [r for r in runner.lambda_cloud.log.mutating() if r.path.endswith("/launch")]
+    assert len(launched) == 2  # one per green attempt: the engine launched nothing twice
 
     assert lambda_ttl_cleanup(str(infra)) == []  # not expired yet: nothing happens
     assert [i.id for i in api_instances(sandbox)] == [green.id]
@@ -91,52 +122,6 @@ def test_blue_then_green_then_the_expired_lease_destroys_it(
     done = lambda_ttl_cleanup(str(infra))
     assert done and "dev destroyed" in done[0]
     assert api_instances(sandbox) == []
-
-
-def test_unhealthy_green_is_rolled_back_and_blue_keeps_serving(
-    sandbox: tuple[Sandbox, Endpoints], infra: Path
-) -> None:
-    runner = sandbox[0]
-    lambda_provisioning(params(infra))
-    (blue,) = api_instances(sandbox)
-    runner.lambda_cloud.set_new_instance_health("fail")
-
-    with pytest.raises(RolledBack) as raised:
-        lambda_provisioning(params(infra))
-
-    assert raised.value.restored
-    assert "stack state restored from the checkpoint" in str(raised.value)
-    assert "no green instance left" in str(raised.value)
-    assert "no green instance was left running" in str(raised.value)  # the stack removed it
-    assert [i.id for i in api_instances(sandbox)] == [blue.id]
-    config = yaml.safe_load((infra / "backend" / "Pulumi.dev.yaml").read_text())["config"]
-    assert config["orchestra-backend:active_colour"] == "blue"
-    # The next run, with a healthy release, proceeds from the restored state.
-    runner.lambda_cloud.set_new_instance_health("ok")
-    again = lambda_provisioning(params(infra))
-    assert again.serving_colour == "green"
-    assert [colour_of(i) for i in api_instances(sandbox)] == ["green"]
-
-
-def test_dry_run_previews_and_changes_nothing(
-    sandbox: tuple[Sandbox, Endpoints], infra: Path
-) -> None:
-    """The engine counts the stack itself (pulumi:pulumi:Stack) among the resources."""
-    runner = sandbox[0]
-    fresh = lambda_provisioning(params(infra, dry_run=True))
-    # the stack, the ssh key, the filesystem, the firewall ruleset
-    assert fresh.outcome == "planned" and fresh.preview == {"shared:create": 4}
-    assert runner.lambda_cloud.log.mutating() == []
-    lambda_provisioning(params(infra))
-    before = (infra / "backend" / "Pulumi.dev.yaml").read_bytes()
-    runner.lambda_cloud.log.clear()
-
-    report = lambda_provisioning(params(infra, dry_run=True, count=2))
-
-    assert report.preview == {"shared:same": 4, "backend:same": 2, "backend:create": 1}
-    assert runner.lambda_cloud.log.mutating() == []
-    assert (infra / "backend" / "Pulumi.dev.yaml").read_bytes() == before
-    assert len(api_instances(sandbox)) == 1
 
 
 def test_first_run_that_never_gets_healthy_leaves_nothing(
