@@ -37,11 +37,13 @@ OWNER_FILE = ".orchestra-owner"
 
 @dataclass(frozen=True)
 class Backend:
-    """Where state lives and how secrets are encrypted; ``env`` holds credentials (no repr)."""
+    """Where state lives and how secrets are encrypted; ``env`` holds credentials (no repr).
+    ``wrong_key_hint``: what to do when the CLI finds the passphrase is not the stacks'."""
 
     url: str | None
     secrets_provider: str | None
     env: Mapping[str, str] = field(repr=False, default_factory=dict)
+    wrong_key_hint: str = field(repr=False, default="")
 
 
 def file_backend_dir(url: str | None) -> Path | None:
@@ -80,7 +82,7 @@ def choose_backend(settings: PulumiSettings, state_dir: Path, *, prepare: bool =
     passphrase = _passphrase(settings, state_dir / "pulumi", url, generate=prepare)
     if passphrase is not None:
         env["PULUMI_CONFIG_PASSPHRASE"] = passphrase
-    return Backend(url, "passphrase", env)
+    return Backend(url, "passphrase", env, wrong_key_hint(settings, state_dir))
 
 
 def _holds_stacks(url: str) -> bool:
@@ -105,14 +107,6 @@ def holds_no_state(backend: Backend) -> bool:
     """A ``file://`` backend whose directory was never made: no stack can be in it."""
     directory = file_backend_dir(backend.url)
     return directory is not None and not directory.exists()
-
-
-#: Said when the stack's secrets were encrypted under another passphrase.
-WRONG_KEY_HINT = (
-    "the stack was created with another passphrase: set PULUMI_CONFIG_PASSPHRASE to it; "
-    "when it is unset the engine uses the one it generated in "
-    "$ORCHESTRA_STATE_DIR/pulumi/passphrase"
-)
 
 
 def wrong_key_hint(settings: PulumiSettings, state_dir: Path) -> str:

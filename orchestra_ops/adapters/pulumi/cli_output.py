@@ -10,7 +10,7 @@ from contextlib import contextmanager
 
 import pulumi.automation as auto
 
-from orchestra_ops.adapters.pulumi.backend import WRONG_KEY_HINT, Backend
+from orchestra_ops.adapters.pulumi.backend import Backend
 from orchestra_ops.domain.run_markdown import change_counts
 from orchestra_ops.errors import (
     StackConflict,
@@ -63,8 +63,11 @@ def to_stack_event(event: auto.EngineEvent) -> StackEvent:
 
 
 @contextmanager
-def translated(what: str, ref: StackRef, scrub: Callable[[str], str]) -> Iterator[None]:
-    """Automation errors as StackError types; stderr is trimmed and scrubbed of secrets."""
+def translated(
+    what: str, ref: StackRef, scrub: Callable[[str], str], wrong_key_hint: str = ""
+) -> Iterator[None]:
+    """Automation errors as StackError types; stderr is trimmed and scrubbed of secrets.
+    An "incorrect passphrase" gets ``wrong_key_hint`` (the backend's) added."""
     try:
         yield
     except auto.ConcurrentUpdateError as error:
@@ -87,7 +90,8 @@ def translated(what: str, ref: StackRef, scrub: Callable[[str], str]) -> Iterato
                 f"{what} of {ref.label}: the Pulumi CLI was killed ({name}); the next update "
                 "or `orchestra-ops recover` settles what it left pending"
             ) from error
-        hint = f" ({WRONG_KEY_HINT})" if "incorrect passphrase" in text else ""
+        wrong_key = "incorrect passphrase" in text and wrong_key_hint
+        hint = f" ({wrong_key_hint})" if wrong_key else ""
         raise StackError(f"{what} of {ref.label} failed: {essence(text)}{hint}") from error
     except OSError as error:
         raise StackUnavailable(

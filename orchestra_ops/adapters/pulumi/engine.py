@@ -38,7 +38,6 @@ from orchestra_ops.adapters.pulumi.backend import (
     Backend,
     choose_backend,
     holds_no_state,
-    wrong_key_hint,
 )
 from orchestra_ops.adapters.pulumi.cli import (
     PulumiCli,
@@ -144,7 +143,7 @@ class PulumiEngine:
         locks that dead CLIs left (see :func:`stale_locks`)."""
         stack = self._stack(ref)
         try:
-            with translated(what, ref, self._scrub), INLINE_PROGRAMS:
+            with translated(what, ref, self._scrub, self._backend.wrong_key_hint), INLINE_PROGRAMS:
                 return operation(stack)
         except StackConflict:
             stale = stale_locks(self._backend.url, self._stacks[ref][1], ref.stack)
@@ -160,7 +159,7 @@ class PulumiEngine:
                     severity="warning",
                 )
             )
-        with translated(what, ref, self._scrub), INLINE_PROGRAMS:
+        with translated(what, ref, self._scrub, self._backend.wrong_key_hint), INLINE_PROGRAMS:
             return operation(stack)
 
     def open_stack(self, project_dir: Path, stack: str, *, create: bool = True) -> LeanStack:
@@ -203,7 +202,7 @@ class PulumiEngine:
     def _select(self, ref: StackRef, *, create: bool) -> StackRef:
         if ref in self._stacks:
             return ref
-        with translated("select", ref, self._scrub):
+        with translated("select", ref, self._scrub, self._backend.wrong_key_hint):
             selected = self.open_stack(ref.project_dir, ref.stack, create=create)
         self._stacks[ref] = (selected, selected.workspace.project_settings().name)
         return ref
@@ -213,7 +212,7 @@ class PulumiEngine:
         stored encrypted."""
         stack = self._stack(ref)
         if not secret:
-            with translated("config", ref, self._scrub):
+            with translated("config", ref, self._scrub, self._backend.wrong_key_hint):
                 stack.set_all_config({k: auto.ConfigValue(v) for k, v in values.items()})
             return
         for key, value in values.items():
@@ -282,7 +281,7 @@ class PulumiEngine:
         if not opened:
             raise StackError(
                 f"{ref.label}: the passphrase does not open the stack's secrets, so every "
-                f"update of it would fail: {wrong_key_hint(self._settings, self._state_dir)}"
+                f"update of it would fail: {self._backend.wrong_key_hint}"
             )
 
     def refresh(self, ref: StackRef, on_event: OnEvent | None = None) -> ChangeSummary:
@@ -317,13 +316,13 @@ class PulumiEngine:
 
     def outputs(self, ref: StackRef) -> Mapping[str, StackOutput]:
         """The current outputs (a secret one's value is not decrypted: None)."""
-        with translated("outputs", ref, self._scrub):
+        with translated("outputs", ref, self._scrub, self._backend.wrong_key_hint):
             return _outputs(self._stack(ref).outputs())
 
     def export(self, ref: StackRef) -> Checkpoint:
         """The state as checkpoint JSON, its secrets encrypted (no ``--show-secrets``)."""
         stack = self._stack(ref)
-        with translated("export", ref, self._scrub):
+        with translated("export", ref, self._scrub, self._backend.wrong_key_hint):
             text = stack.export_text()
         try:
             data = json.loads(text)
@@ -353,7 +352,7 @@ class PulumiEngine:
 
     def cancel(self, ref: StackRef) -> None:
         """Cancel a running update."""
-        with translated("cancel", ref, self._scrub):
+        with translated("cancel", ref, self._scrub, self._backend.wrong_key_hint):
             self._stack(ref).cancel()
 
     def _save_checkpoint(self, ref: StackRef, checkpoint: Checkpoint) -> Path:

@@ -136,7 +136,12 @@ class PulumiStateMigrator:
         engine = PulumiEngine(
             self._settings, self._state_dir, cli=self._cli, provider_env=self._provider_env
         )
-        with translated("no-change preview", StackRef(Path(project), stack), self._scrub):
+        with translated(
+            "no-change preview",
+            StackRef(Path(project), stack),
+            self._scrub,
+            self._backend.wrong_key_hint,
+        ):
             selected = engine.open_stack(Path(project_dir), qualified, create=False)
             with INLINE_PROGRAMS:
                 selected.preview(expect_no_changes=True)
@@ -162,7 +167,7 @@ class PulumiStateMigrator:
         ref = StackRef(Path(project), stack)
         if cwd is None:
             self._neutral_dir.mkdir(parents=True, exist_ok=True)
-        with translated(what, ref, self._scrub):
+        with translated(what, ref, self._scrub, self._backend.wrong_key_hint):
             return self._pulumi().run(args, cwd or str(self._neutral_dir), dict(self._env))
 
     def _pulumi(self) -> auto.PulumiCommand:

@@ -309,16 +309,22 @@ def test_a_failed_update_is_reported_by_its_error_lines_not_the_output_tail() ->
     assert essence("\n exit 1 without words \n") == "exit 1 without words"
 
 
-def test_a_wrong_passphrase_names_the_variable_and_the_generated_file(tmp_path: Path) -> None:
-    """Met by an outside check: a bare "incorrect passphrase" named neither."""
-    from orchestra_ops.adapters.pulumi.cli_output import translated
-
+@pytest.mark.parametrize("variable_set", [False, True])
+def test_a_wrong_passphrase_names_the_variable_or_the_generated_file(
+    tmp_path: Path, variable_set: bool
+) -> None:
+    """Met by outside checks: a bare "incorrect passphrase" named neither, and then the file
+    was named as ``$ORCHESTRA_STATE_DIR/pulumi/passphrase`` rather than by its path."""
+    phrase = SecretStr("set-by-the-user") if variable_set else None
+    settings = PulumiSettings(_env_file=None, config_passphrase=phrase)  # type: ignore[call-arg]
+    backend = choose_backend(settings, tmp_path / "state")
     ref = StackRef(tmp_path, "dev")
     with pytest.raises(StackError) as info:
-        with translated("up", ref, lambda text: text):
+        with translated("up", ref, lambda text: text, backend.wrong_key_hint):
             raise _failure(auto.CommandError, "error: incorrect passphrase")
     assert "PULUMI_CONFIG_PASSPHRASE" in str(info.value)
-    assert "pulumi/passphrase" in str(info.value)
+    generated = str(tmp_path / "state" / "pulumi" / "passphrase")
+    assert (generated in str(info.value)) is not variable_set, str(info.value)
 
 
 def test_a_provider_traceback_is_reported_by_its_exception_not_its_frames() -> None:
