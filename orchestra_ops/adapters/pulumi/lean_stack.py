@@ -4,14 +4,13 @@ and outputs read from checkpoint JSON whose secrets stay encrypted."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable
-from typing import Any
 
 import pulumi.automation as auto
 from pulumi.automation._stack import StackInitMode  # not re-exported by pulumi.automation
 
 from orchestra_ops.adapters.pulumi.cli_output import to_stack_event
+from orchestra_ops.domain.pending_ops import read_state
 from orchestra_ops.errors import StackError
 from orchestra_ops.ports.stack_engine import OnEvent
 
@@ -80,14 +79,12 @@ class LeanStack(auto.Stack):
 def outputs_of(checkpoint: str, stack: str) -> dict[str, tuple[object, bool]]:
     """The root stack's outputs in checkpoint JSON: name -> (value, secret)."""
     try:
-        resources = json.loads(checkpoint)["deployment"].get("resources") or []
-    except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as error:
+        resources = read_state(checkpoint).resources
+    except ValueError as error:
         raise StackError(
-            f"outputs of stack {stack}: its export is not checkpoint JSON ({error!r})"
+            f"outputs of stack {stack}: its export is not a checkpoint ({error})"
         ) from error
-    root: dict[str, Any] = next(
-        (r for r in resources if r.get("type") == "pulumi:pulumi:Stack"), {}
-    )
+    root = next((r for r in resources if r.get("type") == "pulumi:pulumi:Stack"), {})
     return {
         name: (value, _holds_secret(value)) for name, value in (root.get("outputs") or {}).items()
     }

@@ -374,3 +374,19 @@ def test_a_killed_cli_is_said_to_be_killed_in_one_line(tmp_path: Path) -> None:
         "up of backend/dev: the Pulumi CLI was killed (SIGKILL); the next update or "
         "`orchestra-ops recover` settles what it left pending"
     )
+
+
+def test_outputs_are_read_from_the_root_stack_of_a_checkpoint() -> None:
+    from orchestra_ops.adapters.pulumi.lean_stack import outputs_of
+
+    secret = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "v": "x"}
+    root = {"type": "pulumi:pulumi:Stack", "outputs": {"url": "http://a", "key": secret}}
+    other = {"type": "lambda:Instance", "outputs": {"url": "http://b"}}
+    checkpoint = json.dumps({"version": 3, "deployment": {"resources": [other, root]}})
+    assert outputs_of(checkpoint, "backend/dev") == {
+        "url": ("http://a", False),
+        "key": (secret, True),
+    }
+    assert outputs_of(json.dumps({"version": 3, "deployment": {}}), "backend/dev") == {}
+    with pytest.raises(StackError, match="backend/dev: its export is not a checkpoint"):
+        outputs_of("error: no stack", "backend/dev")
