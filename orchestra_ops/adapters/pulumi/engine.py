@@ -49,7 +49,7 @@ from orchestra_ops.adapters.pulumi.cli import (
 from orchestra_ops.adapters.pulumi.cli_output import STDERR_TAIL, scrubber, translated
 from orchestra_ops.adapters.pulumi.lean_stack import LeanStack
 from orchestra_ops.adapters.pulumi.locks import lock_files, remove_lock, stale_locks, torn_sidecars
-from orchestra_ops.adapters.pulumi.passphrase import checkpoint_salt, opens
+from orchestra_ops.adapters.pulumi.passphrase import check_key, checkpoint_salt, stack_file_salt
 from orchestra_ops.adapters.pulumi.programs import our_program
 from orchestra_ops.errors import (
     StackConflict,
@@ -268,21 +268,17 @@ class PulumiEngine:
 
     def check_secrets_key(self, ref: StackRef) -> None:
         """StackError when the passphrase this engine hands the CLI does not open the
-        stack's secrets (checked on the state's salt, as the CLI checks it; no secret is
-        decrypted). A stack without passphrase secrets has nothing to check."""
-        salt = checkpoint_salt(self.export(ref))
-        if salt is None:
-            return
-        phrase = self._backend.env.get("PULUMI_CONFIG_PASSPHRASE")
-        try:
-            opened = phrase is not None and opens(phrase, salt)
-        except ValueError as error:
-            raise StackError(f"{ref.label}: unreadable secrets provider state ({error})") from error
-        if not opened:
-            raise StackError(
-                f"{ref.label}: the passphrase does not open the stack's secrets, so every "
-                f"update of it would fail: {self._backend.wrong_key_hint}"
-            )
+        stack's secrets (see :func:`~orchestra_ops.adapters.pulumi.passphrase.check_key`)."""
+        stack_file = ref.project_dir / f"Pulumi.{ref.stack}.yaml"
+        check_key(
+            ref.label,
+            self._backend.env.get("PULUMI_CONFIG_PASSPHRASE"),
+            {
+                "its state": lambda: checkpoint_salt(self.export(ref)),
+                f"{ref.project_dir.name}/{stack_file.name}": lambda: stack_file_salt(stack_file),
+            },
+            self._backend.wrong_key_hint,
+        )
 
     def refresh(self, ref: StackRef, on_event: OnEvent | None = None) -> ChangeSummary:
         """Settle what a killed update left pending, then refresh the state from the cloud."""

@@ -28,6 +28,7 @@ from orchestra_ops.sandbox.lambda_cloud import LambdaCloudEmulator
 from orchestra_ops.sandbox.server import serve_in_thread
 from orchestra_ops.settings import LambdaCloudSettings, PulumiSettings
 from tests.adapters.pulumi.test_engine import dead_pid, plant_lock
+from tests.adapters.pulumi.test_passphrase import OTHER_SALT
 from tests.pulumi_cli import CLI, needs_pulumi_cli, shown_secret
 
 API_KEY = "canary-lambda-key-3c9d"
@@ -115,6 +116,16 @@ def test_shared_and_backend_stacks_up_preview_refresh_destroy(
         stranger.check_secrets_key(wrong)
     with pytest.raises(StackError, match="incorrect passphrase"):  # as the CLI itself finds
         stranger.preview(wrong)
+    # The CLI checks the stack file's salt too: one made under another passphrase is found.
+    stack_file = projects / "shared" / "Pulumi.dev.yaml"
+    kept = stack_file.read_text()
+    salt = next(line for line in kept.splitlines() if line.startswith("encryptionsalt: "))
+    stack_file.write_text(kept.replace(salt, f"encryptionsalt: {OTHER_SALT}"))
+    with pytest.raises(StackError, match=r"salt of shared/Pulumi\.dev\.yaml was made with"):
+        reader.check_secrets_key(reader.select(projects / "shared", "dev"))
+    with pytest.raises(StackError, match="incorrect passphrase"):
+        reader.preview(reader.select(projects / "shared", "dev"))
+    stack_file.write_text(kept)
 
     backend = engine.select_or_create(projects / "backend", "dev")
     out = engine.up(backend)
