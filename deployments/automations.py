@@ -44,8 +44,6 @@ from orchestra_ops.errors import ConfigError
 from orchestra_ops.settings import load_settings
 
 ZOMBIE_NAME = "orchestra-ops: crashed when heartbeats stop"
-#: Heartbeat interval set on the work pool (seconds).
-HEARTBEAT_S = 30
 #: Silence after a heartbeat that marks a run crashed: above Prefect's default interval
 #: (180 s), so a run started outside the work pool is never marked by mistake.
 SILENCE_S = 300

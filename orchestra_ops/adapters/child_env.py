@@ -42,7 +42,6 @@ NETWORK = (
 LOCALE_PREFIXES = ("LC_",)
 #: Package managers' own configuration: registry, cache, store locations.
 NODE_TOOLS = ("npm_config_", "NPM_CONFIG_", "COREPACK_", "YARN_", "PNPM_", "NODE_OPTIONS")
-PYTHON_TOOLS = ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_CERT", "UV_INDEX_URL")
 
 
 def child_env(

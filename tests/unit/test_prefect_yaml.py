@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from prefect import Flow
 from ruamel.yaml import YAML
 
+from deployments.automations import SILENCE_S
 from orchestra_ops.domain.security.workflow import SCAN_HOUR, SCAN_TIMEZONE, utc_schedule
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,3 +81,13 @@ def test_runs_clone_the_deployed_commit_not_a_deploy_time_path() -> None:
     assert all("pull" not in deployment for deployment in document["deployments"])
     makefile = (ROOT / "Makefile").read_text()
     assert "-m deployments.source $(BIN)/prefect --no-prompt deploy --all" in makefile
+
+
+def test_the_pools_heartbeat_is_well_within_the_silence_that_marks_a_run_crashed() -> None:
+    """deployments/automations.py marks a run Crashed after SILENCE_S without a heartbeat:
+    a heartbeat interval near it would mark live runs."""
+    document = YAML(typ="safe").load((ROOT / "prefect.yaml").read_text())
+    pool = document["definitions"]["work_pools"]["process"]
+    interval = int(pool["job_variables"]["env"]["PREFECT_FLOWS_HEARTBEAT_FREQUENCY"])
+    assert 0 < interval * 5 <= SILENCE_S, (interval, SILENCE_S)
+    assert all(d["work_pool"]["name"] == pool["name"] for d in _deployments())

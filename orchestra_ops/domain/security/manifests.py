@@ -257,11 +257,3 @@ def npm_lock_versions(text: str, source: str) -> dict[str, str]:
         for path, entry in packages.items()
         if path and isinstance(entry, dict) and "version" in entry
     }
-
-
-def line_of(text: str, needle: str) -> int | None:
-    """The first 1-based line containing ``needle``, or None."""
-    for number, line in enumerate(text.splitlines(), start=1):
-        if needle in line:
-            return number
-    return None

@@ -19,7 +19,6 @@ from orchestra_ops.domain.security.findings import Ecosystem, Finding, deduplica
 from orchestra_ops.domain.security.manifests import (
     LockedPackage,
     Unchecked,
-    parse_requirements,
 )
 from orchestra_ops.domain.security.policy import Policy, Verdict, evaluate
 
@@ -228,11 +227,6 @@ def components_of(manifest: Manifest, packages: Iterable[LockedPackage]) -> list
     """The audited pins of a manifest, as SBOM components."""
     ecosystem = manifest.kind.ecosystem
     return [Component(ecosystem, p.name, p.version, manifest.path) for p in packages]
-
-
-def requirement_lines(text: str, source: str) -> dict[str, int]:
-    """Canonical package name -> its 1-based line in a requirements file."""
-    return {p.name: p.line for p in parse_requirements(text, source)}
 
 
 def lock_lines(text: str, versions: dict[str, str]) -> dict[str, int]:

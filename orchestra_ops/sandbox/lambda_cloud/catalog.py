@@ -78,7 +78,6 @@ _IMAGE_FAMILIES = (
     ("lambda-stack-24-04-arm", "Lambda Stack 24.04 (arm64)", "24.04", "arm64"),
 )
 _IMAGE_REGIONS = ("us-west-1", "us-east-1", "us-east-3")
-DEFAULT_IMAGE_FAMILY = "lambda-stack-24-04"
 
 
 def images() -> list[dict[str, Any]]:
