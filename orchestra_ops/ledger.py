@@ -94,6 +94,11 @@ class Ledger:
     def __init__(self, path: Path) -> None:
         self.path = path
 
+    @classmethod
+    def of(cls, state_dir: Path) -> Ledger:
+        """The ledger of a state directory."""
+        return cls(state_dir / "ledger.jsonl")
+
     def _append(self, record: dict[str, Any]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         line = json.dumps(record, sort_keys=True, default=str) + "\n"

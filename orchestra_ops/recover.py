@@ -46,11 +46,6 @@ ENVIRONMENTS = ("dev", "prod")
 EXIT_CLEAN, EXIT_OPEN, EXIT_UNCHECKED = 0, 1, 3
 
 
-def ledger_for(state_dir: Path) -> Ledger:
-    """The ledger of a state directory."""
-    return Ledger(state_dir / "ledger.jsonl")
-
-
 # --- intents ----------------------------------------------------------------------------
 
 

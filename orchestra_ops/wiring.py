@@ -138,7 +138,7 @@ class Clients(ClosesOnExit):
 
     def ledger(self) -> Ledger:
         """The durable rollback ledger of the state directory."""
-        return Ledger(self.settings.runtime.state_dir / "ledger.jsonl")
+        return Ledger.of(self.settings.runtime.state_dir)
 
     def backups(self) -> BackupStore:
         """What rollbacks restore, kept before it changes (env snapshots encrypted)."""

@@ -131,7 +131,8 @@ def test_a_rollback_the_lambda_api_refuses_ends_rollback_failed_and_recover_fini
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowFilter, FlowFilterName
 
-    from orchestra_ops.recover import ledger_for, recover
+    from orchestra_ops.ledger import Ledger
+    from orchestra_ops.recover import recover
     from orchestra_ops.settings import load_settings
     from orchestra_ops.wiring import build
 
@@ -173,14 +174,14 @@ def test_a_rollback_the_lambda_api_refuses_ends_rollback_failed_and_recover_fini
     assert "rollback-failed" in str(artifact.data) and "orchestra-ops recover" in str(artifact.data)
     assert any("orchestra-ops recover" in json.dumps(notice) for notice in receiver)
     state_dir = tmp_path / "state"
-    assert [i.step for i in ledger_for(state_dir).open_intents()] == ["rollout"]
+    assert [i.step for i in Ledger.of(state_dir).open_intents()] == ["rollout"]
 
     with build(load_settings(None)) as clients:
         report = recover(clients, infra, ("dev",), runs=False)
 
     assert report.clean, report.as_dict()
     assert [i.id for i in api_instances(sandbox)] == [blue.id]
-    assert ledger_for(state_dir).open_intents() == []
+    assert Ledger.of(state_dir).open_intents() == []
 
 
 def _answer_when_paused(answer: dict[str, object]) -> threading.Thread:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from flows.lambda_provisioning import lambda_provisioning
-from orchestra_ops.recover import ledger_for
+from orchestra_ops.ledger import Ledger
 from orchestra_ops.sandbox.runner import Endpoints, Sandbox
 from tests.flows.provisioning_support import (
     copy_projects,
@@ -33,6 +33,6 @@ def test_a_relative_infrastructure_dir_is_recorded_absolute(
     report = lambda_provisioning(params(Path("infrastructure/pulumi")))
 
     assert report.outcome == "provisioned", report.error
-    (rollout,) = [r for r in ledger_for(tmp_path / "state").records() if r.get("step") == "rollout"]
+    (rollout,) = [r for r in Ledger.of(tmp_path / "state").records() if r.get("step") == "rollout"]
     recorded = Path(rollout["target"]["backend_dir"])
     assert recorded.is_absolute() and recorded == clone / "infrastructure" / "pulumi" / "backend"

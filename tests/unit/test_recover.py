@@ -27,7 +27,7 @@ from orchestra_ops.domain.pending_ops import OWNER_TAG
 from orchestra_ops.domain.vercel import DeploymentId, EnvTarget, EnvType, EnvVar
 from orchestra_ops.errors import LambdaNotFound
 from orchestra_ops.frontend_rollback import ENV_ACTION, PROMOTE_ACTION, gate_record, saga_id
-from orchestra_ops.recover import ledger_for
+from orchestra_ops.ledger import Ledger
 from orchestra_ops.saga import Saga
 from orchestra_ops.sandbox.runner import Endpoints, Sandbox
 from orchestra_ops.settings import load_settings
@@ -184,7 +184,7 @@ def test_a_crashed_run_of_a_broken_release_is_undone_whole(
     assert env_of(endpoints, crashed.project_id) == {"VITE_APP_TITLE": "Admin 1"}
     assert (crashed.app_dir / "vercel.json").read_text() == '{"old": true}\n'
     assert f"compensated (production rolled back to {crashed.first})" in output
-    assert ledger_for(state_dir).open_intents() == []
+    assert Ledger.of(state_dir).open_intents() == []
     assert list((state_dir / "backups").iterdir()) == []  # settled: backups dropped
     assert "nothing left open" in output
 
@@ -231,7 +231,7 @@ def test_dry_run_says_what_it_would_do_and_changes_nothing(
     runner, endpoints = sandbox
     crashed = crashed_migration(endpoints, tmp_path / "repo" / "admin")
     runner.vercel.set_deployment_health(crashed.second, "fail")
-    records = ledger_for(state_dir).records()
+    records = Ledger.of(state_dir).records()
 
     code, output = run(tmp_path, infra, "--environment", "dev", "--dry-run")
 
@@ -239,7 +239,7 @@ def test_dry_run_says_what_it_would_do_and_changes_nothing(
     assert "dry run: nothing was changed" in output
     assert output.count("would be compensated") == 3
     assert serving(endpoints, crashed.project_id) == crashed.second
-    assert ledger_for(state_dir).records() == records
+    assert Ledger.of(state_dir).records() == records
 
 
 def test_a_dry_run_on_a_fresh_state_directory_writes_nothing_there(
@@ -285,7 +285,7 @@ def test_a_saga_whose_cloud_has_no_credential_here_stays_open_and_the_rest_is_ch
     checks still run, and the ledger is left as it was."""
     _, endpoints = sandbox
     crashed_migration(endpoints, tmp_path / "repo" / "admin")
-    records = ledger_for(state_dir).records()
+    records = Ledger.of(state_dir).records()
     monkeypatch.delenv("VERCEL_TOKEN")
 
     code, output = run(tmp_path, infra, "--environment", "dev")
@@ -293,7 +293,7 @@ def test_a_saga_whose_cloud_has_no_credential_here_stays_open_and_the_rest_is_ch
     assert code == 1, output
     assert output.count("cannot be settled with these settings: VERCEL_TOKEN is not set") == 3
     assert "orphans" in output.lower()
-    assert ledger_for(state_dir).records() == records
+    assert Ledger.of(state_dir).records() == records
 
 
 def test_one_failing_compensator_does_not_stop_the_others(
@@ -301,7 +301,7 @@ def test_one_failing_compensator_does_not_stop_the_others(
 ) -> None:
     """An unknown kind of run and a vanished project stay open; the good saga is undone."""
     runner, endpoints = sandbox
-    ledger = ledger_for(state_dir)
+    ledger = Ledger.of(state_dir)
     ledger.intend("first-unknown", "s", {}, {"action": "no-such-undo"})
     ledger.intend(
         "frontend:prj_gone:run-0:promote",
