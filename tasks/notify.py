@@ -1,9 +1,8 @@
-"""Send notices from flows and Prefect state hooks; a failing webhook never fails a run.
+"""Send notices from flows; a failing webhook never fails a run.
 
 :func:`send_notice` is a plain function, not a task: it is called from flows after the
-interesting thing happened and from ``on_failure`` hooks, where no task can run. It
-builds the notifier from settings, sends, logs the outcome (never the URL) and returns
-the Delivery; whatever goes wrong becomes a logged warning.
+interesting thing happened. It builds the notifier from settings, sends, logs the outcome
+(never the URL) and returns the Delivery; whatever goes wrong becomes a logged warning.
 
 What flow code cannot report (a process that died, a run no worker started) is alerted
 by the Prefect server itself: ``make deploy`` creates automations on Failed, Crashed and
@@ -14,19 +13,13 @@ Late runs that post to the same webhook through a notification block
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Any
-
-from prefect.client.schemas.objects import State
 
 from orchestra_ops.adapters.notify import Delivery
-from orchestra_ops.domain.notifications import Notice, phase_failed
+from orchestra_ops.domain.notifications import Notice
 from orchestra_ops.errors import OpsError
 from orchestra_ops.settings import load_settings
 from orchestra_ops.wiring import for_process
 from tasks.policy import run_logger
-
-StateHook = Callable[[Any, Any, State[Any]], None]
 
 
 def _log() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
@@ -52,13 +45,3 @@ def send_notice(notice: Notice) -> Delivery:
     else:
         logger.warning("notice %s not delivered: %s", notice.kind.value, delivery.reason)
     return delivery
-
-
-def notify_on_failure(phase: str) -> StateHook:
-    """An ``on_failure`` hook for a flow or task: sends "phase ``phase`` failed"."""
-
-    def hook(_owner: Any, run: Any, state: State[Any]) -> None:
-        error = state.message or f"ended in state {state.name}"
-        send_notice(phase_failed(phase, error, run=getattr(run, "name", None)))
-
-    return hook

@@ -17,7 +17,6 @@ from starlette.routing import Route
 
 from orchestra_ops.adapters.notify import WebhookNotifier
 from orchestra_ops.domain.notifications import (
-    NoticeKind,
     phase_failed,
     provisioning_refused,
     render_slack,
@@ -27,7 +26,7 @@ from orchestra_ops.sandbox.faults import FaultMiddleware, FaultPlan, RequestLog
 from orchestra_ops.sandbox.server import ServedApp, serve_in_thread
 from orchestra_ops.settings import load_settings
 from orchestra_ops.wiring import build
-from tasks.notify import notify_on_failure, send_notice
+from tasks.notify import send_notice
 
 CANARY = "canary-5b2d-DO-NOT-LEAK"
 HOOK_PATH = f"/services/T0001/B0001/{CANARY}"
@@ -188,11 +187,6 @@ def _reporting_flow(phase: str) -> str:
     return f"done ({delivery.delivered})"
 
 
-@flow(name="notify-failing-phase", on_failure=[notify_on_failure("3C security gate")])
-def _failing_flow() -> None:
-    raise ValueError("the gate found 3 critical findings")
-
-
 @pytest.mark.usefixtures("prefect_harness")
 def test_a_flow_delivers_through_settings(
     receiver: Receiver, hook_url: str, monkeypatch: pytest.MonkeyPatch
@@ -222,18 +216,3 @@ def test_a_flow_completes_with_the_receiver_down_or_hanging(
     assert any("not delivered: no connection" in w for w in warnings)
     assert any("not delivered: no answer in time" in w for w in warnings)
     assert CANARY not in caplog.text
-
-
-@pytest.mark.usefixtures("prefect_harness")
-def test_an_on_failure_hook_reports_the_failed_phase(
-    receiver: Receiver, hook_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A Prefect state hook sends 'phase failed' with the state's message."""
-    monkeypatch.setenv("ORCHESTRA_NOTIFY_WEBHOOK_URL", hook_url)
-    with pytest.raises(ValueError, match="3 critical findings"):
-        _failing_flow()
-    assert len(receiver.bodies) == 1
-    text = receiver.bodies[0]["text"]
-    assert text.startswith("Roadmap phase 3C security gate failed")
-    assert "3 critical findings" in text
-    assert NoticeKind.PHASE_FAILED.value in str(receiver.bodies[0]["blocks"][-1])
