@@ -19,7 +19,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 from orchestra_ops.domain.reorg.discover import CODE_SUFFIXES, ci_files, discover, owned_files
-from orchestra_ops.domain.reorg.mapping import NAME, WHY_NOT_STACK_FILE, check_mapping
+from orchestra_ops.domain.reorg.mapping import (
+    NAME,
+    WHY_NOT_STACK_FILE,
+    check_mapping,
+    render_mapping,
+)
 from orchestra_ops.domain.reorg.model import (
     Discovery,
     ManualCheck,
@@ -358,4 +363,8 @@ def render_markdown(plan: Plan, discovery: Discovery | None = None) -> str:
     out += ["```sh", *commands, "```"] if commands else ["No project changes its name."]
     out += ["", "## Notes", ""]
     out += [f"- {note}" for note in plan.notes]
+    out += ["", f"## The mapping, as `{plan.mapping.source}`", ""]
+    out += ["To change where a project goes or its name, save this at the repository's root"]
+    out += [f"as `{plan.mapping.source}`, edit it, and plan again.", "", "```yaml"]
+    out += [render_mapping(plan.mapping).rstrip("\n"), "```"]
     return "\n".join(out) + "\n"

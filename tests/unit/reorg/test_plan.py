@@ -6,7 +6,7 @@ import pytest
 
 from orchestra_ops.domain.reorg.discover import discover
 from orchestra_ops.domain.reorg.mapping import default_mapping, parse_mapping, render_mapping
-from orchestra_ops.domain.reorg.model import Move, Plan, Rewrite
+from orchestra_ops.domain.reorg.model import Move, Plan, ReorgMapping, Rewrite
 from orchestra_ops.domain.reorg.plan import (
     apply_to_snapshot,
     build_plan,
@@ -67,6 +67,19 @@ def test_one_rewrite_per_file_at_its_new_path() -> None:
 def test_plan_is_deterministic() -> None:
     assert _plan() == _plan()
     assert render_markdown(_plan()) == render_markdown(_plan())
+
+
+def test_the_plan_shows_its_mapping_as_a_file_to_edit() -> None:
+    """A plan made with the default mapping says how to change it: the mapping as
+    ``reorg.yaml`` text, which reads back as the same mapping."""
+    plan = _plan()
+    text = render_markdown(plan).split("## The mapping, as `reorg.yaml`", 1)[1]
+    block = text.split("```yaml\n", 1)[1].split("```", 1)[0]
+
+    def entries(mapping: ReorgMapping) -> list[tuple[str, str, str]]:
+        return [(e.source, e.target, e.name) for e in mapping.entries]
+
+    assert entries(parse_mapping(block)) == entries(plan.mapping) != []
 
 
 def test_applied_snapshot_has_the_new_layout() -> None:
