@@ -6,8 +6,6 @@ names the command and git's stderr so a person can repeat it.
 
 from __future__ import annotations
 
-import hashlib
-import os
 import subprocess
 from pathlib import Path
 
@@ -116,21 +114,6 @@ class Git:
     def tracked_files(self) -> list[str]:
         """Every tracked path, sorted, as posix paths relative to the repo."""
         return sorted(self.run("ls-files", "-z").split("\0")[:-1])
-
-
-def tree_hash(repo: Path) -> str:
-    """SHA-256 of every file (path, executable bit, bytes; a link: its target), minus .git."""
-    digest = hashlib.sha256()
-    for root, dirs, files in os.walk(repo):
-        dirs[:] = sorted(d for d in dirs if not (Path(root) == repo and d == ".git"))
-        for name in sorted(files):
-            path = Path(root) / name
-            data = os.readlink(path).encode() if path.is_symlink() else path.read_bytes()
-            executable = not path.is_symlink() and os.access(path, os.X_OK)
-            relative = path.relative_to(repo).as_posix().encode() + (b"*" if executable else b"")
-            digest.update(len(relative).to_bytes(8, "big") + relative)
-            digest.update(len(data).to_bytes(8, "big") + data)
-    return digest.hexdigest()
 
 
 def read_snapshot(repo: Path, git: Git | None = None) -> dict[str, str]:

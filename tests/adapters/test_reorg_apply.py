@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestra_ops.adapters.git import Git, read_links, read_snapshot, tree_hash
+from orchestra_ops.adapters.git import Git, read_links, read_snapshot
 from orchestra_ops.adapters.journal import Journal
 from orchestra_ops.adapters.reorg_apply import JOURNAL, ReorgApplier
 from orchestra_ops.domain.outcomes import RunOutcome
@@ -31,6 +31,7 @@ from orchestra_ops.domain.reorg.model import Move, Plan
 from orchestra_ops.domain.reorg.plan import build_plan
 from orchestra_ops.domain.reorg.validate import validate_layout
 from orchestra_ops.errors import ConfigError, ReorgError
+from tests.tree import tree_hash
 from tests.unit.reorg.snapshots import FIXTURE, fixture_snapshot
 
 IDENTITY = ("-c", "user.name=Test", "-c", "user.email=test@example.invalid")

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from flows.stack_reorganisation import ReorgAction, ReorgParams, stack_reorganisation
-from orchestra_ops.adapters.git import tree_hash
 from orchestra_ops.errors import ConfigError
+from tests.tree import tree_hash
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "orchestra-main"
 

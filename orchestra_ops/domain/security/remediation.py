@@ -123,11 +123,6 @@ def lowest_clearing(current: str, findings: list[Finding]) -> str | None:
     return None
 
 
-def smallest_fix(finding: Finding) -> str | None:
-    """The lowest version above the finding's that clears it, or None when none is known."""
-    return lowest_clearing(finding.version, [finding])
-
-
 @dataclass(frozen=True)
 class Step:
     """Upgrade one package in one manifest, fixing the listed vulnerabilities."""

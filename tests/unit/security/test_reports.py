@@ -15,7 +15,7 @@ from orchestra_ops.domain.security.findings import Ecosystem, Finding
 from orchestra_ops.domain.security.manifests import Unchecked, read_requirements
 from orchestra_ops.domain.security.markdown import markdown_summary
 from orchestra_ops.domain.security.policy import Ignore, Policy
-from orchestra_ops.domain.security.remediation import remediation_plan, smallest_fix
+from orchestra_ops.domain.security.remediation import lowest_clearing, remediation_plan
 from orchestra_ops.domain.security.reports import findings_from_report, json_report
 from orchestra_ops.domain.security.sarif import sarif_log
 from orchestra_ops.domain.security.sbom import cyclonedx_sbom
@@ -299,10 +299,12 @@ def test_trend_against_the_previous_json_report(result: ScanResult) -> None:
 
 def test_remediation_picks_the_smallest_fix_above_the_installed_version() -> None:
     """Per finding the smallest fix; per package the largest of those; npm from its range."""
-    assert smallest_fix(PYYAML) == "5.3.1"
-    assert smallest_fix(replace(PYYAML, version="5.3.1", fixed_versions=("5.3.1", "5.4"))) == "5.4"
-    assert smallest_fix(LODASH) == "4.17.21"
-    assert smallest_fix(replace(REQUESTS, fixed_versions=())) is None
+    assert lowest_clearing(PYYAML.version, [PYYAML]) == "5.3.1"
+    patched = replace(PYYAML, version="5.3.1", fixed_versions=("5.3.1", "5.4"))
+    assert lowest_clearing(patched.version, [patched]) == "5.4"
+    assert lowest_clearing(LODASH.version, [LODASH]) == "4.17.21"
+    unfixed = replace(REQUESTS, fixed_versions=())
+    assert lowest_clearing(unfixed.version, [unfixed]) is None
     other = pypi("urllib3", "1.23", {"PYSEC-2019-133"}, fixed_versions=("1.24.2",), line=3)
     plan = remediation_plan([REQUESTS, URLLIB3_UNKNOWN, other])
     assert [s.text for s in plan] == [
