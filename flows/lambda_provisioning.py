@@ -14,7 +14,7 @@ import datetime as dt
 import json
 import time
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
@@ -35,6 +35,7 @@ from orchestra_ops.domain.notifications import (
 )
 from orchestra_ops.domain.outcomes import RunOutcome
 from orchestra_ops.domain.provisioning import (
+    Environment,
     Rollout,
     StackColours,
     colour_config,
@@ -89,9 +90,7 @@ class ProvisioningParams(BaseModel):
         extra="forbid", title="Provisioning request", json_schema_extra=_environment_rules
     )
 
-    environment: Literal["dev", "prod"] = Field(
-        title="Environment", description="which stacks: dev or prod"
-    )
+    environment: Environment = Field(title="Environment", description="which stacks: dev or prod")
     instance_type: str | None = Field(
         None,
         pattern=INSTANCE_TYPE_PATTERN,

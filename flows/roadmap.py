@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
@@ -40,17 +40,16 @@ from flows.roadmap_phases import (
 from flows.security_scan import SecurityScanParams
 from flows.stack_reorganisation import ReorgAction, ReorgParams
 from orchestra_ops.domain.notifications import phase_failed
+from orchestra_ops.domain.provisioning import ENVIRONMENTS, Environment
 from orchestra_ops.domain.roadmap_metrics import success_metrics
 from orchestra_ops.domain.run_markdown import roadmap_report
 from orchestra_ops.errors import OpsError, RolledBack
 from orchestra_ops.settings import load_settings
 from tasks.notify import send_notice
 
-Environment = Literal["dev", "prod"]
-
 
 def _both_environments() -> list[Environment]:
-    return ["dev", "prod"]
+    return list(ENVIRONMENTS)
 
 
 class RoadmapParams(BaseModel):

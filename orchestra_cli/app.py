@@ -5,16 +5,17 @@ from __future__ import annotations
 import json
 import signal
 import threading
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
+import click
 import typer
 
 from orchestra_cli.prefect_env import check_prefect_env_file
 from orchestra_cli.trigger import trigger
 from orchestra_ops.adapters.tools import probe_tools
 from orchestra_ops.domain.doctor import credential_statuses, render_report
+from orchestra_ops.domain.provisioning import ENVIRONMENTS
 from orchestra_ops.errors import ConfigError
 from orchestra_ops.settings import Settings, load_settings
 
@@ -263,21 +264,18 @@ def security_scan(
     raise typer.Exit(code=0 if outcome.gate.passed else 1)
 
 
-class Environment(StrEnum):
-    """An environment whose backend stack recovery checks."""
-
-    DEV = "dev"
-    PROD = "prod"
-
-
 @app.command()
 def recover(
     infrastructure_dir: Annotated[
         Path, typer.Option("--infrastructure-dir", help="Holds the shared and backend projects.")
     ] = Path("infrastructure/pulumi"),
     environment: Annotated[
-        list[Environment] | None,
-        typer.Option("--environment", help="Check this environment (repeatable; default both)."),
+        list[str] | None,
+        typer.Option(
+            "--environment",
+            click_type=click.Choice(ENVIRONMENTS),
+            help="Check this environment (repeatable; default both).",
+        ),
     ] = None,
     terminate_orphans: Annotated[
         bool, typer.Option("--terminate-orphans", help="Terminate the orphans found.")
@@ -319,7 +317,7 @@ def recover(
     from orchestra_ops.recover import recover as run_recovery
     from orchestra_ops.wiring import build
 
-    chosen = [e.value for e in environment] if environment else [e.value for e in Environment]
+    chosen = environment or list(ENVIRONMENTS)
     try:
         with build(settings) as clients:
             report = run_recovery(

@@ -30,7 +30,7 @@ from orchestra_ops.adapters import prefect_runs
 from orchestra_ops.adapters.prefect_runs import StuckRun
 from orchestra_ops.adapters.target_lock import idle_target
 from orchestra_ops.domain.health import HealthPolicy
-from orchestra_ops.domain.provisioning import stacks_target
+from orchestra_ops.domain.provisioning import ENVIRONMENTS, stacks_target
 from orchestra_ops.errors import ConfigError, Conflict, OpsError
 from orchestra_ops.frontend_rollback import ReleaseProbe
 from orchestra_ops.ledger import Closure, Ledger, ReconcileReport
@@ -39,8 +39,6 @@ from orchestra_ops.recover_orphans import OrphanCheck, check_orphans
 from orchestra_ops.recover_pending import UNCHECKED, PendingCheck, settle_pending
 from orchestra_ops.saga import Saga, open_sagas
 from orchestra_ops.wiring import Clients
-
-ENVIRONMENTS = ("dev", "prod")
 
 #: Exit codes of `orchestra-ops recover` (2 is a configuration error, from the CLI).
 EXIT_CLEAN, EXIT_OPEN, EXIT_UNCHECKED = 0, 1, 3

@@ -11,10 +11,14 @@ import datetime as dt
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 from orchestra_ops.domain.lambda_cloud import GONE, Instance
 from orchestra_ops.domain.pending_ops import OWNER_TAG
 
+#: An environment the roadmap provisions: its own shared and backend stacks.
+Environment = Literal["dev", "prod"]
+ENVIRONMENTS: tuple[Environment, ...] = get_args(Environment)
 COLOURS = ("blue", "green")
 ROLE_TAG = ("role", "api")
 
