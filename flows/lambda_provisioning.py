@@ -57,6 +57,7 @@ from orchestra_ops.ports.stack_engine import Checkpoint
 from tasks.notify import send_notice
 from tasks.policy import artifact_key, final_state
 from tasks.serialise import one_at_a_time
+from tasks.stack_files import load_backend_config, restore_stack_file, stack_file_text
 
 INSTANCE_TYPE_PATTERN = r"^(gpu|cpu)_[0-9]+x_[a-z0-9_]+$"
 Region = Annotated[
@@ -205,7 +206,7 @@ def lambda_provisioning(params: ProvisioningParams) -> ProvisioningReport:
     report = ProvisioningReport(environment=env)
     try:
         t.check_programs([shared_dir, backend_dir])
-        cfg = t.load_backend_config(backend_dir, env, params.overrides())
+        cfg = load_backend_config(backend_dir, env, params.overrides())
         placement = t.check_request(cfg, params.max_usd_per_hour)
     except (ConfigError, InsufficientCapacity) as error:
         report.outcome, report.error = RunOutcome.REFUSED, str(error)
@@ -233,15 +234,14 @@ def _provision(
     serving_ids = [i.id for i in current.instances.get(rollout.serving or "", ())]
     _clear_leftover(backend_dir, env, rollout)
     report.rollback = t.supersede_rollouts(env)
-    stack_file = backend_dir / f"Pulumi.{env}.yaml"
-    config_before = stack_file.read_bytes() if stack_file.exists() else b""
+    config_before = stack_file_text(backend_dir, env)
     t.configure(backend_dir, env, _rollout_config(params, rollout))
     report.preview = t.preview_stack(backend_dir, env, f"Provisioning {env}: {rollout.new}")
     if params.approval_timeout_s is not None:
-        _await_approval(params.approval_timeout_s, report, stack_file, config_before)
+        _await_approval(params.approval_timeout_s, report, backend_dir, config_before)
     checkpoint = t.export_stack(backend_dir, env)
     saga = t.journal_rollout(
-        env, str(backend_dir), rollout.new, serving_ids, checkpoint, config_before.decode()
+        env, str(backend_dir), rollout.new, serving_ids, checkpoint, config_before or ""
     )
     try:
         outputs = t.up_stack(backend_dir, env, planned=sum(report.preview.values()))
@@ -333,7 +333,7 @@ def _roll_back(
 
 
 def _await_approval(
-    timeout_s: int, report: ProvisioningReport, stack_file: Path, config_before: bytes
+    timeout_s: int, report: ProvisioningReport, backend_dir: Path, config_before: str | None
 ) -> None:
     """Pause for a person's answer; a rejection or no answer in time refuses the request."""
     logger = get_run_logger()
@@ -348,7 +348,7 @@ def _await_approval(
     if reason is None:
         logger.info("approved: %s", answer.note or "no note")
         return
-    stack_file.write_bytes(config_before)  # only the stack file had changed
+    restore_stack_file(backend_dir, report.environment, config_before)  # only it had changed
     report.outcome, report.error = RunOutcome.REFUSED, reason
     _publish(report)
     send_notice(provisioning_refused(report.environment, reason))
@@ -374,14 +374,12 @@ def _dry_run(
     if not t.stack_outputs(shared_dir, env):
         get_run_logger().info("dry run: %s has no shared stack yet; backend not previewed", env)
         return counts
-    stack_file = backend_dir / f"Pulumi.{env}.yaml"
-    before = stack_file.read_bytes() if stack_file.exists() else None
+    before = stack_file_text(backend_dir, env)
     try:
         t.configure(backend_dir, env, params.overrides())
         backend = t.preview_stack(backend_dir, env, f"Provisioning {env}: backend")
     finally:
-        if before is not None:
-            stack_file.write_bytes(before)
+        restore_stack_file(backend_dir, env, before)
     return counts | {f"backend:{op}": n for op, n in backend.items()}
 
 

@@ -33,10 +33,9 @@ from orchestra_ops.domain.provisioning import (
     health_url,
     live_instances_of,
 )
-from orchestra_ops.domain.stack_config import BACKEND_PROJECT, CONFIG_KEYS_BACKEND, BackendConfig
-from orchestra_ops.domain.stack_config import backend_config as parse_backend_config
+from orchestra_ops.domain.stack_config import BackendConfig
 from orchestra_ops.domain.yaml_text import load_yaml
-from orchestra_ops.errors import ConfigError, HealthCheckFailed, InsufficientCapacity, OpsError
+from orchestra_ops.errors import HealthCheckFailed, InsufficientCapacity, OpsError
 from orchestra_ops.ledger import Closure
 from orchestra_ops.ports.stack_engine import (
     Checkpoint,
@@ -69,30 +68,6 @@ def check_programs(project_dirs: Sequence[Path]) -> None:
         our_program(project_dir)
     settings = load_settings()
     check_owner_file(settings.pulumi, settings.runtime.state_dir)
-
-
-@named("load_backend_config[{environment}]")
-@local_task
-def load_backend_config(
-    backend_dir: Path, environment: str, overrides: Mapping[str, str]
-) -> BackendConfig:
-    """The backend stack's config file with ``overrides`` applied, validated."""
-    path = backend_dir / f"Pulumi.{environment}.yaml"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"cannot read {path}: {error}", source=str(path)) from error
-    data = load_yaml(text, str(path), typ="safe") or {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: must hold a mapping with a config: block", source=str(path))
-    prefix = f"{BACKEND_PROJECT}:"
-    raw: dict[str, str | None] = {
-        key.removeprefix(prefix): value if isinstance(value, str) else json.dumps(value)
-        for key, value in (data.get("config") or {}).items()
-        if key.startswith(prefix) and key.removeprefix(prefix) in CONFIG_KEYS_BACKEND
-    }
-    raw.update(overrides)
-    return parse_backend_config(raw, environment)
 
 
 @dataclass(frozen=True)

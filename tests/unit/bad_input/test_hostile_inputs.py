@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from flows.frontend_migration import FrontendMigrationParams
 from orchestra_ops.adapters.app_source import check_deploy_set
 from orchestra_ops.errors import ConfigError
-from tasks.provisioning import load_backend_config
+from tasks.stack_files import load_backend_config
 
 BOMB = "config:\n  orchestra-backend:count: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
     f"  k{n}: &{chr(98 + n)} [{', '.join([f'*{chr(97 + n)}'] * 9)}]\n" for n in range(9)
