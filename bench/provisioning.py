@@ -106,8 +106,8 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     work = Path(tempfile.mkdtemp(prefix="bench-provisioning-"))
     _environment(work)
-    from flows.lambda_provisioning import ProvisioningParams, lambda_provisioning
-    from flows.params import HealthParams
+    from flows.lambda_provisioning import lambda_provisioning
+    from flows.params import HealthParams, ProvisioningParams
     from orchestra_ops.adapters.pulumi.cli import find_cli, pulumi_command
     from orchestra_ops.sandbox.runner import Sandbox
 

@@ -11,10 +11,8 @@ and the Lambda API asked whether any instance of the abandoned colour is left.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import time
 from pathlib import Path
-from typing import Annotated, Any
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
@@ -22,11 +20,10 @@ from prefect.exceptions import FlowPauseTimeout
 from prefect.flow_runs import pause_flow_run
 from prefect.input import RunInput
 from prefect.states import Failed
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field
 
 import tasks.provisioning as t
-from flows.params import HealthParams
-from orchestra_ops.domain.lambda_cloud import REGION_NAMES
+from flows.params import ProvisioningParams
 from orchestra_ops.domain.notifications import (
     provisioning_refused,
     rollback_failed,
@@ -35,7 +32,6 @@ from orchestra_ops.domain.notifications import (
 )
 from orchestra_ops.domain.outcomes import RunOutcome
 from orchestra_ops.domain.provisioning import (
-    Environment,
     Rollout,
     StackColours,
     colour_config,
@@ -58,114 +54,6 @@ from tasks.notify import send_notice
 from tasks.policy import artifact_key, final_state
 from tasks.serialise import one_at_a_time
 from tasks.stack_files import load_backend_config, restore_stack_file, stack_file_text
-
-INSTANCE_TYPE_PATTERN = r"^(gpu|cpu)_[0-9]+x_[a-z0-9_]+$"
-Region = Annotated[
-    str,
-    Field(pattern=r"^[a-z]+-[a-z]+-[0-9]+$", json_schema_extra={"enum": list(REGION_NAMES)}),
-]
-
-
-def _environment_rules(schema: dict[str, Any]) -> None:
-    """The model validator's environment rules, in the JSON schema too.
-
-    The Prefect server checks a request against the schema only, so without these a
-    prod request with a time to live would be accepted and fail later on the worker.
-    """
-    schema["if"] = {"properties": {"environment": {"const": "dev"}}, "required": ["environment"]}
-    schema["then"] = {
-        "properties": {
-            "approval_timeout_s": {"type": "null", "description": "only prod requests wait"}
-        }
-    }
-    schema["else"] = {
-        "properties": {"ttl_hours": {"type": "null", "description": "only dev environments expire"}}
-    }
-
-
-class ProvisioningParams(BaseModel):
-    """Which environment to provision, and how. Empty fields keep the values in the
-    backend stack's configuration; nothing changes before these are checked."""
-
-    model_config = ConfigDict(
-        extra="forbid", title="Provisioning request", json_schema_extra=_environment_rules
-    )
-
-    environment: Environment = Field(title="Environment", description="which stacks: dev or prod")
-    instance_type: str | None = Field(
-        None,
-        pattern=INSTANCE_TYPE_PATTERN,
-        title="Instance type",
-        description="Lambda instance type (e.g. gpu_1x_a10); empty: the stack's config",
-    )
-    regions: list[Region] | None = Field(
-        None,
-        min_length=1,
-        title="Regions",
-        description="Lambda regions, most preferred first; empty: the stack's config",
-    )
-    count: int | None = Field(
-        None,
-        ge=1,
-        le=16,
-        title="Instance count",
-        description="how many API instances; empty: the stack's config",
-    )
-    dry_run: bool = Field(False, title="Dry run", description="preview only: change nothing")
-    ttl_hours: float | None = Field(
-        None,
-        gt=0,
-        le=336,
-        title="Time to live (hours, dev only)",
-        description="dev only: destroy the instances after this long",
-    )
-    max_usd_per_hour: float = Field(
-        25.0,
-        gt=0,
-        le=10_000,
-        title="Cost ceiling (USD per hour)",
-        description="refuse requests that would cost more per hour",
-    )
-    approval_timeout_s: int | None = Field(
-        None,
-        ge=2,
-        le=7 * 24 * 3600,
-        title="Approval timeout (seconds, prod only)",
-        description="prod only: pause after the preview until someone approves in the UI; "
-        "no answer within this many seconds rejects the request",
-    )
-    health: HealthParams = Field(
-        default_factory=lambda: HealthParams(interval_s=2.0, budget_s=300.0, fail_fast_after=5),
-        title="Health check of each new instance",
-        description="how each new instance proves healthy",
-    )
-    infrastructure_dir: str = Field(
-        "infrastructure/pulumi",
-        title="Pulumi projects directory",
-        description="holds the shared and backend projects, on the worker",
-    )
-
-    @model_validator(mode="after")
-    def _consistent(self) -> ProvisioningParams:
-        unknown = [r for r in self.regions or () if r not in REGION_NAMES]
-        if unknown:
-            raise ValueError(f"regions: unknown Lambda regions {unknown}")
-        if self.ttl_hours is not None and self.environment != "dev":
-            raise ValueError("ttl_hours: only dev environments expire")
-        if self.approval_timeout_s is not None and self.environment != "prod":
-            raise ValueError("approval_timeout_s: only prod requests wait for an approval")
-        return self
-
-    def overrides(self) -> dict[str, str]:
-        """The backend stack config these parameters override."""
-        values: dict[str, str] = {}
-        if self.instance_type is not None:
-            values["instance_type"] = self.instance_type
-        if self.regions is not None:
-            values["regions"] = json.dumps(self.regions)
-        if self.count is not None:
-            values["count"] = str(self.count)
-        return values
 
 
 class Approval(RunInput):

@@ -21,8 +21,7 @@ from prefect.futures import PrefectFuture
 from pydantic import BaseModel, ConfigDict, Field
 
 from flows.frontend_migration import FrontendMigrationParams
-from flows.lambda_provisioning import ProvisioningParams
-from flows.params import HealthParams
+from flows.params import HealthParams, ProvisioningParams
 from flows.roadmap_phases import (
     DigestMemo,
     PhaseResult,

@@ -18,7 +18,8 @@ from prefect.cache_policies import INPUTS, NO_CACHE, TASK_SOURCE
 from pydantic import BaseModel, Field
 
 from flows.frontend_migration import FrontendMigrationParams, frontend_migration
-from flows.lambda_provisioning import ProvisioningParams, lambda_provisioning
+from flows.lambda_provisioning import lambda_provisioning
+from flows.params import ProvisioningParams
 from flows.security_scan import SecurityScanParams, security_scan
 from flows.stack_reorganisation import ReorgParams, stack_reorganisation
 from orchestra_ops.adapters.files import write_atomically

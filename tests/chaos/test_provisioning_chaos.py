@@ -34,8 +34,8 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from flows.lambda_provisioning import ProvisioningParams, lambda_provisioning
-from flows.params import HealthParams
+from flows.lambda_provisioning import lambda_provisioning
+from flows.params import HealthParams, ProvisioningParams
 from orchestra_ops.adapters.lambda_cloud import LambdaCloudClient
 from orchestra_ops.domain.lambda_cloud import Instance, InstanceStatus
 from orchestra_ops.errors import OpsError

@@ -32,7 +32,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from flows.frontend_migration import FrontendMigrationParams, HealthParams, frontend_migration
-from flows.lambda_provisioning import ProvisioningParams, lambda_provisioning
+from flows.lambda_provisioning import lambda_provisioning
+from flows.params import ProvisioningParams
 from flows.security_scan import SecurityScanParams, security_scan
 from orchestra_ops.errors import LambdaUnauthorized, RolledBack, SecurityGateFailed
 from orchestra_ops.sandbox.feeds import Feeds

@@ -23,8 +23,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from flows.frontend_migration import frontend_migration
-from flows.lambda_provisioning import ProvisioningParams, lambda_provisioning
-from flows.params import HealthParams
+from flows.lambda_provisioning import lambda_provisioning
+from flows.params import HealthParams, ProvisioningParams
 from orchestra_ops.sandbox.runner import Sandbox
 from orchestra_ops.sandbox.server import ServedApp, serve_in_thread
 from tests.chaos import SOAK

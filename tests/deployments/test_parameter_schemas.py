@@ -18,8 +18,7 @@ from pydantic import ValidationError as ModelError
 
 from deployments.parameter_schemas import deployed_flows, strict_schema
 from flows.frontend_migration import FrontendMigrationParams
-from flows.lambda_provisioning import ProvisioningParams
-from flows.params import HealthParams
+from flows.params import HealthParams, ProvisioningParams
 from flows.roadmap import RoadmapParams
 from flows.security_scan import SecurityScanParams
 from flows.stack_reorganisation import ReorgParams

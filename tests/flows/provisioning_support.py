@@ -18,8 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from flows.lambda_provisioning import ProvisioningParams
-from flows.params import HealthParams
+from flows.params import HealthParams, ProvisioningParams
 from orchestra_ops import wiring
 from orchestra_ops.adapters.lambda_cloud import LambdaCloudClient
 from orchestra_ops.domain.lambda_cloud import Instance

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from flows.lambda_provisioning import ProvisioningParams
+from flows.params import ProvisioningParams
 
 
 @pytest.mark.parametrize(

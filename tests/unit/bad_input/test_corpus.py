@@ -25,7 +25,8 @@ from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 
 from flows.frontend_migration import FrontendMigrationParams, frontend_migration
-from flows.lambda_provisioning import ProvisioningParams, lambda_provisioning
+from flows.lambda_provisioning import lambda_provisioning
+from flows.params import ProvisioningParams
 from flows.roadmap import RoadmapParams, roadmap
 from flows.security_scan import SecurityScanParams, security_scan
 from flows.stack_reorganisation import ReorgParams, stack_reorganisation
