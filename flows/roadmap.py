@@ -22,29 +22,27 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from flows.frontend_migration import FrontendMigrationParams
 from flows.params import HealthParams, ProvisioningParams
-from flows.roadmap_phases import (
-    DigestMemo,
-    PhaseResult,
-    back_up_state,
-    infrastructure_digest,
-    migrate_app,
-    provision,
-    reorganise,
-    secure,
-    tree_digest,
-    write_deploy_workflow,
-    write_infrastructure_workflow,
-    write_report,
-)
+from flows.roadmap_phases import migrate_app, provision, reorganise, secure
 from flows.security_scan import SecurityScanParams
 from flows.stack_reorganisation import ReorgAction, ReorgParams
 from orchestra_ops.domain.notifications import phase_failed
+from orchestra_ops.domain.outcomes import PhaseState
 from orchestra_ops.domain.provisioning import ENVIRONMENTS, Environment
 from orchestra_ops.domain.roadmap_metrics import success_metrics
 from orchestra_ops.domain.run_markdown import roadmap_report
 from orchestra_ops.errors import OpsError, RolledBack
 from orchestra_ops.settings import load_settings
 from tasks.notify import send_notice
+from tasks.roadmap import (
+    DigestMemo,
+    PhaseResult,
+    back_up_state,
+    infrastructure_digest,
+    tree_digest,
+    write_deploy_workflow,
+    write_infrastructure_workflow,
+    write_report,
+)
 
 
 def _both_environments() -> list[Environment]:
@@ -107,7 +105,7 @@ class RoadmapParams(BaseModel):
 class RoadmapReport(BaseModel):
     """Every phase's outcome and the plan's success metrics, measured."""
 
-    state: str
+    state: PhaseState
     phases: list[PhaseResult]
     metrics: dict[str, dict[str, Any]]
 
@@ -143,7 +141,7 @@ def _outcome(phase: str, future: PrefectFuture[PhaseResult], started: float) -> 
         metrics["restored"] = value.restored
     return PhaseResult(
         phase=phase,
-        state="failed",
+        state=PhaseState.FAILED,
         duration_s=round(time.monotonic() - started, 2),
         detail=detail,
         metrics=metrics,
@@ -151,7 +149,7 @@ def _outcome(phase: str, future: PrefectFuture[PhaseResult], started: float) -> 
 
 
 def _skipped(phase: str, why: str) -> PhaseResult:
-    return PhaseResult(phase=phase, state="skipped", duration_s=0.0, detail=why)
+    return PhaseResult(phase=phase, state=PhaseState.SKIPPED, duration_s=0.0, detail=why)
 
 
 @flow(name="roadmap")
@@ -192,7 +190,7 @@ def roadmap(params: RoadmapParams) -> RoadmapReport:
     ]
     if params.plan_only:
         deploy_workflow = _skipped("1C deploy workflow", "plan mode")
-    elif all(p.state == "completed" for p in week1):
+    elif all(p.state == PhaseState.COMPLETED for p in week1):
         deploy_workflow = write_deploy_workflow(
             "1C deploy workflow",
             params.repo_path,
@@ -211,11 +209,11 @@ def roadmap(params: RoadmapParams) -> RoadmapReport:
         _outcome("4A-4C pulumi reorganisation", reorganisation, started),
     ]
     if not params.plan_only:
-        trees.remember([p.phase for p in phases if p.state == "completed"])
-    failed = [p for p in phases if p.state == "failed"]
+        trees.remember([p.phase for p in phases if p.state == PhaseState.COMPLETED])
+    failed = [p for p in phases if p.state == PhaseState.FAILED]
     metrics = success_metrics([p.model_dump() for p in phases])
     report = RoadmapReport(
-        state="failed" if failed else "completed", phases=phases, metrics=metrics
+        state=PhaseState.FAILED if failed else PhaseState.COMPLETED, phases=phases, metrics=metrics
     )
     _publish(report, params.report_path)
     if failed:
@@ -272,7 +270,7 @@ def _week2(params: RoadmapParams, started: float, trees: _PhaseTrees) -> list[Ph
     phases: list[PhaseResult] = []
     for environment in params.environments:
         phase = f"2A lambda {environment}"
-        if phases and phases[-1].state != "completed":
+        if phases and phases[-1].state != PhaseState.COMPLETED:
             phases.append(_skipped(phase, f"{phases[-1].phase} did not complete"))
             continue
         request = ProvisioningParams(
@@ -285,7 +283,7 @@ def _week2(params: RoadmapParams, started: float, trees: _PhaseTrees) -> list[Ph
         phases.append(_outcome(phase, provision.submit(phase, request, digest), started))
     if params.plan_only:
         return [*phases, _skipped("2B infrastructure workflow", "plan mode")]
-    if not all(p.state == "completed" for p in phases):
+    if not all(p.state == PhaseState.COMPLETED for p in phases):
         return [*phases, _skipped("2B infrastructure workflow", "2A did not complete")]
     return [
         *phases,

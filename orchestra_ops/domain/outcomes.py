@@ -5,6 +5,14 @@ from __future__ import annotations
 from enum import StrEnum
 
 
+class PhaseState(StrEnum):
+    """How a phase of the roadmap, and the roadmap itself, ended."""
+
+    COMPLETED = "completed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
 class RunOutcome(StrEnum):
     """The outcome a track's report carries (serialised as its value)."""
 

@@ -9,7 +9,6 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
-from flows.roadmap_phases import write_infrastructure_workflow
 from orchestra_ops.adapters.pulumi.ci import find_pulumi_projects
 from orchestra_ops.adapters.schema_validation import validate_config
 from orchestra_ops.domain.infrastructure_workflow import (
@@ -20,6 +19,7 @@ from orchestra_ops.domain.infrastructure_workflow import (
     infrastructure_workflow,
 )
 from orchestra_ops.domain.pulumi_ci_projects import pulumi_projects
+from tasks.roadmap import write_infrastructure_workflow
 from tests.unit import workflow_audit as audit
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "orchestra-main"

@@ -15,6 +15,7 @@ import flows.roadmap_phases
 import tasks.frontend
 import tasks.provisioning
 import tasks.reorganisation
+import tasks.roadmap
 import tasks.security
 import tasks.state_migration
 from tasks.run_names import RunName
@@ -25,6 +26,7 @@ MODULES = (
     tasks.security,
     tasks.state_migration,
     flows.roadmap_phases,
+    tasks.roadmap,
     tasks.reorganisation,
 )
 #: A task taking one of these acts on a target and must say which in its run name.

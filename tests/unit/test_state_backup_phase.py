@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from flows.roadmap_phases import back_up_state
 from orchestra_ops.settings import load_settings
 from orchestra_ops.wiring import build
+from tasks.roadmap import back_up_state
 from tests.doubles.program_engine import copy_projects
 
 DOUBLE = "tests.doubles.program_engine:ProgramUnderMocksEngine"
