@@ -23,6 +23,8 @@ FORBIDDEN = {
     "orchestra_cli": {"bench", "tests"},
     "bench": {"tests"},
 }
+# Modules a package must not import: flows reach files, clients and tools through tasks.
+FORBIDDEN_MODULES = {"flows": ("orchestra_ops.adapters", "orchestra_ops.wiring")}
 # Where `wiring.build` (the composition root's one entry) may be called: the entry points.
 BUILD_CALLERS = {"orchestra_cli", "bench"}
 
@@ -73,6 +75,25 @@ def test_no_import_runs_back_up(package: str) -> None:
     assert not backwards, "\n".join(backwards)
 
 
+def _imported_modules(tree: ast.Module) -> Iterator[tuple[int, str]]:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from ((node.lineno, alias.name) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.lineno, node.module
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN_MODULES))
+def test_flows_reach_io_only_through_tasks(package: str) -> None:
+    reaching = [
+        f"{path.relative_to(ROOT)}:{line} imports {module}"
+        for path, tree in _modules(package)
+        for line, module in _imported_modules(tree)
+        if module.startswith(FORBIDDEN_MODULES[package])
+    ]
+    assert not reaching, "\n".join(reaching)
+
+
 def test_only_the_entry_points_build_the_clients() -> None:
     callers = [
         f"{path.relative_to(ROOT)}:{line}"
@@ -91,4 +112,5 @@ def test_the_checks_see_a_backward_import_and_a_build_call() -> None:
         "    return build(None)\n"
     )
     assert "flows" in {target for _, target in _imported_packages(tree)}
+    assert "orchestra_ops.wiring" in {module for _, module in _imported_modules(tree)}
     assert list(_build_calls(tree)) == [4]
