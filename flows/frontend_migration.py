@@ -41,7 +41,7 @@ from orchestra_ops.domain.frontend.migration import (
 from orchestra_ops.domain.notifications import rollback_failed, rollback_ran
 from orchestra_ops.domain.outcomes import RunOutcome
 from orchestra_ops.domain.run_markdown import frontend_report
-from orchestra_ops.domain.vercel import DeploymentId, Project
+from orchestra_ops.domain.vercel import DeploymentId, Project, missing_project_problem
 from orchestra_ops.errors import ConfigError, HealthCheckFailed, RollbackFailed, RolledBack
 from tasks import frontend as t
 from tasks.notify import send_notice
@@ -171,6 +171,8 @@ def frontend_migration(params: FrontendMigrationParams) -> MigrationReport:
     t.check_sources(params.repo_path, params.app, upload_dir(profile))
     with contextlib.ExitStack() as held:
         existing = _hold_project(held, params.project)
+        if existing is None and (missing := missing_project_problem(params.project)):
+            raise ConfigError(missing, source="project")
         report = MigrationReport(
             app=params.app, outcome=RunOutcome.PLANNED, project_id=existing.id if existing else None
         )

@@ -17,6 +17,20 @@ ProjectId = NewType("ProjectId", str)
 DeploymentId = NewType("DeploymentId", str)
 EnvVarId = NewType("EnvVarId", str)
 
+#: How every Vercel project id begins (``prj_`` and 28 letters and digits).
+PROJECT_ID_PREFIX = "prj_"
+
+
+def missing_project_problem(project_ref: str) -> str | None:
+    """Why no project may be created for a reference that found none: an id names a
+    project that exists, so a missing one is a mistake, never the name of a new project."""
+    if not project_ref.startswith(PROJECT_ID_PREFIX):
+        return None
+    return (
+        f"no Vercel project has the id {project_ref}: give an existing project's id, or a "
+        "name to create the project under (an id is never used as a name)"
+    )
+
 
 class EnvTarget(StrEnum):
     """Where an env var applies."""

@@ -371,3 +371,14 @@ def test_a_file_vercel_would_refuse_stops_the_run_before_any_api_call(
         frontend_migration(params(repo, backend, "too-big", preflight=False))
     assert runner.vercel.log.entries() == []
     assert not (repo / "admin-interface" / "vercel.json").exists()
+
+
+def test_a_project_id_that_finds_no_project_creates_none(
+    sandbox: tuple[Sandbox, Endpoints], repo: Path, backend: ServedApp
+) -> None:
+    """An id is a project that exists: a mistyped one must not become a new project's name."""
+    runner, _ = sandbox
+    with pytest.raises(ConfigError, match="no Vercel project has the id prj_mistyped0"):
+        frontend_migration(params(repo, backend, "prj_mistyped0", preflight=False))
+    assert runner.vercel.log.mutating() == []
+    assert not (repo / "admin-interface" / "vercel.json").exists()
