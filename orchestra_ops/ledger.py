@@ -17,7 +17,6 @@ from __future__ import annotations
 import fcntl
 import json
 import math
-import os
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -26,6 +25,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from orchestra_ops.adapters.files import append_line
 from orchestra_ops.errors import ConfigError, is_transient
 
 
@@ -100,16 +100,8 @@ class Ledger:
         return cls(state_dir / "ledger.jsonl")
 
     def _append(self, record: dict[str, Any]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         line = json.dumps(record, sort_keys=True, default=str) + "\n"
-        with open(self.path, "a", encoding="utf-8") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                handle.write(line)
-                handle.flush()
-                os.fsync(handle.fileno())
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        append_line(self.path, line, locked=True)
 
     def records(self) -> list[dict[str, Any]]:
         """Every record, oldest first. A last line without its newline is a write a crash

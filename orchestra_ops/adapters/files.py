@@ -1,7 +1,9 @@
-"""Writing files so that a reader never sees half of one, and putting texts back."""
+"""Writing files so that a reader never sees half of one, appending to logs durably, and
+putting texts back."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import secrets
 from collections.abc import Iterable, Mapping
@@ -36,6 +38,30 @@ def write_atomically(
         temp.unlink(missing_ok=True)  # the staged bytes may be a secret: never left behind
         raise
     if durable:
+        fsync_dir(path.parent)
+
+
+def append_line(path: Path, line: str, *, durable: bool = True, locked: bool = False) -> None:
+    """Append one line (ending in a newline) to an append-only log file.
+
+    ``durable``: the line, and the file's directory entry when this made the file, are
+    fsynced before returning. ``locked``: under an exclusive ``flock``, for a file several
+    processes append to. A kill mid-write can leave only the last line torn.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    created = not path.exists()
+    with open(path, "a", encoding="utf-8") as handle:
+        if locked:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            handle.write(line)
+            handle.flush()
+            if durable:
+                os.fsync(handle.fileno())
+        finally:
+            if locked:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+    if created and durable:
         fsync_dir(path.parent)
 
 

@@ -11,12 +11,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from orchestra_ops.adapters.files import fsync_dir
+from orchestra_ops.adapters.files import append_line
 from orchestra_ops.domain.reorg.model import (
     ManualCheck,
     MappingEntry,
@@ -46,16 +45,8 @@ class Journal:
 
     def append(self, record: Record) -> None:
         """Write one record durably (file and, the first time, its directory)."""
-        created = not self.path.exists()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         line = json.dumps(record, sort_keys=True, separators=(",", ":")) + "\n"
-        with self.path.open("a", encoding="utf-8") as handle:
-            handle.write(line)
-            handle.flush()
-            if self.durable:
-                os.fsync(handle.fileno())
-        if created and self.durable:
-            fsync_dir(self.path.parent)
+        append_line(self.path, line, durable=self.durable)
 
     def read(self) -> list[Record]:
         """Every complete record in order; a torn final line is dropped."""

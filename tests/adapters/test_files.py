@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import stat
+import threading
 from pathlib import Path
 
 import pytest
 
-from orchestra_ops.adapters.files import discard_temp, temp_path, write_atomically
+from orchestra_ops.adapters.files import append_line, discard_temp, temp_path, write_atomically
 
 
 def _mode(path: Path) -> int:
@@ -57,3 +58,20 @@ def test_a_write_that_fails_leaves_no_staged_copy(tmp_path: Path) -> None:
         write_atomically(target, "token=secret", private=True)
     assert not temp_path(target).exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["endpoints.json"]
+
+
+def test_appended_lines_from_many_writers_stay_whole(tmp_path: Path) -> None:
+    """The ledger's and the journal's one writer: parents made, lines never interleaved."""
+    log = tmp_path / "new" / "dir" / "log.jsonl"
+
+    def write(writer: int) -> None:
+        for n in range(50):
+            append_line(log, f"{writer}:{n}:{'x' * 512}\n", durable=False, locked=True)
+
+    threads = [threading.Thread(target=write, args=(w,)) for w in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    lines = log.read_text().splitlines()
+    assert sorted(lines) == sorted(f"{w}:{n}:{'x' * 512}" for w in range(8) for n in range(50))
