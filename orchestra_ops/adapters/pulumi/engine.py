@@ -20,7 +20,6 @@ or ``destroy`` (:mod:`orchestra_ops.adapters.pulumi.pending`).
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import json
 import logging
@@ -105,7 +104,6 @@ class PulumiEngine:
         self._stacks: dict[StackRef, tuple[LeanStack, str]] = {}
         # Nothing is written until a stack is created (select_or_create prepares it).
         self._use_backend(choose_backend(settings, state_dir, prepare=False), prepared=False)
-        self.last_checkpoint: Path | None = None
 
     def _use_backend(self, backend: Backend, *, prepared: bool) -> None:
         credentials = (v for k, v in self._extra.items() if k.endswith(("_KEY", "_TOKEN")))
@@ -299,12 +297,9 @@ class PulumiEngine:
         return _summary(result.change_summary)
 
     def up(self, ref: StackRef, on_event: OnEvent | None = None) -> Mapping[str, StackOutput]:
-        """Export a checkpoint (settling what a killed update left pending), then update;
-        the outputs."""
-        checkpoint = self.export(ref)
-        if self.settle_pending(ref, on_event, checkpoint=checkpoint).found:
-            checkpoint = self.export(ref)
-        self.last_checkpoint = self._save_checkpoint(ref, checkpoint)
+        """Settle what a killed update left pending, then update; the outputs. (What a
+        rollback restores is the checkpoint the caller journals before the rollout.)"""
+        self.settle_pending(ref, on_event)
         result = self._run(
             "up", ref, lambda s: s.up(on_event=s.listen(on_event), show_secrets=False), on_event
         )
@@ -350,16 +345,6 @@ class PulumiEngine:
         """Cancel a running update."""
         with translated("cancel", ref, self._scrub, self._backend.wrong_key_hint):
             self._stack(ref).cancel()
-
-    def _save_checkpoint(self, ref: StackRef, checkpoint: Checkpoint) -> Path:
-        folder = self._state_dir / "pulumi" / "checkpoints"
-        folder.mkdir(parents=True, exist_ok=True)
-        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
-        path = folder / f"{ref.project_dir.name}-{ref.stack}-{stamp}.json"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(checkpoint)
-        return path
 
 
 def _summary(counts: Mapping[Any, int] | None) -> ChangeSummary:
