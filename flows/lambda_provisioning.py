@@ -250,24 +250,26 @@ def _rollout_config(params: ProvisioningParams, rollout: Rollout) -> dict[str, s
 def _dry_run(
     shared_dir: Path, backend_dir: Path, env: str, params: ProvisioningParams
 ) -> dict[str, int]:
-    """Preview with the request's config, then put the stack file back as it was.
+    """Preview with the request's config, then put both stack files back as they were
+    (selecting a stack the first time adds its ``encryptionsalt`` to the file).
 
     The backend reads the shared stack's outputs, so on an environment whose shared stack
     was never brought up only the shared stack can be previewed.
     """
-    counts = {
-        f"shared:{op}": n
-        for op, n in t.preview_stack(shared_dir, env, f"Provisioning {env}: shared").items()
-    }
-    if not t.stack_outputs(shared_dir, env):
-        get_run_logger().info("dry run: %s has no shared stack yet; backend not previewed", env)
-        return counts
-    before = stack_file_text(backend_dir, env)
+    before = {project: stack_file_text(project, env) for project in (shared_dir, backend_dir)}
     try:
+        counts = {
+            f"shared:{op}": n
+            for op, n in t.preview_stack(shared_dir, env, f"Provisioning {env}: shared").items()
+        }
+        if not t.stack_outputs(shared_dir, env):
+            get_run_logger().info("dry run: %s has no shared stack yet; backend not previewed", env)
+            return counts
         t.configure(backend_dir, env, params.overrides())
         backend = t.preview_stack(backend_dir, env, f"Provisioning {env}: backend")
     finally:
-        restore_stack_file(backend_dir, env, before)
+        for project, text in before.items():
+            restore_stack_file(project, env, text)
     return counts | {f"backend:{op}": n for op, n in backend.items()}
 
 

@@ -24,10 +24,11 @@ def stack_file(project_dir: Path, stack: str) -> Path:
 
 
 def stack_file_text(project_dir: Path, stack: str) -> str | None:
-    """The stack file as it is now; None when there is none yet."""
+    """The stack file as it is now, line endings kept; None when there is none yet."""
     path = stack_file(project_dir, stack)
     try:
-        return path.read_text(encoding="utf-8")
+        with open(path, encoding="utf-8", newline="") as handle:
+            return handle.read()
     except FileNotFoundError:
         return None
     except (OSError, UnicodeDecodeError) as error:

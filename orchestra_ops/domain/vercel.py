@@ -7,6 +7,7 @@ Pure data, no I/O. Env var values are kept as ``SecretStr``; the repr of an
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import NewType
@@ -17,14 +18,22 @@ ProjectId = NewType("ProjectId", str)
 DeploymentId = NewType("DeploymentId", str)
 EnvVarId = NewType("EnvVarId", str)
 
-#: How every Vercel project id begins (``prj_`` and 28 letters and digits).
-PROJECT_ID_PREFIX = "prj_"
+#: A Vercel project id: ``prj_`` and 28 letters and digits. A project name is lowercase
+#: (letters, digits, ``.``, ``_``, ``-``), so a name may start with ``prj_`` too.
+PROJECT_ID = re.compile(r"prj_[A-Za-z0-9]{28}")
+
+
+def looks_like_project_id(project_ref: str) -> bool:
+    """An id's shape, or ``prj_`` with a capital letter, which no project name has."""
+    return PROJECT_ID.fullmatch(project_ref) is not None or (
+        project_ref.startswith("prj_") and project_ref != project_ref.lower()
+    )
 
 
 def missing_project_problem(project_ref: str) -> str | None:
     """Why no project may be created for a reference that found none: an id names a
     project that exists, so a missing one is a mistake, never the name of a new project."""
-    if not project_ref.startswith(PROJECT_ID_PREFIX):
+    if not looks_like_project_id(project_ref):
         return None
     return (
         f"no Vercel project has the id {project_ref}: give an existing project's id, or a "

@@ -378,7 +378,8 @@ def test_a_project_id_that_finds_no_project_creates_none(
 ) -> None:
     """An id is a project that exists: a mistyped one must not become a new project's name."""
     runner, _ = sandbox
-    with pytest.raises(ConfigError, match="no Vercel project has the id prj_mistyped0"):
-        frontend_migration(params(repo, backend, "prj_mistyped0", preflight=False))
+    missing = "prj_0a1B2c3D4e5F6g7H8i9J0k1L2m3N"
+    with pytest.raises(ConfigError, match=f"no Vercel project has the id {missing}"):
+        frontend_migration(params(repo, backend, missing, preflight=False))
     assert runner.vercel.log.mutating() == []
     assert not (repo / "admin-interface" / "vercel.json").exists()

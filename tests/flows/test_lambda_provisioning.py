@@ -66,10 +66,12 @@ def test_a_dev_environments_life_from_preview_to_the_expired_lease(
     serving; a healthy green replaces blue; the TTL clean-up ends it once the lease expires.
     The engine counts the stack itself (pulumi:pulumi:Stack) among the resources."""
     runner = sandbox[0]
+    stack_files = {p: p.read_bytes() for p in infra.glob("*/Pulumi.dev.yaml")}
     fresh = lambda_provisioning(params(infra, dry_run=True))
     # the stack, the ssh key, the filesystem, the firewall ruleset
     assert fresh.outcome == "planned" and fresh.preview == {"shared:create": 4}
     assert runner.lambda_cloud.log.mutating() == []
+    assert {p: p.read_bytes() for p in stack_files} == stack_files  # no salt added either
 
     first = lambda_provisioning(params(infra, ttl_hours=1))
     assert first.outcome == "provisioned" and first.serving_colour == "blue"

@@ -28,6 +28,7 @@ from orchestra_ops.errors import StackError
 
 _ROUNDS = 1_000_000
 _KEY_BYTES = 32
+_NONCE_BYTES = 12  # Go's GCM, as the CLI seals
 _KNOWN_PLAINTEXT = b"pulumi"
 
 
@@ -42,9 +43,11 @@ def opens(passphrase: str, salt_state: str) -> bool:
         )
     except binascii.Error as error:
         raise ValueError(f"the passphrase salt is not base64 ({error})") from error
+    if len(nonce) != _NONCE_BYTES:
+        raise ValueError(f"its nonce is {len(nonce)} bytes, not {_NONCE_BYTES}")
     try:
         return AESGCM(_key(passphrase, salt)).decrypt(nonce, ciphertext, None) == _KNOWN_PLAINTEXT
-    except (InvalidTag, ValueError):
+    except InvalidTag:
         return False
 
 
@@ -91,10 +94,12 @@ def check_key(
     salts: Mapping[str, Callable[[], str | None]],
     wrong_key_hint: str,
 ) -> None:
-    """StackError unless ``passphrase`` opens every salt of ``stack`` (``salts``: where each
-    is kept -> how to read it; None: there is none). An unreadable salt is an error too:
-    the CLI would refuse the stack just the same."""
-    closed, found = [], 0
+    """StackError unless ``passphrase`` opens every salt of ``stack``. ``salts``: where each
+    is kept -> how to read it (None: there is none), the deciding one first (the state's,
+    which the stack's secrets are under). When the first salt there is does not open, the
+    passphrase is wrong; when it opens and a later one does not, that later salt is at
+    fault. An unreadable salt is an error too: the CLI would refuse the stack as well."""
+    deciding = True
     for place, read in salts.items():
         try:
             salt = read()
@@ -104,16 +109,15 @@ def check_key(
                 f"{stack}: the passphrase salt of {place} cannot be read ({error}), so every "
                 "update of the stack would fail"
             ) from error
-        found += salt is not None
-        closed += [] if fits else [place]
-    if closed and len(closed) == found:
-        raise StackError(
-            f"{stack}: the passphrase does not open the stack's secrets, so every update of "
-            f"it would fail: {wrong_key_hint}"
-        )
-    if closed:
-        raise StackError(
-            f"{stack}: the passphrase opens the stack's secrets, but the salt of {closed[0]} "
-            "was made with another passphrase, so every update of it would fail: restore "
-            "that salt from version control or a backup"
-        )
+        if not fits and deciding:
+            raise StackError(
+                f"{stack}: the passphrase does not open the stack's secrets, so every update "
+                f"of it would fail: {wrong_key_hint}"
+            )
+        if not fits:
+            raise StackError(
+                f"{stack}: the passphrase opens the stack's secrets, but the salt of {place} "
+                "was made with another passphrase, so every update of it would fail: restore "
+                "that salt from version control or a backup"
+            )
+        deciding = deciding and salt is None

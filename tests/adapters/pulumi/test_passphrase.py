@@ -84,5 +84,13 @@ def test_the_key_must_open_the_salt_of_the_state_and_of_the_stack_file() -> None
     # The state opens, the stack file's salt is another passphrase's: the file is at fault.
     with pytest.raises(StackError, match=r"salt of backend/Pulumi\.dev\.yaml was made with"):
         check_key("backend/dev", PASSPHRASE, salts(SALT, OTHER_SALT), HINT)
+    # The state's salt decides: a passphrase the stack file's salt fits is still wrong.
+    with pytest.raises(StackError, match=f"does not open the stack's secrets.*{HINT}"):
+        check_key("backend/dev", OTHER, salts(SALT, OTHER_SALT), HINT)
+    with pytest.raises(StackError, match="does not open"):  # no state salt: the file decides
+        check_key("backend/dev", PASSPHRASE, salts(None, OTHER_SALT), HINT)
     with pytest.raises(StackError, match="salt of its state cannot be read"):
         check_key("backend/dev", PASSPHRASE, salts("garbage", None), HINT)
+    short_nonce = SALT.replace("xXHdELiWCLQQ32vN", "xK69")
+    with pytest.raises(StackError, match=r"cannot be read .*nonce is 3 bytes"):
+        check_key("backend/dev", PASSPHRASE, salts(short_nonce, None), HINT)
