@@ -58,3 +58,6 @@ class UnusedEngine:
         self, ref: StackRef, on_event: OnEvent | None = None, *, dry_run: bool = False
     ) -> Settlement:
         raise self._unused("settle_pending")
+
+    def check_secrets_key(self, ref: StackRef) -> None:
+        raise self._unused("check_secrets_key")

@@ -77,6 +77,9 @@ class Engine(UnusedEngine):
     ) -> Settlement:
         return Settlement(ref.label, dry_run)
 
+    def check_secrets_key(self, ref: StackRef) -> None:
+        assert (ref.project_dir / "Pulumi.yaml").is_file(), "the engine needs the project file"
+
 
 class Api:
     """No instance of the abandoned colour left (terminating is not what is judged here)."""
