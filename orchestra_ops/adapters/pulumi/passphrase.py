@@ -21,10 +21,9 @@ from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
 
-from orchestra_ops.errors import StackError
+from orchestra_ops.domain.yaml_text import load_yaml
+from orchestra_ops.errors import ConfigError, StackError
 
 _ROUNDS = 1_000_000
 _KEY_BYTES = 32
@@ -79,9 +78,9 @@ def stack_file_salt(path: Path) -> str | None:
     if not path.is_file():
         return None
     try:
-        data = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
-    except YAMLError as error:
-        raise ValueError(f"it is not YAML ({error.__class__.__name__})") from error
+        data = load_yaml(path.read_bytes(), path.name, typ="safe")
+    except ConfigError as error:
+        raise ValueError(f"it is not YAML ({error})") from error
     salt = data.get("encryptionsalt") if isinstance(data, dict) else None
     if salt is not None and not isinstance(salt, str):
         raise ValueError("its encryptionsalt is not a string")
