@@ -27,6 +27,7 @@ import os
 import subprocess
 import threading
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -122,6 +123,10 @@ class PulumiEngine:
         """The CLI this engine runs."""
         return self._cli
 
+    def _translated(self, what: str, ref: StackRef) -> AbstractContextManager[None]:
+        """CLI errors of ``what`` as StackErrors, scrubbed, with this backend's key hint."""
+        return translated(what, ref, self._scrub, self._backend.wrong_key_hint)
+
     def _stack(self, ref: StackRef) -> LeanStack:
         selected = self._stacks.get(ref)
         if selected is None:
@@ -141,7 +146,7 @@ class PulumiEngine:
         locks that dead CLIs left (see :func:`stale_locks`)."""
         stack = self._stack(ref)
         try:
-            with translated(what, ref, self._scrub, self._backend.wrong_key_hint), INLINE_PROGRAMS:
+            with self._translated(what, ref), INLINE_PROGRAMS:
                 return operation(stack)
         except StackConflict:
             stale = stale_locks(self._backend.url, self._stacks[ref][1], ref.stack)
@@ -157,7 +162,7 @@ class PulumiEngine:
                     severity="warning",
                 )
             )
-        with translated(what, ref, self._scrub, self._backend.wrong_key_hint), INLINE_PROGRAMS:
+        with self._translated(what, ref), INLINE_PROGRAMS:
             return operation(stack)
 
     def open_stack(self, project_dir: Path, stack: str, *, create: bool = True) -> LeanStack:
@@ -200,7 +205,7 @@ class PulumiEngine:
     def _select(self, ref: StackRef, *, create: bool) -> StackRef:
         if ref in self._stacks:
             return ref
-        with translated("select", ref, self._scrub, self._backend.wrong_key_hint):
+        with self._translated("select", ref):
             selected = self.open_stack(ref.project_dir, ref.stack, create=create)
         self._stacks[ref] = (selected, selected.workspace.project_settings().name)
         return ref
@@ -210,7 +215,7 @@ class PulumiEngine:
         stored encrypted."""
         stack = self._stack(ref)
         if not secret:
-            with translated("config", ref, self._scrub, self._backend.wrong_key_hint):
+            with self._translated("config", ref):
                 stack.set_all_config({k: auto.ConfigValue(v) for k, v in values.items()})
             return
         for key, value in values.items():
@@ -307,13 +312,13 @@ class PulumiEngine:
 
     def outputs(self, ref: StackRef) -> Mapping[str, StackOutput]:
         """The current outputs (a secret one's value is not decrypted: None)."""
-        with translated("outputs", ref, self._scrub, self._backend.wrong_key_hint):
+        with self._translated("outputs", ref):
             return _outputs(self._stack(ref).outputs())
 
     def export(self, ref: StackRef) -> Checkpoint:
         """The state as checkpoint JSON, its secrets encrypted (no ``--show-secrets``)."""
         stack = self._stack(ref)
-        with translated("export", ref, self._scrub, self._backend.wrong_key_hint):
+        with self._translated("export", ref):
             text = stack.export_text()
         try:
             data = json.loads(text)
@@ -343,7 +348,7 @@ class PulumiEngine:
 
     def cancel(self, ref: StackRef) -> None:
         """Cancel a running update."""
-        with translated("cancel", ref, self._scrub, self._backend.wrong_key_hint):
+        with self._translated("cancel", ref):
             self._stack(ref).cancel()
 
 
