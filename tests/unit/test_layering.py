@@ -37,13 +37,17 @@ def _modules(package: str) -> list[tuple[Path, ast.Module]]:
     ]
 
 
-def _imported_packages(tree: ast.Module) -> Iterator[tuple[int, str]]:
+def _imported_modules(tree: ast.Module) -> Iterator[tuple[int, str]]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            for alias in node.names:
-                yield node.lineno, alias.name.split(".")[0]
+            yield from ((node.lineno, alias.name) for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            yield node.lineno, node.module.split(".")[0]
+            yield node.lineno, node.module
+
+
+def _imported_packages(tree: ast.Module) -> Iterator[tuple[int, str]]:
+    for line, module in _imported_modules(tree):
+        yield line, module.split(".")[0]
 
 
 def _build_calls(tree: ast.Module) -> Iterator[int]:
@@ -73,14 +77,6 @@ def test_no_import_runs_back_up(package: str) -> None:
         if target in FORBIDDEN[package]
     ]
     assert not backwards, "\n".join(backwards)
-
-
-def _imported_modules(tree: ast.Module) -> Iterator[tuple[int, str]]:
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            yield from ((node.lineno, alias.name) for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            yield node.lineno, node.module
 
 
 @pytest.mark.parametrize("package", sorted(FORBIDDEN_MODULES))
