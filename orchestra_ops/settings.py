@@ -10,6 +10,7 @@ variable, and never echoes the value it was given.
 from __future__ import annotations
 
 import io
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -171,6 +172,11 @@ def _default_key_file() -> Path:
     return Path.home() / ".config" / "orchestra-ops" / "state.key"
 
 
+def _default_build_cache() -> Path:
+    cache_home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache_home) / "orchestra-ops" / "builds"
+
+
 class RuntimeSettings(_ProviderSettings):
     """Where Orchestra Ops keeps its own state: ``ORCHESTRA_STATE_DIR``, and its key.
 
@@ -187,6 +193,10 @@ class RuntimeSettings(_ProviderSettings):
     )
     state_key_file: Path = Field(
         default_factory=_default_key_file, description="holds the key when STATE_KEY is unset"
+    )
+    build_cache_dir: Path = Field(
+        default_factory=_default_build_cache,
+        description="preflight builds kept by their inputs (lockfile-pinned builds only)",
     )
     stack_engine: str = Field(
         default="pulumi",

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from orchestra_ops.adapters._http import ClosesOnExit
 from orchestra_ops.adapters.backups import BackupStore, load_or_create_key
+from orchestra_ops.adapters.build_cache import BuildCache
 from orchestra_ops.adapters.health import HttpProber
 from orchestra_ops.adapters.lambda_cloud import LambdaCloudClient
 from orchestra_ops.adapters.notify import WebhookNotifier
@@ -139,6 +140,10 @@ class Clients(ClosesOnExit):
     def ledger(self) -> Ledger:
         """The durable rollback ledger of the state directory."""
         return Ledger.of(self.settings.runtime.state_dir)
+
+    def build_cache(self) -> BuildCache:
+        """Preflight builds kept by their inputs (``ORCHESTRA_BUILD_CACHE_DIR``)."""
+        return BuildCache(self.settings.runtime.build_cache_dir)
 
     def backups(self) -> BackupStore:
         """What rollbacks restore, kept before it changes (env snapshots encrypted)."""

@@ -186,7 +186,12 @@ def check_build(repo_path: str, plan: MigrationPlan) -> BuildOutcome:
     )
     with tempfile.TemporaryDirectory(prefix="orchestra-preflight-") as work:
         outcome = preflight_build(
-            Path(repo_path) / plan.app, profile, plan.config_files, build_env, Path(work)
+            Path(repo_path) / plan.app,
+            profile,
+            plan.config_files,
+            build_env,
+            Path(work),
+            cache=_clients().build_cache(),
         )
     _log().info("preflight %s: %s", outcome.status, outcome.detail)
     return outcome

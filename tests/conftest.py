@@ -28,6 +28,12 @@ for _name in list(os.environ):
             del os.environ[_name]
 # Rollback backups are encrypted with a key made for this test session, never the user's.
 os.environ["ORCHESTRA_STATE_KEY_FILE"] = str(_PREFECT_HOME / "state.key")
+# Preflight builds are kept for this run only, shared by its workers (xdist names the run):
+# the first test of given sources builds them for real, the next ones say they reused it.
+_RUN = os.environ.get("PYTEST_XDIST_TESTRUNUID") or _PREFECT_HOME.name
+os.environ["ORCHESTRA_BUILD_CACHE_DIR"] = str(
+    Path(tempfile.gettempdir()) / f"orchestra-builds-{_RUN}"
+)
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from orchestra_ops.adapters.app_source import build_output_files
+from orchestra_ops.adapters.build_cache import BuildCache, build_key
 from orchestra_ops.adapters.child_env import NODE_TOOLS, child_env
 from orchestra_ops.domain.frontend.detect import AppProfile
 from orchestra_ops.errors import ConfigError
@@ -103,11 +104,14 @@ def preflight_build(
     work_dir: Path,
     *,
     timeout_s: float = 900,
+    cache: BuildCache | None = None,
 ) -> BuildOutcome:
     """Copy the app, write ``overrides`` (new configs), install and build; raise on failure.
 
     The build sees an allow-listed environment (``child_env``) plus ``build_env``: never
-    the worker's credentials or another app's secrets.
+    the worker's credentials or another app's secrets. With a ``cache``, a lockfile-pinned
+    build whose inputs were built before is not run again: its output is reused, and the
+    outcome says so.
     """
     if shutil.which("node") is None:
         return BuildOutcome("skipped", "node is not on PATH; the build was not checked")
@@ -129,13 +133,27 @@ def preflight_build(
             "NEXT_TELEMETRY_DISABLED": "1",
         },
     )
-    secrets = list(build_env.values())
-    _run([*tool, *install[1:]], root, env, timeout_s, secrets)
-    _run([*tool, *build[1:]], root, env, timeout_s, secrets)
-    output = build_output_files(copy, profile.framework, profile.output_directory)
+    commands = [[*tool, *install[1:]], [*tool, *build[1:]]]
     where = (
         f" at the workspace root of {profile.workspace_member}" if profile.workspace_member else ""
     )
-    return BuildOutcome(
-        "built", f"`{profile.install_command} && {profile.build_command}` passed{where}", output
-    )
+    passed = f"`{profile.install_command} && {profile.build_command}` passed{where}"
+    key = None
+    if cache is not None and profile.lockfile is not None:
+        decides = f"{profile.framework.value}\0{profile.output_directory}"
+        key = build_key(root, commands, build_env, decides)
+        kept = cache.get(key)
+        if kept is not None:
+            return BuildOutcome(
+                "built",
+                f"{passed} at {kept.built_at}; not run again: the same sources, configuration, "
+                "lockfile, node and build environment",
+                kept.output,
+            )
+    secrets = list(build_env.values())
+    for command in commands:
+        _run(command, root, env, timeout_s, secrets)
+    output = build_output_files(copy, profile.framework, profile.output_directory)
+    if cache is not None and key is not None:
+        cache.put(key, output)
+    return BuildOutcome("built", passed, output)
