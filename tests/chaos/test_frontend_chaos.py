@@ -29,7 +29,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pytest
-from prefect import Task
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -40,7 +39,6 @@ from flows.params import HealthParams
 from orchestra_ops.errors import OpsError
 from orchestra_ops.sandbox.runner import Endpoints, Sandbox
 from orchestra_ops.sandbox.server import ServedApp, serve_in_thread
-from tasks import frontend as frontend_tasks
 from tests.chaos import SOAK
 from tests.flows.frontend_support import change_page, copy_example, params, project_env, served
 from tests.killing import flow_in_worker, kill_when
@@ -116,9 +114,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             patch.setenv(name, value)
         patch.setenv("ORCHESTRA_STATE_DIR", str(tmp / "state"))
         patch.setenv("VERCEL_TIMEOUT_S", str(TIMEOUT_S))
-        for task in vars(frontend_tasks).values():  # same retries, shorter waits
-            if isinstance(task, Task) and task.retries:
-                patch.setattr(task, "retry_delay_seconds", [0.2] * task.retries)
         world = World(sandbox, endpoints, backend, copy_example(tmp / "orchestra-main"))
         _release(world, broken=False, fault=None)  # release 1 serves: the starting point
         yield world

@@ -1,4 +1,5 @@
-"""Fixtures the frontend flow tests share: one sandbox and one backend API per module."""
+"""Fixtures the flow tests share: one sandbox and one backend API per module, short retry
+waits."""
 
 from __future__ import annotations
 
@@ -12,6 +13,13 @@ from starlette.routing import Route
 
 from orchestra_ops.sandbox.runner import Endpoints, Sandbox
 from orchestra_ops.sandbox.server import ServedApp, serve_in_thread
+from tests.retry_waits import shorten_retry_waits
+
+
+@pytest.fixture(autouse=True)
+def short_retry_waits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The flows retry as in production, with shorter waits (tests/retry_waits.py)."""
+    shorten_retry_waits(monkeypatch)
 
 
 @pytest.fixture(scope="module")
