@@ -172,6 +172,11 @@ def _default_key_file() -> Path:
     return Path.home() / ".config" / "orchestra-ops" / "state.key"
 
 
+def _blank_is_unset(value: Any) -> Any:
+    """``NAME=`` (empty or blank) means the same as leaving NAME out."""
+    return None if isinstance(value, str) and not value.strip() else value
+
+
 def _default_build_cache() -> Path:
     cache_home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(cache_home) / "orchestra-ops" / "builds"
@@ -194,9 +199,10 @@ class RuntimeSettings(_ProviderSettings):
     state_key_file: Path = Field(
         default_factory=_default_key_file, description="holds the key when STATE_KEY is unset"
     )
-    build_cache_dir: Path = Field(
+    build_cache_dir: Annotated[Path | None, BeforeValidator(_blank_is_unset)] = Field(
         default_factory=_default_build_cache,
-        description="preflight builds kept by their inputs (lockfile-pinned builds only)",
+        description="preflight builds kept by their inputs (lockfile-pinned builds only); "
+        "empty: every preflight builds",
     )
     stack_engine: str = Field(
         default="pulumi",
@@ -236,11 +242,6 @@ def _github_names(value: Any) -> Any:
 
 
 GitHubNames = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_github_names)]
-
-
-def _blank_is_unset(value: Any) -> Any:
-    """``NAME=`` (empty or blank) means the same as leaving NAME out."""
-    return None if isinstance(value, str) and not value.strip() else value
 
 
 BlankIsUnset = Annotated[str | None, BeforeValidator(_blank_is_unset)]

@@ -141,9 +141,11 @@ class Clients(ClosesOnExit):
         """The durable rollback ledger of the state directory."""
         return Ledger.of(self.settings.runtime.state_dir)
 
-    def build_cache(self) -> BuildCache:
-        """Preflight builds kept by their inputs (``ORCHESTRA_BUILD_CACHE_DIR``)."""
-        return BuildCache(self.settings.runtime.build_cache_dir)
+    def build_cache(self) -> BuildCache | None:
+        """Preflight builds kept by their inputs (``ORCHESTRA_BUILD_CACHE_DIR``; None when
+        it is set empty)."""
+        directory = self.settings.runtime.build_cache_dir
+        return None if directory is None else BuildCache(directory)
 
     def backups(self) -> BackupStore:
         """What rollbacks restore, kept before it changes (env snapshots encrypted)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,12 +29,17 @@ for _name in list(os.environ):
             del os.environ[_name]
 # Rollback backups are encrypted with a key made for this test session, never the user's.
 os.environ["ORCHESTRA_STATE_KEY_FILE"] = str(_PREFECT_HOME / "state.key")
-# Preflight builds are kept for this run only, shared by its workers (xdist names the run):
-# the first test of given sources builds them for real, the next ones say they reused it.
-_RUN = os.environ.get("PYTEST_XDIST_TESTRUNUID") or _PREFECT_HOME.name
-os.environ["ORCHESTRA_BUILD_CACHE_DIR"] = str(
-    Path(tempfile.gettempdir()) / f"orchestra-builds-{_RUN}"
-)
+# Preflight builds are kept for this run only, shared by its xdist workers (children of the
+# run's process): the first test of given sources builds them, the next ones reuse it.
+_RUN = os.getppid() if os.environ.get("PYTEST_XDIST_WORKER") else os.getpid()
+_BUILD_CACHE = Path(tempfile.gettempdir()) / f"orchestra-builds-{_RUN}"
+os.environ["ORCHESTRA_BUILD_CACHE_DIR"] = str(_BUILD_CACHE)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The run's build cache goes with the run (removed once, by xdist's controller)."""
+    if not hasattr(session.config, "workerinput"):
+        shutil.rmtree(_BUILD_CACHE, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

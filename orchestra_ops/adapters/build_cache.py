@@ -1,14 +1,20 @@
 """Preflight builds kept by everything that went into them, so the same inputs build once.
 
 A build is kept only when its install is frozen to a lockfile (``npm ci``, ``pnpm install
---frozen-lockfile``, ...): then the copied sources with the new configuration, the install
-and build commands, the package manager that runs them, node's version and the build's
-environment decide the result, and the key covers each of them. A rerun of a migration,
-a retried attempt or the next app of a monorepo with the same inputs reuses the output
-and says so; a failed build is never kept, so a failure is always built again.
+--frozen-lockfile``, ...) by a package manager of a known version: then the copied sources
+with the new configuration, the install and build commands, the package manager and node
+that run them, the whole environment the build gets and the package managers' user and
+global config files decide the result, and the key covers each of them. A tree with a
+symlink that leaves it is never keyed (what it points at could change unseen).
 
-Entries are directories under the cache directory, written beside it and renamed into
-place (a killed writer leaves no half entry); the newest :data:`KEEP` are kept.
+A hit skips install and build: the registry is not asked again. A failed build is never
+kept, so a failure is always built again. The cache is best-effort: an entry that cannot
+be read or whose files do not match their digests is a miss (and is removed); a cache
+that cannot be written is reported, never a failed build.
+
+Entries are directories written beside their place and renamed into it (a killed writer
+leaves no half entry; its staging directory is removed an hour later); the newest
+:data:`KEEP` are kept.
 """
 
 from __future__ import annotations
@@ -21,12 +27,16 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-FORMAT = "1"  # part of every key: a change of what an entry holds starts afresh
+FORMAT = "2"  # part of every key: a change of what an entry holds starts afresh
 KEEP = 20
+STALE_STAGING_S = 3600
+#: The package managers' own config files, under HOME and node's prefix.
+_USER_CONFIGS = (".npmrc", ".yarnrc", ".yarnrc.yml", ".config/pnpm/rc")
 
 
 @dataclass(frozen=True)
@@ -38,30 +48,52 @@ class CachedBuild:
 
 
 def build_key(
-    root: Path, commands: Sequence[Sequence[str]], build_env: Mapping[str, str], extra: str
-) -> str:
-    """The digest of what decides a frozen build run in ``root``.
+    root: Path, commands: Sequence[Sequence[str]], env: Mapping[str, str], extra: str
+) -> str | None:
+    """The digest of what decides a frozen build run in ``root`` with ``env``; None when a
+    symlink in ``root`` leaves it.
 
     ``root`` is the copy the build runs in (node_modules and earlier outputs left out),
-    ``commands`` the install and build command lines, ``extra`` what else decides the
-    output (framework and output directory). The environment's values enter the digest
-    only, never the cache.
+    ``commands`` the install and build command lines, ``env`` the whole environment the
+    build gets, ``extra`` what else decides the output (framework and output directory).
+    Values enter the digest only, never the cache.
     """
     digest = hashlib.sha256(f"orchestra-ops build {FORMAT}\0{extra}\0".encode())
-    digest.update(f"node {node_version()}\0".encode())
+    digest.update(f"node {node_version(root, env)}\0".encode())
     for command in commands:
         digest.update(json.dumps([*command, _installed(command[0])]).encode() + b"\0")
-    for name in sorted(build_env):
-        digest.update(f"{name}={build_env[name]}\0".encode())
+    for name in sorted(env):
+        digest.update(os.fsencode(f"{name}={env[name]}") + b"\0")
+    for config in _config_files(env):
+        digest.update(os.fsencode(config) + b"\0" + _content(config))
+    real_root = root.resolve()
     for path in sorted(root.rglob("*")):
-        relative = path.relative_to(root).as_posix().encode()
+        relative = os.fsencode(path.relative_to(root).as_posix())
         if path.is_symlink():
-            digest.update(b"L" + relative + b"\0" + os.readlink(path).encode() + b"\0")
+            if not path.resolve().is_relative_to(real_root):
+                return None
+            digest.update(b"L" + relative + b"\0" + os.fsencode(os.readlink(path)) + b"\0")
         elif path.is_file():
             executable = b"x" if os.access(path, os.X_OK) else b"-"
             content = hashlib.sha256(path.read_bytes()).digest()
             digest.update(b"F" + executable + relative + b"\0" + content)
     return digest.hexdigest()
+
+
+def _config_files(env: Mapping[str, str]) -> list[Path]:
+    """The package managers' user config files and npm's global one."""
+    places = [Path(env["HOME"]) / name for name in _USER_CONFIGS] if env.get("HOME") else []
+    node = shutil.which("node", path=env.get("PATH"))
+    if node is not None:
+        places.append(Path(node).resolve().parents[1] / "etc" / "npmrc")
+    return places
+
+
+def _content(path: Path) -> bytes:
+    try:
+        return hashlib.sha256(path.read_bytes()).digest()
+    except OSError:
+        return b"-"
 
 
 def _installed(executable: str) -> str:
@@ -73,14 +105,20 @@ def _installed(executable: str) -> str:
         return executable
 
 
-def node_version() -> str:
-    """``node --version`` ("" when node cannot say): a new node is a new build."""
-    node = shutil.which("node")
+def node_version(cwd: Path, env: Mapping[str, str]) -> str:
+    """``node --version`` as the build would run it ("" when node cannot say)."""
+    node = shutil.which("node", path=env.get("PATH"))
     if node is None:
         return ""
     try:
         done = subprocess.run(
-            [node, "--version"], capture_output=True, text=True, timeout=30, check=False
+            [node, "--version"],
+            cwd=cwd,
+            env=dict(env),
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
         )
     except (OSError, subprocess.TimeoutExpired):
         return ""
@@ -94,50 +132,71 @@ class BuildCache:
         self.directory = directory
 
     def get(self, key: str) -> CachedBuild | None:
-        """The build kept under ``key``; None when there is none or it cannot be read."""
+        """The build kept under ``key``; None when there is none or it is not whole (then
+        it is removed, so the next build can be kept)."""
         entry = self.directory / key
+        if not entry.is_dir():
+            return None
         try:
             meta = json.loads((entry / "build.json").read_text(encoding="utf-8"))
-            files = {
-                path.relative_to(entry / "output").as_posix(): path.read_bytes()
-                for path in sorted((entry / "output").rglob("*"))
-                if path.is_file()
-            }
-            os.utime(entry)  # used: the newest are the ones kept
-        except (OSError, ValueError):
+            digests: dict[str, str] = meta["files"]
+            if any(_escapes(relative) for relative in digests):
+                raise ValueError("an entry's path leaves it")
+            output = {relative: (entry / "output" / relative).read_bytes() for relative in digests}
+            whole = bool(output) and all(
+                hashlib.sha256(data).hexdigest() == digests[relative]
+                for relative, data in output.items()
+            )
+        except (OSError, ValueError, KeyError, TypeError):
+            whole = False
+        if not whole:
+            shutil.rmtree(entry, ignore_errors=True)
             return None
-        if files != {} and meta.get("files") == len(files):
-            return CachedBuild(files, str(meta.get("built_at", "")))
-        return None
+        with contextlib.suppress(OSError):
+            os.utime(entry)  # used: the newest are the ones kept
+        return CachedBuild(output, str(meta.get("built_at", "")))
 
-    def put(self, key: str, output: Mapping[str, bytes]) -> None:
-        """Keep ``output`` under ``key`` (whole or not at all); an output with a path that
-        leaves its folder, or none at all, is not kept."""
-        if not output or any(_escapes(relative) for relative in output):
-            return
-        self.directory.mkdir(parents=True, exist_ok=True)
-        staged = Path(tempfile.mkdtemp(prefix=f".{key[:12]}-", dir=self.directory))
+    def put(self, key: str, output: Mapping[str, bytes]) -> str | None:
+        """Keep ``output`` under ``key``, whole or not at all; why it was not kept, or None.
+
+        An empty output, or one with a path that leaves its folder, is not kept.
+        """
+        if not output:
+            return "the build has no static output to keep"
+        if any(_escapes(relative) for relative in output):
+            return "an output path leaves its folder"
+        staged = None
         try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            staged = Path(tempfile.mkdtemp(prefix=f".{key[:12]}-", dir=self.directory))
             for relative, data in output.items():
                 target = staged / "output" / relative
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(data)
-            built_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-            meta = {"built_at": built_at, "files": len(output)}
+            meta = {
+                "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "files": {r: hashlib.sha256(d).hexdigest() for r, d in output.items()},
+            }
             (staged / "build.json").write_text(json.dumps(meta), encoding="utf-8")
-            os.replace(staged, self.directory / key)
-        except OSError:
-            pass  # another process kept the same build first, or the disk is full
+            if not (self.directory / key).exists():  # else another process kept it first
+                os.replace(staged, self.directory / key)
+            self._prune()
+        except OSError as error:
+            return f"{self.directory}: {error.strerror or error}"
         finally:
-            shutil.rmtree(staged, ignore_errors=True)
-        self._prune()
+            if staged is not None:
+                shutil.rmtree(staged, ignore_errors=True)
+        return None
 
     def _prune(self) -> None:
-        entries = []
+        entries, now = [], time.time()
         for path in self.directory.iterdir():
             with contextlib.suppress(OSError):  # another process may be pruning too
-                if len(path.name) == 64 and path.is_dir():
-                    entries.append((path.stat().st_mtime, path))
+                modified = path.stat().st_mtime
+                if len(path.name) == 64:
+                    entries.append((modified, path))
+                elif path.name.startswith(".") and now - modified > STALE_STAGING_S:
+                    shutil.rmtree(path, ignore_errors=True)  # a killed writer's staging
         for _, old in sorted(entries, reverse=True)[KEEP:]:
             shutil.rmtree(old, ignore_errors=True)
 

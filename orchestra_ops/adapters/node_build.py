@@ -31,7 +31,7 @@ _LOG_TAIL = 40
 class BuildOutcome:
     """What the preflight build did; ``output`` is the static output (path -> bytes)."""
 
-    status: str  # "built" or "skipped"
+    status: str  # "built", "reused" (a kept build of the same inputs) or "skipped"
     detail: str
     output: dict[str, bytes] = field(default_factory=dict, repr=False)
 
@@ -137,23 +137,31 @@ def preflight_build(
     where = (
         f" at the workspace root of {profile.workspace_member}" if profile.workspace_member else ""
     )
-    passed = f"`{profile.install_command} && {profile.build_command}` passed{where}"
+    ran = f"`{profile.install_command} && {profile.build_command}`"
+    # Kept only when the lockfile pins the packages and the package manager is a known one
+    # (not `npm exec pnpm@latest`, which may be another release tomorrow).
+    pinned = profile.lockfile is not None and (len(tool) == 1 or profile.manager_version)
     key = None
-    if cache is not None and profile.lockfile is not None:
-        decides = f"{profile.framework.value}\0{profile.output_directory}"
-        key = build_key(root, commands, build_env, decides)
-        kept = cache.get(key)
+    if cache is not None and pinned:
+        key = build_key(
+            root, commands, env, f"{profile.framework.value}\0{profile.output_directory}"
+        )
+        kept = cache.get(key) if key is not None else None
         if kept is not None:
             return BuildOutcome(
-                "built",
-                f"{passed} at {kept.built_at}; not run again: the same sources, configuration, "
-                "lockfile, node and build environment",
+                "reused",
+                f"install and build not run: {ran}{where} passed at {kept.built_at} on the "
+                "same sources, configuration, lockfile, commands, node and environment, and "
+                f"its output (kept in {cache.directory}) is used",
                 kept.output,
             )
     secrets = list(build_env.values())
     for command in commands:
         _run(command, root, env, timeout_s, secrets)
     output = build_output_files(copy, profile.framework, profile.output_directory)
-    if cache is not None and key is not None:
-        cache.put(key, output)
-    return BuildOutcome("built", passed, output)
+    detail = f"{ran} passed{where}"
+    if cache is not None and pinned:
+        not_kept = cache.put(key, output) if key else "a symlink in the sources leads out of them"
+        if not_kept:
+            detail += f" (not kept for reuse: {not_kept})"
+    return BuildOutcome("built", detail, output)
