@@ -556,3 +556,53 @@ def test_error_output_never_carries_url_credentials() -> None:
     message = str(failure("npm audit", "package-lock.json", 1, "the feed failed", output))
     assert "canary-token-1234" not in message
     assert "https://***@registry.example/x" in message
+
+
+def test_one_safety_run_places_each_finding_in_its_own_manifest(
+    tmp_path: Path, settings: ScanSettings
+) -> None:
+    """Three manifests, one safety process: a pin two manifests share is found in both, each
+    at its own line; a newer pin of the same name elsewhere is clean; a name pinned twice
+    in one file (two inputs) is found at both versions."""
+    repo = tmp_path / "repo"
+    requirements(repo / "api", "flask==2.3.3\nrequests==2.19.0\n")
+    requirements(repo / "worker", "urllib3==1.24.1\nrequests==2.19.0\n")
+    requirements(repo / "web", "requests==2.32.3\n")
+    requirements(
+        repo / "tools",
+        'jinja2==2.10 ; python_version < "3.12"\njinja2==3.1.4 ; python_version >= "3.12"\n',
+    )
+    result = scan_repo(repo, settings, tmp_path / "work", tools={"safety"})
+    assert result.failures == ()
+    assert len(list((tmp_path / "work" / "safety").glob("safety-*"))) == 1  # one run
+    found = sorted((f.manifest, f.package, f.version, f.line) for f in result.findings)
+    assert found == sorted(
+        [
+            ("api/requirements.txt", "requests", "2.19.0", 2),
+            ("worker/requirements.txt", "requests", "2.19.0", 2),
+            ("worker/requirements.txt", "urllib3", "1.24.1", 1),
+            ("worker/requirements.txt", "urllib3", "1.24.1", 1),
+            ("tools/requirements.txt", "jinja2", "2.10", 1),
+        ]
+    ), found
+    assert {(m, t) for m, t in result.audited if t == "safety"} == {
+        (f"{name}/requirements.txt", "safety") for name in ("api", "worker", "web", "tools")
+    }
+
+
+def test_a_failed_safety_run_fails_safety_on_every_manifest(
+    tmp_path: Path, serving: tuple[Feeds, ServedFeeds, Path]
+) -> None:
+    """The one run over every manifest fails (no database directory): each manifest says
+    so, none is reported clean, and pip-audit's results stand."""
+    repo = tmp_path / "repo"
+    requirements(repo / "api", "requests==2.19.0\n")
+    requirements(repo / "web", "flask==2.3.3\n")
+    missing = scan_settings(serving[1], tmp_path / "no-such-db")
+    result = scan_repo(repo, missing, tmp_path / "work", tools={"safety", "pip-audit"})
+    assert sorted((f.tool, f.manifest) for f in result.failures) == [
+        ("safety", "api/requirements.txt"),
+        ("safety", "web/requirements.txt"),
+    ]
+    assert all("database directory is missing" in f.message for f in result.failures)
+    assert [f.primary_id for f in result.findings] == ["CVE-2018-18074"]  # pip-audit's

@@ -1,6 +1,7 @@
 """Scan a repository: every applicable tool on every manifest, concurrently, then merge.
 
-Each (tool, manifest) run is one subprocess; a thread pool bounds how many run at once.
+Each (tool, manifest) run is one subprocess, except safety: one run over every manifest
+(it names the file of each finding); a thread pool bounds how many run at once.
 A tool failing on one manifest does not stop the others: it becomes a
 :class:`~orchestra_ops.domain.security.scan.ToolFailure` in the result, and the gate
 fails on it. pip-audit findings get their severity from the OSV API afterwards.
@@ -34,7 +35,7 @@ from orchestra_ops.domain.security.scan import (
     combine,
     components_of,
 )
-from orchestra_ops.errors import OpsError
+from orchestra_ops.errors import OpsError, ScanError
 from orchestra_ops.settings import ScanSettings
 
 ALL_TOOLS = frozenset({"pip-audit", "safety", "npm-audit"})
@@ -43,7 +44,7 @@ ALL_TOOLS = frozenset({"pip-audit", "safety", "npm-audit"})
 @dataclass(frozen=True)
 class _Job:
     tool: str
-    prepared: Prepared
+    prepared: tuple[Prepared, ...]  # one manifest; safety: every manifest, in one run
 
 
 def _merged(reports: list[dict[str, Any]], key: str) -> dict[str, Any]:
@@ -63,26 +64,62 @@ class _Runners:
         self.safety = SafetyRunner.from_settings(settings, workdir / "safety", timeout_s=timeout_s)
         self.npm = NpmAuditRunner.from_settings(settings, workdir / "npm", timeout_s=timeout_s)
 
-    def run(self, job: _Job) -> ToolOutcome:
-        """One tool on one manifest; an OpsError becomes the outcome's failure."""
-        name = job.prepared.manifest.path
+    def run(self, job: _Job) -> list[ToolOutcome]:
+        """One tool on its manifests; an OpsError becomes each manifest's failure."""
         try:
-            findings = self._findings(job)
+            if job.tool == "safety":
+                return self._safety(job.prepared)
+            (prepared,) = job.prepared
+            findings = tuple(self._findings(job.tool, prepared))
         except OpsError as error:
-            return ToolOutcome(job.tool, name, failure=str(error))
-        return ToolOutcome(job.tool, name, findings=tuple(findings))
+            return [
+                ToolOutcome(job.tool, p.manifest.path, failure=str(error)) for p in job.prepared
+            ]
+        return [ToolOutcome(job.tool, prepared.manifest.path, findings=findings)]
 
-    def _findings(self, job: _Job) -> list[Finding]:
-        prepared = job.prepared
+    def _findings(self, tool: str, prepared: Prepared) -> list[Finding]:
         name = prepared.manifest.path
-        if job.tool == "pip-audit":
+        if tool == "pip-audit":
             reports = [self.pip_audit.audit(path, name) for path in prepared.inputs]
             return from_pip_audit(_merged(reports, "dependencies"), name, prepared.lines())
-        if job.tool == "safety":
-            reports = [self.safety.audit(path, name) for path in prepared.inputs]
-            return from_safety(_merged(reports, "vulnerabilities"), name, prepared.lines())
         report = self.npm.audit(prepared.inputs[0], name)
         return from_npm_audit(report, name, prepared.nodes, prepared.node_lines)
+
+    def _safety(self, batch: tuple[Prepared, ...]) -> list[ToolOutcome]:
+        """One safety run over every manifest's inputs; each finding goes back to the
+        manifest whose input it was found in (a finding in no given file fails them all)."""
+        owners = {path.resolve(): p for p in batch for path in p.inputs}
+        names = [p.manifest.path for p in batch]
+        label = ", ".join(names) if len(names) <= 3 else f"{len(names)} manifests"
+        report = self.safety.audit_all(list(owners), label)
+        vulns = report.get("vulnerabilities")
+        if not isinstance(vulns, list):
+            raise ScanError(f"safety report for {label} has no vulnerabilities list")
+        found: dict[str, list[Any]] = {name: [] for name in names}
+        for vuln in vulns:
+            requirement = vuln.get("analyzed_requirement") if isinstance(vuln, dict) else None
+            where = requirement.get("found") if isinstance(requirement, dict) else None
+            owner = owners.get(Path(str(where)).resolve()) if where else None
+            if owner is None:
+                raise ScanError(
+                    f"safety reported a finding in {where!r}, not a file it was given: it "
+                    f"cannot be placed in {label}"
+                )
+            found[owner.manifest.path].append(vuln)
+        return [
+            ToolOutcome(
+                "safety",
+                p.manifest.path,
+                findings=tuple(
+                    from_safety(
+                        {**report, "vulnerabilities": found[p.manifest.path]},
+                        p.manifest.path,
+                        p.lines(),
+                    )
+                ),
+            )
+            for p in batch
+        ]
 
 
 def _prepare(
@@ -132,14 +169,24 @@ def scan_repo(
     manifests, unsupported = discover(repo)
     ready, outcomes = _prepare(repo, manifests, workdir)
     jobs = [
-        _Job(tool, p) for p in ready if p.inputs for tool in p.manifest.kind.tools if tool in tools
+        _Job(tool, (p,))
+        for p in ready
+        if p.inputs
+        for tool in p.manifest.kind.tools
+        if tool in tools and tool != "safety"
     ]
+    audited_by_safety = tuple(
+        p for p in ready if p.inputs and "safety" in p.manifest.kind.tools and "safety" in tools
+    )
+    if audited_by_safety:
+        jobs.insert(0, _Job("safety", audited_by_safety))  # the longest run starts first
     runners = _Runners(settings, workdir, timeout_s)
     with ThreadPoolExecutor(max_workers=max_concurrency, thread_name_prefix="scan") as pool:
-        for outcome in pool.map(runners.run, jobs):
-            outcomes.append(outcome)
-            if on_done is not None:
-                on_done(outcome)
+        for done in pool.map(runners.run, jobs):
+            for outcome in done:
+                outcomes.append(outcome)
+                if on_done is not None:
+                    on_done(outcome)
     components = [c for p in ready for c in components_of(p.manifest, p.packages)]
     unchecked = [u for p in ready for u in p.unchecked]
     result = combine(manifests, outcomes, unsupported, components, unchecked)

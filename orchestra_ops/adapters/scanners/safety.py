@@ -1,4 +1,5 @@
-"""safety 3.8 ``check`` against a local database directory, one requirements file per run.
+"""safety 3.8 ``check`` against a local database directory, every requirements file of a
+scan in one run (each finding names the file it was found in: ``analyzed_requirement.found``).
 
 safety 3.8 contacts its auth server at start-up even with ``--db``, so every ``SAFETY_*``
 URL is pointed at ``auth_server_url`` when one is configured, and ``SAFETY_API_KEY`` is
@@ -14,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -76,9 +78,11 @@ class SafetyRunner:
             **kwargs,
         )
 
-    def command(self, requirements: Path, output: Path) -> list[str]:
-        """The safety command line for one requirements file."""
-        args = [str(self.executable), "check", "-r", str(requirements)]
+    def command(self, requirements: Sequence[Path], output: Path) -> list[str]:
+        """The safety command line for requirements files."""
+        args = [str(self.executable), "check"]
+        for path in requirements:
+            args += ["-r", str(path)]
         if self.db_dir is not None:
             args += ["--db", str(self.db_dir)]
         return [*args, "--save-json", str(output)]
@@ -93,18 +97,23 @@ class SafetyRunner:
         return tool_env(home, extra)
 
     def audit(self, requirements: Path, manifest: str | None = None) -> dict[str, Any]:
-        """safety's JSON report for ``requirements``; ScanError when the run failed."""
-        name = manifest or requirements.name
+        """safety's JSON report for one requirements file; ScanError when the run failed."""
+        return self.audit_all([requirements], manifest or requirements.name)
+
+    def audit_all(self, requirements: Sequence[Path], name: str) -> dict[str, Any]:
+        """safety's JSON report for ``requirements`` (``name`` says what they are in an
+        error); ScanError when the run failed."""
         if not self.executable.exists():
             raise ScanError(f"{TOOL} is not installed at {self.executable}; run `make venv`")
         self.workdir.mkdir(parents=True, exist_ok=True)
         run_dir = Path(tempfile.mkdtemp(prefix="safety-", dir=self.workdir))
         output = run_dir / "out.json"
+        files = [path.resolve() for path in requirements]
         done = run_tool(
-            self.command(requirements.resolve(), output),
+            self.command(files, output),
             tool=TOOL,
             manifest=name,
-            cwd=requirements.resolve().parent,
+            cwd=files[0].parent,
             env=self.environment(run_dir / "home"),
             timeout_s=self.timeout_s,
         )
