@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from orchestra_ops.adapters.scanners import run as scanners_run
 from orchestra_ops.adapters.scanners._process import failure
 from orchestra_ops.adapters.scanners.discover import discover
 from orchestra_ops.adapters.scanners.normalise import from_npm_audit, from_pip_audit, from_safety
@@ -558,12 +559,15 @@ def test_error_output_never_carries_url_credentials() -> None:
     assert "https://***@registry.example/x" in message
 
 
+@pytest.mark.parametrize("files_per_run", [100, 2])
 def test_one_safety_run_places_each_finding_in_its_own_manifest(
-    tmp_path: Path, settings: ScanSettings
+    tmp_path: Path, settings: ScanSettings, monkeypatch: pytest.MonkeyPatch, files_per_run: int
 ) -> None:
     """Three manifests, one safety process: a pin two manifests share is found in both, each
     at its own line; a newer pin of the same name elsewhere is clean; a name pinned twice
-    in one file (two inputs) is found at both versions."""
+    in one file (two inputs) is found at both versions. In runs of at most two files
+    (safety opens every file at once): three runs, the same findings."""
+    monkeypatch.setattr(scanners_run, "SAFETY_FILES_PER_RUN", files_per_run)
     repo = tmp_path / "repo"
     requirements(repo / "api", "flask==2.3.3\nrequests==2.19.0\n")
     requirements(repo / "worker", "urllib3==1.24.1\nrequests==2.19.0\n")
@@ -574,7 +578,8 @@ def test_one_safety_run_places_each_finding_in_its_own_manifest(
     )
     result = scan_repo(repo, settings, tmp_path / "work", tools={"safety"})
     assert result.failures == ()
-    assert len(list((tmp_path / "work" / "safety").glob("safety-*"))) == 1  # one run
+    runs = len(list((tmp_path / "work" / "safety").glob("safety-*")))
+    assert runs == (1 if files_per_run == 100 else 3)
     found = sorted((f.manifest, f.package, f.version, f.line) for f in result.findings)
     assert found == sorted(
         [

@@ -1,7 +1,8 @@
 """Scan a repository: every applicable tool on every manifest, concurrently, then merge.
 
-Each (tool, manifest) run is one subprocess, except safety: one run over every manifest
-(it names the file of each finding); a thread pool bounds how many run at once.
+Each (tool, manifest) run is one subprocess, except safety: one run over the manifests'
+files, up to :data:`SAFETY_FILES_PER_RUN` of them (it names the file of each finding); a
+thread pool bounds how many run at once.
 A tool failing on one manifest does not stop the others: it becomes a
 :class:`~orchestra_ops.domain.security.scan.ToolFailure` in the result, and the gate
 fails on it. pip-audit findings get their severity from the OSV API afterwards.
@@ -39,6 +40,8 @@ from orchestra_ops.errors import OpsError, ScanError
 from orchestra_ops.settings import ScanSettings
 
 ALL_TOOLS = frozenset({"pip-audit", "safety", "npm-audit"})
+#: Requirements files one safety run is given at most (it opens them all at once).
+SAFETY_FILES_PER_RUN = 100
 
 
 @dataclass(frozen=True)
@@ -72,9 +75,8 @@ class _Runners:
             (prepared,) = job.prepared
             findings = tuple(self._findings(job.tool, prepared))
         except OpsError as error:
-            return [
-                ToolOutcome(job.tool, p.manifest.path, failure=str(error)) for p in job.prepared
-            ]
+            said = _named(str(error), job.prepared)
+            return [ToolOutcome(job.tool, p.manifest.path, failure=said) for p in job.prepared]
         return [ToolOutcome(job.tool, prepared.manifest.path, findings=findings)]
 
     def _findings(self, tool: str, prepared: Prepared) -> list[Finding]:
@@ -86,11 +88,13 @@ class _Runners:
         return from_npm_audit(report, name, prepared.nodes, prepared.node_lines)
 
     def _safety(self, batch: tuple[Prepared, ...]) -> list[ToolOutcome]:
-        """One safety run over every manifest's inputs; each finding goes back to the
-        manifest whose input it was found in (a finding in no given file fails them all)."""
+        """One safety run over the inputs of ``batch``; each finding goes back to the
+        manifest whose input it was found in. A finding in no given file fails them all;
+        a manifest whose input safety did not read fails alone."""
         owners = {path.resolve(): p for p in batch for path in p.inputs}
         names = [p.manifest.path for p in batch]
-        label = ", ".join(names) if len(names) <= 3 else f"{len(names)} manifests"
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        label = names[0] if len(names) == 1 else f"{len(names)} manifests ({shown}), one run"
         report = self.safety.audit_all(list(owners), label)
         vulns = report.get("vulnerabilities")
         if not isinstance(vulns, list):
@@ -101,25 +105,51 @@ class _Runners:
             where = requirement.get("found") if isinstance(requirement, dict) else None
             owner = owners.get(Path(str(where)).resolve()) if where else None
             if owner is None:
-                raise ScanError(
-                    f"safety reported a finding in {where!r}, not a file it was given: it "
-                    f"cannot be placed in {label}"
-                )
+                said = f"in {where}, not a file it was given" if where else "without its file"
+                raise ScanError(f"safety reported a finding {said}: it cannot be placed in {label}")
             found[owner.manifest.path].append(vuln)
-        return [
-            ToolOutcome(
-                "safety",
-                p.manifest.path,
-                findings=tuple(
-                    from_safety(
-                        {**report, "vulnerabilities": found[p.manifest.path]},
-                        p.manifest.path,
-                        p.lines(),
+        meta = report.get("report_meta")
+        read = meta.get("scanned_full_path") if isinstance(meta, dict) else None
+        read_paths = (
+            {Path(str(path)).resolve() for path in read} if isinstance(read, list) else set()
+        )
+        outcomes = []
+        for p in batch:
+            name = p.manifest.path
+            unread = [path for path in p.inputs if path.resolve() not in read_paths]
+            if unread:
+                outcomes.append(
+                    ToolOutcome(
+                        "safety",
+                        name,
+                        failure=f"safety did not read {name} (its report "
+                        "does not list the file): not checked",
                     )
-                ),
-            )
-            for p in batch
-        ]
+                )
+                continue
+            findings = from_safety({"vulnerabilities": found[name]}, name, p.lines())
+            outcomes.append(ToolOutcome("safety", name, findings=tuple(findings)))
+        return outcomes
+
+
+def _named(message: str, batch: tuple[Prepared, ...]) -> str:
+    """``message`` with each generated input's path replaced by its manifest's name."""
+    for prepared in batch:
+        for path in prepared.inputs:
+            for spelling in {str(path), str(path.resolve())}:
+                message = message.replace(spelling, f"{prepared.manifest.path} (pins)")
+    return message
+
+
+def _batches(ready: list[Prepared], files: int) -> list[tuple[Prepared, ...]]:
+    """``ready`` in batches of at most ``files`` inputs (a manifest's inputs stay together):
+    safety opens every file it is given at start, within the process's open-file limit."""
+    batches: list[list[Prepared]] = [[]]
+    for prepared in ready:
+        if batches[-1] and sum(len(p.inputs) for p in batches[-1]) + len(prepared.inputs) > files:
+            batches.append([])
+        batches[-1].append(prepared)
+    return [tuple(batch) for batch in batches if batch]
 
 
 def _prepare(
@@ -175,11 +205,11 @@ def scan_repo(
         for tool in p.manifest.kind.tools
         if tool in tools and tool != "safety"
     ]
-    audited_by_safety = tuple(
+    audited_by_safety = [
         p for p in ready if p.inputs and "safety" in p.manifest.kind.tools and "safety" in tools
-    )
-    if audited_by_safety:
-        jobs.insert(0, _Job("safety", audited_by_safety))  # the longest run starts first
+    ]
+    # After pip-audit's: where both find a vulnerability, the merge keeps safety's text.
+    jobs += [_Job("safety", batch) for batch in _batches(audited_by_safety, SAFETY_FILES_PER_RUN)]
     runners = _Runners(settings, workdir, timeout_s)
     with ThreadPoolExecutor(max_workers=max_concurrency, thread_name_prefix="scan") as pool:
         for done in pool.map(runners.run, jobs):

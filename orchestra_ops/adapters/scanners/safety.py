@@ -33,6 +33,7 @@ _FAILURES = {
     66: "safety was rate limited; retry later",
     68: "safety could not fetch its database",
     1: "safety crashed (is its auth server reachable? see ORCHESTRA_SAFETY_AUTH_SERVER_URL)",
+    2: "safety refused its command line (a file it could not open: too many open files?)",
 }
 
 
