@@ -96,40 +96,44 @@ class _Runners:
         shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
         label = names[0] if len(names) == 1 else f"{len(names)} manifests ({shown}), one run"
         report = self.safety.audit_all(list(owners), label)
-        vulns = report.get("vulnerabilities")
-        if not isinstance(vulns, list):
-            raise ScanError(f"safety report for {label} has no vulnerabilities list")
-        found: dict[str, list[Any]] = {name: [] for name in names}
-        for vuln in vulns:
-            requirement = vuln.get("analyzed_requirement") if isinstance(vuln, dict) else None
-            where = requirement.get("found") if isinstance(requirement, dict) else None
-            owner = owners.get(Path(str(where)).resolve()) if where else None
-            if owner is None:
-                said = f"in {where}, not a file it was given" if where else "without its file"
-                raise ScanError(f"safety reported a finding {said}: it cannot be placed in {label}")
-            found[owner.manifest.path].append(vuln)
-        meta = report.get("report_meta")
-        read = meta.get("scanned_full_path") if isinstance(meta, dict) else None
-        read_paths = (
-            {Path(str(path)).resolve() for path in read} if isinstance(read, list) else set()
-        )
+        found = _placed(report, owners, label)
+        read = _read_files(report)
         outcomes = []
         for p in batch:
             name = p.manifest.path
-            unread = [path for path in p.inputs if path.resolve() not in read_paths]
-            if unread:
-                outcomes.append(
-                    ToolOutcome(
-                        "safety",
-                        name,
-                        failure=f"safety did not read {name} (its report "
-                        "does not list the file): not checked",
-                    )
-                )
+            if any(path.resolve() not in read for path in p.inputs):
+                said = f"safety did not read {name} (its report does not list it): not checked"
+                outcomes.append(ToolOutcome("safety", name, failure=said))
                 continue
-            findings = from_safety({"vulnerabilities": found[name]}, name, p.lines())
+            findings = from_safety({"vulnerabilities": found.get(name, [])}, name, p.lines())
             outcomes.append(ToolOutcome("safety", name, findings=tuple(findings)))
         return outcomes
+
+
+def _placed(
+    report: dict[str, Any], owners: dict[Path, Prepared], label: str
+) -> dict[str, list[Any]]:
+    """safety's findings by the manifest whose input each was found in (its ``found``)."""
+    vulns = report.get("vulnerabilities")
+    if not isinstance(vulns, list):
+        raise ScanError(f"safety report for {label} has no vulnerabilities list")
+    found: dict[str, list[Any]] = {}
+    for vuln in vulns:
+        requirement = vuln.get("analyzed_requirement") if isinstance(vuln, dict) else None
+        where = requirement.get("found") if isinstance(requirement, dict) else None
+        owner = owners.get(Path(str(where)).resolve()) if where else None
+        if owner is None:
+            said = f"in {where}, not a file it was given" if where else "without its file"
+            raise ScanError(f"safety reported a finding {said}: it cannot be placed in {label}")
+        found.setdefault(owner.manifest.path, []).append(vuln)
+    return found
+
+
+def _read_files(report: dict[str, Any]) -> set[Path]:
+    """The files safety's report says it read (``report_meta.scanned_full_path``)."""
+    meta = report.get("report_meta")
+    read = meta.get("scanned_full_path") if isinstance(meta, dict) else None
+    return {Path(str(path)).resolve() for path in read} if isinstance(read, list) else set()
 
 
 def _named(message: str, batch: tuple[Prepared, ...]) -> str:
