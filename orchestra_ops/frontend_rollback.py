@@ -17,11 +17,11 @@ from pathlib import Path
 
 from orchestra_ops.adapters.backups import BackupStore
 from orchestra_ops.adapters.files import restore_texts
-from orchestra_ops.adapters.health import run_checks
 from orchestra_ops.domain.frontend.gate import api_checks, index_check
 from orchestra_ops.domain.health import GateState, HealthPolicy
 from orchestra_ops.domain.vercel import DeploymentId, EnvVar, ProjectId
 from orchestra_ops.errors import OpsError, is_transient
+from orchestra_ops.health_gate import run_checks
 from orchestra_ops.ledger import Closure, Compensator, Decision, Intent, ReconcileReport
 from orchestra_ops.ports.prober import Prober
 from orchestra_ops.ports.vercel import VercelApi

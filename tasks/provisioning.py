@@ -20,7 +20,6 @@ from prefect.runtime import flow_run
 
 from orchestra_ops import provisioning_rollback as undo
 from orchestra_ops.adapters.files import write_atomically
-from orchestra_ops.adapters.health import wait_healthy
 from orchestra_ops.adapters.pulumi.backend import check_owner_file
 from orchestra_ops.adapters.pulumi.programs import our_program
 from orchestra_ops.domain.health import GateState, HealthPolicy, describe
@@ -36,6 +35,7 @@ from orchestra_ops.domain.provisioning import (
 from orchestra_ops.domain.stack_config import BackendConfig
 from orchestra_ops.domain.yaml_text import load_yaml
 from orchestra_ops.errors import HealthCheckFailed, InsufficientCapacity, OpsError
+from orchestra_ops.health_gate import wait_healthy
 from orchestra_ops.ledger import Closure
 from orchestra_ops.ports.stack_engine import (
     Checkpoint,

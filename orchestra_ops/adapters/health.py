@@ -1,4 +1,4 @@
-"""HTTP health probes, and the loop that runs a health gate until it decides.
+"""HTTP health probes (the Prober port); ``orchestra_ops.health_gate`` runs a gate on them.
 
 In the sandbox, deployment hostnames (``app-abc.vercel.app``) do not resolve; with
 ``edge_url`` set, each probe goes to the sandbox edge with the hostname in the ``Host``
@@ -9,21 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import httpx
 
 from orchestra_ops.adapters._http import ClosesOnExit, tls_context
-from orchestra_ops.domain.frontend.gate import GateCheck
-from orchestra_ops.domain.health import (
-    GateProgress,
-    GateState,
-    HealthPolicy,
-    ProbeResult,
-    advance,
-)
-from orchestra_ops.ports.prober import Prober
+from orchestra_ops.domain.health import ProbeResult
 
 
 class HttpProber(ClosesOnExit):
@@ -67,42 +58,3 @@ class HttpProber(ClosesOnExit):
     def close(self) -> None:
         """Release the connection pool."""
         self._client.close()
-
-
-def wait_healthy(
-    prober: Prober,
-    url: str,
-    policy: HealthPolicy,
-    *,
-    sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.monotonic,
-    on_probe: Callable[[ProbeResult, GateProgress], None] | None = None,
-) -> GateProgress:
-    """Probe ``url`` every ``policy.interval_s`` until the gate passes or fails."""
-    opened = clock()
-    progress = GateProgress()
-    while progress.state is GateState.PROBING:
-        result = prober.probe(url, policy.body_marker)
-        progress = advance(progress, result, clock() - opened, policy)
-        if on_probe is not None:
-            on_probe(result, progress)
-        if progress.state is GateState.PROBING:
-            sleep(policy.interval_s)
-    return progress
-
-
-def run_checks(
-    prober: Prober,
-    checks: list[GateCheck],
-    *,
-    sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.monotonic,
-) -> list[tuple[GateCheck, GateProgress]]:
-    """Run each check's gate in turn; stops after the first that fails."""
-    done = []
-    for check in checks:
-        progress = wait_healthy(prober, check.url, check.policy, sleep=sleep, clock=clock)
-        done.append((check, progress))
-        if progress.state is not GateState.PASSED:
-            break
-    return done

@@ -17,8 +17,9 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from orchestra_ops.adapters.health import HttpProber, wait_healthy
+from orchestra_ops.adapters.health import HttpProber
 from orchestra_ops.domain.health import GateState, HealthPolicy
+from orchestra_ops.health_gate import wait_healthy
 from orchestra_ops.sandbox.server import ServedApp, serve_in_thread
 
 
