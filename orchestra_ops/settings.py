@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
@@ -177,9 +178,15 @@ def _blank_is_unset(value: Any) -> Any:
     return None if isinstance(value, str) and not value.strip() else value
 
 
+def cache_home(environ: Mapping[str, str] = os.environ) -> Path:
+    """Orchestra Ops' cache folder: ``$XDG_CACHE_HOME/orchestra-ops``, else under
+    ``~/.cache`` (the Pulumi CLI of ``make pulumi``, kept preflight builds)."""
+    home = environ.get("HOME") or str(Path.home())
+    return Path(environ.get("XDG_CACHE_HOME") or os.path.join(home, ".cache")) / "orchestra-ops"
+
+
 def _default_build_cache() -> Path:
-    cache_home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache_home) / "orchestra-ops" / "builds"
+    return cache_home() / "builds"
 
 
 class RuntimeSettings(_ProviderSettings):

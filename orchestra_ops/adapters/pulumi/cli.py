@@ -15,7 +15,7 @@ from pathlib import Path
 import pulumi.automation as auto
 
 from orchestra_ops.errors import StackUnavailable, ToolMissing
-from orchestra_ops.settings import LambdaCloudSettings
+from orchestra_ops.settings import LambdaCloudSettings, cache_home
 
 INSTALL_HINT = (
     "No package registry ships the Pulumi CLI (PyPI's `pulumi` is only the SDK): build it "
@@ -56,11 +56,8 @@ def cache_bin_dir(environ: Mapping[str, str]) -> Path | None:
     if not version:
         return None
     cache = environ.get("ORCHESTRA_PULUMI_CACHE")
-    if not cache:
-        home = environ.get("HOME") or str(Path.home())
-        base = environ.get("XDG_CACHE_HOME") or os.path.join(home, ".cache")
-        cache = os.path.join(base, "orchestra-ops", "pulumi")
-    return Path(cache) / f"v{version.strip().removeprefix('v')}" / "bin"
+    base = Path(cache) if cache else cache_home(environ) / "pulumi"
+    return base / f"v{version.strip().removeprefix('v')}" / "bin"
 
 
 def _pinned_cli_version() -> str | None:
