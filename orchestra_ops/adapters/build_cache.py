@@ -59,12 +59,13 @@ def build_key(
     Values enter the digest only, never the cache.
     """
     digest = hashlib.sha256(f"orchestra-ops build {FORMAT}\0{extra}\0".encode())
-    digest.update(f"node {node_version(root, env)}\0".encode())
+    node = shutil.which("node", path=env.get("PATH"))  # the node the build runs
+    digest.update(f"node {node_version(node, root, env)}\0".encode())
     for command in commands:
         digest.update(json.dumps([*command, _installed(command[0])]).encode() + b"\0")
     for name in sorted(env):
         digest.update(os.fsencode(f"{name}={env[name]}") + b"\0")
-    for config in _config_files(env):
+    for config in _config_files(env, node):
         digest.update(os.fsencode(config) + b"\0" + _content(config))
     real_root = root.resolve()
     for path in sorted(root.rglob("*")):
@@ -80,10 +81,9 @@ def build_key(
     return digest.hexdigest()
 
 
-def _config_files(env: Mapping[str, str]) -> list[Path]:
-    """The package managers' user config files and npm's global one."""
+def _config_files(env: Mapping[str, str], node: str | None) -> list[Path]:
+    """The package managers' user config files and npm's global one (beside ``node``)."""
     places = [Path(env["HOME"]) / name for name in _USER_CONFIGS] if env.get("HOME") else []
-    node = shutil.which("node", path=env.get("PATH"))
     if node is not None:
         places.append(Path(node).resolve().parents[1] / "etc" / "npmrc")
     return places
@@ -105,9 +105,8 @@ def _installed(executable: str) -> str:
         return executable
 
 
-def node_version(cwd: Path, env: Mapping[str, str]) -> str:
+def node_version(node: str | None, cwd: Path, env: Mapping[str, str]) -> str:
     """``node --version`` as the build would run it ("" when node cannot say)."""
-    node = shutil.which("node", path=env.get("PATH"))
     if node is None:
         return ""
     try:

@@ -72,7 +72,7 @@ def test_commands_environment_framework_and_node_change_the_key(
     assert build_key(root, [["/usr/bin/npm", "ci"], ["/usr/bin/npm", "run", "b"]], {}, "") != (
         build_key(root, COMMANDS, {}, "")
     )
-    monkeypatch.setattr(build_cache, "node_version", lambda cwd, env: "v99.0.0")
+    monkeypatch.setattr(build_cache, "node_version", lambda node, cwd, env: "v99.0.0")
     assert _key(root) != base
 
 
