@@ -47,7 +47,7 @@ SAFETY_FILES_PER_RUN = 100
 @dataclass(frozen=True)
 class _Job:
     tool: str
-    prepared: tuple[Prepared, ...]  # one manifest; safety: every manifest, in one run
+    prepared: tuple[Prepared, ...]  # one manifest; safety: a batch of them, in one run
 
 
 def _merged(reports: list[dict[str, Any]], key: str) -> dict[str, Any]:
@@ -149,10 +149,13 @@ def _batches(ready: list[Prepared], files: int) -> list[tuple[Prepared, ...]]:
     """``ready`` in batches of at most ``files`` inputs (a manifest's inputs stay together):
     safety opens every file it is given at start, within the process's open-file limit."""
     batches: list[list[Prepared]] = [[]]
+    held = 0  # inputs in the last batch
     for prepared in ready:
-        if batches[-1] and sum(len(p.inputs) for p in batches[-1]) + len(prepared.inputs) > files:
+        if batches[-1] and held + len(prepared.inputs) > files:
             batches.append([])
+            held = 0
         batches[-1].append(prepared)
+        held += len(prepared.inputs)
     return [tuple(batch) for batch in batches if batch]
 
 
