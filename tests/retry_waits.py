@@ -23,3 +23,9 @@ def shorten_retry_waits(patch: pytest.MonkeyPatch) -> None:
         for task in vars(importlib.import_module(info.name)).values():
             if isinstance(task, Task) and task.retries:
                 patch.setattr(task, "retry_delay_seconds", [WAIT_S] * task.retries)
+
+
+@pytest.fixture(autouse=True)
+def short_retry_waits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """For a conftest that imports it: every test of its folder retries on short waits."""
+    shorten_retry_waits(monkeypatch)

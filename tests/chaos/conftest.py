@@ -2,11 +2,4 @@
 
 from __future__ import annotations
 
-import pytest
-
-from tests.retry_waits import shorten_retry_waits
-
-
-@pytest.fixture(autouse=True)
-def short_retry_waits(monkeypatch: pytest.MonkeyPatch) -> None:
-    shorten_retry_waits(monkeypatch)
+from tests.retry_waits import short_retry_waits  # noqa: F401 - autouse for every chaos test

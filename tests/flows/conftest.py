@@ -13,13 +13,7 @@ from starlette.routing import Route
 
 from orchestra_ops.sandbox.runner import Endpoints, Sandbox
 from orchestra_ops.sandbox.server import ServedApp, serve_in_thread
-from tests.retry_waits import shorten_retry_waits
-
-
-@pytest.fixture(autouse=True)
-def short_retry_waits(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The flows retry as in production, with shorter waits (tests/retry_waits.py)."""
-    shorten_retry_waits(monkeypatch)
+from tests.retry_waits import short_retry_waits  # noqa: F401 - autouse for every flow test
 
 
 @pytest.fixture(scope="module")
