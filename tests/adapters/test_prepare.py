@@ -96,3 +96,38 @@ def test_setup_files_and_conda_environments_are_named(tmp_path: Path) -> None:
     assert set(reasons) == {"environment.yml", "setup.py"}
     assert "conda environment is not audited" in reasons["environment.yml"]
     assert "declares ranges" in reasons["setup.py"]
+
+
+def test_a_lock_version_with_a_line_break_is_listed_not_written_into_the_input(
+    tmp_path: Path,
+) -> None:
+    """A poetry.lock version ``2.19.0\\n-r /abs/file`` would add a line to the pinned input
+    that the scanners follow; it is listed as not checked, and the good pin still audited."""
+    outside = write(tmp_path / "outside.txt", "django==1.2\n")
+    text = (
+        '[[package]]\nname = "requests"\nversion = "2.19.0"\n\n'
+        f'[[package]]\nname = "evil"\nversion = "1.0\\n-r {outside}"\n\n'
+        '[[package]]\nname = "bad\\nname"\nversion = "1.0"\n'
+    )
+    repo = tmp_path / "repo"
+    write(repo / "poetry.lock", text)
+    ready = prepare(repo, Manifest("poetry.lock", ManifestKind.PYTHON_LOCK), text, tmp_path / "w")
+    (pinned,) = ready.inputs
+    assert pinned.read_text() == "requests==2.19.0\n"
+    assert [p.name for p in ready.packages] == ["requests"]
+    reasons = {u.name: u.reason for u in ready.unchecked}
+    assert reasons["evil"].startswith(f"version '1.0\\n-r {outside}' is not a PEP 440 version")
+    assert reasons["'bad\\nname'"].startswith("not a valid package name")
+
+
+def test_a_pin_to_a_word_is_listed_not_passed_to_the_scanners(tmp_path: Path) -> None:
+    """``flask==latest`` names no release: safety dropped it and pip-audit refused the file."""
+    text = "flask==latest\nrequests==2.19.0\nurllib3==1.24 \n"
+    write(tmp_path / "requirements.txt", text)
+    manifest = Manifest("requirements.txt", ManifestKind.REQUIREMENTS)
+    ready = prepare(tmp_path, manifest, text, tmp_path / "work")
+    (pinned,) = ready.inputs
+    assert pinned.read_text() == "requests==2.19.0\nurllib3==1.24\n"
+    (unchecked,) = ready.unchecked
+    assert (unchecked.line, unchecked.name) == (1, "flask")
+    assert "'latest' is not a PEP 440 version" in unchecked.reason

@@ -27,6 +27,7 @@ from orchestra_ops.domain.security.manifests import (
     Unchecked,
     canonical_name,
     npm_lock_versions,
+    python_pins,
     read_requirements,
     unchecked_lines,
 )
@@ -184,6 +185,7 @@ def prepare(repo: Path, manifest: Manifest, text: str, workdir: Path) -> Prepare
         packages = file.exact
         unchecked = unchecked_lines(manifest.path, file, elsewhere)
         unchecked += requirements.missing(manifest.path, resolved)
-        unchecked.sort(key=lambda u: (u.line or 0, u.name))
+    packages, invalid = python_pins(manifest.path, packages)
+    unchecked = sorted([*unchecked, *invalid], key=lambda u: (u.line or 0, u.name))
     inputs = _write_requirements(packages, workdir) if packages else ()
     return Prepared(manifest, tuple(packages), tuple(unchecked), inputs)

@@ -14,6 +14,8 @@ import json
 import re
 from dataclasses import dataclass
 
+from packaging.version import InvalidVersion, Version
+
 from orchestra_ops.domain.redaction import redact_urls
 from orchestra_ops.errors import ConfigError
 
@@ -77,6 +79,40 @@ class Unchecked:
         """``path:line: name: reason``."""
         where = f"{self.manifest}:{self.line}" if self.line else self.manifest
         return f"{where}: {self.name}: {self.reason}"
+
+
+_PACKAGE_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
+
+
+def _is_version(text: str) -> bool:
+    """A PEP 440 version, with no white space around or in it."""
+    try:
+        Version(text)
+    except InvalidVersion:
+        return False
+    return not re.search(r"\s", text)
+
+
+def python_pins(
+    source: str, packages: list[LockedPackage]
+) -> tuple[list[LockedPackage], list[Unchecked]]:
+    """The pins a Python scanner can check, and the others listed as not checked.
+
+    Each pin becomes a ``name==version`` line of the scanners' input: a version such as
+    ``latest`` is dropped by safety and refused by pip-audit, and a name or version holding
+    a line break would put another line (``-r file``) into that input.
+    """
+    kept, unchecked = [], []
+    for package in packages:
+        if not _PACKAGE_NAME.match(package.name):
+            name, reason = repr(package.name), "not a valid package name"
+        elif not _is_version(package.version):
+            name, reason = package.name, f"version {package.version!r} is not a PEP 440 version"
+        else:
+            kept.append(package)
+            continue
+        unchecked.append(Unchecked(source, package.line, name, f"{reason}; no index can be asked"))
+    return kept, unchecked
 
 
 @dataclass(frozen=True)
