@@ -13,7 +13,7 @@ from pathlib import Path
 
 from orchestra_ops.adapters.target_lock import idle_target
 from orchestra_ops.domain.lambda_cloud import Instance
-from orchestra_ops.domain.pending_ops import INSTANCE, read_state
+from orchestra_ops.domain.pending_ops import INSTANCE
 from orchestra_ops.domain.provisioning import (
     StackColours,
     live_instances_of,
@@ -21,7 +21,7 @@ from orchestra_ops.domain.provisioning import (
     untagged_instances_of,
 )
 from orchestra_ops.errors import Conflict, OpsError, StackNotFound
-from orchestra_ops.ports.stack_engine import Checkpoint, StackEngine, StackOutput
+from orchestra_ops.ports.stack_engine import StackEngine, StackOutput, StackRef
 from orchestra_ops.provisioning_rollback import scratch_project
 from orchestra_ops.recover_pending import UNCHECKED, PendingCheck, why_unchecked
 from orchestra_ops.wiring import Clients
@@ -45,16 +45,13 @@ class OrphanCheck:
         return not {o.id for o in self.orphans} <= set(self.terminated)
 
 
-def state_instance_ids(checkpoint: Checkpoint) -> set[str]:
-    """Ids of the instances a checkpoint holds (none from another engine's format).
+def state_instance_ids(engine: StackEngine, ref: StackRef) -> set[str]:
+    """Ids of the instances the stack's state holds (ValueError when it is unreadable).
 
     An instance adopted after a killed update is in the state before any ``up`` has put
     it in the outputs.
     """
-    try:
-        return set(read_state(checkpoint).owned_ids(INSTANCE))
-    except (ValueError, AttributeError, TypeError):
-        return set()
+    return set(engine.state(ref).owned_ids(INSTANCE))
 
 
 def stack_instance_ids(outputs: Mapping[str, StackOutput]) -> set[str]:
@@ -146,7 +143,7 @@ def _listed_by_stack(engine: StackEngine, backend_dir: Path, environment: str) -
             ref = engine.select(project, environment)
         except StackNotFound:
             return set()
-        return stack_instance_ids(engine.outputs(ref)) | state_instance_ids(engine.export(ref))
+        return stack_instance_ids(engine.outputs(ref)) | state_instance_ids(engine, ref)
 
 
 def _untagged_note(instances: Iterable[Instance], environment: str) -> str:

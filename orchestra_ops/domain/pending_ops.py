@@ -26,14 +26,14 @@ and which resources the program declares (None: not known), what becomes of each
 - the stack, providers and stack references: cleared, nothing of theirs is outside the
   state. A resource type with no Lambda lookup is **left** (settled by hand).
 
-:func:`settled_checkpoint` writes adoptions and forgotten resources into the checkpoint,
+``adapters.pulumi.checkpoint`` reads the checkpoint JSON into a :class:`StackState` and writes
+adoptions and forgotten resources into the checkpoint,
 without pending operations. Objects already in the state are never touched.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -114,37 +114,6 @@ class StackState:
             for r in self.resources
             if r.get("id") and (kind is None or kind_of(str(r.get("type", ""))) == kind)
         )
-
-
-def read_state(checkpoint: str) -> StackState:
-    """Parse a checkpoint (``{"version", "deployment"}``); ValueError when it is not one."""
-    try:
-        data = json.loads(checkpoint)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"the checkpoint is not JSON ({error})") from error
-    deployment = data.get("deployment") if isinstance(data, dict) else None
-    if deployment is None:
-        return StackState((), ())
-    if not isinstance(deployment, dict):
-        raise ValueError("the checkpoint's deployment is not an object")
-    resources, ops = deployment.get("resources") or [], deployment.get("pending_operations") or []
-    if not isinstance(resources, list) or not isinstance(ops, list):
-        raise ValueError("the checkpoint's resources and pending operations are not lists")
-    pending = []
-    for op in ops:
-        res = op.get("resource") or {}
-        inputs = res.get("inputs") or {}
-        pending.append(
-            PendingOp(
-                operation=str(op.get("type")),
-                urn=str(res.get("urn")),
-                type=str(res.get("type")),
-                id=str(res["id"]) if res.get("id") else None,
-                custom=bool(res.get("custom")),
-                inputs=inputs if isinstance(inputs, dict) else {},
-            )
-        )
-    return StackState(tuple(r for r in resources if isinstance(r, dict)), tuple(pending))
 
 
 @dataclass(frozen=True)
@@ -320,42 +289,3 @@ def _create_named(op: PendingOp, cloud: CloudView, wanted: bool, claimed: set[st
     if found is None:
         return _none_found(op)
     return [Action("clear", op.urn, op.kind, None, NAMED_LEFT)]
-
-
-def settled_checkpoint(
-    checkpoint: str,
-    adopted: Mapping[str, tuple[str, Mapping[str, Any]]],
-    forgotten: Collection[tuple[str, str]],
-) -> str:
-    """``checkpoint`` with each adopted pending create (URN -> id, outputs) made a resource,
-    the ``forgotten`` (URN, id) resources removed, and no pending operation left.
-
-    An adopted resource replaces a same-URN resource whose replacement was pending (its
-    delete already happened); any other same-URN resource is marked for deletion, as
-    Pulumi marks the old half of a replacement.
-    """
-    data = json.loads(checkpoint)
-    deployment = dict(data["deployment"])
-    gone = set(forgotten)
-    resources = [
-        r for r in deployment.get("resources") or () if (r.get("urn"), r.get("id")) not in gone
-    ]
-    creating = {
-        op["resource"]["urn"]: op["resource"]
-        for op in deployment.get("pending_operations") or ()
-        if op.get("type") == "creating"
-    }
-    for urn, (object_id, outputs) in adopted.items():
-        if urn not in creating:
-            raise ValueError(f"{urn} has no pending create to adopt")
-        kept = []
-        for res in resources:
-            if res.get("urn") == urn and not res.get("delete"):
-                if res.get("pendingReplacement"):
-                    continue
-                res = {**res, "delete": True}
-            kept.append(res)
-        resources = [*kept, {**creating[urn], "id": object_id, "outputs": dict(outputs)}]
-    deployment["resources"] = resources
-    deployment["pending_operations"] = []
-    return json.dumps({**data, "deployment": deployment})

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NewType, Protocol, runtime_checkable
 
+from orchestra_ops.domain.pending_ops import StackState
+
 Checkpoint = NewType("Checkpoint", str)
 """A stack's exported state: the JSON text of ``{"version": n, "deployment": {...}}``."""
 
@@ -100,6 +102,10 @@ class StackEngine(Protocol):
 
     def export(self, ref: StackRef) -> Checkpoint:
         """The stack's state as a checkpoint."""
+        ...
+
+    def state(self, ref: StackRef) -> StackState:
+        """The stack's resources and pending operations (ValueError: not a checkpoint)."""
         ...
 
     def import_(self, ref: StackRef, checkpoint: Checkpoint) -> None:

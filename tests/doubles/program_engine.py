@@ -35,6 +35,7 @@ from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks, set_all_config
 
 from orchestra_ops.adapters.files import write_atomically
 from orchestra_ops.adapters.pulumi.programs import backend, shared
+from orchestra_ops.domain.pending_ops import StackState
 from orchestra_ops.errors import StackError, StackNotFound
 from orchestra_ops.ports.stack_engine import (
     ChangeSummary,
@@ -139,6 +140,11 @@ class ProgramUnderMocksEngine:
     def export(self, ref: StackRef) -> Checkpoint:
         """The state as checkpoint JSON."""
         return Checkpoint(json.dumps({"version": 3, "deployment": self._load(ref)}))
+
+    def state(self, ref: StackRef) -> StackState:
+        """The resources held (an update of the double never leaves one pending)."""
+        resources = self._load(ref)["resources"]
+        return StackState(tuple({"urn": urn, **r} for urn, r in resources.items()), ())
 
     def import_(self, ref: StackRef, checkpoint: Checkpoint) -> None:
         """Replace the state with the checkpoint's."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from orchestra_ops.domain.pending_ops import StackState
 from orchestra_ops.ports.stack_engine import (
     ChangeSummary,
     Checkpoint,
@@ -44,6 +45,9 @@ class UnusedEngine:
 
     def export(self, ref: StackRef) -> Checkpoint:
         raise self._unused("export")
+
+    def state(self, ref: StackRef) -> StackState:
+        raise self._unused("state")
 
     def import_(self, ref: StackRef, checkpoint: Checkpoint) -> None:
         raise self._unused("import_")

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from orchestra_ops.adapters.pulumi.checkpoint import read_state, settled_checkpoint
 from orchestra_ops.adapters.pulumi.provider._common import RESOURCE_TAG as PROVIDER_TAG
 from orchestra_ops.domain.lambda_cloud import (
     Filesystem,
@@ -29,8 +30,6 @@ from orchestra_ops.domain.pending_ops import (
     Action,
     CloudView,
     plan_settlement,
-    read_state,
-    settled_checkpoint,
 )
 
 STACK = "urn:pulumi:dev::orchestra-backend::pulumi:pulumi:Stack::orchestra-backend-dev"
@@ -243,6 +242,16 @@ def test_settled_checkpoint_refuses_an_adoption_without_a_pending_create() -> No
         settled_checkpoint(checkpoint([]), {INSTANCE_URN: ("x", {})}, ())
 
 
-def test_read_state_names_a_bad_checkpoint() -> None:
-    with pytest.raises(ValueError, match="not JSON"):
-        read_state("{")
+@pytest.mark.parametrize(
+    ("deployment", "message"),
+    [
+        ("{", "not JSON"),
+        ('{"deployment": []}', "deployment is not an object"),
+        ('{"deployment": {"resources": {"urn": {}}}}', "are not lists"),
+        ('{"deployment": {"pending_operations": ["creating"]}}', "names no resource"),
+        ('{"deployment": {"pending_operations": [{"type": "creating"}]}}', "names no resource"),
+    ],
+)
+def test_read_state_names_a_bad_checkpoint(deployment: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        read_state(deployment)

@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
+from orchestra_ops.adapters.pulumi.checkpoint import read_state
 from orchestra_ops.adapters.target_lock import describe_holder, hold, lock_path
+from orchestra_ops.domain.pending_ops import StackState
 from orchestra_ops.errors import StackConflict, StackError, ToolMissing
 from orchestra_ops.ports.stack_engine import (
-    Checkpoint,
     OnEvent,
     Settlement,
     StackRef,
@@ -154,15 +155,30 @@ def test_without_an_engine_that_settles_nothing_is_claimed(
     assert all(c.clean is clean for c in checks)
 
 
-def test_instances_held_in_the_state_count_whatever_the_outputs_say() -> None:
-    checkpoint = Checkpoint(
+class Exported(UnusedEngine):
+    """An engine whose stack state is the checkpoint it was given."""
+
+    def __init__(self, checkpoint: str) -> None:
+        self.checkpoint = checkpoint
+
+    def state(self, ref: StackRef) -> StackState:
+        return read_state(self.checkpoint)
+
+
+def test_instances_held_in_the_state_count_whatever_the_outputs_say(tmp_path: Path) -> None:
+    engine = Exported(
         '{"version": 3, "deployment": {"resources": ['
         '{"urn": "u1", "id": "i-1", "type": "pulumi-python:dynamic/lambda:Instance"},'
         '{"urn": "u2", "id": "k-1", "type": "pulumi-python:dynamic/lambda:SshKey"}]}}'
     )
-    assert state_instance_ids(checkpoint) == {"i-1"}
-    # The engine double keeps resources by URN: its outputs say what it holds.
-    assert state_instance_ids(Checkpoint('{"deployment": {"resources": {"u1": {}}}}')) == set()
+    assert state_instance_ids(engine, StackRef(tmp_path, "dev")) == {"i-1"}
+
+
+def test_a_state_that_is_not_a_checkpoint_is_an_error_not_an_empty_stack(tmp_path: Path) -> None:
+    """Orphans judged against an unreadable state would name the stack's own instances."""
+    engine = Exported('{"deployment": {"resources": {"u1": {"id": "i-1"}}}}')
+    with pytest.raises(ValueError, match="not lists"):
+        state_instance_ids(engine, StackRef(tmp_path, "dev"))
 
 
 def test_a_dry_run_neither_makes_nor_writes_lock_files(tmp_path: Path) -> None:

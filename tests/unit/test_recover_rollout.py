@@ -23,6 +23,8 @@ from pydantic import SecretStr
 
 from orchestra_ops import provisioning_rollback as undo
 from orchestra_ops.adapters.backups import BackupStore
+from orchestra_ops.adapters.pulumi.checkpoint import read_state
+from orchestra_ops.domain.pending_ops import StackState
 from orchestra_ops.errors import ConfigError
 from orchestra_ops.ledger import Closure, Intent
 from orchestra_ops.ports.stack_engine import (
@@ -71,6 +73,9 @@ class Engine(UnusedEngine):
 
     def export(self, ref: StackRef) -> Checkpoint:
         return CHECKPOINT
+
+    def state(self, ref: StackRef) -> StackState:
+        return read_state(self.export(ref))
 
     def settle_pending(
         self, ref: StackRef, on_event: OnEvent | None = None, *, dry_run: bool = False

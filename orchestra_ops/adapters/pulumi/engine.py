@@ -39,6 +39,7 @@ from orchestra_ops.adapters.pulumi.backend import (
     choose_backend,
     holds_no_state,
 )
+from orchestra_ops.adapters.pulumi.checkpoint import read_state
 from orchestra_ops.adapters.pulumi.cli import (
     PulumiCli,
     find_cli,
@@ -51,6 +52,7 @@ from orchestra_ops.adapters.pulumi.lean_stack import LeanStack
 from orchestra_ops.adapters.pulumi.locks import lock_files, remove_lock, stale_locks, torn_sidecars
 from orchestra_ops.adapters.pulumi.passphrase import check_key, checkpoint_salt, stack_file_salt
 from orchestra_ops.adapters.pulumi.programs import our_program
+from orchestra_ops.domain.pending_ops import StackState
 from orchestra_ops.errors import (
     StackConflict,
     StackError,
@@ -328,6 +330,10 @@ class PulumiEngine:
                 f"export of {ref.label}: the CLI answered no checkpoint JSON ({error!r})"
             ) from error
         return Checkpoint(json.dumps(deployment))
+
+    def state(self, ref: StackRef) -> StackState:
+        """The exported state's resources and pending operations."""
+        return read_state(self.export(ref))
 
     def import_(self, ref: StackRef, checkpoint: Checkpoint) -> None:
         """Replace the state with ``checkpoint``."""

@@ -9,8 +9,8 @@ from collections.abc import Callable
 import pulumi.automation as auto
 from pulumi.automation._stack import StackInitMode  # not re-exported by pulumi.automation
 
+from orchestra_ops.adapters.pulumi.checkpoint import read_state
 from orchestra_ops.adapters.pulumi.cli_output import to_stack_event
-from orchestra_ops.domain.pending_ops import read_state
 from orchestra_ops.errors import StackError
 from orchestra_ops.ports.stack_engine import OnEvent
 

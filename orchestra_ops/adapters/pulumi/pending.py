@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import SecretStr
 
 from orchestra_ops.adapters.lambda_cloud import LambdaCloudClient
+from orchestra_ops.adapters.pulumi.checkpoint import read_state, settled_checkpoint
 from orchestra_ops.adapters.pulumi.locks import left_by_a_dead_process_here, remove_lock
 from orchestra_ops.domain.lambda_cloud import (
     InstanceId,
@@ -45,8 +46,6 @@ from orchestra_ops.domain.pending_ops import (
     CloudView,
     PendingOp,
     plan_settlement,
-    read_state,
-    settled_checkpoint,
 )
 from orchestra_ops.errors import (
     ConfigError,
