@@ -250,13 +250,15 @@ def _rollout_config(params: ProvisioningParams, rollout: Rollout) -> dict[str, s
 def _dry_run(
     shared_dir: Path, backend_dir: Path, env: str, params: ProvisioningParams
 ) -> dict[str, int]:
-    """Preview with the request's config, then put both stack files back as they were
-    (selecting a stack the first time adds its ``encryptionsalt`` to the file).
+    """Preview with the request's config, then leave the stacks as they were: the ones the
+    preview had to create are removed, and both stack files put back (selecting a stack the
+    first time adds its ``encryptionsalt`` to the file).
 
     The backend reads the shared stack's outputs, so on an environment whose shared stack
     was never brought up only the shared stack can be previewed.
     """
     before = {project: stack_file_text(project, env) for project in (shared_dir, backend_dir)}
+    new = t.stacks_to_create([shared_dir, backend_dir], env)
     try:
         counts = {
             f"shared:{op}": n
@@ -268,6 +270,8 @@ def _dry_run(
         t.configure(backend_dir, env, params.overrides())
         backend = t.preview_stack(backend_dir, env, f"Provisioning {env}: backend")
     finally:
+        for project in new:
+            t.remove_stack(project, env)
         for project, text in before.items():
             restore_stack_file(project, env, text)
     return counts | {f"backend:{op}": n for op, n in backend.items()}

@@ -34,7 +34,13 @@ from orchestra_ops.domain.provisioning import (
 )
 from orchestra_ops.domain.stack_config import BackendConfig
 from orchestra_ops.domain.yaml_text import load_yaml
-from orchestra_ops.errors import HealthCheckFailed, InsufficientCapacity, OpsError
+from orchestra_ops.errors import (
+    HealthCheckFailed,
+    InsufficientCapacity,
+    OpsError,
+    StackError,
+    StackNotFound,
+)
 from orchestra_ops.health_gate import wait_healthy
 from orchestra_ops.ledger import Closure
 from orchestra_ops.ports.stack_engine import (
@@ -133,6 +139,38 @@ def stack_outputs(project_dir: Path, stack: str) -> dict[str, object]:
     """The stack's current outputs (secret ones left out)."""
     engine, ref = _engine(project_dir, stack)
     return _public(engine.outputs(ref))
+
+
+@named("stacks_to_create[{stack}]")
+@local_task
+def stacks_to_create(project_dirs: Sequence[Path], stack: str) -> list[Path]:
+    """The projects among ``project_dirs`` with no ``stack`` yet (nothing is created)."""
+    engine = for_process(load_settings()).stack_engine()
+    missing = []
+    for project_dir in project_dirs:
+        try:
+            engine.select(project_dir, stack)
+        except StackNotFound:
+            missing.append(project_dir)
+    return missing
+
+
+@named("remove_stack[{project_dir:name}/{stack}]")
+@local_task
+def remove_stack(project_dir: Path, stack: str) -> None:
+    """Delete the stack if it is there and holds no resources; a stack the engine refuses
+    to remove is named in a warning and left as it is."""
+    engine = for_process(load_settings()).stack_engine()
+    try:
+        ref = engine.select(project_dir, stack)
+    except StackNotFound:
+        return
+    try:
+        engine.remove(ref)
+    except StackError as error:
+        _log().warning("left the stack %s as it is: %s", ref.label, error)
+    else:
+        _log().info("removed the stack %s: this run had made it for its preview", ref.label)
 
 
 @named("configure[{project_dir:name}/{stack}]")

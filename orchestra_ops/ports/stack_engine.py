@@ -112,6 +112,11 @@ class StackEngine(Protocol):
         """Replace the stack's state with ``checkpoint`` (a rollback of state, not of cloud)."""
         ...
 
+    def remove(self, ref: StackRef) -> None:
+        """Delete the stack, its history and its stack file; StackError when it holds
+        resources (it is never forced)."""
+        ...
+
     def destroy(self, ref: StackRef, on_event: OnEvent | None = None) -> ChangeSummary:
         """Delete every resource of the stack."""
         ...

@@ -49,6 +49,9 @@ class UnusedEngine:
     def state(self, ref: StackRef) -> StackState:
         raise self._unused("state")
 
+    def remove(self, ref: StackRef) -> None:
+        raise self._unused("remove")
+
     def import_(self, ref: StackRef, checkpoint: Checkpoint) -> None:
         raise self._unused("import_")
 

@@ -59,7 +59,7 @@ def environment(
 
 
 def test_a_dev_environments_life_from_preview_to_the_expired_lease(
-    sandbox: tuple[Sandbox, Endpoints], infra: Path
+    sandbox: tuple[Sandbox, Endpoints], infra: Path, tmp_path: Path
 ) -> None:
     """One environment, start to end: a dry run changes nothing; blue serves; a dry run of a
     bigger request changes nothing; an unhealthy green is rolled back while blue keeps
@@ -72,9 +72,13 @@ def test_a_dev_environments_life_from_preview_to_the_expired_lease(
     assert fresh.outcome == "planned" and fresh.preview == {"shared:create": 4}
     assert runner.lambda_cloud.log.mutating() == []
     assert {p: p.read_bytes() for p in stack_files} == stack_files  # no salt added either
+    stacks = tmp_path / "state" / "pulumi" / "state" / ".pulumi" / "stacks"
+    # The stack its preview needed is removed (`stack rm` keeps a dev.json.bak, not a stack).
+    assert list(stacks.rglob("dev.json")) == []
 
     first = lambda_provisioning(params(infra, ttl_hours=1))
     assert first.outcome == "provisioned" and first.serving_colour == "blue"
+    assert len(list(stacks.rglob("dev.json"))) == 2  # shared and backend (the path is right)
     (blue,) = api_instances(sandbox)
     assert colour_of(blue) == "blue" and first.instance_ids == [blue.id]
     assert first.api_url == "http://127.0.0.1:8000"

@@ -62,7 +62,7 @@ def diy_url(settings: PulumiSettings, state_dir: Path) -> str:
 
 
 def choose_backend(settings: PulumiSettings, state_dir: Path, *, prepare: bool = True) -> Backend:
-    """Cloud with a token; else PULUMI_BACKEND_URL; else ``file://<state_dir>/pulumi``.
+    """Cloud with a token; else PULUMI_BACKEND_URL; else ``file://<state_dir>/pulumi/state``.
 
     ``prepare``: make a ``file://`` backend's directory and generate the passphrase when
     neither is there yet. Without it nothing is written, and a passphrase that is neither

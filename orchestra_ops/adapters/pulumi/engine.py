@@ -335,6 +335,13 @@ class PulumiEngine:
         """The exported state's resources and pending operations."""
         return read_state(self.export(ref))
 
+    def remove(self, ref: StackRef) -> None:
+        """``pulumi stack rm`` without ``--force``: the CLI refuses a stack with resources."""
+        stack = self._stack(ref)
+        with self._translated("remove", ref), INLINE_PROGRAMS:
+            stack.workspace.remove_stack(ref.stack)
+        del self._stacks[ref]
+
     def import_(self, ref: StackRef, checkpoint: Checkpoint) -> None:
         """Replace the state with ``checkpoint``."""
         data = json.loads(checkpoint)
