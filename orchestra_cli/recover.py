@@ -107,8 +107,8 @@ def _recovery_summary(report: RecoveryReport, terminating: bool) -> list[str]:
     lines += [f"orphans in {', '.join(envs)}: {line}" for line, envs in by_line.items()]
     lines.append(_runs_line(report))
     left_open, unchecked = report.left_open(), report.unchecked()
-    # A long reason (the Pulumi CLI install hint) is said once, on the last line.
-    for why in {why for _, _, why in unchecked if len(why) > 200}:
+    # Each reason a check could not be done is said once, on the last line.
+    for why in sorted({why for _, _, why in unchecked if why}, key=len, reverse=True):
         lines = [line.replace(why, "see the last line") for line in lines]
     if left_open:
         lines.append(f"left open: {', '.join(left_open)}")

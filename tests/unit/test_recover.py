@@ -513,7 +513,9 @@ def test_a_dead_lambda_api_is_could_not_check_never_orphans(
     code, output = run(tmp_path, infra, "--environment", "dev", "--terminate-orphans")
 
     assert code == 3, output
-    assert "orphans in dev: could not check: LambdaUnavailable" in output, output
+    assert "orphans in dev: could not check: see the last line" in output, output
+    assert output.count("LambdaUnavailable") == 1, output  # said once, on the last line
+    assert output.splitlines()[-1].startswith("could not check: orphans in dev (LambdaUnavail")
     assert "listed only" not in output and "terminated" not in output
     assert "left open:" not in output
 
