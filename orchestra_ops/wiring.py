@@ -20,12 +20,14 @@ from orchestra_ops.adapters.backups import BackupStore, load_or_create_key
 from orchestra_ops.adapters.build_cache import BuildCache
 from orchestra_ops.adapters.health import HttpProber
 from orchestra_ops.adapters.lambda_cloud import LambdaCloudClient
+from orchestra_ops.adapters.node_build import NodeBuild
 from orchestra_ops.adapters.notify import WebhookNotifier
 from orchestra_ops.adapters.pulumi.backend import known_state_owner, state_owner
 from orchestra_ops.adapters.reorg_apply import ReorgApplier
 from orchestra_ops.adapters.vercel import VercelClient
 from orchestra_ops.errors import ConfigError
 from orchestra_ops.ledger import Ledger
+from orchestra_ops.ports.app_build import AppBuild
 from orchestra_ops.ports.lambda_cloud import LambdaCloudApi
 from orchestra_ops.ports.repository import ReorgRepository
 from orchestra_ops.ports.scanner import Scanner
@@ -146,6 +148,10 @@ class Clients(ClosesOnExit):
         it is set empty)."""
         directory = self.settings.runtime.build_cache_dir
         return None if directory is None else BuildCache(directory)
+
+    def app_build(self) -> AppBuild:
+        """The frontend preflight build, reusing the builds the build cache keeps."""
+        return NodeBuild(self.build_cache())
 
     def backups(self) -> BackupStore:
         """What rollbacks restore, kept before it changes (env snapshots encrypted)."""

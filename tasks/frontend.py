@@ -25,7 +25,6 @@ from orchestra_ops.adapters.app_source import (
     read_code_texts,
 )
 from orchestra_ops.adapters.files import read_texts, write_atomically
-from orchestra_ops.adapters.node_build import BuildOutcome, preflight_build
 from orchestra_ops.domain.frontend.detect import AppProfile, detect_app
 from orchestra_ops.domain.frontend.gate import GateResult, api_checks, index_check, unchecked
 from orchestra_ops.domain.frontend.migration import (
@@ -52,6 +51,7 @@ from orchestra_ops.errors import (
 from orchestra_ops.frontend_deploy import deploy_release
 from orchestra_ops.frontend_deploy import wait_ready as follow_deployment
 from orchestra_ops.health_gate import run_checks
+from orchestra_ops.ports.app_build import BuildOutcome
 from orchestra_ops.saga import Saga, open_sagas
 from orchestra_ops.settings import load_settings
 from orchestra_ops.wiring import Clients, for_process
@@ -185,13 +185,12 @@ def check_build(repo_path: str, plan: MigrationPlan) -> BuildOutcome:
         profile.build_command,
     )
     with tempfile.TemporaryDirectory(prefix="orchestra-preflight-") as work:
-        outcome = preflight_build(
-            Path(repo_path) / plan.app,
-            profile,
-            plan.config_files,
-            build_env,
-            Path(work),
-            cache=_clients().build_cache(),
+        outcome = (
+            _clients()
+            .app_build()
+            .preflight(
+                Path(repo_path) / plan.app, profile, plan.config_files, build_env, Path(work)
+            )
         )
     _log().info("preflight %s: %s", outcome.status, outcome.detail)
     return outcome

@@ -14,7 +14,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from orchestra_ops.adapters.app_source import build_output_files
@@ -22,18 +22,10 @@ from orchestra_ops.adapters.build_cache import BuildCache, build_key
 from orchestra_ops.adapters.child_env import NODE_TOOLS, child_env
 from orchestra_ops.domain.frontend.detect import AppProfile
 from orchestra_ops.errors import ConfigError
+from orchestra_ops.ports.app_build import BuildOutcome
 
 _COPY_IGNORE = shutil.ignore_patterns("node_modules", ".next", "dist", ".git", ".vercel")
 _LOG_TAIL = 40
-
-
-@dataclass(frozen=True)
-class BuildOutcome:
-    """What the preflight build did; ``output`` is the static output (path -> bytes)."""
-
-    status: str  # "built", "reused" (a kept build of the same inputs) or "skipped"
-    detail: str
-    output: dict[str, bytes] = field(default_factory=dict, repr=False)
 
 
 def redact(text: str, secrets: list[str]) -> str:
@@ -165,3 +157,31 @@ def preflight_build(
         if not_kept:
             detail += f" (not kept for reuse: {not_kept})"
     return BuildOutcome("built", detail, output)
+
+
+@dataclass(frozen=True)
+class NodeBuild:
+    """Implements :class:`~orchestra_ops.ports.app_build.AppBuild` with node and the app's
+    package manager, reusing builds kept in ``cache`` (None: none kept)."""
+
+    cache: BuildCache | None = None
+    timeout_s: float = 900
+
+    def preflight(
+        self,
+        app_dir: Path,
+        profile: AppProfile,
+        overrides: Mapping[str, str],
+        build_env: Mapping[str, str],
+        work_dir: Path,
+    ) -> BuildOutcome:
+        """See :func:`preflight_build`."""
+        return preflight_build(
+            app_dir,
+            profile,
+            overrides,
+            build_env,
+            work_dir,
+            timeout_s=self.timeout_s,
+            cache=self.cache,
+        )

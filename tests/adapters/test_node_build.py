@@ -13,9 +13,10 @@ import pytest
 
 from orchestra_ops.adapters.app_source import find_workspace, read_app_texts
 from orchestra_ops.adapters.build_cache import BuildCache
-from orchestra_ops.adapters.node_build import BuildOutcome, preflight_build
+from orchestra_ops.adapters.node_build import preflight_build
 from orchestra_ops.domain.frontend.detect import detect_app
 from orchestra_ops.errors import ConfigError
+from orchestra_ops.ports.app_build import BuildOutcome
 
 CORPUS = Path(__file__).resolve().parents[1] / "frontend_corpus"
 
