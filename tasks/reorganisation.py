@@ -10,7 +10,6 @@ from pathlib import Path
 
 from prefect.artifacts import create_markdown_artifact
 
-from orchestra_ops.adapters.git import read_links, read_snapshot
 from orchestra_ops.domain.reorg.discover import discover
 from orchestra_ops.domain.reorg.mapping import default_mapping, parse_mapping
 from orchestra_ops.domain.reorg.model import ApplyResult, Plan
@@ -39,18 +38,19 @@ def plan_reorganisation(repo_path: str, mapping_file: str) -> Plan:
     When the last run on this repo completed, its plan is the plan: the tree has already
     been reorganised, so re-applying it changes nothing.
     """
-    done = _repository(repo_path).completed_plan()
+    repository = _repository(repo_path)
+    done = repository.completed_plan()
     if done is not None:
         return done
     repo = Path(repo_path)
-    snapshot = read_snapshot(repo)
+    snapshot = repository.snapshot()
     discovery = discover(snapshot)
     mapping_path = repo / mapping_file
     if mapping_path.is_file():
         mapping = parse_mapping(mapping_path.read_text(encoding="utf-8"), source=mapping_file)
     else:
         mapping = default_mapping(discovery)
-    plan = build_plan(snapshot, mapping, read_links(repo))
+    plan = build_plan(snapshot, mapping, repository.links())
     create_markdown_artifact(
         render_markdown(plan, discovery), key=artifact_key("reorg-plan", repo.name)
     )
@@ -63,7 +63,7 @@ def apply_plan(repo_path: str, plan: Plan) -> ApplyResult:
     """Apply on a new branch; then validate, rolling back if the new layout is broken."""
     repository = _repository(repo_path)
     result = repository.apply(plan)
-    report = validate_layout(read_snapshot(repository.repo), plan)
+    report = validate_layout(repository.snapshot(), plan)
     if not report.ok:
         repository.rollback()
         problems = "; ".join(str(p) for p in report.problems)

@@ -62,6 +62,14 @@ class ReorgApplier:
 
     # --- entry points -------------------------------------------------------------------
 
+    def snapshot(self) -> dict[str, str]:
+        """See :func:`~orchestra_ops.adapters.git.read_snapshot`."""
+        return read_snapshot(self.repo, self.git)
+
+    def links(self) -> dict[str, str | None]:
+        """See :func:`~orchestra_ops.adapters.git.read_links`."""
+        return read_links(self.repo, self.git)
+
     def completed_plan(self) -> Plan | None:
         """The plan of the last run, when that run completed (re-applying it is a no-op)."""
         state = run_state(self.journal.current_run())

@@ -17,6 +17,14 @@ class ReorgRepository(Protocol):
 
     repo: Path
 
+    def snapshot(self) -> dict[str, str]:
+        """Every tracked file as text; a symlink or a submodule as ``""`` (never read)."""
+        ...
+
+    def links(self) -> dict[str, str | None]:
+        """Each tracked symlink and the path it resolves to (None: outside the repo)."""
+        ...
+
     def completed_plan(self) -> Plan | None:
         """The plan of the last run, when that run completed (re-applying it is a no-op)."""
         ...
