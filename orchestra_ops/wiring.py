@@ -24,6 +24,7 @@ from orchestra_ops.adapters.node_build import NodeBuild
 from orchestra_ops.adapters.notify import WebhookNotifier
 from orchestra_ops.adapters.pulumi.backend import known_state_owner, state_owner
 from orchestra_ops.adapters.reorg_apply import ReorgApplier
+from orchestra_ops.adapters.update_config import UpdateConfigFiles
 from orchestra_ops.adapters.vercel import VercelClient
 from orchestra_ops.errors import ConfigError
 from orchestra_ops.ledger import Ledger
@@ -33,6 +34,7 @@ from orchestra_ops.ports.repository import ReorgRepository
 from orchestra_ops.ports.scanner import Scanner
 from orchestra_ops.ports.stack_engine import StackEngine
 from orchestra_ops.ports.stack_state import StateMigrator
+from orchestra_ops.ports.update_config import UpdateConfig
 from orchestra_ops.ports.vercel import VercelApi
 from orchestra_ops.settings import Settings, require
 
@@ -148,6 +150,10 @@ class Clients(ClosesOnExit):
         it is set empty)."""
         directory = self.settings.runtime.build_cache_dir
         return None if directory is None else BuildCache(directory)
+
+    def update_config(self) -> UpdateConfig:
+        """The generated update-bot configuration and security workflows of a repository."""
+        return UpdateConfigFiles(self.settings.generated)
 
     def app_build(self) -> AppBuild:
         """The frontend preflight build, reusing the builds the build cache keeps."""

@@ -7,13 +7,8 @@ from pathlib import Path
 from prefect import get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from orchestra_ops.adapters.update_config import (
-    ConfigChange,
-    ConfigPlan,
-    plan_config_files,
-    write_config_files,
-)
 from orchestra_ops.domain.security.findings_table import findings_description, findings_rows
+from orchestra_ops.domain.security.update_config import ConfigChange, ConfigPlan
 from orchestra_ops.errors import ConfigError
 from orchestra_ops.security_scan import FIX_BRANCH, ScanOutcome, fix_pins, run_scan
 from orchestra_ops.settings import load_settings
@@ -74,7 +69,7 @@ def plan_update_config(repo_path: str) -> ConfigPlan:
     raised: it must not replace the outcome of the scan that ran before it."""
     logger = get_run_logger()
     try:
-        plan = plan_config_files(Path(repo_path), load_settings().generated)
+        plan = for_process(load_settings()).update_config().plan(Path(repo_path))
     except ConfigError as error:
         plan = ConfigPlan([], problem=str(error))
         logger.error("update configuration not generated: %s", plan.problem)
@@ -98,7 +93,7 @@ def plan_update_config(repo_path: str) -> ConfigPlan:
 @local_task
 def write_update_config(repo_path: str, changes: list[ConfigChange]) -> list[str]:
     """Write the changed configuration files into the repo."""
-    return write_config_files(Path(repo_path), changes)
+    return for_process(load_settings()).update_config().write(Path(repo_path), changes)
 
 
 @named("fix[{repo_path:name}]")

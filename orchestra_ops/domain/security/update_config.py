@@ -22,7 +22,7 @@ import difflib
 import io
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import PurePosixPath
 from typing import Any
@@ -263,3 +263,32 @@ def config_diff(existing: str | None, generated: str, path: str) -> str:
     after = generated.splitlines(keepends=True)
     source = f"a/{path}" if existing is not None else "/dev/null"
     return "".join(difflib.unified_diff(before, after, fromfile=source, tofile=f"b/{path}"))
+
+
+@dataclass(frozen=True)
+class ConfigChange:
+    """One generated file: what is there now, what would be written, and the diff."""
+
+    path: str
+    kind: str
+    existing: str | None
+    generated: str
+
+    @property
+    def diff(self) -> str:
+        """The unified diff (empty when the file is already up to date)."""
+        return config_diff(self.existing, self.generated, self.path)
+
+    @property
+    def changed(self) -> bool:
+        """True when writing would change the file."""
+        return self.existing != self.generated
+
+
+@dataclass(frozen=True)
+class ConfigPlan:
+    """The generated files, and what a person should know about them."""
+
+    changes: list[ConfigChange]
+    notes: list[str] = field(default_factory=list)
+    problem: str | None = None  # why nothing could be generated (a bad setting, a bad name)
