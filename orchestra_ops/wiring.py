@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +22,12 @@ from orchestra_ops.adapters.health import HttpProber
 from orchestra_ops.adapters.lambda_cloud import LambdaCloudClient
 from orchestra_ops.adapters.node_build import NodeBuild
 from orchestra_ops.adapters.notify import WebhookNotifier
-from orchestra_ops.adapters.pulumi.backend import known_state_owner, state_owner
+from orchestra_ops.adapters.pulumi.backend import (
+    check_owner_file,
+    known_state_owner,
+    state_owner,
+)
+from orchestra_ops.adapters.pulumi.programs import our_program
 from orchestra_ops.adapters.reorg_apply import ReorgApplier
 from orchestra_ops.adapters.update_config import UpdateConfigFiles
 from orchestra_ops.adapters.vercel import VercelClient
@@ -140,6 +145,13 @@ class Clients(ClosesOnExit):
     def known_state_owner(self) -> str | None:
         """:meth:`state_owner` without making one: None when this state launched nothing."""
         return known_state_owner(self.settings.pulumi, self.settings.runtime.state_dir)
+
+    def check_stack_projects(self, project_dirs: Sequence[Path]) -> None:
+        """ConfigError, before any stack is touched, for a project that does not run one of
+        our programs, or a state whose owner file is damaged (writes nothing)."""
+        for project_dir in project_dirs:
+            our_program(project_dir)
+        check_owner_file(self.settings.pulumi, self.settings.runtime.state_dir)
 
     def ledger(self) -> Ledger:
         """The durable rollback ledger of the state directory."""

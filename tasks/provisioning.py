@@ -20,8 +20,6 @@ from prefect.runtime import flow_run
 
 from orchestra_ops import provisioning_rollback as undo
 from orchestra_ops.adapters.files import write_atomically
-from orchestra_ops.adapters.pulumi.backend import check_owner_file
-from orchestra_ops.adapters.pulumi.programs import our_program
 from orchestra_ops.domain.health import GateState, HealthPolicy, describe
 from orchestra_ops.domain.lambda_cloud import GONE, InstanceId
 from orchestra_ops.domain.placement import check_cost_ceiling, hourly_cost, plan_attempts
@@ -70,10 +68,7 @@ def _log() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
 def check_programs(project_dirs: Sequence[Path]) -> None:
     """Refuse, before any stack is touched, a project that does not run our program, or a
     state whose owner id cannot be read (what it launches must carry it)."""
-    for project_dir in project_dirs:
-        our_program(project_dir)
-    settings = load_settings()
-    check_owner_file(settings.pulumi, settings.runtime.state_dir)
+    for_process(load_settings()).check_stack_projects(project_dirs)
 
 
 @dataclass(frozen=True)
