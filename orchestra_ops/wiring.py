@@ -35,6 +35,7 @@ from orchestra_ops.errors import ConfigError
 from orchestra_ops.ledger import Ledger
 from orchestra_ops.ports.app_build import AppBuild
 from orchestra_ops.ports.lambda_cloud import LambdaCloudApi
+from orchestra_ops.ports.notifier import Notifier
 from orchestra_ops.ports.repository import ReorgRepository
 from orchestra_ops.ports.scanner import Scanner
 from orchestra_ops.ports.stack_engine import StackEngine
@@ -97,7 +98,7 @@ class Clients(ClosesOnExit):
                 self._stack_engine = _made_engine(choice, self.settings, state_dir)
         return self._stack_engine
 
-    def notifier(self) -> WebhookNotifier | None:
+    def notifier(self) -> Notifier | None:
         """The webhook notifier, or None when ORCHESTRA_NOTIFY_WEBHOOK_URL is unset."""
         config = self.settings.notify
         if self._notifier is None and config.webhook_url is not None:

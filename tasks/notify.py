@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import logging
 
-from orchestra_ops.adapters.notify import Delivery
 from orchestra_ops.domain.notifications import Notice
 from orchestra_ops.errors import OpsError
+from orchestra_ops.ports.notifier import Delivery
 from orchestra_ops.settings import load_settings
 from orchestra_ops.wiring import for_process
 from tasks.policy import run_logger

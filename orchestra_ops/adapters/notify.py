@@ -19,15 +19,7 @@ from pydantic import SecretStr
 
 from orchestra_ops.adapters._http import ClosesOnExit, retry_after_seconds, tls_context
 from orchestra_ops.domain.notifications import Notice, render_slack
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """How sending one notice ended; ``reason`` never holds the URL."""
-
-    delivered: bool
-    reason: str
-    attempts: int = 1
+from orchestra_ops.ports.notifier import Delivery
 
 
 @dataclass(frozen=True)
@@ -38,7 +30,8 @@ class _Attempt:
 
 
 class WebhookNotifier(ClosesOnExit):
-    """POSTs notices as JSON to one webhook; ``send`` returns a Delivery, never raises."""
+    """Implements :class:`~orchestra_ops.ports.notifier.Notifier`: POSTs notices as JSON to
+    one webhook; ``send`` returns a Delivery, never raises."""
 
     def __init__(
         self,
