@@ -131,3 +131,45 @@ def test_a_pin_to_a_word_is_listed_not_passed_to_the_scanners(tmp_path: Path) ->
     (unchecked,) = ready.unchecked
     assert (unchecked.line, unchecked.name) == (1, "flask")
     assert "'latest' is not a PEP 440 version" in unchecked.reason
+
+
+def test_a_name_ending_in_a_line_break_is_listed_not_split_over_two_input_lines(
+    tmp_path: Path,
+) -> None:
+    """``"jinja2\\n"`` in a Pipfile.lock would write ``jinja2`` and ``==2.10`` on two lines:
+    pip-audit refused the file and safety read a bare name (met by an outside check)."""
+    text = json.dumps(
+        {"default": {"jinja2\n": {"version": "==2.10"}, "requests": {"version": "==2.19.0"}}}
+    )
+    write(tmp_path / "Pipfile.lock", text)
+    manifest = Manifest("Pipfile.lock", ManifestKind.PYTHON_LOCK)
+    ready = prepare(tmp_path, manifest, text, tmp_path / "work")
+    (pinned,) = ready.inputs
+    assert pinned.read_text() == "requests==2.19.0\n"
+    assert [u.name for u in ready.unchecked] == ["'jinja2\\n'"]
+
+
+def test_a_version_too_long_to_read_is_listed_not_a_crash(tmp_path: Path) -> None:
+    """packaging refuses a number of more than 4300 digits with a ValueError of its own."""
+    text = f"jinja2==2.10\nsix==1.{'9' * 5000}\n"
+    write(tmp_path / "requirements.txt", text)
+    manifest = Manifest("requirements.txt", ManifestKind.REQUIREMENTS)
+    ready = prepare(tmp_path, manifest, text, tmp_path / "work")
+    (pinned,) = ready.inputs
+    assert pinned.read_text() == "jinja2==2.10\n"
+    assert [(u.line, u.name) for u in ready.unchecked] == [(2, "six")]
+
+
+def test_versions_reach_the_scanners_in_normal_form_and_map_back_to_their_line(
+    tmp_path: Path,
+) -> None:
+    """pip-audit reports ``V2.10`` as ``2.10`` and safety as written: the same finding twice
+    in the merge, unless both are handed the normal form."""
+    text = "Jinja2==V2.10\nsix==0!1.0.POST1\nrequests==2.19.0\n"
+    write(tmp_path / "requirements.txt", text)
+    manifest = Manifest("requirements.txt", ManifestKind.REQUIREMENTS)
+    ready = prepare(tmp_path, manifest, text, tmp_path / "work")
+    (pinned,) = ready.inputs
+    assert pinned.read_text() == "jinja2==2.10\nsix==1.0.post1\nrequests==2.19.0\n"
+    assert ready.lines()["jinja2==2.10"] == 1 and ready.lines()["six==1.0.post1"] == 2
+    assert ready.unchecked == ()

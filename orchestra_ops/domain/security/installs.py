@@ -199,12 +199,14 @@ def _requirement(token: str, line: int) -> Pin | None:
     look up, so it is listed, never audited."""
     if "://" in token or "$" in token:
         return Pin(token, None, None, line)
-    if "/" in token or token.startswith((".", "~")):
-        return None
     if token.endswith((".whl", ".zip", ".tar.gz", ".tgz")):
         return None
     match = _REQUIREMENT.match(token.strip())
     if match is None:
+        # A path or archive installs local code; a token that names a pin (``==``) but is
+        # no requirement (a quoted line break, a path after it) is listed, never dropped.
+        return Pin(token, None, None, line) if "==" in token else None
+    if "/" in token or token.startswith((".", "~")):
         return None
     return Pin(match.group("name"), match.group("op"), match.group("version"), line)
 

@@ -14,7 +14,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from orchestra_ops.domain.redaction import redact_urls
 from orchestra_ops.errors import ConfigError
@@ -81,35 +81,41 @@ class Unchecked:
         return f"{where}: {self.name}: {self.reason}"
 
 
-_PACKAGE_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
+_PACKAGE_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")
 
 
-def _is_version(text: str) -> bool:
-    """A PEP 440 version, with no white space around or in it."""
+def _normal_version(text: str) -> str | None:
+    """The PEP 440 normal form of ``text`` (``V2.10`` -> ``2.10``), or None when it is not a
+    version written without white space (or has more digits than a number may)."""
+    if re.search(r"\s", text):
+        return None
     try:
-        Version(text)
-    except InvalidVersion:
-        return False
-    return not re.search(r"\s", text)
+        return str(Version(text))
+    except ValueError:  # InvalidVersion, or an int of more than 4300 digits
+        return None
 
 
 def python_pins(
     source: str, packages: list[LockedPackage]
 ) -> tuple[list[LockedPackage], list[Unchecked]]:
-    """The pins a Python scanner can check, and the others listed as not checked.
+    """The pins a Python scanner can check, their versions in normal form, and the others
+    listed as not checked.
 
     Each pin becomes a ``name==version`` line of the scanners' input: a version such as
     ``latest`` is dropped by safety and refused by pip-audit, and a name or version holding
-    a line break would put another line (``-r file``) into that input.
+    a line break would put another line into that input. pip-audit reports a version in
+    normal form and safety as written: both get the normal form, so one finding is one.
     """
     kept, unchecked = [], []
     for package in packages:
-        if not _PACKAGE_NAME.match(package.name):
+        version = _normal_version(package.version)
+        if not _PACKAGE_NAME.fullmatch(package.name):
             name, reason = repr(package.name), "not a valid package name"
-        elif not _is_version(package.version):
-            name, reason = package.name, f"version {package.version!r} is not a PEP 440 version"
+        elif version is None:
+            name = package.name
+            reason = f"version {package.version!r} is not a PEP 440 version without spaces"
         else:
-            kept.append(package)
+            kept.append(LockedPackage(package.name, version, package.line))
             continue
         unchecked.append(Unchecked(source, package.line, name, f"{reason}; no index can be asked"))
     return kept, unchecked

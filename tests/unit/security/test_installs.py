@@ -131,3 +131,15 @@ def test_a_yaml_folded_block_is_one_command_over_its_lines() -> None:
     assert read_installs("RUN pip install x==1 >\n", "Dockerfile").exact == [
         LockedPackage("x", "1", 1)
     ]
+
+
+def test_a_pin_that_is_no_requirement_is_listed_while_paths_and_archives_are_not() -> None:
+    """``"requests==2.19.0 -r x"`` (one quoted word) and ``pkg/sub==1`` were dropped without
+    a trace; a local path or an archive installs no released version and stays out."""
+    text = 'pip install six==1.0 "requests==2.19.0 -r x" pkg/sub==1 ./local a-1.0.whl b.tgz\n'
+    installs = read_installs(text, "setup.sh")
+    assert installs.exact == [LockedPackage("six", "1.0", 1)]
+    assert [u.name for u in installs.unchecked("setup.sh")] == [
+        "requests==2.19.0 -r x",
+        "pkg/sub==1",
+    ]
