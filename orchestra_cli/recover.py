@@ -121,10 +121,12 @@ def _recovery_summary(report: RecoveryReport, terminating: bool) -> list[str]:
 
 
 def _unchecked_said(unchecked: list[tuple[str, str, str]]) -> str:
-    """One reason for several checks said once: "orphans in dev, prod (why)"."""
+    """One reason for several checks said once: "orphans in dev, prod (why)". A reason that
+    names its own stack ("backend/dev: the passphrase ...") is said once for all of them."""
     by_why: dict[str, dict[str, list[str]]] = {}
     for kind, where, why in unchecked:
-        by_why.setdefault(why, {}).setdefault(kind, []).append(where)
+        reason = why.replace(f"{where}: ", "") if where else why
+        by_why.setdefault(reason, {}).setdefault(kind, []).append(where)
     said = []
     for why, kinds in by_why.items():
         parts = [f"{kind} in {', '.join(w)}" if any(w) else kind for kind, w in kinds.items()]

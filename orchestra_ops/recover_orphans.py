@@ -126,8 +126,9 @@ def check_orphans(
 
 def _not_judged(environment: str, pending: PendingCheck) -> OrphanCheck:
     if pending.status == UNCHECKED:  # whether a killed update left any is not known
+        # Why is the pending check's to say (once): this one only points at it.
         why = f"the pending operations of {pending.stack} could not be checked"
-        return OrphanCheck(environment, UNCHECKED, note=f"{why} ({pending.note})")
+        return OrphanCheck(environment, UNCHECKED, note=why)
     return OrphanCheck(
         environment,
         "skipped",

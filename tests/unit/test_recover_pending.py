@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from orchestra_cli.recover import _recovery_summary
 from orchestra_ops.adapters.pulumi.checkpoint import read_state
 from orchestra_ops.adapters.target_lock import describe_holder, hold, lock_path
 from orchestra_ops.domain.pending_ops import StackState
@@ -218,7 +219,39 @@ def test_orphans_are_not_judged_where_pending_operations_are_unsettled(tmp_path:
         unsettled=unsettled,
     )
     assert (dev.status, prod.status) == ("unchecked", "skipped")
-    assert "incorrect passphrase" in dev.note and not dev.orphans and not prod.terminated
-    # Settling could not even look: nothing says a killed update left anything.
-    assert dev.note.startswith("the pending operations of backend/dev could not be checked")
+    assert not dev.orphans and not prod.terminated
+    # Settling could not even look: nothing says a killed update left anything. Why is the
+    # pending check's to say: this note only points at it.
+    assert dev.note == "the pending operations of backend/dev could not be checked"
     assert "pending operations of a killed update are not settled" in prod.note
+
+
+class WrongKeyEverywhere(Engine):
+    """The passphrase opens no stack; each refusal names its stack, as the engine's do."""
+
+    def check_secrets_key(self, ref: StackRef) -> None:
+        raise StackError(f"{ref.label}: the passphrase does not open the stack's secrets")
+
+
+def test_a_wrong_passphrase_is_said_once_for_every_stack_and_the_orphan_check(
+    tmp_path: Path,
+) -> None:
+    """Met by an outside check: each stack's reason names its stack, and the orphan check
+    quoted the backend's, so the last line said the same reason three times."""
+    engine = WrongKeyEverywhere({})
+    pending = settle_pending(clients(tmp_path, engine), projects(tmp_path), ["dev"], dry_run=True)
+    orphans = check_orphans(
+        clients(tmp_path, engine),
+        projects(tmp_path) / "backend",
+        ["dev"],
+        terminate=False,
+        dry_run=True,
+        unsettled={"dev": pending[1]},
+    )
+    lines = _recovery_summary(RecoveryReport(True, [], orphans, pending=pending), False)
+    assert "\n".join(lines).count("does not open") == 1, lines
+    assert lines[-1] == (
+        "could not check: pending operations in shared/dev, backend/dev (StackError: the "
+        "passphrase does not open the stack's secrets); orphans in dev (the pending "
+        "operations of backend/dev could not be checked)"
+    ), lines
