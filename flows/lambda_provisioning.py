@@ -252,13 +252,20 @@ def _dry_run(
 ) -> dict[str, int]:
     """Preview with the request's config, then leave the stacks as they were: the ones the
     preview had to create are removed, and both stack files put back (selecting a stack the
-    first time adds its ``encryptionsalt`` to the file).
+    first time adds its ``encryptionsalt`` to the file). The stacks it creates are journaled
+    first: what a killed dry run left, the next dry run (or ``recover``) removes.
 
     The backend reads the shared stack's outputs, so on an environment whose shared stack
     was never brought up only the shared stack can be previewed.
     """
+    t.undo_preview(env)  # what a killed dry run of this environment left
     before = {project: stack_file_text(project, env) for project in (shared_dir, backend_dir)}
     new = t.stacks_to_create([shared_dir, backend_dir], env)
+    saga = None
+    if new:
+        names = [project.name for project in new]
+        files = {project.name: before[project] for project in new}
+        saga = t.journal_preview(env, str(shared_dir.parent), names, files)
     try:
         counts = {
             f"shared:{op}": n
@@ -270,8 +277,8 @@ def _dry_run(
         t.configure(backend_dir, env, params.overrides())
         backend = t.preview_stack(backend_dir, env, f"Provisioning {env}: backend")
     finally:
-        for project in new:
-            t.remove_stack(project, env)
+        if saga is not None:
+            t.undo_preview(env, saga)
         for project, text in before.items():
             restore_stack_file(project, env, text)
     return counts | {f"backend:{op}": n for op, n in backend.items()}

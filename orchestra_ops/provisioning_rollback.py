@@ -25,7 +25,7 @@ from pathlib import Path
 from orchestra_ops.adapters.backups import BackupStore
 from orchestra_ops.adapters.files import restore_texts
 from orchestra_ops.domain.provisioning import live_instances_of
-from orchestra_ops.errors import ConfigError
+from orchestra_ops.errors import ConfigError, StackNotFound
 from orchestra_ops.ledger import Closure, Compensator, Decision, Intent
 from orchestra_ops.ports.lambda_cloud import LambdaCloudApi
 from orchestra_ops.ports.stack_engine import Checkpoint, StackEngine
@@ -34,6 +34,8 @@ from orchestra_ops.saga import Saga
 SAGA_PREFIX = "lambda:"
 ROLLOUT_STEP = "rollout"
 ROLLOUT_ACTION = "lambda-rollout-undo"
+PREVIEW_STEP = "preview-stacks"
+PREVIEW_ACTION = "lambda-preview-undo"
 
 
 def saga_id(environment: str, run_id: str) -> str:
@@ -126,6 +128,39 @@ def undo_rollout(
     )
 
 
+def undo_preview(
+    engine: Callable[[], StackEngine], backups: BackupStore, intent: Intent
+) -> Decision:
+    """Remove the stacks a dry run created for its preview, with the stack files it changed.
+
+    A stack that holds resources now (a run has provisioned it since) is kept with its file:
+    only an empty stack is removed (the engine never forces it)."""
+    environment, infra = str(intent.target["environment"]), Path(str(intent.target["infra"]))
+    name, originals = str(intent.undo["backup"]), backups.files(str(intent.undo["backup"]))
+    stack, said = engine(), []
+    for project in [str(p) for p in intent.target["projects"]]:
+        project_dir = infra / project
+        if not (project_dir / "Pulumi.yaml").is_file():
+            said.append(f"{project}/{environment}: its project is gone, nothing to remove")
+            continue
+        try:
+            ref = stack.select(project_dir, environment)
+        except StackNotFound:
+            said.append(f"{project}/{environment}: not there (removed already)")
+        else:
+            if stack.state(ref).resources:
+                said.append(f"{project}/{environment}: kept, a run has provisioned it since")
+                continue
+            stack.remove(ref)
+            said.append(f"{project}/{environment}: removed")
+        file = f"{project}/Pulumi.{environment}.yaml"
+        restore_texts(infra, {file: originals.get(file)})
+    backups.discard(name)
+    return Decision(
+        Closure.COMPENSATED, "stacks the dry run made for its preview: " + "; ".join(said)
+    )
+
+
 def compensators(
     api: Callable[[], LambdaCloudApi],
     engine: Callable[[], StackEngine],
@@ -136,5 +171,8 @@ def compensators(
     """The compensator of each provisioning undo action (``projects``: the backend
     project to copy when a run's own directory is gone, see :func:`undo_rollout`)."""
     return {
-        ROLLOUT_ACTION: lambda intent: undo_rollout(api(), engine, backups, owner, intent, projects)
+        ROLLOUT_ACTION: lambda intent: undo_rollout(
+            api(), engine, backups, owner, intent, projects
+        ),
+        PREVIEW_ACTION: lambda intent: undo_preview(engine, backups, intent),
     }

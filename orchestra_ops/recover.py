@@ -82,6 +82,14 @@ def _lock_of(saga: Saga) -> tuple[str, str] | None:
     return None
 
 
+_would_undo = {
+    provisioning_rollback.ROLLOUT_ACTION: "the abandoned colour would be terminated and the "
+    "state restored",
+    provisioning_rollback.PREVIEW_ACTION: "the empty stacks a dry run made for its preview "
+    "would be removed and their stack files restored",
+}
+
+
 def reconcile_intents(
     ledger: Ledger, clients: Clients, healthy: ReleaseProbe, *, dry_run: bool, infra: Path | None
 ) -> list[IntentResult]:
@@ -116,8 +124,10 @@ def _settle(
         return _results(settled)
     if saga.id.startswith(provisioning_rollback.SAGA_PREFIX):
         if dry_run:
-            why = "the abandoned colour would be terminated and the state restored"
-            return [IntentResult(i.key, i.action, "would be compensated", why) for i in intents]
+            return [
+                IntentResult(i.key, i.action, "would be compensated", _would_undo.get(i.action, ""))
+                for i in intents
+            ]
         backend, owner = infra / "backend" if infra else None, clients.state_owner()
         undo = provisioning_rollback.compensators(
             clients.lambda_cloud, clients.stack_engine, clients.backups(), owner, backend

@@ -36,11 +36,10 @@ from orchestra_ops.errors import (
     HealthCheckFailed,
     InsufficientCapacity,
     OpsError,
-    StackError,
     StackNotFound,
 )
 from orchestra_ops.health_gate import wait_healthy
-from orchestra_ops.ledger import Closure
+from orchestra_ops.ledger import Closure, Compensator
 from orchestra_ops.ports.stack_engine import (
     Checkpoint,
     StackEngine,
@@ -50,7 +49,7 @@ from orchestra_ops.ports.stack_engine import (
 )
 from orchestra_ops.saga import Saga, open_sagas
 from orchestra_ops.settings import load_settings
-from orchestra_ops.wiring import for_process
+from orchestra_ops.wiring import Clients, for_process
 from tasks.policy import artifact_key, cloud_task, local_task, run_logger
 from tasks.progress import Progress
 from tasks.run_names import named
@@ -148,24 +147,6 @@ def stacks_to_create(project_dirs: Sequence[Path], stack: str) -> list[Path]:
         except StackNotFound:
             missing.append(project_dir)
     return missing
-
-
-@named("remove_stack[{project_dir:name}/{stack}]")
-@local_task
-def remove_stack(project_dir: Path, stack: str) -> None:
-    """Delete the stack if it is there and holds no resources; a stack the engine refuses
-    to remove is named in a warning and left as it is."""
-    engine = for_process(load_settings()).stack_engine()
-    try:
-        ref = engine.select(project_dir, stack)
-    except StackNotFound:
-        return
-    try:
-        engine.remove(ref)
-    except StackError as error:
-        _log().warning("left the stack %s as it is: %s", ref.label, error)
-    else:
-        _log().info("removed the stack %s: this run had made it for its preview", ref.label)
 
 
 @named("configure[{project_dir:name}/{stack}]")
@@ -289,6 +270,60 @@ def close_rollout(saga: str, detail: str, *, compensated: bool = False) -> None:
     else:
         journal.complete(detail)
     clients.backups().discard(saga)
+
+
+# --- the dry run's saga -----------------------------------------------------------------
+
+
+def _preview_undo(clients: Clients) -> dict[str, Compensator]:
+    return {
+        undo.PREVIEW_ACTION: lambda i: undo.undo_preview(clients.stack_engine, clients.backups(), i)
+    }
+
+
+@named("journal_preview[{environment}]")
+@local_task
+def journal_preview(
+    environment: str, infra: str, projects: list[str], stack_files: dict[str, str | None]
+) -> str:
+    """Journal, before a dry run creates them for its preview, the stacks it will remove
+    again and their stack files as they were (``project`` -> text, None: none); its saga."""
+    clients = for_process(load_settings())
+    saga = undo.saga_id(environment, str(flow_run.get_id() or time.time_ns()))
+    files = {f"{p}/Pulumi.{environment}.yaml": stack_files.get(p) for p in projects}
+    clients.backups().keep_files(saga, files)
+    Saga(saga, clients.ledger()).intend(
+        undo.PREVIEW_STEP,
+        {"environment": environment, "infra": infra, "projects": projects},
+        {"action": undo.PREVIEW_ACTION, "backup": saga},
+    )
+    return saga
+
+
+@named("undo_preview[{environment}]")
+@local_task
+def undo_preview(environment: str, saga: str | None = None) -> list[str]:
+    """Remove the stacks dry runs of ``environment`` created for their previews: this run's
+    (``saga``), or every one a killed dry run left. What cannot be removed stays journaled
+    for ``orchestra-ops recover`` and is named in a warning."""
+    clients = for_process(load_settings())
+    if saga is not None:
+        sagas = [Saga(saga, clients.ledger())]
+    else:
+        sagas = [
+            s
+            for s in open_sagas(clients.ledger(), undo.saga_id(environment, ""))
+            if all(i.action == undo.PREVIEW_ACTION for i in s.open_intents())
+        ]
+    said = []
+    for each in sagas:
+        report = each.compensate(_preview_undo(clients))
+        said += [decision.detail for _, decision in report.closed]
+        for intent, why in report.failed:
+            _log().warning("%s stays open for `orchestra-ops recover`: %s", intent.key, why)
+    for line in said:
+        _log().info("%s", line)
+    return said
 
 
 @named("supersede_rollouts[{environment}]")

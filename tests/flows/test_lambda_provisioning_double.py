@@ -234,3 +234,31 @@ def test_a_foreign_program_is_refused_before_any_stack_is_touched(
     ):
         lambda_provisioning(params(infra))
     assert sandbox[0].lambda_cloud.log.mutating() == []  # no key, filesystem or instance
+
+
+def test_the_stacks_a_killed_dry_run_made_are_removed_by_the_next_dry_run(
+    infra: Path, tmp_path: Path
+) -> None:
+    """A dry run killed mid-preview leaves its journal, a new empty stack and a changed
+    stack file (met by an outside check: nothing could find them again). The next dry run
+    of the environment removes that stack and restores the file, before its own preview."""
+    from orchestra_ops import wiring
+    from orchestra_ops.settings import load_settings
+    from tasks.provisioning import journal_preview
+
+    stack_file = infra / "shared" / "Pulumi.dev.yaml"
+    original = stack_file.read_text()
+    journal_preview.fn("dev", str(infra), ["shared"], {"shared": original})
+    engine = wiring.for_process(load_settings()).stack_engine()
+    engine.select_or_create(infra / "shared", "dev")  # what the killed preview had made
+    stack_file.write_text(original + "encryptionsalt: v1:killed\n")
+    stacks = tmp_path / "state" / "engine-double"
+    assert len(list(stacks.rglob("*.json"))) == 1
+
+    report = lambda_provisioning(params(infra, dry_run=True))
+
+    assert report.outcome == "planned" and report.preview == {"shared:create": 3}
+    assert list(stacks.rglob("*.json")) == []  # its own preview's stack is removed too
+    assert stack_file.read_text() == original
+    ledger = wiring.for_process(load_settings()).ledger()
+    assert ledger.open_intents() == []

@@ -337,9 +337,7 @@ class PulumiEngine:
 
     def remove(self, ref: StackRef) -> None:
         """``pulumi stack rm`` without ``--force``: the CLI refuses a stack with resources."""
-        stack = self._stack(ref)
-        with self._translated("remove", ref), INLINE_PROGRAMS:
-            stack.workspace.remove_stack(ref.stack)
+        self._run("remove", ref, lambda s: s.workspace.remove_stack(ref.stack))
         del self._stacks[ref]
 
     def import_(self, ref: StackRef, checkpoint: Checkpoint) -> None:

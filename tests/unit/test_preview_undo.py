@@ -1,0 +1,80 @@
+"""Undoing a dry run's preview stacks (``provisioning_rollback.undo_preview``), as the next
+dry run and ``orchestra-ops recover`` do it: on the engine test double, no Prefect."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+from pydantic import SecretStr
+
+from orchestra_ops import provisioning_rollback as undo
+from orchestra_ops.adapters.backups import BackupStore
+from orchestra_ops.ledger import Closure, Intent
+from orchestra_ops.ports.stack_engine import Checkpoint
+from orchestra_ops.settings import load_settings
+from tests.doubles.program_engine import ProgramUnderMocksEngine
+
+INFRA = Path(__file__).resolve().parents[2] / "infrastructure" / "pulumi"
+
+
+def preview_intent(infra: Path, projects: list[str]) -> Intent:
+    target = {"environment": "dev", "infra": str(infra), "projects": projects}
+    return Intent(
+        "lambda:dev:r1:preview-stacks",
+        undo.PREVIEW_STEP,
+        target,
+        {"action": undo.PREVIEW_ACTION, "backup": "lambda:dev:r1"},
+        0.0,
+        "lambda:dev:r1",
+    )
+
+
+def test_an_empty_stack_is_removed_and_its_file_restored_a_provisioned_one_kept(
+    tmp_path: Path,
+) -> None:
+    infra = tmp_path / "infra"
+    shutil.copytree(INFRA, infra)
+    original = (infra / "shared" / "Pulumi.dev.yaml").read_text()
+    backups = BackupStore(tmp_path / "backups", SecretStr(Fernet.generate_key().decode()))
+    backups.keep_files(
+        "lambda:dev:r1", {"shared/Pulumi.dev.yaml": original, "backend/Pulumi.dev.yaml": None}
+    )
+    engine = ProgramUnderMocksEngine(load_settings(None), tmp_path / "state")
+    shared = engine.select_or_create(infra / "shared", "dev")
+    held = {"k": {"id": "k-1", "type": "pulumi-python:dynamic/lambda:SshKey", "outputs": {}}}
+    deployment = {"project": "orchestra-shared", "resources": held, "outputs": {}}
+    # A run has provisioned the shared stack since the dry run.
+    engine.import_(shared, Checkpoint(json.dumps({"version": 3, "deployment": deployment})))
+    engine.select_or_create(infra / "backend", "dev")  # empty, as the preview left it
+    (infra / "backend" / "Pulumi.dev.yaml").write_text("encryptionsalt: v1:preview\n")
+    (infra / "shared" / "Pulumi.dev.yaml").write_text(original + "# the run's own change\n")
+
+    decision = undo.undo_preview(
+        lambda: engine, backups, preview_intent(infra, ["shared", "backend"])
+    )
+
+    assert decision.outcome is Closure.COMPENSATED
+    assert "shared/dev: kept, a run has provisioned it since" in decision.detail
+    assert "backend/dev: removed" in decision.detail
+    assert engine.state(shared).resources  # kept with its file as the run left it
+    assert (infra / "shared" / "Pulumi.dev.yaml").read_text().endswith("own change\n")
+    assert not (infra / "backend" / "Pulumi.dev.yaml").exists()  # there was none before
+    assert list((tmp_path / "state").rglob("backend--dev.json")) == []
+
+
+def test_a_stack_removed_already_or_a_project_gone_is_named(tmp_path: Path) -> None:
+    backups = BackupStore(tmp_path / "backups", SecretStr(Fernet.generate_key().decode()))
+    backups.keep_files("lambda:dev:r1", {"shared/Pulumi.dev.yaml": None})
+    infra = tmp_path / "infra"
+    shutil.copytree(INFRA / "shared", infra / "shared")
+    engine = ProgramUnderMocksEngine(load_settings(None), tmp_path / "state")
+
+    decision = undo.undo_preview(
+        lambda: engine, backups, preview_intent(infra, ["shared", "backend"])
+    )
+
+    assert "shared/dev: not there (removed already)" in decision.detail
+    assert "backend/dev: its project is gone, nothing to remove" in decision.detail
