@@ -130,12 +130,18 @@ def markdown_summary(
     statuses = manifest_statuses(result)
     scanned = sum(1 for s in statuses if s.scanned)
     not_scanned = len(statuses) - scanned
+    entries = f"{len(result.unchecked)} {'entry' if len(result.unchecked) == 1 else 'entries'}"
+    if not scanned:
+        verdict += " (nothing scanned)"
+    elif result.unchecked:  # the pass holds for what was checked, not for these
+        verdict += f" ({entries} not checked)"
+    unchecked = f", {entries} not checked (listed under Manifests)" if result.unchecked else ""
     lines = [
-        f"# Dependency security scan: {verdict}" + ("" if scanned else " (nothing scanned)"),
+        f"# Dependency security scan: {verdict}",
         "",
-        f"{scanned} manifests scanned, {not_scanned} not scanned, {len(result.findings)} "
-        f"findings; threshold {policy.threshold.label}, unknown severity counted as "
-        f"{policy.unknown_severity.label}.",
+        f"{scanned} manifests scanned, {not_scanned} not scanned{unchecked}, "
+        f"{len(result.findings)} findings; threshold {policy.threshold.label}, unknown "
+        f"severity counted as {policy.unknown_severity.label}.",
         "",
     ]
     if not statuses:

@@ -354,3 +354,16 @@ def test_every_candidate_and_unchecked_line_is_in_every_report(result: ScanResul
     assert f"{ROOT_REQS}:3: click: not an exact pin (click>=8)" in values
     text = markdown_summary(scanned, scanned.gate(POLICY, TODAY), POLICY)
     assert f"- {ROOT_REQS}:3: click: not an exact pin (click>=8)" in text
+
+
+def test_a_pass_with_entries_not_checked_says_so_in_its_headline(result: ScanResult) -> None:
+    """Met by an outside check: a partly scanned repository read as a plain PASSED."""
+    unchecked = Unchecked(ROOT_REQS, 3, "flask", "version 'latest' is not a PEP 440 version")
+    partly = replace(result, unchecked=(unchecked,), failures=(), findings=())
+    gate = partly.gate(POLICY, TODAY)
+    text = markdown_summary(partly, gate, POLICY)
+    assert gate.passed
+    assert text.startswith("# Dependency security scan: PASSED (1 entry not checked)\n"), text
+    assert "3 manifests scanned, 1 not scanned, 1 entry not checked (listed under Manifests)" in (
+        text
+    )
