@@ -25,6 +25,14 @@ FORBIDDEN = {
 }
 # Modules a package must not import: flows reach files, clients and tools through tasks.
 FORBIDDEN_MODULES = {"flows": ("orchestra_ops.adapters", "orchestra_ops.wiring")}
+# Tasks get their clients from wiring: of the adapters, they may import only these file and
+# lock helpers (plain functions over local files; no client is built from them).
+TASK_ADAPTER_HELPERS = (
+    "orchestra_ops.adapters.files",
+    "orchestra_ops.adapters.app_source",
+    "orchestra_ops.adapters.target_lock",
+    "orchestra_ops.adapters.pulumi.ci",
+)
 # Where `wiring.build` (the composition root's one entry) may be called: the entry points.
 BUILD_CALLERS = {"orchestra_cli", "bench"}
 
@@ -86,6 +94,16 @@ def test_flows_reach_io_only_through_tasks(package: str) -> None:
         for path, tree in _modules(package)
         for line, module in _imported_modules(tree)
         if module.startswith(FORBIDDEN_MODULES[package])
+    ]
+    assert not reaching, "\n".join(reaching)
+
+
+def test_tasks_get_their_clients_from_wiring_not_from_adapters() -> None:
+    reaching = [
+        f"{path.relative_to(ROOT)}:{line} imports {module}"
+        for path, tree in _modules("tasks")
+        for line, module in _imported_modules(tree)
+        if module.startswith("orchestra_ops.adapters") and module not in TASK_ADAPTER_HELPERS
     ]
     assert not reaching, "\n".join(reaching)
 
