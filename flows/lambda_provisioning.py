@@ -92,17 +92,20 @@ def lambda_provisioning(params: ProvisioningParams) -> ProvisioningReport:
     env, infra = params.environment, Path(params.infrastructure_dir)
     shared_dir, backend_dir = infra / "shared", infra / "backend"
     report = ProvisioningReport(environment=env)
-    try:
-        t.check_programs([shared_dir, backend_dir])
-        cfg = load_backend_config(backend_dir, env, params.overrides())
-        placement = t.check_request(cfg, params.max_usd_per_hour)
-    except (ConfigError, InsufficientCapacity) as error:
-        report.outcome, report.error = RunOutcome.REFUSED, str(error)
-        _publish(report)
-        send_notice(provisioning_refused(env, str(error)))
-        raise
-    report.usd_per_hour = str(placement.worst_usd_per_hour)
     with one_at_a_time(*stacks_target(env)):
+        # What a killed dry run of this environment left (stacks made for its preview, the
+        # request's config in the stack files) goes first: it must not become this request.
+        t.undo_preview(env, str(infra))
+        try:
+            t.check_programs([shared_dir, backend_dir])
+            cfg = load_backend_config(backend_dir, env, params.overrides())
+            placement = t.check_request(cfg, params.max_usd_per_hour)
+        except (ConfigError, InsufficientCapacity) as error:
+            report.outcome, report.error = RunOutcome.REFUSED, str(error)
+            _publish(report)
+            send_notice(provisioning_refused(env, str(error)))
+            raise
+        report.usd_per_hour = str(placement.worst_usd_per_hour)
         if params.dry_run:
             report.preview = _dry_run(shared_dir, backend_dir, env, params)
             _publish(report)
@@ -251,21 +254,18 @@ def _dry_run(
     shared_dir: Path, backend_dir: Path, env: str, params: ProvisioningParams
 ) -> dict[str, int]:
     """Preview with the request's config, then leave the stacks as they were: the ones the
-    preview had to create are removed, and both stack files put back (selecting a stack the
-    first time adds its ``encryptionsalt`` to the file). The stacks it creates are journaled
-    first: what a killed dry run left, the next dry run (or ``recover``) removes.
+    preview had to create are removed, and both stack files put back (the request's config
+    is written there for the preview; selecting a stack the first time adds its
+    ``encryptionsalt``). Both are journaled first: what a killed dry run left, the next run
+    of the environment (or ``recover``) removes and restores before anything else.
 
     The backend reads the shared stack's outputs, so on an environment whose shared stack
     was never brought up only the shared stack can be previewed.
     """
-    t.undo_preview(env)  # what a killed dry run of this environment left
     before = {project: stack_file_text(project, env) for project in (shared_dir, backend_dir)}
-    new = t.stacks_to_create([shared_dir, backend_dir], env)
-    saga = None
-    if new:
-        names = [project.name for project in new]
-        files = {project.name: before[project] for project in new}
-        saga = t.journal_preview(env, str(shared_dir.parent), names, files)
+    new = [project.name for project in t.stacks_to_create([shared_dir, backend_dir], env)]
+    files = {project.name: text for project, text in before.items()}
+    saga = t.journal_preview(env, str(shared_dir.parent), new, files)
     try:
         counts = {
             f"shared:{op}": n
@@ -277,8 +277,7 @@ def _dry_run(
         t.configure(backend_dir, env, params.overrides())
         backend = t.preview_stack(backend_dir, env, f"Provisioning {env}: backend")
     finally:
-        if saga is not None:
-            t.undo_preview(env, saga)
+        t.undo_preview(env, str(shared_dir.parent), saga)
         for project, text in before.items():
             restore_stack_file(project, env, text)
     return counts | {f"backend:{op}": n for op, n in backend.items()}

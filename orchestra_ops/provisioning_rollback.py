@@ -129,36 +129,62 @@ def undo_rollout(
 
 
 def undo_preview(
-    engine: Callable[[], StackEngine], backups: BackupStore, intent: Intent
+    engine: Callable[[], StackEngine],
+    backups: BackupStore,
+    intent: Intent,
+    projects: Path | None = None,
 ) -> Decision:
-    """Remove the stacks a dry run created for its preview, with the stack files it changed.
+    """Put back what a dry run changed for its preview: remove the stacks it created (only
+    while empty: one a run has provisioned since is kept) and restore the stack files it
+    wrote the request's config into.
 
-    A stack that holds resources now (a run has provisioned it since) is kept with its file:
-    only an empty stack is removed (the engine never forces it)."""
+    When the run's directory is gone (a deployment run's clone), its stacks are removed
+    through a scratch copy of the project in ``projects`` (the infrastructure directory,
+    read only) and no stack file is restored; without ``projects`` it stays open."""
     environment, infra = str(intent.target["environment"]), Path(str(intent.target["infra"]))
-    name, originals = str(intent.undo["backup"]), backups.files(str(intent.undo["backup"]))
-    stack, said = engine(), []
+    created = {str(p) for p in intent.target.get("new", intent.target["projects"])}
+    originals = backups.files(str(intent.undo["backup"]))
+    stack, said, restored = engine(), [], []
     for project in [str(p) for p in intent.target["projects"]]:
         project_dir = infra / project
-        if not (project_dir / "Pulumi.yaml").is_file():
-            said.append(f"{project}/{environment}: its project is gone, nothing to remove")
-            continue
-        try:
-            ref = stack.select(project_dir, environment)
-        except StackNotFound:
-            said.append(f"{project}/{environment}: not there (removed already)")
-        else:
-            if stack.state(ref).resources:
-                said.append(f"{project}/{environment}: kept, a run has provisioned it since")
-                continue
-            stack.remove(ref)
-            said.append(f"{project}/{environment}: removed")
+        here = project_dir.is_absolute() and (project_dir / "Pulumi.yaml").is_file()
+        kept = False
+        if project in created:
+            if here:
+                outcome = _remove_if_empty(stack, project_dir, environment)
+            elif projects is None:
+                raise ConfigError(
+                    f"{project_dir}: the dry run's project directory is not here, and no "
+                    "project to work from was given"
+                )
+            else:
+                with scratch_project(projects / project) as scratch:
+                    outcome = _remove_if_empty(stack, scratch, environment)
+            kept = outcome.startswith("kept")
+            said.append(f"{project}/{environment}: {outcome}")
         file = f"{project}/Pulumi.{environment}.yaml"
-        restore_texts(infra, {file: originals.get(file)})
-    backups.discard(name)
+        if here and not kept:
+            restore_texts(infra, {file: originals.get(file)})
+            restored.append(file)
+        elif not here:
+            said.append(f"{file}: in {infra}, which is gone; nothing to restore there")
+    if restored:
+        said.append(f"{', '.join(restored)} restored")
+    backups.discard(str(intent.undo["backup"]))
     return Decision(
-        Closure.COMPENSATED, "stacks the dry run made for its preview: " + "; ".join(said)
+        Closure.COMPENSATED, "what a dry run changed for its preview: " + "; ".join(said)
     )
+
+
+def _remove_if_empty(stack: StackEngine, project_dir: Path, environment: str) -> str:
+    try:
+        ref = stack.select(project_dir, environment)
+    except StackNotFound:
+        return "not there (never made, or removed already)"
+    if stack.state(ref).resources:
+        return "kept, a run has provisioned it since"
+    stack.remove(ref)
+    return "removed"
 
 
 def compensators(
@@ -174,5 +200,7 @@ def compensators(
         ROLLOUT_ACTION: lambda intent: undo_rollout(
             api(), engine, backups, owner, intent, projects
         ),
-        PREVIEW_ACTION: lambda intent: undo_preview(engine, backups, intent),
+        PREVIEW_ACTION: lambda intent: undo_preview(
+            engine, backups, intent, projects.parent if projects else None
+        ),
     }

@@ -85,8 +85,8 @@ def _lock_of(saga: Saga) -> tuple[str, str] | None:
 _would_undo = {
     provisioning_rollback.ROLLOUT_ACTION: "the abandoned colour would be terminated and the "
     "state restored",
-    provisioning_rollback.PREVIEW_ACTION: "the empty stacks a dry run made for its preview "
-    "would be removed and their stack files restored",
+    provisioning_rollback.PREVIEW_ACTION: "the stacks a dry run made for its preview would be "
+    "removed while still empty, and the stack files it changed restored",
 }
 
 

@@ -36,6 +36,7 @@ from orchestra_ops.errors import (
     HealthCheckFailed,
     InsufficientCapacity,
     OpsError,
+    StackError,
     StackNotFound,
 )
 from orchestra_ops.health_gate import wait_healthy
@@ -275,26 +276,30 @@ def close_rollout(saga: str, detail: str, *, compensated: bool = False) -> None:
 # --- the dry run's saga -----------------------------------------------------------------
 
 
-def _preview_undo(clients: Clients) -> dict[str, Compensator]:
+def _preview_undo(clients: Clients, infra: str) -> dict[str, Compensator]:
+    backups = clients.backups()
     return {
-        undo.PREVIEW_ACTION: lambda i: undo.undo_preview(clients.stack_engine, clients.backups(), i)
+        undo.PREVIEW_ACTION: lambda i: undo.undo_preview(
+            clients.stack_engine, backups, i, Path(infra)
+        )
     }
 
 
 @named("journal_preview[{environment}]")
 @local_task
 def journal_preview(
-    environment: str, infra: str, projects: list[str], stack_files: dict[str, str | None]
+    environment: str, infra: str, new: list[str], stack_files: dict[str, str | None]
 ) -> str:
-    """Journal, before a dry run creates them for its preview, the stacks it will remove
-    again and their stack files as they were (``project`` -> text, None: none); its saga."""
+    """Journal, before a dry run previews, what it changes: the stacks of ``new`` projects
+    (it creates them) and the stack files of ``stack_files`` (project -> text as it was,
+    None: none) that it writes the request's config into; its saga."""
     clients = for_process(load_settings())
     saga = undo.saga_id(environment, str(flow_run.get_id() or time.time_ns()))
-    files = {f"{p}/Pulumi.{environment}.yaml": stack_files.get(p) for p in projects}
+    files = {f"{p}/Pulumi.{environment}.yaml": text for p, text in stack_files.items()}
     clients.backups().keep_files(saga, files)
     Saga(saga, clients.ledger()).intend(
         undo.PREVIEW_STEP,
-        {"environment": environment, "infra": infra, "projects": projects},
+        {"environment": environment, "infra": infra, "projects": list(stack_files), "new": new},
         {"action": undo.PREVIEW_ACTION, "backup": saga},
     )
     return saga
@@ -302,10 +307,12 @@ def journal_preview(
 
 @named("undo_preview[{environment}]")
 @local_task
-def undo_preview(environment: str, saga: str | None = None) -> list[str]:
-    """Remove the stacks dry runs of ``environment`` created for their previews: this run's
-    (``saga``), or every one a killed dry run left. What cannot be removed stays journaled
-    for ``orchestra-ops recover`` and is named in a warning."""
+def undo_preview(environment: str, infra: str, saga: str | None = None) -> list[str]:
+    """Put back what dry runs of ``environment`` changed for their previews: this run's
+    (``saga``; what cannot be put back stays journaled, in a warning), or, with no
+    ``saga``, every one a killed dry run left: StackError when one cannot be, since the run
+    would otherwise work from that dry run's config. ``infra`` holds the projects to copy
+    when a run's own directory is gone."""
     clients = for_process(load_settings())
     if saga is not None:
         sagas = [Saga(saga, clients.ledger())]
@@ -315,14 +322,20 @@ def undo_preview(environment: str, saga: str | None = None) -> list[str]:
             for s in open_sagas(clients.ledger(), undo.saga_id(environment, ""))
             if all(i.action == undo.PREVIEW_ACTION for i in s.open_intents())
         ]
-    said = []
+    said, failed = [], []
     for each in sagas:
-        report = each.compensate(_preview_undo(clients))
+        report = each.compensate(_preview_undo(clients, infra))
         said += [decision.detail for _, decision in report.closed]
-        for intent, why in report.failed:
-            _log().warning("%s stays open for `orchestra-ops recover`: %s", intent.key, why)
+        failed += [f"{intent.key}: {why}" for intent, why in report.failed]
     for line in said:
         _log().info("%s", line)
+    if failed and saga is None:
+        raise StackError(
+            f"what a killed dry run of {environment} changed could not be put back "
+            f"({'; '.join(failed)}); fix the cause and run `orchestra-ops recover`"
+        )
+    for line in failed:
+        _log().warning("stays open for `orchestra-ops recover`: %s", line)
     return said
 
 
@@ -337,6 +350,8 @@ def supersede_rollouts(environment: str) -> list[str]:
     clients = for_process(load_settings())
     closed = []
     for saga in open_sagas(clients.ledger(), undo.saga_id(environment, "")):
+        if all(i.action == undo.PREVIEW_ACTION for i in saga.open_intents()):
+            continue  # a dry run's: put back by undo_preview, never adopted
         saga.adopt("superseded: the next run settled the leftovers (adopted or torn down)")
         clients.backups().discard(saga.id)
         closed.append(f"{saga.id}: superseded by this run (leftovers adopted or torn down)")

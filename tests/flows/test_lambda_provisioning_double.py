@@ -11,6 +11,7 @@ prove lies in the providers and the flow, not in the engine. The engine's own pa
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -262,3 +263,31 @@ def test_the_stacks_a_killed_dry_run_made_are_removed_by_the_next_dry_run(
     assert stack_file.read_text() == original
     ledger = wiring.for_process(load_settings()).ledger()
     assert ledger.open_intents() == []
+
+
+def test_a_killed_dry_runs_request_never_becomes_the_next_runs(
+    sandbox: tuple[Sandbox, Endpoints], infra: Path
+) -> None:
+    """Met by an outside check: a dry run of ``count: 3`` killed after writing its config
+    into an existing stack's file made the next plain run provision three. The next run
+    puts the file back first, then rolls out what it was asked for."""
+    from orchestra_ops import wiring
+    from orchestra_ops.settings import load_settings
+    from tasks.provisioning import journal_preview
+
+    assert lambda_provisioning(params(infra)).outcome == "provisioned"
+    stack_file = infra / "backend" / "Pulumi.dev.yaml"
+    served = stack_file.read_text()
+    texts = {"shared": (infra / "shared" / "Pulumi.dev.yaml").read_text(), "backend": served}
+    journal_preview.fn("dev", str(infra), [], texts)
+    changed = re.sub(r"orchestra-backend:count: .*", "orchestra-backend:count: '3'", served)
+    assert changed != served
+    stack_file.write_text(changed)  # the request's config, as the killed dry run wrote it
+
+    report = lambda_provisioning(params(infra))
+
+    assert report.outcome == "provisioned"
+    assert len(api_instances(sandbox)) == 1
+    count = re.compile(r"orchestra-backend:count: .*")
+    assert count.findall(stack_file.read_text()) == count.findall(served)  # a new colour, one
+    assert wiring.for_process(load_settings()).ledger().open_intents() == []

@@ -7,11 +7,13 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
 from orchestra_ops import provisioning_rollback as undo
 from orchestra_ops.adapters.backups import BackupStore
+from orchestra_ops.errors import ConfigError
 from orchestra_ops.ledger import Closure, Intent
 from orchestra_ops.ports.stack_engine import Checkpoint
 from orchestra_ops.settings import load_settings
@@ -66,15 +68,21 @@ def test_an_empty_stack_is_removed_and_its_file_restored_a_provisioned_one_kept(
 
 
 def test_a_stack_removed_already_or_a_project_gone_is_named(tmp_path: Path) -> None:
+    """A deployment run's clone is gone after the run: its stack is removed through a copy
+    of the project given (never forced), and no stack file is written anywhere."""
     backups = BackupStore(tmp_path / "backups", SecretStr(Fernet.generate_key().decode()))
     backups.keep_files("lambda:dev:r1", {"shared/Pulumi.dev.yaml": None})
     infra = tmp_path / "infra"
     shutil.copytree(INFRA / "shared", infra / "shared")
     engine = ProgramUnderMocksEngine(load_settings(None), tmp_path / "state")
+    engine.select_or_create(INFRA / "backend", "dev")  # made from the clone, now gone
+    intent = preview_intent(infra, ["shared", "backend"])
 
-    decision = undo.undo_preview(
-        lambda: engine, backups, preview_intent(infra, ["shared", "backend"])
-    )
+    with pytest.raises(ConfigError, match="not here, and no project to work from"):
+        undo.undo_preview(lambda: engine, backups, intent)
+    decision = undo.undo_preview(lambda: engine, backups, intent, INFRA)
 
-    assert "shared/dev: not there (removed already)" in decision.detail
-    assert "backend/dev: its project is gone, nothing to remove" in decision.detail
+    assert "shared/dev: not there (never made, or removed already)" in decision.detail
+    assert "backend/dev: removed" in decision.detail
+    assert "backend/Pulumi.dev.yaml: in " in decision.detail and "is gone" in decision.detail
+    assert list((tmp_path / "state").rglob("*.json")) == []

@@ -140,8 +140,9 @@ def markdown_summary(
         f"# Dependency security scan: {verdict}",
         "",
         f"{scanned} manifests scanned, {not_scanned} not scanned{unchecked}, "
-        f"{len(result.findings)} findings; threshold {policy.threshold.label}, unknown "
-        f"severity counted as {policy.unknown_severity.label}.",
+        f"{len(result.findings)} finding{'' if len(result.findings) == 1 else 's'}; "
+        f"threshold {policy.threshold.label}, unknown severity counted as "
+        f"{policy.unknown_severity.label}.",
         "",
     ]
     if not statuses:
