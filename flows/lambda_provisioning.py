@@ -265,7 +265,8 @@ def _dry_run(
     before = {project: stack_file_text(project, env) for project in (shared_dir, backend_dir)}
     new = [project.name for project in t.stacks_to_create([shared_dir, backend_dir], env)]
     files = {project.name: text for project, text in before.items()}
-    saga = t.journal_preview(env, str(shared_dir.parent), new, files)
+    overrides = {backend_dir.name: params.overrides()}
+    saga = t.journal_preview(env, str(shared_dir.parent), new, files, overrides)
     try:
         counts = {
             f"shared:{op}": n

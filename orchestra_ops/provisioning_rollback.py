@@ -25,6 +25,7 @@ from pathlib import Path
 from orchestra_ops.adapters.backups import BackupStore
 from orchestra_ops.adapters.files import restore_texts
 from orchestra_ops.domain.provisioning import live_instances_of
+from orchestra_ops.domain.stack_config import changed_only_by_preview
 from orchestra_ops.errors import ConfigError, StackNotFound
 from orchestra_ops.ledger import Closure, Compensator, Decision, Intent
 from orchestra_ops.ports.lambda_cloud import LambdaCloudApi
@@ -140,7 +141,8 @@ def undo_preview(
 
     When the run's directory is gone (a deployment run's clone), its stacks are removed
     through a scratch copy of the project in ``projects`` (the infrastructure directory,
-    read only) and no stack file is restored; without ``projects`` it stays open."""
+    read only) and no stack file is restored; without ``projects`` it stays open. A stack
+    file changed since in a way the preview does not change it (someone's edit) is left."""
     environment, infra = str(intent.target["environment"]), Path(str(intent.target["infra"]))
     created = {str(p) for p in intent.target.get("new", intent.target["projects"])}
     originals = backups.files(str(intent.undo["backup"]))
@@ -163,9 +165,13 @@ def undo_preview(
             kept = outcome.startswith("kept")
             said.append(f"{project}/{environment}: {outcome}")
         file = f"{project}/Pulumi.{environment}.yaml"
+        overrides = (intent.target.get("overrides") or {}).get(project) or {}
         if here and not kept:
-            restore_texts(infra, {file: originals.get(file)})
-            restored.append(file)
+            if changed_only_by_preview(originals.get(file), _text(infra / file), overrides, file):
+                restore_texts(infra, {file: originals.get(file)})
+                restored.append(file)
+            else:
+                said.append(f"{file}: changed since the dry run, not by it; left as it is")
         elif not here:
             said.append(f"{file}: in {infra}, which is gone; nothing to restore there")
     if restored:
@@ -174,6 +180,13 @@ def undo_preview(
     return Decision(
         Closure.COMPENSATED, "what a dry run changed for its preview: " + "; ".join(said)
     )
+
+
+def _text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
 
 
 def _remove_if_empty(stack: StackEngine, project_dir: Path, environment: str) -> str:

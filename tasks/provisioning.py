@@ -288,18 +288,28 @@ def _preview_undo(clients: Clients, infra: str) -> dict[str, Compensator]:
 @named("journal_preview[{environment}]")
 @local_task
 def journal_preview(
-    environment: str, infra: str, new: list[str], stack_files: dict[str, str | None]
+    environment: str,
+    infra: str,
+    new: list[str],
+    stack_files: dict[str, str | None],
+    overrides: dict[str, dict[str, str]],
 ) -> str:
     """Journal, before a dry run previews, what it changes: the stacks of ``new`` projects
     (it creates them) and the stack files of ``stack_files`` (project -> text as it was,
-    None: none) that it writes the request's config into; its saga."""
+    None: none), into which it writes ``overrides`` (project -> config values); its saga."""
     clients = for_process(load_settings())
     saga = undo.saga_id(environment, str(flow_run.get_id() or time.time_ns()))
     files = {f"{p}/Pulumi.{environment}.yaml": text for p, text in stack_files.items()}
     clients.backups().keep_files(saga, files)
     Saga(saga, clients.ledger()).intend(
         undo.PREVIEW_STEP,
-        {"environment": environment, "infra": infra, "projects": list(stack_files), "new": new},
+        {
+            "environment": environment,
+            "infra": infra,
+            "projects": list(stack_files),
+            "new": new,
+            "overrides": overrides,
+        },
         {"action": undo.PREVIEW_ACTION, "backup": saga},
     )
     return saga

@@ -17,6 +17,7 @@ from orchestra_ops.domain.lambda_cloud import (
     MAX_FILESYSTEM_NAME_LENGTH,
     REGION_NAMES,
 )
+from orchestra_ops.domain.yaml_text import load_yaml
 from orchestra_ops.errors import ConfigError
 
 SHARED_PROJECT = "orchestra-shared"
@@ -195,3 +196,38 @@ def _colours(raw: Raw) -> tuple[tuple[str, ...], str]:
 def shared_stack_reference(cfg: BackendConfig) -> str:
     """The fully qualified ``org/orchestra-shared/stack`` name the backend reads."""
     return f"{cfg.org}/{SHARED_PROJECT}/{cfg.shared_stack}"
+
+
+def changed_only_by_preview(
+    before: str | None, now: str | None, overrides: Mapping[str, str], source: str
+) -> bool:
+    """True when the stack file ``now`` differs from ``before`` only as a dry run's preview
+    changes it: an ``encryptionsalt`` added where there was none, and config values set to
+    ``overrides`` (key without its project namespace -> value). Anything else (an edit made
+    since, a salt changed) is someone else's, and putting ``before`` back would lose it."""
+    if now == before:
+        return True
+    if now is None:
+        return False
+    try:
+        old = load_yaml(before or "", source, typ="safe") or {}
+        new = load_yaml(now, source, typ="safe") or {}
+    except ConfigError:
+        return False
+    if not isinstance(old, dict) or not isinstance(new, dict):
+        return False
+    if "encryptionsalt" in old and old["encryptionsalt"] != new.get("encryptionsalt"):
+        return False
+    old_config, new_config = old.pop("config", None) or {}, new.pop("config", None) or {}
+    if not isinstance(old_config, dict) or not isinstance(new_config, dict):
+        return False
+    old.pop("encryptionsalt", None)
+    new.pop("encryptionsalt", None)
+    if old != new:
+        return False
+    for key in old_config.keys() | new_config.keys():
+        value = new_config.get(key)
+        written = overrides.get(str(key).split(":", 1)[-1])
+        if value != old_config.get(key) and (written is None or str(value) != written):
+            return False
+    return True

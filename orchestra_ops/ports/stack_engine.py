@@ -113,8 +113,8 @@ class StackEngine(Protocol):
         ...
 
     def remove(self, ref: StackRef) -> None:
-        """Delete the stack, its history and its stack file; StackError when it holds
-        resources (it is never forced)."""
+        """Delete the stack and its history, keeping its stack file (the caller's to put
+        back); StackError when it holds resources (it is never forced)."""
         ...
 
     def destroy(self, ref: StackRef, on_event: OnEvent | None = None) -> ChangeSummary:

@@ -147,11 +147,10 @@ class ProgramUnderMocksEngine:
         return StackState(tuple({"urn": urn, **r} for urn, r in resources.items()), ())
 
     def remove(self, ref: StackRef) -> None:
-        """Delete the stack's state and stack file; StackError while it holds resources."""
+        """Delete the stack's state (not its stack file); StackError while it holds resources."""
         if self._load(ref)["resources"]:
             raise StackError(f"{ref.label} still has resources; it is not removed")
         self._path(ref).unlink()
-        (ref.project_dir / f"Pulumi.{ref.stack}.yaml").unlink(missing_ok=True)
 
     def import_(self, ref: StackRef, checkpoint: Checkpoint) -> None:
         """Replace the state with the checkpoint's."""

@@ -249,7 +249,7 @@ def test_the_stacks_a_killed_dry_run_made_are_removed_by_the_next_dry_run(
 
     stack_file = infra / "shared" / "Pulumi.dev.yaml"
     original = stack_file.read_text()
-    journal_preview.fn("dev", str(infra), ["shared"], {"shared": original})
+    journal_preview.fn("dev", str(infra), ["shared"], {"shared": original}, {})
     engine = wiring.for_process(load_settings()).stack_engine()
     engine.select_or_create(infra / "shared", "dev")  # what the killed preview had made
     stack_file.write_text(original + "encryptionsalt: v1:killed\n")
@@ -279,7 +279,7 @@ def test_a_killed_dry_runs_request_never_becomes_the_next_runs(
     stack_file = infra / "backend" / "Pulumi.dev.yaml"
     served = stack_file.read_text()
     texts = {"shared": (infra / "shared" / "Pulumi.dev.yaml").read_text(), "backend": served}
-    journal_preview.fn("dev", str(infra), [], texts)
+    journal_preview.fn("dev", str(infra), [], texts, {"backend": {"count": "3"}})
     changed = re.sub(r"orchestra-backend:count: .*", "orchestra-backend:count: '3'", served)
     assert changed != served
     stack_file.write_text(changed)  # the request's config, as the killed dry run wrote it

@@ -86,3 +86,29 @@ def test_a_stack_removed_already_or_a_project_gone_is_named(tmp_path: Path) -> N
     assert "backend/dev: removed" in decision.detail
     assert "backend/Pulumi.dev.yaml: in " in decision.detail and "is gone" in decision.detail
     assert list((tmp_path / "state").rglob("*.json")) == []
+
+
+def test_a_stack_file_someone_edited_since_the_dry_run_is_left_as_it_is(tmp_path: Path) -> None:
+    """Met by an outside check: a killed dry run's undo put back the file as it was before
+    that dry run, losing a count an operator had committed since."""
+    infra = tmp_path / "infra"
+    shutil.copytree(INFRA, infra)
+    stack_file = infra / "backend" / "Pulumi.dev.yaml"
+    original = stack_file.read_text()
+    backups = BackupStore(tmp_path / "backups", SecretStr(Fernet.generate_key().decode()))
+    backups.keep_files("lambda:dev:r1", {"backend/Pulumi.dev.yaml": original})
+    edited = original.replace('count: "1"', 'count: "2"')
+    assert edited != original
+    stack_file.write_text(edited)
+    intent = preview_intent(infra, ["backend"])
+    intent.target.update(new=[], overrides={"backend": {"count": "3"}})
+    engine = ProgramUnderMocksEngine(load_settings(None), tmp_path / "state")
+
+    decision = undo.undo_preview(lambda: engine, backups, intent)
+
+    assert stack_file.read_text() == edited
+    assert "backend/Pulumi.dev.yaml: changed since the dry run, not by it" in decision.detail
+    stack_file.write_text(original.replace('count: "1"', 'count: "3"'))  # the dry run's own
+    backups.keep_files("lambda:dev:r1", {"backend/Pulumi.dev.yaml": original})
+    undo.undo_preview(lambda: engine, backups, intent)
+    assert stack_file.read_text() == original

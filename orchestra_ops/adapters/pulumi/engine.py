@@ -336,8 +336,11 @@ class PulumiEngine:
         return read_state(self.export(ref))
 
     def remove(self, ref: StackRef) -> None:
-        """``pulumi stack rm`` without ``--force``: the CLI refuses a stack with resources."""
-        self._run("remove", ref, lambda s: s.workspace.remove_stack(ref.stack))
+        """``pulumi stack rm --preserve-config`` without ``--force``: the CLI refuses a stack
+        with resources."""
+        self._run(
+            "remove", ref, lambda s: s.workspace.remove_stack(ref.stack, preserve_config=True)
+        )
         del self._stacks[ref]
 
     def import_(self, ref: StackRef, checkpoint: Checkpoint) -> None:
