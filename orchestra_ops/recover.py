@@ -91,16 +91,26 @@ _would_undo = {
 
 
 def reconcile_intents(
-    ledger: Ledger, clients: Clients, healthy: ReleaseProbe, *, dry_run: bool, infra: Path | None
+    ledger: Ledger,
+    clients: Clients,
+    healthy: ReleaseProbe,
+    *,
+    dry_run: bool,
+    infra: Path | None,
+    environments: Sequence[str] = ENVIRONMENTS,
 ) -> list[IntentResult]:
     """Settle every saga a crashed run left open; in a dry run, say what would happen.
 
-    A saga whose target is locked belongs to a run still in progress: it is left alone.
-    ``infra`` holds the projects to copy (read only) when a run's own are gone.
+    A saga whose target is locked belongs to a run still in progress: it is left alone; so
+    is a provisioning saga of an environment not among ``environments``. ``infra`` holds
+    the projects to copy (read only) when a run's own are gone.
     """
     results: list[IntentResult] = []
     state_dir = clients.settings.runtime.state_dir
     for saga in open_sagas(ledger):
+        if saga.id.startswith(provisioning_rollback.SAGA_PREFIX):
+            if provisioning_rollback.environment_of(saga) not in environments:
+                continue
         try:
             with idle_target(state_dir, _lock_of(saga), dry_run=dry_run):
                 results += _settle(saga, clients, healthy, dry_run, infra)
@@ -286,6 +296,7 @@ def recover(
         frontend_rollback.release_probe(clients.prober(), policy),
         dry_run=dry_run,
         infra=infrastructure_dir,
+        environments=environments,
     )
     pending = settle_pending(clients, infrastructure_dir, environments, dry_run=dry_run)
     orphans = check_orphans(

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
@@ -14,8 +16,10 @@ from pydantic import SecretStr
 from orchestra_ops import provisioning_rollback as undo
 from orchestra_ops.adapters.backups import BackupStore
 from orchestra_ops.errors import ConfigError
-from orchestra_ops.ledger import Closure, Intent
+from orchestra_ops.ledger import Closure, Intent, Ledger
 from orchestra_ops.ports.stack_engine import Checkpoint
+from orchestra_ops.recover import reconcile_intents
+from orchestra_ops.saga import Saga
 from orchestra_ops.settings import load_settings
 from tests.doubles.program_engine import ProgramUnderMocksEngine
 
@@ -112,3 +116,23 @@ def test_a_stack_file_someone_edited_since_the_dry_run_is_left_as_it_is(tmp_path
     backups.keep_files("lambda:dev:r1", {"backend/Pulumi.dev.yaml": original})
     undo.undo_preview(lambda: engine, backups, intent)
     assert stack_file.read_text() == original
+
+
+def test_recover_of_one_environment_leaves_the_others_dry_runs_alone(tmp_path: Path) -> None:
+    """Met by an outside check: `recover --environment dev` also settled prod's."""
+    ledger = Ledger.of(tmp_path)
+    for environment in ("dev", "prod"):
+        target = {"environment": environment, "infra": str(tmp_path), "projects": []}
+        Saga(undo.saga_id(environment, "r1"), ledger).intend(
+            undo.PREVIEW_STEP, target, {"action": undo.PREVIEW_ACTION, "backup": "b"}
+        )
+    clients: Any = SimpleNamespace(
+        settings=SimpleNamespace(runtime=SimpleNamespace(state_dir=tmp_path))
+    )
+
+    settled = reconcile_intents(
+        ledger, clients, lambda *_: None, dry_run=True, infra=None, environments=["dev"]
+    )
+
+    assert [r.key for r in settled] == ["lambda:dev:r1:preview-stacks"]
+    assert "removed while still empty" in settled[0].detail
