@@ -173,11 +173,27 @@ def rewrite_pins(text: str, steps: Iterable[Step], source: str) -> str:
         if step.target is None:
             continue
         pattern = re.compile(
-            rf"^(\s*{re.escape(step.package)}\s*(\[[^\]]*\])?\s*===?\s*){re.escape(step.current)}\b",
+            rf"^\s*{re.escape(step.package)}\s*(\[[^\]]*\])?\s*===?\s*([A-Za-z0-9.*+!_-]+)",
             re.IGNORECASE,
         )
         for index, line in enumerate(lines):
             canonical = re.sub(r"[-_.]+", "-", line.split("=", 1)[0].strip()).lower()
-            if canonical.split("[", 1)[0] == step.package and pattern.match(line):
-                lines[index] = pattern.sub(rf"\g<1>{step.target}", line, count=1)
+            found = pattern.match(line)
+            if (
+                canonical.split("[", 1)[0] == step.package
+                and found is not None
+                and _same_version(found.group(2), step.current)
+            ):
+                lines[index] = line[: found.start(2)] + step.target + line[found.end(2) :]
     return "".join(lines)
+
+
+def _same_version(written: str, reported: str) -> bool:
+    """``written`` in the file is the version a scanner reported (which gives the PEP 440
+    normal form: ``V2.10`` is reported as ``2.10``)."""
+    if written.lower() == reported.lower():
+        return True
+    try:
+        return Version(written) == Version(reported)
+    except ValueError:  # InvalidVersion, or too many digits
+        return False

@@ -32,3 +32,15 @@ def test_hashed_files_are_refused() -> None:
     """New versions need new hashes: such a file is recompiled, not edited."""
     with pytest.raises(ValueError, match="pins hashes"):
         rewrite_pins("a==1 --hash=sha256:00\n", [], "requirements.lock")
+
+
+def test_a_pin_written_out_of_normal_form_is_raised_too() -> None:
+    """The scanners report ``V2.10`` as ``2.10`` (they are given the normal form)."""
+    text = "Jinja2==V2.10 ; python_version>'3'\nsix==1.0.POST1\n"
+    steps = [
+        Step("r.txt", "jinja2", "2.10", "2.10.1", ("CVE-2019-10906",)),
+        Step("r.txt", "six", "1.0.post1", "1.16.0", ("X",)),
+    ]
+    assert (
+        rewrite_pins(text, steps, "r.txt") == "Jinja2==2.10.1 ; python_version>'3'\nsix==1.16.0\n"
+    )
