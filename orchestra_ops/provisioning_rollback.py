@@ -144,7 +144,7 @@ def undo_preview(
     read only) and no stack file is restored; without ``projects`` it stays open. A stack
     file changed since in a way the preview does not change it (someone's edit) is left."""
     environment, infra = str(intent.target["environment"]), Path(str(intent.target["infra"]))
-    created = {str(p) for p in intent.target.get("new", intent.target["projects"])}
+    created = {str(p) for p in intent.target["new"]}
     originals = backups.files(str(intent.undo["backup"]))
     stack, said, restored = engine(), [], []
     for project in [str(p) for p in intent.target["projects"]]:
@@ -153,7 +153,7 @@ def undo_preview(
         kept = False
         if project in created:
             if here:
-                outcome = _remove_if_empty(stack, project_dir, environment)
+                kept, outcome = _remove_if_empty(stack, project_dir, environment)
             elif projects is None:
                 raise ConfigError(
                     f"{project_dir}: the dry run's project directory is not here, and no "
@@ -161,11 +161,10 @@ def undo_preview(
                 )
             else:
                 with scratch_project(projects / project) as scratch:
-                    outcome = _remove_if_empty(stack, scratch, environment)
-            kept = outcome.startswith("kept")
+                    kept, outcome = _remove_if_empty(stack, scratch, environment)
             said.append(f"{project}/{environment}: {outcome}")
         file = f"{project}/Pulumi.{environment}.yaml"
-        overrides = (intent.target.get("overrides") or {}).get(project) or {}
+        overrides = intent.target["overrides"].get(project) or {}
         if here and not kept:
             if changed_only_by_preview(originals.get(file), _text(infra / file), overrides, file):
                 restore_texts(infra, {file: originals.get(file)})
@@ -189,15 +188,29 @@ def _text(path: Path) -> str | None:
         return None
 
 
-def _remove_if_empty(stack: StackEngine, project_dir: Path, environment: str) -> str:
+def _remove_if_empty(stack: StackEngine, project_dir: Path, environment: str) -> tuple[bool, str]:
+    """Whether the stack is kept (it holds resources), and what became of it."""
     try:
         ref = stack.select(project_dir, environment)
     except StackNotFound:
-        return "not there (never made, or removed already)"
+        return False, "not there (never made, or removed already)"
     if stack.state(ref).resources:
-        return "kept, a run has provisioned it since"
+        return True, "kept, a run has provisioned it since"
     stack.remove(ref)
-    return "removed"
+    return False, "removed"
+
+
+def is_preview(saga: Saga) -> bool:
+    """True for a dry run's saga: its open intents are all preview undos."""
+    return all(i.action == PREVIEW_ACTION for i in saga.open_intents())
+
+
+def preview_compensators(
+    engine: Callable[[], StackEngine], backups: BackupStore, projects: Path | None
+) -> dict[str, Compensator]:
+    """The compensator of a dry run's preview (``projects``: the infrastructure directory
+    to copy when a run's own is gone, see :func:`undo_preview`)."""
+    return {PREVIEW_ACTION: lambda intent: undo_preview(engine, backups, intent, projects)}
 
 
 def compensators(
@@ -213,7 +226,5 @@ def compensators(
         ROLLOUT_ACTION: lambda intent: undo_rollout(
             api(), engine, backups, owner, intent, projects
         ),
-        PREVIEW_ACTION: lambda intent: undo_preview(
-            engine, backups, intent, projects.parent if projects else None
-        ),
+        **preview_compensators(engine, backups, projects.parent if projects else None),
     }

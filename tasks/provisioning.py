@@ -40,7 +40,7 @@ from orchestra_ops.errors import (
     StackNotFound,
 )
 from orchestra_ops.health_gate import wait_healthy
-from orchestra_ops.ledger import Closure, Compensator
+from orchestra_ops.ledger import Closure
 from orchestra_ops.ports.stack_engine import (
     Checkpoint,
     StackEngine,
@@ -50,7 +50,7 @@ from orchestra_ops.ports.stack_engine import (
 )
 from orchestra_ops.saga import Saga, open_sagas
 from orchestra_ops.settings import load_settings
-from orchestra_ops.wiring import Clients, for_process
+from orchestra_ops.wiring import for_process
 from tasks.policy import artifact_key, cloud_task, local_task, run_logger
 from tasks.progress import Progress
 from tasks.run_names import named
@@ -276,15 +276,6 @@ def close_rollout(saga: str, detail: str, *, compensated: bool = False) -> None:
 # --- the dry run's saga -----------------------------------------------------------------
 
 
-def _preview_undo(clients: Clients, infra: str) -> dict[str, Compensator]:
-    backups = clients.backups()
-    return {
-        undo.PREVIEW_ACTION: lambda i: undo.undo_preview(
-            clients.stack_engine, backups, i, Path(infra)
-        )
-    }
-
-
 @named("journal_preview[{environment}]")
 @local_task
 def journal_preview(
@@ -330,11 +321,12 @@ def undo_preview(environment: str, infra: str, saga: str | None = None) -> list[
         sagas = [
             s
             for s in open_sagas(clients.ledger(), undo.saga_id(environment, ""))
-            if all(i.action == undo.PREVIEW_ACTION for i in s.open_intents())
+            if undo.is_preview(s)
         ]
+    compensators = undo.preview_compensators(clients.stack_engine, clients.backups(), Path(infra))
     said, failed = [], []
     for each in sagas:
-        report = each.compensate(_preview_undo(clients, infra))
+        report = each.compensate(compensators)
         said += [decision.detail for _, decision in report.closed]
         failed += [f"{intent.key}: {why}" for intent, why in report.failed]
     for line in said:
@@ -360,7 +352,7 @@ def supersede_rollouts(environment: str) -> list[str]:
     clients = for_process(load_settings())
     closed = []
     for saga in open_sagas(clients.ledger(), undo.saga_id(environment, "")):
-        if all(i.action == undo.PREVIEW_ACTION for i in saga.open_intents()):
+        if undo.is_preview(saga):
             continue  # a dry run's: put back by undo_preview, never adopted
         saga.adopt("superseded: the next run settled the leftovers (adopted or torn down)")
         clients.backups().discard(saga.id)

@@ -27,7 +27,14 @@ INFRA = Path(__file__).resolve().parents[2] / "infrastructure" / "pulumi"
 
 
 def preview_intent(infra: Path, projects: list[str]) -> Intent:
-    target = {"environment": "dev", "infra": str(infra), "projects": projects}
+    """A dry run's intent that made every project's stack and overrode no config."""
+    target = {
+        "environment": "dev",
+        "infra": str(infra),
+        "projects": projects,
+        "new": projects,
+        "overrides": {},
+    }
     return Intent(
         "lambda:dev:r1:preview-stacks",
         undo.PREVIEW_STEP,
