@@ -9,6 +9,7 @@ variable, and never echoes the value it was given.
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import re
@@ -328,7 +329,36 @@ def load_settings(env_file: Path | None = Path(".env")) -> Settings:
 
     The environment wins over the file. Raises ConfigError naming each bad variable, or
     the file and its lines that are no ``NAME=value`` (python-dotenv would drop them).
+    Tasks ask for the settings at each step: while the environment, the working directory
+    and the file are unchanged, the (frozen) settings read last time are given back.
     """
+    return _read_settings(_SettingsInputs.now(env_file))
+
+
+@dataclass(frozen=True)
+class _SettingsInputs:
+    """Everything settings are read from: a change to any of it reads them again."""
+
+    env_file: Path | None
+    cwd: str
+    file_stamp: tuple[int, int, int, int] | None
+    environ: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def now(cls, env_file: Path | None) -> _SettingsInputs:
+        stamp = None
+        if env_file is not None:
+            try:
+                stat = env_file.stat()
+                stamp = (stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+            except OSError:
+                pass  # missing (no file to read) or unreadable (check_env_file says so)
+        return cls(env_file, os.getcwd(), stamp, tuple(sorted(os.environ.items())))
+
+
+@functools.lru_cache(maxsize=4)
+def _read_settings(inputs: _SettingsInputs) -> Settings:
+    env_file = inputs.env_file
     if env_file is not None:
         check_env_file(env_file)
     loaded: dict[str, Any] = {}

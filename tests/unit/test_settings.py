@@ -66,6 +66,29 @@ def test_env_file_is_read_and_environment_wins(
     assert settings.lambda_cloud.ssh_key_name == "env-key"
 
 
+def test_settings_are_read_again_when_the_environment_or_the_file_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Asked again with nothing changed, the same settings come back; a changed variable, a
+    rewritten or broken file, or another working directory is read again."""
+    env_file = tmp_path / ".env"
+    env_file.write_text("VERCEL_TOKEN=first\n")
+    first = load_settings(env_file)
+    assert load_settings(env_file) is first
+    env_file.write_text("VERCEL_TOKEN=second\n")
+    second = load_settings(env_file)
+    assert second.vercel.token is not None and second.vercel.token.get_secret_value() == "second"
+    monkeypatch.setenv("LAMBDA_LABS_SSH_KEY_NAME", "changed")
+    assert load_settings(env_file).lambda_cloud.ssh_key_name == "changed"
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("VERCEL_TOKEN=third\n")  # the same file, by its relative name
+    third = load_settings()
+    assert third.vercel.token is not None and third.vercel.token.get_secret_value() == "third"
+    env_file.write_text("no binding\n")
+    with pytest.raises(ConfigError, match="line 1 cannot be parsed"):
+        load_settings()
+
+
 def test_env_file_lines_that_are_no_binding_are_named_never_shown(tmp_path: Path) -> None:
     """python-dotenv drops such lines with a warning; a dropped API key would read as unset."""
     env_file = tmp_path / ".env"
