@@ -9,10 +9,12 @@ variable, and never echoes the value it was given.
 
 from __future__ import annotations
 
-import functools
+import dataclasses
 import io
 import os
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -332,7 +334,22 @@ def load_settings(env_file: Path | None = Path(".env")) -> Settings:
     Tasks ask for the settings at each step: while the environment, the working directory
     and the file are unchanged, the (frozen) settings read last time are given back.
     """
-    return _read_settings(_SettingsInputs.now(env_file))
+    before = _SettingsInputs.now(env_file)
+    if before is not None:
+        with _CACHE_LOCK:
+            cached = _CACHE.get(before)
+            if cached is not None:
+                _CACHE.move_to_end(before)
+                return cached
+    settings = _read_settings(env_file)
+    # Kept only when nothing changed while it was read: else it would answer for inputs
+    # it was not read from. Inputs that cannot be told apart (no cwd, a stat error) never are.
+    if before is not None and _SettingsInputs.now(env_file) == before:
+        with _CACHE_LOCK:
+            _CACHE[before] = settings
+            while len(_CACHE) > _CACHE_SIZE:
+                _CACHE.popitem(last=False)
+    return settings
 
 
 @dataclass(frozen=True)
@@ -341,24 +358,36 @@ class _SettingsInputs:
 
     env_file: Path | None
     cwd: str
-    file_stamp: tuple[int, int, int, int] | None
-    environ: tuple[tuple[str, str], ...]
+    file_stamp: tuple[int, ...] | None  # None: no such file
+    environ: tuple[tuple[str, str], ...] = dataclasses.field(repr=False)  # secrets: never shown
 
     @classmethod
-    def now(cls, env_file: Path | None) -> _SettingsInputs:
+    def now(cls, env_file: Path | None) -> _SettingsInputs | None:
+        """The inputs as they are, or None when they cannot be told apart from others
+        (the working directory is gone, the file cannot be looked at)."""
+        try:
+            cwd = os.getcwd()
+        except OSError:
+            return None
         stamp = None
         if env_file is not None:
             try:
                 stat = env_file.stat()
-                stamp = (stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+            except FileNotFoundError:
+                pass  # no file to read, as check_env_file has it
             except OSError:
-                pass  # missing (no file to read) or unreadable (check_env_file says so)
-        return cls(env_file, os.getcwd(), stamp, tuple(sorted(os.environ.items())))
+                return None  # unreadable, a loop...: read again, check_env_file says why
+            else:
+                stamp = (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+        return cls(env_file, cwd, stamp, tuple(sorted(os.environ.items())))
 
 
-@functools.lru_cache(maxsize=4)
-def _read_settings(inputs: _SettingsInputs) -> Settings:
-    env_file = inputs.env_file
+_CACHE_SIZE = 4
+_CACHE: OrderedDict[_SettingsInputs, Settings] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+
+
+def _read_settings(env_file: Path | None) -> Settings:
     if env_file is not None:
         check_env_file(env_file)
     loaded: dict[str, Any] = {}

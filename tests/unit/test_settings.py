@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from orchestra_ops import settings as settings_module
 from orchestra_ops.errors import ConfigError
 from orchestra_ops.settings import (
     LambdaCloudSettings,
@@ -87,6 +88,54 @@ def test_settings_are_read_again_when_the_environment_or_the_file_changes(
     env_file.write_text("no binding\n")
     with pytest.raises(ConfigError, match="line 1 cannot be parsed"):
         load_settings()
+
+
+def test_settings_are_read_in_a_working_directory_that_was_deleted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    monkeypatch.setenv("LAMBDA_LABS_SSH_KEY_NAME", "still-read")
+    assert load_settings().lambda_cloud.ssh_key_name == "still-read"
+
+
+def test_what_settings_are_kept_by_never_shows_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The environment is part of the cache key; a traceback with locals shows the key."""
+    monkeypatch.setenv("VERCEL_TOKEN", CANARY)
+    inputs = settings_module._SettingsInputs.now(None)
+    assert inputs is not None and CANARY not in repr(inputs)
+
+
+def test_an_env_file_that_cannot_be_looked_at_is_not_taken_for_a_missing_one(
+    tmp_path: Path,
+) -> None:
+    env_file = tmp_path / ".env"
+    assert load_settings(env_file).vercel.token is None  # no file: kept as such
+    env_file.symlink_to(env_file)  # a loop: stat fails, and not with "no such file"
+    with pytest.raises(ConfigError, match="cannot be read"):
+        load_settings(env_file)
+
+
+def test_a_change_while_settings_are_read_is_not_kept_for_what_came_before(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Settings read while the environment changed answer for neither environment."""
+    monkeypatch.setenv("LAMBDA_LABS_SSH_KEY_NAME", "before")
+    real_check = settings_module.check_env_file
+
+    def change_during_the_read(env_file: Path) -> None:
+        monkeypatch.setenv("LAMBDA_LABS_SSH_KEY_NAME", "during")
+        real_check(env_file)
+
+    monkeypatch.setattr(settings_module, "check_env_file", change_during_the_read)
+    assert load_settings().lambda_cloud.ssh_key_name == "during"
+    monkeypatch.setattr(settings_module, "check_env_file", real_check)
+    monkeypatch.setenv("LAMBDA_LABS_SSH_KEY_NAME", "before")
+    assert load_settings().lambda_cloud.ssh_key_name == "before"
 
 
 def test_env_file_lines_that_are_no_binding_are_named_never_shown(tmp_path: Path) -> None:
