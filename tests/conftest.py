@@ -12,6 +12,8 @@ from unittest import mock
 
 import pytest
 
+from tests.prefect_server_settings import TASK_RUN_RECORDER_BATCHES
+
 # Before anything imports prefect: a private home, no network calls, a generous start-up.
 _PREFECT_HOME = Path(tempfile.mkdtemp(prefix="orchestra-ops-prefect-"))
 os.environ["PREFECT_HOME"] = str(_PREFECT_HOME)
@@ -20,6 +22,7 @@ os.environ["DO_NOT_TRACK"] = "1"
 os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "120"
 os.environ["PREFECT_LOGGING_TO_API_ENABLED"] = "false"
 os.environ.pop("PREFECT_API_URL", None)
+os.environ.update(TASK_RUN_RECORDER_BATCHES)  # the harness server inherits them
 
 # The real credential variables must not leak into tests from the developer's shell.
 # ORCHESTRA_SOAK (`make chaos`) is the suite's own switch, not a credential: it stays.

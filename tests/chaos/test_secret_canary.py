@@ -20,10 +20,12 @@ import json
 import logging
 import os
 import shutil
+import time
 import traceback
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from starlette.applications import Starlette
@@ -42,6 +44,11 @@ from orchestra_ops.sandbox.lambda_cloud.emulator import HEALTH_PROXY_PATH
 from orchestra_ops.sandbox.server import ServedApp, serve_in_thread
 from orchestra_ops.sandbox.vercel import VercelEmulator
 from tests.doubles.program_engine import copy_projects
+
+if TYPE_CHECKING:
+    from prefect.client.orchestration import SyncPrefectClient
+    from prefect.client.schemas.filters import FlowRunFilter
+    from prefect.client.schemas.objects import TaskRun
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "orchestra-main"
@@ -146,7 +153,7 @@ def prefect_texts(since: dt.datetime) -> dict[str, str]:
         runs = client.read_flow_runs(flow_run_filter=runs_filter)
         ids = [r.id for r in runs]
         logs = client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=ids)))
-        task_runs = client.read_task_runs(flow_run_filter=runs_filter)
+        task_runs = recorded_task_runs(client, runs_filter)
         artifacts = client.read_artifacts()
     assert runs and logs, "the runs and their logs must have reached the Prefect API"
     return {
@@ -155,6 +162,19 @@ def prefect_texts(since: dt.datetime) -> dict[str, str]:
         "logs": "\n".join(f"{log.name} {log.message}" for log in logs),
         "artifacts": "\n".join(f"{a.key} {a.description} {a.data}" for a in artifacts),
     }
+
+
+def recorded_task_runs(client: SyncPrefectClient, runs_filter: FlowRunFilter) -> list[TaskRun]:
+    """The runs' task runs once the server has recorded each in a final state: it writes
+    them in batches (tests/prefect_server_settings.py), each within a second or so."""
+    deadline = time.monotonic() + 30
+    while True:
+        task_runs = client.read_task_runs(flow_run_filter=runs_filter)
+        if task_runs and all(run.state is not None and run.state.is_final() for run in task_runs):
+            return list(task_runs)
+        if time.monotonic() > deadline:
+            pytest.fail(f"task runs not all recorded in a final state after 30 s: {task_runs}")
+        time.sleep(0.5)
 
 
 def database_files() -> list[Path]:

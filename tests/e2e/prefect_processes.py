@@ -24,6 +24,7 @@ import pytest
 
 from orchestra_ops.sandbox.runner import Endpoints
 from tests import loopback
+from tests.prefect_server_settings import TASK_RUN_RECORDER_BATCHES
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -98,6 +99,7 @@ def environment(home: Path, api_url: str) -> dict[str, str]:
         # The server also hands this URL to the UI; without it the UI calls port 4200.
         PREFECT_API_URL=api_url,
         COLUMNS="200",  # the CLI's rich output unwrapped, so the run id parses
+        **TASK_RUN_RECORDER_BATCHES,
     )
     return env
 
