@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
+from orchestra_ops.settings import cache_home
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = REPO_ROOT / "examples" / "orchestra-main"
 
@@ -187,7 +189,9 @@ def test_frontend_builds_from_lockfile(app: str, artefact: str, tmp_path: Path) 
     """``npm ci`` and ``npm run build`` succeed in a temporary copy of the app."""
     workdir = _copy_app(app, tmp_path)
     env = {**os.environ, "NEXT_TELEMETRY_DISABLED": "1", "npm_config_update_notifier": "false"}
-    cache = tmp_path / "npm-cache"
+    # The packages come from the lockfile (`npm ci` checks each integrity hash); a cache kept
+    # between runs, as `make vercel-tools` keeps it, saves about 9 s of CPU per app.
+    cache = cache_home() / "npm"
 
     install = _run_npm(["ci", "--cache", str(cache), "--no-audit", "--no-fund"], workdir, env)
     assert install.returncode == 0, _describe(install)
