@@ -39,7 +39,8 @@ format: venv
 ## module's tests keep their order; most of the suite waits on servers and processes.
 ## Modules go out in the order tests/conftest.py sorts them (longest first), not xdist's
 ## (most tests first), so no long module starts last.
-TEST_WORKERS ?= 3
+## Four workers on two cores: the end-to-end modules spend much of their time waiting.
+TEST_WORKERS ?= 4
 XDIST := -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 ## The suite writes bytecode for this project's own files (into the ignored __pycache__
 ## folders) even where PYTHONDONTWRITEBYTECODE=1 is set: otherwise each test worker, flow
