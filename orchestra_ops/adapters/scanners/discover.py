@@ -14,12 +14,13 @@ Scanned:
   point to are read as requirements files (whatever their name, ``deps/main``).
 
 Listed as not scanned, each with its reason: a ``.in`` whose compiled ``.txt`` is scanned,
-a file named like requirements that is not requirements syntax, ``pyproject.toml``,
+a file named like requirements whose pins cannot be read, ``pyproject.toml``,
 ``Pipfile``, ``setup.py``/``setup.cfg`` and ``package.json`` (covered by a lock, or with no
 lock to audit), conda environment files, a binary ``bun.lockb``, lock formats not read
 yet (``pdm.lock``, ``pylock.toml``) and the manifests of other ecosystems (``go.mod``,
 ``Cargo.lock``, ``Gemfile.lock``, ...), each naming the tool that audits it. The scan
-itself lists, per manifest, the lines it cannot check (:mod:`.prepare`).
+itself lists, per manifest, the lines it cannot check (:mod:`.prepare`), a line that is no
+requirements syntax among them.
 """
 
 from __future__ import annotations

@@ -50,6 +50,8 @@ def unpinned_reason(
         file = read_requirements(text, path)
     except ConfigError:
         return "not requirements syntax pip-audit reads"
+    if file.unreadable:
+        return f"line {file.unreadable[0]} is not requirements syntax pip-audit reads"
     ranged = [p.name for p in file.pins if not p.exact]
     if ranged:
         shown = ", ".join(ranged[:3]) + (", ..." if len(ranged) > 3 else "")

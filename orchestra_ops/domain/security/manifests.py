@@ -132,12 +132,14 @@ class Reference:
 
 @dataclass(frozen=True)
 class RequirementsFile:
-    """A requirements file read whole: pins, references, direct references."""
+    """A requirements file read whole: pins, references, direct references, and the
+    lines that are no requirements syntax (pip refuses the file; the other lines are read)."""
 
     pins: tuple[Pin, ...]
     references: tuple[Reference, ...]
     direct: tuple[tuple[int, str], ...]
     compiled: bool
+    unreadable: tuple[int, ...] = ()
 
     @property
     def exact(self) -> list[LockedPackage]:
@@ -158,29 +160,44 @@ _OPTION = re.compile(r"^--?[a-zA-Z][a-zA-Z-]*(\s|=|$)")
 
 def _logical_lines(text: str) -> list[tuple[int, str]]:
     """(first line number, text) with comments removed and ``\\`` continuations joined."""
-    lines: list[tuple[int, str]] = []
+    return [(first, line) for first, _, line in _spans(text)]
+
+
+def _spans(text: str) -> list[tuple[int, int, str]]:
+    """(first line number, last line number, text) of each logical line."""
+    lines: list[tuple[int, int, str]] = []
     pending: tuple[int, str] | None = None
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.split(" #", 1)[0].split("\t#", 1)[0]
         line = "" if line.lstrip().startswith("#") else line.strip()
+        first = number
         if pending is not None:
-            start, before = pending
+            first, before = pending
             line, pending = f"{before} {line}".strip(), None
-            number = start
         if line.endswith("\\"):
-            pending = (number, line[:-1].strip())
+            pending = (first, line[:-1].strip())
             continue
         if line:
-            lines.append((number, line))
+            lines.append((first, number, line))
     if pending is not None and pending[1]:
-        lines.append(pending)
+        lines.append((pending[0], len(text.splitlines()), pending[1]))
     return lines
 
 
+def _without_lines(text: str, spans: list[tuple[int, int]]) -> str:
+    """``text`` with the given (first, last) line ranges emptied; the numbering is kept."""
+    lines = text.splitlines()
+    for first, last in spans:
+        for number in range(first, last + 1):
+            lines[number - 1] = ""
+    return "\n".join(lines)
+
+
 def read_requirements(text: str, source: str) -> RequirementsFile:
-    """The whole of a requirements file; ConfigError naming a line that is not requirements."""
-    references, direct = [], []
-    for number, line in _logical_lines(text):
+    """The whole of a requirements file. A line that is no requirements syntax (prose, a
+    stray command) is noted by its number, never its text, and the other lines are read."""
+    references, direct, unreadable = [], [], []
+    for number, last, line in _spans(text):
         reference = _REFERENCE.match(line)
         if reference is not None:
             constraint = reference.group(1) in ("-c", "--constraint")
@@ -188,13 +205,13 @@ def read_requirements(text: str, source: str) -> RequirementsFile:
         elif _DIRECT.search(line):
             direct.append((number, line if len(line) <= 80 else f"{line[:80]}..."))
         elif not _OPTION.match(line) and not _STRICT_LINE.match(line):
-            shown = line if len(line) <= 80 else f"{line[:80]}..."
-            raise ConfigError(f"{source}:{number}: not a requirement line: {shown!r}")
+            unreadable.append((number, last))
     return RequirementsFile(
-        pins=tuple(parse_requirements(text, source)),
+        pins=tuple(parse_requirements(_without_lines(text, unreadable), source)),
         references=tuple(references),
         direct=tuple(direct),
         compiled=bool(_COMPILED.search("\n".join(text.splitlines()[:12]))),
+        unreadable=tuple(first for first, _ in unreadable),
     )
 
 
@@ -243,6 +260,16 @@ def unchecked_lines(
             "a direct reference (URL, path or VCS) has no released version to look up",
         )
         for line, text in file.direct
+    ]
+    found += [
+        Unchecked(
+            manifest,
+            line,
+            "not requirements syntax",
+            "pip install -r refuses this line, and so the whole file; its text is not shown "
+            "(it may hold a secret)",
+        )
+        for line in file.unreadable
     ]
     return sorted(found, key=lambda u: (u.line or 0, u.name))
 

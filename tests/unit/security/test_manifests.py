@@ -59,10 +59,15 @@ def test_ranged_lines_are_listed_unless_a_referenced_file_pins_them() -> None:
     assert "pytest>=7" in listed[0].reason
 
 
-def test_a_line_that_is_no_requirement_is_named() -> None:
-    """Prose in a requirements file: a one-line error with the file and line."""
-    with pytest.raises(ConfigError, match=r"^base.txt:2: not a requirement line: 'see the wiki'"):
-        read_requirements("flask==2.3.3\nsee the wiki\n", "base.txt")
+def test_a_line_that_is_no_requirement_is_listed_by_number_and_the_rest_is_read() -> None:
+    """Prose or a pasted token in a requirements file: pip refuses the file, so the line is
+    listed as not checked, by its number only; the pins around it are still audited."""
+    text = "flask==2.3.3\nsee the wiki \\\n  ghp_canary0000\npyyaml==5.3\n"
+    file = read_requirements(text, "base.txt")
+    assert [(p.name, p.line) for p in file.exact] == [("flask", 1), ("pyyaml", 4)]
+    (listed,) = unchecked_lines("base.txt", file, {})
+    assert (listed.line, listed.name) == (2, "not requirements syntax")
+    assert "refuses this line" in listed.reason and "ghp_canary0000" not in listed.text
 
 
 @pytest.mark.parametrize(
