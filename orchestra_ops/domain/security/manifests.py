@@ -275,16 +275,18 @@ def unchecked_lines(
 
 
 def parse_requirements(text: str, source: str) -> list[Pin]:
-    """Requirements of a pip requirements file; options and includes are left out."""
+    """Requirements of a pip requirements file, each at the first line of its logical line
+    (``\\`` continuations joined); options and includes are left out."""
     pins = []
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.split(" #", 1)[0].strip()
-        if not line or line.startswith(("#", "-")) or "://" in line or _DIRECT.search(line):
+    for number, line in _logical_lines(text):
+        if line.startswith("-") or "://" in line or _DIRECT.search(line):
             continue
         match = _REQUIREMENT.match(line)
         if match is None:
-            shown = line if len(line) <= 80 else f"{line[:80]}..."  # never echo a huge line
-            raise ConfigError(f"{source}:{number}: cannot read requirement {shown!r}")
+            raise ConfigError(
+                f"{source}:{number}: cannot read a requirement there (the line is not shown: "
+                "it may hold a secret)"
+            )
         name, _, operator, version = match.groups()
         pins.append(Pin(canonical_name(name), operator, version or None, number))
     return pins

@@ -109,8 +109,14 @@ def test_requirements_pins_and_lines() -> None:
     ]
     assert [p.name for p in unpinned(pins)] == ["flask"]
     assert canonical_name("Zope.Interface_x") == "zope-interface-x"
-    with pytest.raises(ConfigError, match=re.escape("r.txt:1: cannot read requirement")):
-        parse_requirements("==1.0\n", "r.txt")
+    with pytest.raises(ConfigError, match=re.escape("r.txt:1: cannot read a requirement")):
+        parse_requirements("==1.0 ghp_canary0000\n", "r.txt")
+    with pytest.raises(ConfigError) as raised:
+        parse_requirements("==1.0 ghp_canary0000\n", "r.txt")
+    assert "ghp_canary0000" not in str(raised.value)
+    # A continued line is one requirement: its marker or hash on the next line is no line.
+    continued = parse_requirements("flask==2.3.3 \\\n  ; python_version > '3'\n", "r.txt")
+    assert [(p.name, p.version, p.line) for p in continued] == [("flask", "2.3.3", 1)]
 
 
 def test_npm_lock_versions_and_old_lockfiles() -> None:
