@@ -14,6 +14,7 @@ import io
 import os
 import re
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -378,13 +379,30 @@ class _SettingsInputs:
             except OSError:
                 return None  # unreadable, a loop...: read again, check_env_file says why
             else:
+                if time.time_ns() - stat.st_mtime_ns < _RACY_S * 1_000_000_000:
+                    # Written just now: a rewrite within the same timestamp tick (coarse
+                    # on many file systems) would keep this stamp. Read it, do not keep it.
+                    return None
                 stamp = (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
-        return cls(env_file, cwd, stamp, tuple(sorted(os.environ.items())))
+        try:
+            environ = tuple(sorted(os.environ.items()))
+        except (KeyError, RuntimeError):  # another thread changed it while it was copied
+            return None
+        return cls(env_file, cwd, stamp, environ)
 
 
 _CACHE_SIZE = 4
 _CACHE: OrderedDict[_SettingsInputs, Settings] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
+_RACY_S = 2  # a file changed this recently is not cached (1 s timestamps on some)
+
+
+def _after_fork() -> None:
+    global _CACHE_LOCK
+    _CACHE_LOCK = threading.Lock()  # a thread of the parent may have held it at the fork
+
+
+os.register_at_fork(after_in_child=_after_fork)
 
 
 def _read_settings(env_file: Path | None) -> Settings:
@@ -405,22 +423,30 @@ def _read_settings(env_file: Path | None) -> Settings:
 def check_env_file(env_file: Path) -> None:
     """Refuse an env file that cannot be read or has lines that are no binding; the
     message names the lines, never their text (a line may hold a secret)."""
-    try:
-        text = env_file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return
-    except (OSError, UnicodeDecodeError) as error:
-        reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
-        raise ConfigError(f"{env_file}: cannot be read ({reason})", source=str(env_file)) from None
-    bad = [
-        str(binding.original.line) for binding in parse_stream(io.StringIO(text)) if binding.error
-    ]
+    bad, reason = _unparsed_lines(env_file)
+    if reason is not None:  # raised out here: no frame of this error holds the file's text
+        raise ConfigError(f"{env_file}: cannot be read ({reason})", source=str(env_file))
     if bad:
         raise ConfigError(
             f"{env_file}: line{'s' if len(bad) > 1 else ''} {', '.join(bad)} "
             "cannot be parsed as NAME=value lines (an unclosed quote? text before the name?)",
             source=str(env_file),
         )
+
+
+def _unparsed_lines(env_file: Path) -> tuple[list[str], str | None]:
+    """The numbers of the lines that are no binding, or why the file cannot be read."""
+    try:
+        data = env_file.read_bytes()
+    except FileNotFoundError:
+        return [], None
+    except OSError as error:
+        return [], error.strerror or "not readable"
+    try:
+        stream = io.StringIO(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        return [], "not UTF-8 text"
+    return [str(b.original.line) for b in parse_stream(stream) if b.error], None
 
 
 def _describe(model: type[_ProviderSettings], error: ValidationError) -> list[str]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import time
+import traceback
 from pathlib import Path
 
 import pytest
@@ -74,6 +77,8 @@ def test_settings_are_read_again_when_the_environment_or_the_file_changes(
     rewritten or broken file, or another working directory is read again."""
     env_file = tmp_path / ".env"
     env_file.write_text("VERCEL_TOKEN=first\n")
+    assert load_settings(env_file) is not load_settings(env_file)  # just written: not kept
+    _age(env_file)
     first = load_settings(env_file)
     assert load_settings(env_file) is first
     env_file.write_text("VERCEL_TOKEN=second\n")
@@ -88,6 +93,30 @@ def test_settings_are_read_again_when_the_environment_or_the_file_changes(
     env_file.write_text("no binding\n")
     with pytest.raises(ConfigError, match="line 1 cannot be parsed"):
         load_settings()
+
+
+def _age(path: Path) -> None:
+    """Date the file's last change 10 s back, as a file not written just now."""
+    then = time.time() - 10
+    os.utime(path, (then, then))
+
+
+def _write_secret_file(path: Path, kind: str) -> None:
+    binding = f"VERCEL_TOKEN={CANARY}\n".encode()
+    path.write_bytes(binding + (b"not a binding\n" if kind == "bad line" else b"\xff\n"))
+
+
+def test_a_bad_env_file_error_keeps_no_text_of_the_file(tmp_path: Path) -> None:
+    """A traceback with locals shows no secret of a file refused for a bad line or bytes."""
+    env_file = tmp_path / ".env"
+    for kind in ("bad line", "bad bytes"):
+        _write_secret_file(env_file, kind)  # no local of this frame holds the secret
+        with pytest.raises(ConfigError) as raised:
+            load_settings(env_file)
+        shown = "".join(
+            traceback.TracebackException.from_exception(raised.value, capture_locals=True).format()
+        )
+        assert CANARY not in shown
 
 
 def test_settings_are_read_in_a_working_directory_that_was_deleted(
