@@ -155,7 +155,13 @@ _STRICT_LINE = re.compile(
     r"((===?|>=|<=|~=|!=|>|<)\s*[A-Za-z0-9.*+!_-]+\s*(,\s*(===?|>=|<=|~=|!=|>|<)\s*"
     r"[A-Za-z0-9.*+!_-]+\s*)*)?(;[^#]*?)?(\s+--[a-z-]+(=|\s+)\S+)*\s*\\?$"
 )
-_OPTION = re.compile(r"^--?[a-zA-Z][a-zA-Z-]*(\s|=|$)")
+# The global options pip accepts in a requirements file (-r, -c and -e are read apart); any
+# other dash word (`-H "Authorization: ..."`) is a line pip refuses.
+_OPTION = re.compile(
+    r"^(-i|--index-url|--extra-index-url|--no-index|-f|--find-links|--no-binary"
+    r"|--only-binary|--prefer-binary|--require-hashes|--pre|--trusted-host|--use-feature)"
+    r"(\s|=|$)"
+)
 
 
 def _logical_lines(text: str) -> list[tuple[int, str]]:
@@ -167,9 +173,12 @@ def _spans(text: str) -> list[tuple[int, int, str]]:
     """(first line number, last line number, text) of each logical line."""
     lines: list[tuple[int, int, str]] = []
     pending: tuple[int, str] | None = None
+    text = text.removeprefix("\ufeff")  # a byte order mark, as pip drops it
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.split(" #", 1)[0].split("\t#", 1)[0]
-        line = "" if line.lstrip().startswith("#") else line.strip()
+        # Runs of white space as one space: the syntax patterns then cannot backtrack
+        # over them (2,500 spaces in one line took minutes).
+        line = "" if line.lstrip().startswith("#") else " ".join(line.split())
         first = number
         if pending is not None:
             first, before = pending
@@ -216,21 +225,22 @@ def read_requirements(text: str, source: str) -> RequirementsFile:
 
 
 def looks_like_requirements(text: str) -> bool:
-    """True when every line is requirements syntax and at least one pins or references.
+    """True when a line pins or references, and such lines are at least as many as the
+    lines that are no requirements syntax (a stray line must not hide a file's pins).
 
     Used to find requirements files by content, whatever their name (``base.txt``).
     """
-    meaningful = False
+    meaningful = stray = 0
     for _, line in _logical_lines(text):
         if _REFERENCE.match(line):
-            meaningful = True
+            meaningful += 1
         elif _OPTION.match(line) or _DIRECT.search(line):
             continue
         elif _STRICT_LINE.match(line):
-            meaningful = meaningful or any(op in line for op in ("==", ">=", "<=", "~=", "<", ">"))
+            meaningful += any(op in line for op in ("==", ">=", "<=", "~=", "<", ">"))
         else:
-            return False
-    return meaningful
+            stray += 1
+    return meaningful > 0 and stray <= meaningful
 
 
 def unchecked_lines(

@@ -69,6 +69,12 @@ def test_a_line_that_is_no_requirement_is_listed_by_number_and_the_rest_is_read(
     assert (listed.line, listed.name) == (2, "not requirements syntax")
     assert "refuses this line" in listed.reason and "ghp_canary0000" not in listed.text
 
+    stray = "\ufeffrequests==2.19.0\n-H 'Authorization: Bearer x'\n-r a.txt b.txt\n--pre\n"
+    file = read_requirements(stray, "r.txt")  # a byte order mark is no text of line 1
+    assert ([p.name for p in file.exact], file.unreadable) == (["requests"], (2, 3))
+    spaced = read_requirements("a" + " " * 5000 + "!\nflask==2.3.3\n", "r.txt")  # no backtracking
+    assert ([p.name for p in spaced.exact], spaced.unreadable) == (["flask"], (1,))
+
 
 @pytest.mark.parametrize(
     ("text", "is_requirements"),
@@ -78,6 +84,8 @@ def test_a_line_that_is_no_requirement_is_listed_by_number_and_the_rest_is_read(
         ("Django>=4.2,<5 ; python_version >= '3.10'\n", True),
         ("User-agent: *\nDisallow: /\n", False),
         ("apple\nbanana\n", False),  # a word list: no version, no reference
+        ("urllib3==1.24.1\nthis line is prose\n", True),  # a stray line hides no pin
+        ("See the docs.\nRun it with\npython==3.11\n", False),  # prose with a version
         ("cmake_minimum_required(VERSION 3.10)\n", False),
         ("", False),
     ],
