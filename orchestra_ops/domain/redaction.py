@@ -8,11 +8,14 @@ from urllib.parse import urlsplit, urlunsplit
 # The user-info part of a URL anywhere in free text (a registry URL a tool echoes back,
 # an exception that quotes its request): everything between ``://`` and ``@``.
 _URL_USERINFO = re.compile(r"(?<=://)[^/@\s'\"]+@")
+# The query string of a URL in free text (``?token=...``): up to a space, quote or fragment.
+_URL_QUERY = re.compile(r"(://[^\s?#'\"]*\?)[^\s#'\"]+")
 
 
 def redact_urls(text: str) -> str:
-    """``text`` with the user-info part of every URL masked: ``https://***@host/...``."""
-    return _URL_USERINFO.sub("***@", text)
+    """``text`` with the user-info part and the query string of every URL masked:
+    ``https://***@host/path?…``."""
+    return _URL_QUERY.sub("\\1…", _URL_USERINFO.sub("***@", text))
 
 
 def safe_url(url: str) -> str:

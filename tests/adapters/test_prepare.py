@@ -116,7 +116,7 @@ def test_a_lock_version_with_a_line_break_is_listed_not_written_into_the_input(
     assert pinned.read_text() == "requests==2.19.0\n"
     assert [p.name for p in ready.packages] == ["requests"]
     reasons = {u.name: u.reason for u in ready.unchecked}
-    assert reasons["evil"].startswith(f"version '1.0\\n-r {outside}' is not a PEP 440 version")
+    assert reasons["evil"].startswith("version <") and "is not a PEP 440 version" in reasons["evil"]
     assert reasons["'bad\\nname'"].startswith("not a valid package name")
 
 

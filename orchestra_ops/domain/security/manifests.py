@@ -113,7 +113,8 @@ def python_pins(
             name, reason = repr(package.name), "not a valid package name"
         elif version is None:
             name = package.name
-            reason = f"version {package.version!r} is not a PEP 440 version without spaces"
+            shown = _version_shown(package.version)
+            reason = f"version {shown} is not a PEP 440 version without spaces"
         else:
             kept.append(LockedPackage(package.name, version, package.line))
             continue
@@ -212,7 +213,7 @@ def read_requirements(text: str, source: str) -> RequirementsFile:
             constraint = reference.group(1) in ("-c", "--constraint")
             references.append(Reference(number, reference.group(2), constraint))
         elif _DIRECT.search(line):
-            direct.append((number, line if len(line) <= 80 else f"{line[:80]}..."))
+            direct.append((number, _reference_shown(line)))
         elif not _OPTION.match(line) and not _STRICT_LINE.match(line):
             unreadable.append((number, last))
     return RequirementsFile(
@@ -222,6 +223,27 @@ def read_requirements(text: str, source: str) -> RequirementsFile:
         compiled=bool(_COMPILED.search("\n".join(text.splitlines()[:12]))),
         unreadable=tuple(first for first, _ in unreadable),
     )
+
+
+def _version_shown(version: str, quoted: bool = True) -> str:
+    """A version as written, unless it is too long to be one (a pasted token, say)."""
+    if len(version) > 24:
+        return f"<{len(version)} characters, not shown>"
+    return repr(version) if quoted else version
+
+
+def _reference_shown(line: str) -> str:
+    """The direct reference of ``line`` (``-e X``, ``name @ URL`` or a path or URL) without
+    the words after it: a stray ``./deploy.sh --token ...`` shows its first word only."""
+    words = line.split(" ")
+    if words[0] in ("-e", "--editable"):
+        shown = " ".join(words[:2])
+    elif len(words) >= 3 and words[1] == "@":
+        shown = " ".join(words[:3])
+    else:
+        shown = words[0]
+    shown = shown if len(shown) <= 80 else shown[:80]
+    return shown if shown == line else f"{shown} ..."
 
 
 def looks_like_requirements(text: str) -> bool:
@@ -256,8 +278,9 @@ def unchecked_lines(
             manifest,
             pin.line,
             pin.name,
-            f"not an exact pin ({pin.name}{pin.operator or ''}{pin.version or ''}); only "
-            "`==` pins are audited: pin it, or compile a lock (`uv pip compile`)",
+            f"not an exact pin ({pin.name}{pin.operator or ''}"
+            f"{_version_shown(pin.version or '', quoted=False)}); only `==` pins are audited: "
+            "pin it, or compile a lock (`uv pip compile`)",
         )
         for pin in file.pins
         if not pin.exact and pin.name not in pinned_elsewhere

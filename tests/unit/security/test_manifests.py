@@ -72,6 +72,11 @@ def test_a_line_that_is_no_requirement_is_listed_by_number_and_the_rest_is_read(
     stray = "\ufeffrequests==2.19.0\n-H 'Authorization: Bearer x'\n-r a.txt b.txt\n--pre\n"
     file = read_requirements(stray, "r.txt")  # a byte order mark is no text of line 1
     assert ([p.name for p in file.exact], file.unreadable) == (["requests"], (2, 3))
+    token = "ghp_canary0000000000000000000000000000"
+    text = f"./deploy.sh --token {token}\nhttps://h.example/p.whl?token={token}\nk>={token}\n"
+    listed = unchecked_lines("r.txt", read_requirements(text, "r.txt"), {})
+    assert [u.name for u in listed] == ["./deploy.sh ...", "https://h.example/p.whl?…", "k"]
+    assert all(token not in u.text for u in listed)
     spaced = read_requirements("a" + " " * 5000 + "!\nflask==2.3.3\n", "r.txt")  # no backtracking
     assert ([p.name for p in spaced.exact], spaced.unreadable) == (["flask"], (1,))
 
