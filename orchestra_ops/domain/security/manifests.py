@@ -167,12 +167,7 @@ _OPTION = re.compile(
 
 def _logical_lines(text: str) -> list[tuple[int, str]]:
     """(first line number, text) with comments removed and ``\\`` continuations joined."""
-    return [(first, line) for first, _, line in _spans(text)]
-
-
-def _spans(text: str) -> list[tuple[int, int, str]]:
-    """(first line number, last line number, text) of each logical line."""
-    lines: list[tuple[int, int, str]] = []
+    lines: list[tuple[int, str]] = []
     pending: tuple[int, str] | None = None
     text = text.removeprefix("\ufeff")  # a byte order mark, as pip drops it
     for number, raw in enumerate(text.splitlines(), start=1):
@@ -180,34 +175,25 @@ def _spans(text: str) -> list[tuple[int, int, str]]:
         # Runs of white space as one space: the syntax patterns then cannot backtrack
         # over them (2,500 spaces in one line took minutes).
         line = "" if line.lstrip().startswith("#") else " ".join(line.split())
-        first = number
         if pending is not None:
-            first, before = pending
+            start, before = pending
             line, pending = f"{before} {line}".strip(), None
+            number = start
         if line.endswith("\\"):
-            pending = (first, line[:-1].strip())
+            pending = (number, line[:-1].strip())
             continue
         if line:
-            lines.append((first, number, line))
+            lines.append((number, line))
     if pending is not None and pending[1]:
-        lines.append((pending[0], len(text.splitlines()), pending[1]))
+        lines.append(pending)
     return lines
-
-
-def _without_lines(text: str, spans: list[tuple[int, int]]) -> str:
-    """``text`` with the given (first, last) line ranges emptied; the numbering is kept."""
-    lines = text.splitlines()
-    for first, last in spans:
-        for number in range(first, last + 1):
-            lines[number - 1] = ""
-    return "\n".join(lines)
 
 
 def read_requirements(text: str, source: str) -> RequirementsFile:
     """The whole of a requirements file. A line that is no requirements syntax (prose, a
     stray command) is noted by its number, never its text, and the other lines are read."""
-    references, direct, unreadable = [], [], []
-    for number, last, line in _spans(text):
+    pins, references, direct, unreadable = [], [], [], []
+    for number, line in _logical_lines(text):
         reference = _REFERENCE.match(line)
         if reference is not None:
             constraint = reference.group(1) in ("-c", "--constraint")
@@ -215,13 +201,15 @@ def read_requirements(text: str, source: str) -> RequirementsFile:
         elif _DIRECT.search(line):
             direct.append((number, _reference_shown(line)))
         elif not _OPTION.match(line) and not _STRICT_LINE.match(line):
-            unreadable.append((number, last))
+            unreadable.append(number)
+        elif (pin := _pin(number, line, source)) is not None:
+            pins.append(pin)
     return RequirementsFile(
-        pins=tuple(parse_requirements(_without_lines(text, unreadable), source)),
+        pins=tuple(pins),
         references=tuple(references),
         direct=tuple(direct),
         compiled=bool(_COMPILED.search("\n".join(text.splitlines()[:12]))),
-        unreadable=tuple(first for first, _ in unreadable),
+        unreadable=tuple(unreadable),
     )
 
 
@@ -310,19 +298,21 @@ def unchecked_lines(
 def parse_requirements(text: str, source: str) -> list[Pin]:
     """Requirements of a pip requirements file, each at the first line of its logical line
     (``\\`` continuations joined); options and includes are left out."""
-    pins = []
-    for number, line in _logical_lines(text):
-        if line.startswith("-") or "://" in line or _DIRECT.search(line):
-            continue
-        match = _REQUIREMENT.match(line)
-        if match is None:
-            raise ConfigError(
-                f"{source}:{number}: cannot read a requirement there (the line is not shown: "
-                "it may hold a secret)"
-            )
-        name, _, operator, version = match.groups()
-        pins.append(Pin(canonical_name(name), operator, version or None, number))
-    return pins
+    return [pin for number, line in _logical_lines(text) if (pin := _pin(number, line, source))]
+
+
+def _pin(number: int, line: str, source: str) -> Pin | None:
+    """The requirement of one logical line; None for an option, include or direct reference."""
+    if line.startswith("-") or "://" in line or _DIRECT.search(line):
+        return None
+    match = _REQUIREMENT.match(line)
+    if match is None:
+        raise ConfigError(
+            f"{source}:{number}: cannot read a requirement there (the line is not shown: "
+            "it may hold a secret)"
+        )
+    name, _, operator, version = match.groups()
+    return Pin(canonical_name(name), operator, version or None, number)
 
 
 def unpinned(pins: list[Pin]) -> list[Pin]:
