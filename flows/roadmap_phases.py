@@ -36,6 +36,7 @@ def migrate_app(phase: str, params: FrontendMigrationParams, source_digest: str)
         metrics={
             "deploy_s": report.deploy_s,
             "rolled_back": report.outcome is RunOutcome.ROLLED_BACK,
+            "preflight": report.preflight,
         },
     )
 

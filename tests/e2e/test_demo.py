@@ -41,6 +41,13 @@ def test_demo_shows_migration_rollback_and_a_warm_resume(
     assert runs["warm re-run (resume)"]["mutating_api_calls"] == 0
     assert any(line.startswith("as intended: release 2") for line in lines), lines
     assert report["metrics_over_runs"]["rollback worked"]["met"] is True
+    # Both example apps were built from their committed lockfiles (the suite's only build
+    # of the Next.js dashboard): `npm ci`, then `npm run build`.
+    for app in ("1A admin interface", "1B dashboard"):
+        phase = next(p for p in report["phases"] if p["phase"] == app)
+        assert phase["metrics"]["preflight"].startswith(
+            ("built: `npm ci && npm run build` passed", "reused: install and build not run")
+        ), phase
     submitted = [p for p in report["phases"] if p["phase"][:2] in ("1A", "1B", "2A", "3A", "4A")]
     assert all(p["cached"] and p["duration_s"] < 5 for p in submitted), submitted
     assert report["metrics"]["frontend deploy time under 2 minutes"]["met"] is True
