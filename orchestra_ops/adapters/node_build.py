@@ -27,10 +27,11 @@ from orchestra_ops.ports.app_build import BuildOutcome
 
 _COPY_IGNORE = shutil.ignore_patterns("node_modules", ".next", "dist", ".git", ".vercel")
 _LOG_TAIL = 40
-#: npm settings of a preflight that change nothing it installs (the lockfile's integrity
-#: hashes are checked either way): cached packages are used without asking the registry
-#: again (1.2 s of CPU less per ``npm ci`` here), and no audit or funding request is made
-#: (the security scan audits). A worker's own setting of any of them wins.
+#: npm settings of a preflight that change nothing it installs: no audit or funding
+#: request (the security scan audits) and, for an install frozen to its lockfile (whose
+#: integrity hashes are checked either way), cached packages used without asking the
+#: registry again (1.2 s of CPU less per ``npm ci`` here). An install that resolves
+#: versions asks the registry as Vercel's would. A worker's own setting of any wins.
 _NPM_DEFAULTS = {
     "npm_config_prefer_offline": "true",
     "npm_config_audit": "false",
@@ -67,11 +68,12 @@ def _run(
         )
 
 
-def _npm_defaults(environ: Mapping[str, str]) -> dict[str, str]:
+def _npm_defaults(environ: Mapping[str, str], *, frozen: bool) -> dict[str, str]:
     """:data:`_NPM_DEFAULTS` less what ``environ`` already sets (npm reads both cases;
-    ``prefer-online`` and ``offline`` are the other side of ``prefer-offline``)."""
+    ``prefer-online`` and ``offline`` are the other side of ``prefer-offline``), and
+    without ``prefer-offline`` unless the install is ``frozen`` to a lockfile."""
     given = {key.lower() for key in environ}
-    if given & {"npm_config_prefer_online", "npm_config_offline"}:
+    if not frozen or given & {"npm_config_prefer_online", "npm_config_offline"}:
         given.add("npm_config_prefer_offline")
     return {key: value for key, value in _NPM_DEFAULTS.items() if key not in given}
 
@@ -139,7 +141,7 @@ def preflight_build(
     env = child_env(
         NODE_TOOLS,
         {
-            **_npm_defaults(os.environ),
+            **_npm_defaults(os.environ, frozen=profile.lockfile is not None),
             **build_env,
             "VERCEL": "1",  # as on Vercel: next.config keeps `standalone` off
             "CI": "1",

@@ -83,12 +83,20 @@ if [ "$1" = run ]; then mkdir -p dist && echo '<html></html>' > dist/index.html;
 
 
 @pytest.mark.parametrize(
-    ("worker", "seen"),
+    ("worker", "lockfile", "seen", "unseen"),
     [
-        ({}, {"npm_config_prefer_offline=true", "npm_config_audit=false"}),
+        ({}, True, {"npm_config_prefer_offline=true", "npm_config_audit=false"}, set()),
+        (  # an install that resolves versions asks the registry, as Vercel's does
+            {},
+            False,
+            {"npm_config_audit=false"},
+            {"npm_config_prefer_offline=true"},
+        ),
         (  # the worker's own settings pass through, in the case it wrote them
             {"NPM_CONFIG_AUDIT": "true", "npm_config_prefer_online": "true"},
+            True,
             {"NPM_CONFIG_AUDIT=true", "npm_config_prefer_online=true"},
+            {"npm_config_prefer_offline=true", "npm_config_audit=false"},
         ),
     ],
 )
@@ -98,10 +106,13 @@ def test_preflight_npm_takes_cached_packages_and_makes_no_audit_request(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     worker: dict[str, str],
+    lockfile: bool,
     seen: set[str],
+    unseen: set[str],
 ) -> None:
-    """npm installs from its cache without asking the registry again, and audits nothing
-    (what it installs is the lockfile's either way); a worker's own setting wins."""
+    """A frozen install takes npm's cached packages without asking the registry again;
+    no install makes an audit request (what is installed is the same either way); a
+    worker's own setting wins."""
     fake = tmp_path / "bin"
     fake.mkdir()
     (fake / "npm").write_text(_RECORDING_NPM.format(seen=tmp_path / "seen"))
@@ -112,13 +123,13 @@ def test_preflight_npm_takes_cached_packages_and_makes_no_audit_request(
         monkeypatch.delenv(name)
     for name, value in worker.items():
         monkeypatch.setenv(name, value)
+    if not lockfile:
+        (admin / "package-lock.json").unlink()
     profile = detect_app("admin-interface", read_app_texts(admin))
     outcome = preflight_build(admin, profile, {}, {}, tmp_path / "work")
     assert outcome.status == "built", outcome.detail
-    install = set((tmp_path / "seen.ci").read_text().splitlines())
-    assert seen <= install, install
-    assert "npm_config_prefer_offline=true" not in install or not worker
-    assert "npm_config_audit=false" not in install or not worker
+    install = set((tmp_path / ("seen.ci" if lockfile else "seen.install")).read_text().splitlines())
+    assert seen <= install and not unseen & install, install
 
 
 @pytest.mark.node
