@@ -53,6 +53,12 @@ def sandbox_env(
     runner.vercel.log.clear()
 
 
+#: The tests whose subject is on Vercel's side (its build, the gates, promotion, faults of
+#: its API) deploy the sources without the preflight build, which test_1, test_2 and test_7
+#: run (each new release is a new build: 3 s of CPU).
+VERCEL_SIDE: dict[str, object] = {"preflight": False}
+
+
 def _params(repo: Path, backend: ServedApp, **changes: object) -> FrontendMigrationParams:
     base: dict[str, object] = {
         "repo_path": str(repo),
@@ -144,6 +150,7 @@ def test_3_build_failure_stops_before_production(
                 _params(
                     repo,
                     backend,
+                    **VERCEL_SIDE,
                     env_overrides={
                         "VITE_API_URL": "https://x.example",
                         "VITE_APP_TITLE": "Orchestra Admin",
@@ -167,6 +174,7 @@ def test_4_unhealthy_preview_leaves_production_untouched(
         params = _params(
             repo,
             backend,
+            **VERCEL_SIDE,
             health=HealthParams(
                 consecutive=2, interval_s=0.05, budget_s=1, body_marker="release 4"
             ),
@@ -190,7 +198,7 @@ def test_5_production_failure_rolls_back_automatically(
     runner.vercel.break_next_promotions(1)
     try:
         overrides = {"VITE_API_URL": backend.url, "VITE_APP_TITLE": "Orchestra Admin 5"}
-        params = _params(repo, backend, env_overrides=overrides)
+        params = _params(repo, backend, **VERCEL_SIDE, env_overrides=overrides)
         with pytest.raises(RolledBack, match="production healthy again") as caught:
             frontend_migration(params)
         assert caught.value.restored
@@ -213,7 +221,7 @@ def test_6_rate_limits_and_server_errors_during_upload_and_create_are_ridden_out
     )
     unavailable = runner.vercel.plan.inject("/v2/files", method="POST", status=503)
     try:
-        report = frontend_migration(_params(repo, backend))
+        report = frontend_migration(_params(repo, backend, **VERCEL_SIDE))
     finally:
         (repo / "admin-interface" / "index.html").write_text(original)
     assert report.outcome == "migrated"
@@ -264,7 +272,7 @@ def test_8_a_worker_killed_mid_deploy_is_repeated_without_a_duplicate(
     """SIGKILL while the deployment builds; the re-run adopts it and finishes the job."""
     runner, endpoints = sandbox
     original = _change_page(repo, "release 8 Orchestra")
-    params = _params(repo, backend, preflight=False)
+    params = _params(repo, backend, **VERCEL_SIDE)
     before = set(runner.vercel.state.deployments)
     runner.vercel.state.build_delay_s = 30.0
     worker = flow_in_worker("flows.frontend_migration", "frontend_migration", params)
