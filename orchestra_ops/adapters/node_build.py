@@ -11,7 +11,6 @@ never a silent pass.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from collections.abc import Mapping
@@ -27,17 +26,6 @@ from orchestra_ops.ports.app_build import BuildOutcome
 
 _COPY_IGNORE = shutil.ignore_patterns("node_modules", ".next", "dist", ".git", ".vercel")
 _LOG_TAIL = 40
-#: npm settings of a preflight that change nothing it installs: no audit or funding
-#: request (the security scan audits) and, for an install frozen to its lockfile (whose
-#: integrity hashes are checked either way), cached packages used without asking the
-#: registry again (1.2 s of CPU less per ``npm ci`` here). An install that resolves
-#: versions asks the registry as Vercel's would. A worker's own setting of any wins.
-_NPM_DEFAULTS = {
-    "npm_config_prefer_offline": "true",
-    "npm_config_audit": "false",
-    "npm_config_fund": "false",
-    "npm_config_update_notifier": "false",
-}
 
 
 def redact(text: str, secrets: list[str]) -> str:
@@ -66,16 +54,6 @@ def _run(
             f"preflight `{shown}` failed with exit {done.returncode}; the migration "
             f"would break the build. Last lines:\n{redact(tail, secrets)}"
         )
-
-
-def _npm_defaults(environ: Mapping[str, str], *, frozen: bool) -> dict[str, str]:
-    """:data:`_NPM_DEFAULTS` less what ``environ`` already sets (npm reads both cases;
-    ``prefer-online`` and ``offline`` are the other side of ``prefer-offline``), and
-    without ``prefer-offline`` unless the install is ``frozen`` to a lockfile."""
-    given = {key.lower() for key in environ}
-    if not frozen or given & {"npm_config_prefer_online", "npm_config_offline"}:
-        given.add("npm_config_prefer_offline")
-    return {key: value for key, value in _NPM_DEFAULTS.items() if key not in given}
 
 
 def _tool(name: str, version: str | None) -> list[str] | None:
@@ -141,7 +119,6 @@ def preflight_build(
     env = child_env(
         NODE_TOOLS,
         {
-            **_npm_defaults(os.environ, frozen=profile.lockfile is not None),
             **build_env,
             "VERCEL": "1",  # as on Vercel: next.config keeps `standalone` off
             "CI": "1",

@@ -76,62 +76,6 @@ def test_preflight_is_skipped_by_name_without_npm(
     assert "not on PATH" in outcome.detail
 
 
-_RECORDING_NPM = """#!/bin/sh
-env | grep -i '^npm_config_' | sort > "{seen}.$1"
-if [ "$1" = run ]; then mkdir -p dist && echo '<html></html>' > dist/index.html; fi
-"""
-
-
-@pytest.mark.parametrize(
-    ("worker", "lockfile", "seen", "unseen"),
-    [
-        ({}, True, {"npm_config_prefer_offline=true", "npm_config_audit=false"}, set()),
-        (  # an install that resolves versions asks the registry, as Vercel's does
-            {},
-            False,
-            {"npm_config_audit=false"},
-            {"npm_config_prefer_offline=true"},
-        ),
-        (  # the worker's own settings pass through, in the case it wrote them
-            {"NPM_CONFIG_AUDIT": "true", "npm_config_prefer_online": "true"},
-            True,
-            {"NPM_CONFIG_AUDIT=true", "npm_config_prefer_online=true"},
-            {"npm_config_prefer_offline=true", "npm_config_audit=false"},
-        ),
-    ],
-)
-@pytest.mark.skipif(shutil.which("node") is None, reason="node is not on PATH")
-def test_preflight_npm_takes_cached_packages_and_makes_no_audit_request(
-    admin: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    worker: dict[str, str],
-    lockfile: bool,
-    seen: set[str],
-    unseen: set[str],
-) -> None:
-    """A frozen install takes npm's cached packages without asking the registry again;
-    no install makes an audit request (what is installed is the same either way); a
-    worker's own setting wins."""
-    fake = tmp_path / "bin"
-    fake.mkdir()
-    (fake / "npm").write_text(_RECORDING_NPM.format(seen=tmp_path / "seen"))
-    (fake / "npm").chmod(0o755)
-    node_dir = str(Path(str(shutil.which("node"))).parent)
-    monkeypatch.setenv("PATH", f"{fake}{os.pathsep}{node_dir}")
-    for name in [n for n in os.environ if n.lower().startswith("npm_config_")]:
-        monkeypatch.delenv(name)
-    for name, value in worker.items():
-        monkeypatch.setenv(name, value)
-    if not lockfile:
-        (admin / "package-lock.json").unlink()
-    profile = detect_app("admin-interface", read_app_texts(admin))
-    outcome = preflight_build(admin, profile, {}, {}, tmp_path / "work")
-    assert outcome.status == "built", outcome.detail
-    install = set((tmp_path / ("seen.ci" if lockfile else "seen.install")).read_text().splitlines())
-    assert seen <= install and not unseen & install, install
-
-
 @pytest.mark.node
 @pytest.mark.slow
 @pytest.mark.skipif(not HAS_NODE, reason="node and npm are not on PATH")
