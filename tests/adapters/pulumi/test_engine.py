@@ -115,8 +115,6 @@ def test_the_tool_environment_is_offline_and_runs_this_interpreter(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PATH", "/usr/bin:/bin")
-    for name in ("GOGC", "GOMEMLIMIT"):
-        monkeypatch.delenv(name, raising=False)
     cli = PulumiCli(tmp_path / "cli" / "pulumi", "PATH", tmp_path / "launcher")
     env = tool_env(cli)
     assert env["PULUMI_PYTHON"] == sys.executable
@@ -131,18 +129,6 @@ def test_the_tool_environment_is_offline_and_runs_this_interpreter(
     ]
     assert path[-2:] == ["/usr/bin", "/bin"]
     assert not any(k in env for k in ("PULUMI_CONFIG_PASSPHRASE", "PULUMI_ACCESS_TOKEN"))
-    assert (env["GOGC"], env["GOMEMLIMIT"]) == ("off", "1GiB")
-
-
-@pytest.mark.parametrize("setting", [{"GOGC": "100"}, {"GOMEMLIMIT": "300MiB"}])
-def test_the_workers_own_go_runtime_setting_is_left_alone(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setting: dict[str, str]
-) -> None:
-    """A worker that tunes Go's collector itself keeps its setting (the CLI inherits it)."""
-    for name, value in setting.items():
-        monkeypatch.setenv(name, value)
-    env = tool_env(PulumiCli(tmp_path / "pulumi", "PATH"))
-    assert not {"GOGC", "GOMEMLIMIT"} & env.keys()
 
 
 # --- backends, errors, events ---------------------------------------------------------------
