@@ -61,10 +61,10 @@ def _engine_problem(spec: str) -> str | None:
     """Why ORCHESTRA_STACK_ENGINE cannot be loaded, resolved as the wiring resolves it."""
     if spec == "pulumi":
         return None  # the Pulumi CLI: its presence is a tool line
-    from orchestra_ops.wiring import _engine_factory
+    from orchestra_ops.wiring import engine_factory
 
     try:
-        _engine_factory(spec)
+        engine_factory(spec)
     except ConfigError as error:
         return str(error)
     return None

@@ -196,7 +196,7 @@ class Clients(ClosesOnExit):
 def _made_engine(spec: str, settings: Settings, state_dir: Path) -> StackEngine:
     """The engine the factory named by ``spec`` makes; a ConfigError when it makes none."""
     try:
-        engine = _engine_factory(spec)(settings, state_dir)
+        engine = engine_factory(spec)(settings, state_dir)
     except TypeError as error:  # e.g. a function of other arguments (kept as the cause)
         raise ConfigError(
             f"ORCHESTRA_STACK_ENGINE={spec!r} failed when called with (settings, state_dir): "
@@ -224,7 +224,7 @@ _ENGINE_METHODS = (
 )
 
 
-def _engine_factory(spec: str) -> EngineFactory:
+def engine_factory(spec: str) -> EngineFactory:
     """Import ``package.module:factory``; a clear ConfigError when it cannot be found."""
     module_name, _, attr = spec.partition(":")
     try:

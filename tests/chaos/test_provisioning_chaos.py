@@ -37,7 +37,7 @@ from pydantic import SecretStr
 from flows.lambda_provisioning import lambda_provisioning
 from flows.params import HealthParams, ProvisioningParams
 from orchestra_ops.adapters.lambda_cloud import LambdaCloudClient
-from orchestra_ops.domain.lambda_cloud import Instance, InstanceStatus
+from orchestra_ops.domain.lambda_cloud import GONE, Instance
 from orchestra_ops.errors import OpsError
 from orchestra_ops.sandbox.faults import Fault, FaultMode
 from orchestra_ops.sandbox.lambda_cloud import LambdaCloudEmulator
@@ -52,7 +52,6 @@ DOUBLE = "tests.doubles.program_engine:ProgramUnderMocksEngine"
 COUNT = 1  # dev's stack config: one API instance
 SHARED_NAMES = {"ssh_key": "orchestra-dev", "filesystem": "orchestra-dev-data"}
 RULESET_NAME = "orchestra-dev-api"
-GONE = frozenset({InstanceStatus.TERMINATING, InstanceStatus.TERMINATED, InstanceStatus.PREEMPTED})
 
 # step -> (method, path, when it mutates: in a blue-green rollout, or on a fresh environment)
 STEPS: dict[str, tuple[str, str, str]] = {
