@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from orchestra_ops.domain.python_source import parse
+
 ROOT = Path(__file__).resolve().parents[2]
 
 # Each package and the top-level packages of this project it must never import.
@@ -40,7 +42,7 @@ BUILD_CALLERS = {"orchestra_cli", "bench"}
 @cache
 def _modules(package: str) -> list[tuple[Path, ast.Module]]:
     return [
-        (path, ast.parse(path.read_text(), filename=str(path)))
+        (path, parse(path.read_text(), filename=str(path)))
         for path in sorted((ROOT / package).rglob("*.py"))
     ]
 
@@ -119,7 +121,7 @@ def test_only_the_entry_points_build_the_clients() -> None:
 
 
 def test_the_checks_see_a_backward_import_and_a_build_call() -> None:
-    tree = ast.parse(
+    tree = parse(
         "def f():\n"
         "    from flows.roadmap import roadmap\n"
         "    from orchestra_ops.wiring import build\n"

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from orchestra_ops.domain.python_source import parse
 from orchestra_ops.domain.stack_config import BACKEND_PROJECT, SHARED_PROJECT
 from orchestra_ops.domain.yaml_text import load_yaml
 from orchestra_ops.errors import ConfigError
@@ -44,7 +45,7 @@ def runs_program(entry_source: str, *modules: str) -> bool:
     """Whether an entry point's source imports ``program`` from one of ``modules`` and calls
     it."""
     try:
-        tree = ast.parse(entry_source)
+        tree = parse(entry_source)
     except (SyntaxError, ValueError):
         return False
     imported = any(
