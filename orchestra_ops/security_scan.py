@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from orchestra_ops import __version__
 from orchestra_ops.adapters.files import write_atomically
 from orchestra_ops.adapters.git import Git
 from orchestra_ops.adapters.schema_validation import validate_cyclonedx, validate_sarif
+from orchestra_ops.domain.security.manifest_text import decode_manifest
 from orchestra_ops.domain.security.markdown import markdown_summary
 from orchestra_ops.domain.security.policy import Policy, parse_policy
 from orchestra_ops.domain.security.remediation import remediation_plan, rewrite_pins
@@ -170,21 +171,23 @@ def fix_pins(repo: Path, outcome: ScanOutcome, *, apply: bool) -> dict[str, str]
     """
     steps = remediation_plan(outcome.result.findings)
     diffs: dict[str, str] = {}
-    texts: dict[str, str] = {}
+    rewritten: dict[str, bytes] = {}
     for manifest in sorted({s.manifest for s in steps if s.manifest.endswith(".txt")}):
-        old = (repo / manifest).read_text(encoding="utf-8")
-        new = rewrite_pins(old, [s for s in steps if s.manifest == manifest], manifest)
-        if new != old:
-            texts[manifest] = new
-            diffs[manifest] = config_diff(old, new, manifest)
-    if apply and texts:
+        # In the file's own encoding and line endings: only the raised versions change.
+        old = decode_manifest((repo / manifest).read_bytes())
+        raised = rewrite_pins(old.text, [s for s in steps if s.manifest == manifest], manifest)
+        if raised != old.text:
+            new = replace(old, text=raised)
+            rewritten[manifest] = new.to_bytes()
+            diffs[manifest] = config_diff(old.lines_text, new.lines_text, manifest)
+    if apply and rewritten:
         git = Git(repo)
         if not git.is_clean():
             raise ScanError(f"{repo} has uncommitted changes; commit or stash them first")
         if git.branch_exists(FIX_BRANCH):
             raise ScanError(f"branch {FIX_BRANCH} exists; merge or delete it first")
         git.create_branch(FIX_BRANCH)
-        for manifest, text in texts.items():
-            (repo / manifest).write_text(text, encoding="utf-8")
+        for manifest, data in rewritten.items():
+            (repo / manifest).write_bytes(data)
         git.commit_all(f"security: raise {len(diffs)} manifests to fixed versions")
     return diffs

@@ -20,7 +20,7 @@ from ruamel.yaml import YAML
 
 import orchestra_ops
 from orchestra_ops.adapters.files import write_atomically
-from orchestra_ops.adapters.scanners.discover import discover
+from orchestra_ops.adapters.scanners.discover import discover, manifest_text
 from orchestra_ops.adapters.schema_validation import validate_config
 from orchestra_ops.domain.security.audit_matrix import audit_matrix
 from orchestra_ops.domain.security.bot_merge import (
@@ -133,7 +133,11 @@ def _generated(
     # The generated pip-audit requirements follow Orchestra Ops' lock, not the repo's bots.
     manifests = [m for m in manifests if m.path != PIP_AUDIT_REQUIREMENTS]
     python_dirs, npm_dirs = update_directories(manifests, unsupported)
-    texts = {m.path: _read(repo, m.path) for m in manifests if m.kind is ManifestKind.REQUIREMENTS}
+    texts = {
+        m.path: manifest_text(repo, m.path)
+        for m in manifests
+        if m.kind is ManifestKind.REQUIREMENTS
+    }
     matrix = audit_matrix(manifests, unsupported, texts)
     present = [p for files in BOT_FILES.values() for p in files if (repo / p).is_file()]
     choice = choose_bot(settings.update_bot, present)

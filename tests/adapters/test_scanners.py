@@ -6,6 +6,7 @@ Every runner gets its own work directory (HOME, caches) under ``tmp_path``.
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import json
 import shutil
@@ -535,6 +536,26 @@ def test_a_failing_tool_does_not_stop_the_others(
     gate = result.gate(lenient, TODAY)
     assert gate.verdict.passed  # nothing critical...
     assert not gate.passed  # ...but a tool failed, so the gate fails
+
+
+def test_files_pip_reads_in_other_encodings_are_scanned_where_they_are(
+    tmp_path: Path, settings: ScanSettings
+) -> None:
+    """`pip freeze > requirements.txt` in Windows PowerShell 5 writes UTF-16 with a byte
+    order mark and CRLF; a file it includes declares latin-1 in a coding comment. pip
+    installs both; both are audited, their findings placed on their own lines."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    freeze = "-r legacy.txt\r\nrequests==2.19.0\r\n"
+    (repo / "requirements.txt").write_bytes(codecs.BOM_UTF16_LE + freeze.encode("utf-16-le"))
+    legacy = "# -*- coding: latin-1 -*-\n# Müller's pins\nurllib3==1.24.1\n"
+    (repo / "legacy.txt").write_bytes(legacy.encode("latin-1"))
+    result = scan_repo(repo, settings, tmp_path / "work", 1, tools={"pip-audit"})
+    assert result.failures == () and result.unsupported == ()
+    assert sorted(m.path for m in result.manifests) == ["legacy.txt", "requirements.txt"]
+    placed = {(f.manifest, f.line, f.package) for f in result.findings}
+    assert ("requirements.txt", 2, "requests") in placed
+    assert ("legacy.txt", 3, "urllib3") in placed
 
 
 def test_a_failing_severity_lookup_is_a_scan_error(

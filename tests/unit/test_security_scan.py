@@ -3,10 +3,13 @@ subprocess or server (the real scanners run in tests/adapters/test_scan_corpus.p
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import json
+from dataclasses import replace
 from pathlib import Path
 
+from orchestra_ops.adapters.git import Git
 from orchestra_ops.domain.security.findings import Ecosystem, Finding
 from orchestra_ops.domain.security.scan import (
     Component,
@@ -17,7 +20,7 @@ from orchestra_ops.domain.security.scan import (
 )
 from orchestra_ops.domain.security.severity import Severity
 from orchestra_ops.ports.scanner import Scanner
-from orchestra_ops.security_scan import run_scan
+from orchestra_ops.security_scan import fix_pins, run_scan
 
 TODAY = dt.date(2026, 12, 1)
 MANIFEST = Manifest("requirements.txt", ManifestKind.REQUIREMENTS)
@@ -106,3 +109,27 @@ def test_a_tool_failure_from_the_scanner_fails_the_gate_without_findings(
     assert not outcome.gate.passed and outcome.gate.verdict.passed
     assert outcome.gate.failures == (failure,)
     assert "safety database missing" in outcome.summary
+
+
+def test_the_fix_mode_keeps_a_files_encoding_and_line_endings(tmp_path: Path) -> None:
+    """A UTF-16, CRLF requirements file (Windows PowerShell's `pip freeze >`): the dry run's
+    diff changes one line; applying writes that line's new version and nothing else."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    freeze = "certifi==2018.4.16\r\nrequests==2.19.0\r\n"
+    manifest = repo / "requirements.txt"
+    manifest.write_bytes(codecs.BOM_UTF16_LE + freeze.encode("utf-16-le"))
+    git = Git(repo)
+    git.run("init", "-q")
+    git.commit_all("the frozen requirements")
+    on_line_2 = replace(REQUESTS, line=2)
+    outcome = run_scan(repo, FakeScanner(result(on_line_2)), tmp_path / "out", today=TODAY)
+
+    diffs = fix_pins(repo, outcome, apply=False)
+    changed = [line for line in diffs["requirements.txt"].splitlines() if line[:1] in "+-"]
+    assert changed[2:] == ["-requests==2.19.0", "+requests==2.20.0"]  # after the ---/+++ lines
+    assert "\r" not in diffs["requirements.txt"]
+
+    fix_pins(repo, outcome, apply=True)
+    raised = freeze.replace("2.19.0", "2.20.0")
+    assert manifest.read_bytes() == codecs.BOM_UTF16_LE + raised.encode("utf-16-le")

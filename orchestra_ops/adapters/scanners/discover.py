@@ -33,6 +33,7 @@ from pathlib import Path, PurePosixPath
 
 from orchestra_ops.adapters.lockfiles import JS_LOCKS, PYTHON_LOCKS
 from orchestra_ops.domain.security.installs import Installs, read_installs
+from orchestra_ops.domain.security.manifest_text import decode_manifest
 from orchestra_ops.domain.security.manifests import looks_like_requirements, read_requirements
 from orchestra_ops.domain.security.scan import Manifest, ManifestKind, Unsupported
 from orchestra_ops.errors import ConfigError, OpsError
@@ -91,13 +92,22 @@ def _walk(root: Path) -> list[str]:
     return found
 
 
-def _text(repo: Path, path: str, limit: int | None = None) -> str | None:
+def read_manifest(path: Path) -> str:
+    """A manifest's text as pip reads a requirements file (the encoding its byte order mark
+    or ``coding`` comment names, else UTF-8), each line ending as ``\\n``; ``OSError`` or
+    ``ValueError`` when it cannot be read."""
+    return decode_manifest(path.read_bytes()).lines_text
+
+
+def manifest_text(repo: Path, path: str, limit: int | None = None) -> str | None:
+    """The text of ``repo/path`` as :func:`read_manifest` reads it; None when it cannot be
+    read or is larger than ``limit`` bytes."""
     target = repo / path
     try:
         if limit is not None and target.stat().st_size > limit:
             return None
-        return target.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        return read_manifest(target)
+    except (OSError, ValueError):
         return None
 
 
@@ -143,7 +153,7 @@ def _compiled_inputs(repo: Path, candidates: set[str]) -> dict[str, str]:
         stem_input = str(pure.with_suffix(".in"))
         if stem_input in candidates:
             found.setdefault(stem_input, path)
-        header = "\n".join((_text(repo, path, _SNIFF_LIMIT) or "").splitlines()[:15])
+        header = "\n".join((manifest_text(repo, path, _SNIFF_LIMIT) or "").splitlines()[:15])
         if not _COMPILED_HEADER.search(header):
             continue
         for token in re.findall(r"[\w./-]+\.in\b", header):
@@ -152,6 +162,12 @@ def _compiled_inputs(repo: Path, candidates: set[str]) -> dict[str, str]:
                 if normal in candidates and normal != path:
                     found.setdefault(normal, path)
     return found
+
+
+_UNREADABLE = (
+    "not readable as text: neither UTF-8 nor the encoding a byte order mark or a coding "
+    "comment names"
+)
 
 
 def _requirements(
@@ -165,13 +181,13 @@ def _requirements(
         for f in files
         if f not in named
         and PurePosixPath(f).suffix in _SNIFFED_SUFFIXES
-        and looks_like_requirements(_text(repo, f, _SNIFF_LIMIT) or "")
+        and looks_like_requirements(manifest_text(repo, f, _SNIFF_LIMIT) or "")
     }
     start = named | sniffed | set(installed_from)
     queue, candidates = sorted(start), set(start)
     while queue:
         path = queue.pop()
-        for target in _referenced(repo, path, _text(repo, path) or ""):
+        for target in _referenced(repo, path, manifest_text(repo, path) or ""):
             if target not in candidates:
                 candidates.add(target)
                 queue.append(target)
@@ -182,9 +198,9 @@ def _requirements(
             reason = f"the input of {compiled_from[path]}, whose compiled pins are scanned instead"
             unsupported.append(Unsupported(path, reason))
             continue
-        text = _text(repo, path)
+        text = manifest_text(repo, path)
         if text is None:
-            unsupported.append(Unsupported(path, "not readable as UTF-8 text"))
+            unsupported.append(Unsupported(path, _UNREADABLE))
             continue
         try:
             read_requirements(text, path)
@@ -217,7 +233,7 @@ def _installed(repo: Path, files: list[str]) -> tuple[list[Manifest], list[Unsup
     requirements (listed, by line), and the files install commands read with -r/-c."""
     manifests, unsupported, referenced = [], [], []
     for path in filter(_may_install, files):
-        text = _text(repo, path, _SNIFF_LIMIT)
+        text = manifest_text(repo, path, _SNIFF_LIMIT)
         if text is None or ("pip" not in text and PurePosixPath(path).name not in _DECLARING):
             continue
         installs = read_installs(text, path)
@@ -268,7 +284,7 @@ def _pins_exactly(repo: Path, manifest: Manifest, texts: dict[str, str]) -> bool
 def _cached_text(repo: Path, path: str, texts: dict[str, str]) -> str:
     """The text of ``path``, read once per discovery ("" when unreadable)."""
     if path not in texts:
-        texts[path] = _text(repo, path) or ""
+        texts[path] = manifest_text(repo, path) or ""
     return texts[path]
 
 
@@ -321,12 +337,12 @@ def _declarations(
     installed = {m.path for m in scanned if m.kind is ManifestKind.INSTALLED}
     for path in files:
         name = PurePosixPath(path).name
-        if name in _CONDA and "dependencies:" in (_text(repo, path, _SNIFF_LIMIT) or ""):
+        if name in _CONDA and "dependencies:" in (manifest_text(repo, path, _SNIFF_LIMIT) or ""):
             found.append(Unsupported(path, _CONDA_REASON))
             continue
         if name in _SETUP_FILES:
             if path in installed or "install_requires" not in (
-                _text(repo, path, _SNIFF_LIMIT) or ""
+                manifest_text(repo, path, _SNIFF_LIMIT) or ""
             ):
                 continue  # scanned for its exact pins, or it declares nothing
         elif name not in ("pyproject.toml", "Pipfile", "package.json"):

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from orchestra_ops.adapters.lockfiles import read_lock
 from orchestra_ops.adapters.lockfiles.npm_lock import package_json, package_lock_v3
-from orchestra_ops.adapters.scanners.discover import reference_target
+from orchestra_ops.adapters.scanners.discover import read_manifest, reference_target
 from orchestra_ops.domain.security.installs import read_installs
 from orchestra_ops.domain.security.manifests import (
     LockedPackage,
@@ -67,8 +67,8 @@ class _Requirements:
         """The file read once; None when it cannot be read (discovery lists it)."""
         if path not in self.cache:
             try:
-                self.cache[path] = read_requirements(path.read_text(encoding="utf-8"), str(path))
-            except (OSError, UnicodeDecodeError, ValueError):
+                self.cache[path] = read_requirements(read_manifest(path), str(path))
+            except (OSError, ValueError):
                 self.cache[path] = None
         return self.cache[path]
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from orchestra_ops.adapters.scanners.discover import discover
+from orchestra_ops.adapters.scanners.discover import discover, read_manifest
 from orchestra_ops.adapters.scanners.normalise import from_npm_audit, from_pip_audit, from_safety
 from orchestra_ops.adapters.scanners.npm_audit import NpmAuditRunner
 from orchestra_ops.adapters.scanners.osv import OsvClient, enrich
@@ -165,10 +165,15 @@ def _prepare(
     ready, failed = [], []
     for manifest in manifests:
         try:
-            text = (repo / manifest.path).read_text(encoding="utf-8")
-            ready.append(prepare(repo, manifest, text, workdir / "inputs"))
-        except (OSError, UnicodeDecodeError) as error:
+            text = read_manifest(repo / manifest.path)
+        except (OSError, ValueError) as error:
             message = f"cannot read {manifest.path}: {error}"
+            failed += [ToolOutcome(t, manifest.path, failure=message) for t in manifest.kind.tools]
+            continue
+        try:
+            ready.append(prepare(repo, manifest, text, workdir / "inputs"))
+        except OSError as error:
+            message = f"cannot prepare {manifest.path} for its scanners: {error}"
             failed += [ToolOutcome(t, manifest.path, failure=message) for t in manifest.kind.tools]
         except OpsError as error:
             failed += [
