@@ -9,8 +9,11 @@ retrieved, logged with their tracebacks when collected).
 
 from __future__ import annotations
 
+import ast
 import gc
 import sys
+import threading
+import time
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
@@ -71,13 +74,13 @@ def test_the_program_check_keeps_its_answer_under_the_same_collections() -> None
     assert len(formatted) == 100
 
 
-@pytest.mark.skipif(sys.version_info[:2] != (3, 11), reason="the re-entrant parse is 3.11's")
+@pytest.mark.skipif(
+    not (3, 11) <= sys.version_info < (3, 11, 8), reason="3.11 before 3.11.8 parses re-entrantly"
+)
 @pytest.mark.usefixtures("collected_often")
 def test_a_bare_parse_fails_there_which_is_why_the_helper_exists() -> None:
     """The interpreter defect the helper works around, shown on this interpreter (the first
     test proves nothing where a bare parse would pass too)."""
-    import ast
-
     formatted: list[str] = []
     try:
         for _ in range(100):
@@ -89,6 +92,51 @@ def test_a_bare_parse_fails_there_which_is_why_the_helper_exists() -> None:
         pytest.fail(f"Python {sys.version.split()[0]} parses re-entrantly: the pause may go")
     finally:
         gc.collect()
+
+
+def test_overlapping_parses_in_two_threads_leave_the_collector_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A second thread's parse that starts while the first has the collector paused and
+    pauses it only after the first resumed it: unguarded, the second took "paused" for
+    the state to return to, and the collector stayed off for good."""
+    real_disable = gc.disable
+    first_done = threading.Event()
+    errors: list[BaseException] = []
+
+    def second() -> None:
+        try:
+            parse("y = 2")
+        except BaseException as error:  # asserted below
+            errors.append(error)
+
+    other = threading.Thread(target=second)
+
+    def disable() -> None:
+        if threading.current_thread() is threading.main_thread():
+            real_disable()
+            other.start()
+            time.sleep(0.2)  # unguarded, the second now sees the collector paused
+        else:
+            first_done.wait(5)
+            real_disable()
+
+    monkeypatch.setattr(gc, "disable", disable)
+    parse("x = 1")
+    first_done.set()
+    other.join(5)
+    left_on = gc.isenabled()
+    gc.enable()  # whatever happened, the rest of the session runs with the collector on
+    assert errors == []
+    assert left_on
+
+
+@pytest.mark.parametrize(
+    "source", ["x = " + "-" * 100_000 + "1", "x = " + "(" * 300 + ")" * 300, "x = \0"]
+)
+def test_an_entry_point_no_parser_can_read_is_not_one_of_our_programs(source: str) -> None:
+    """Nesting too deep for the parser, or a NUL byte: an answer (not ours), not a crash."""
+    assert not runs_program(source, "orchestra_ops.adapters.pulumi.programs.backend")
 
 
 def test_a_parse_leaves_the_collector_as_it_found_it() -> None:

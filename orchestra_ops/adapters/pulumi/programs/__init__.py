@@ -46,7 +46,8 @@ def runs_program(entry_source: str, *modules: str) -> bool:
     it."""
     try:
         tree = parse(entry_source)
-    except (SyntaxError, ValueError):
+    # Nesting too deep ends in RecursionError, or MemoryError from the parser's own stack.
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
     imported = any(
         isinstance(node, ast.ImportFrom)
