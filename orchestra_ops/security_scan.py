@@ -174,7 +174,13 @@ def fix_pins(repo: Path, outcome: ScanOutcome, *, apply: bool) -> dict[str, str]
     rewritten: dict[str, bytes] = {}
     for manifest in sorted({s.manifest for s in steps if s.manifest.endswith(".txt")}):
         # In the file's own encoding and line endings: only the raised versions change.
-        old = decode_manifest((repo / manifest).read_bytes())
+        data = (repo / manifest).read_bytes()
+        old = decode_manifest(data)
+        if old.to_bytes() != data:  # utf-8-sig without its mark, stateful codecs (utf-7)
+            raise ValueError(
+                f"{manifest} is {old.encoding} text that would not be written back byte for "
+                "byte; raise its pins by hand"
+            )
         raised = rewrite_pins(old.text, [s for s in steps if s.manifest == manifest], manifest)
         if raised != old.text:
             new = replace(old, text=raised)

@@ -3,6 +3,7 @@ references that lead nowhere, and names pinned twice."""
 
 from __future__ import annotations
 
+import codecs
 import json
 from pathlib import Path
 
@@ -173,3 +174,26 @@ def test_versions_reach_the_scanners_in_normal_form_and_map_back_to_their_line(
     assert pinned.read_text() == "jinja2==2.10\nsix==1.0.post1\nrequests==2.19.0\n"
     assert ready.lines()["jinja2==2.10"] == 1 and ready.lines()["six==1.0.post1"] == 2
     assert ready.unchecked == ()
+
+
+def test_a_file_found_by_content_is_found_in_utf_16_as_in_utf_8(tmp_path: Path) -> None:
+    """The sniffing limit counts characters: a 400 KB file of pins found by its content
+    (no requirements name) is found as well when written as 800 KB of UTF-16."""
+    text = "# pinned by hand\n" * 23_000 + "requests==2.19.0\n"
+    for encoding, mark in (("utf-8", b""), ("utf-16-le", codecs.BOM_UTF16_LE)):
+        repo = tmp_path / encoding
+        repo.mkdir()
+        (repo / "base.txt").write_bytes(mark + text.encode(encoding))
+        manifests, unsupported = discover(repo)
+        assert [m.path for m in manifests] == ["base.txt"], encoding
+        assert unsupported == []
+
+
+def test_an_unreadable_requirements_file_is_listed_with_what_and_where(tmp_path: Path) -> None:
+    (tmp_path / "requirements.txt").write_bytes(b"flask==0.12\nrequests==2.19.0  # caf\xe9\n")
+    manifests, unsupported = discover(tmp_path)
+    assert manifests == []
+    (listed,) = unsupported
+    assert listed.path == "requirements.txt"
+    assert "not readable as text: not UTF-8" in listed.reason
+    assert "byte 35 (line 2)" in listed.reason

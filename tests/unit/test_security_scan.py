@@ -9,6 +9,8 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from orchestra_ops.adapters.git import Git
 from orchestra_ops.domain.security.findings import Ecosystem, Finding
 from orchestra_ops.domain.security.scan import (
@@ -133,3 +135,18 @@ def test_the_fix_mode_keeps_a_files_encoding_and_line_endings(tmp_path: Path) ->
     fix_pins(repo, outcome, apply=True)
     raised = freeze.replace("2.19.0", "2.20.0")
     assert manifest.read_bytes() == codecs.BOM_UTF16_LE + raised.encode("utf-16-le")
+
+
+def test_the_fix_mode_refuses_a_file_it_could_not_write_back_as_it_was(tmp_path: Path) -> None:
+    """A coding comment naming utf-8-sig in a file without the mark: re-encoding would add
+    one. Refused, and the file is left alone."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    manifest = repo / "requirements.txt"
+    before = b"# -*- coding: utf-8-sig -*-\nrequests==2.19.0\n"
+    manifest.write_bytes(before)
+    on_line_2 = replace(REQUESTS, line=2)
+    outcome = run_scan(repo, FakeScanner(result(on_line_2)), tmp_path / "out", today=TODAY)
+    with pytest.raises(ValueError, match="not be written back byte for byte"):
+        fix_pins(repo, outcome, apply=False)
+    assert manifest.read_bytes() == before

@@ -33,7 +33,7 @@ from pathlib import Path, PurePosixPath
 
 from orchestra_ops.adapters.lockfiles import JS_LOCKS, PYTHON_LOCKS
 from orchestra_ops.domain.security.installs import Installs, read_installs
-from orchestra_ops.domain.security.manifest_text import decode_manifest
+from orchestra_ops.domain.security.manifest_text import bytes_per_unit, decode_manifest
 from orchestra_ops.domain.security.manifests import looks_like_requirements, read_requirements
 from orchestra_ops.domain.security.scan import Manifest, ManifestKind, Unsupported
 from orchestra_ops.errors import ConfigError, OpsError
@@ -101,11 +101,13 @@ def read_manifest(path: Path) -> str:
 
 def manifest_text(repo: Path, path: str, limit: int | None = None) -> str | None:
     """The text of ``repo/path`` as :func:`read_manifest` reads it; None when it cannot be
-    read or is larger than ``limit`` bytes."""
+    read or holds more than ``limit`` characters' worth of bytes (UTF-16 two a character)."""
     target = repo / path
     try:
         if limit is not None and target.stat().st_size > limit:
-            return None
+            with target.open("rb") as file:
+                if target.stat().st_size > limit * bytes_per_unit(file.read(4)):
+                    return None
         return read_manifest(target)
     except (OSError, ValueError):
         return None
@@ -164,10 +166,9 @@ def _compiled_inputs(repo: Path, candidates: set[str]) -> dict[str, str]:
     return found
 
 
-_UNREADABLE = (
-    "not readable as text: neither UTF-8 nor the encoding a byte order mark or a coding "
-    "comment names"
-)
+def _said(error: OSError | ValueError) -> str:
+    """The error without the absolute path an OSError's text carries."""
+    return (error.strerror if isinstance(error, OSError) else None) or str(error)
 
 
 def _requirements(
@@ -198,9 +199,10 @@ def _requirements(
             reason = f"the input of {compiled_from[path]}, whose compiled pins are scanned instead"
             unsupported.append(Unsupported(path, reason))
             continue
-        text = manifest_text(repo, path)
-        if text is None:
-            unsupported.append(Unsupported(path, _UNREADABLE))
+        try:
+            text = read_manifest(repo / path)
+        except (OSError, ValueError) as error:
+            unsupported.append(Unsupported(path, f"not readable as text: {_said(error)}"))
             continue
         try:
             read_requirements(text, path)

@@ -45,19 +45,42 @@ class ManifestText:
         return self.mark + self.text.encode(self.encoding)
 
 
+def bytes_per_unit(head: bytes) -> int:
+    """Bytes per code unit of a file starting with ``head`` (its first 4 bytes or more):
+    4 for UTF-32, 2 for UTF-16 (by their marks), else 1. A size limit meant for text
+    scales by it, so the same text is not refused for being written in UTF-16."""
+    for mark, encoding in _MARKS:
+        if head.startswith(mark):
+            return {"utf-32": 4, "utf-16": 2}.get(encoding[:6], 1)
+    return 1
+
+
 def decode_manifest(data: bytes) -> ManifestText:
-    """The text of ``data``; ``ValueError`` (``UnicodeDecodeError`` among them) when the
-    bytes are not text in the encoding found, or a ``coding`` comment names no codec."""
+    """The text of ``data``; a ``ValueError`` saying what is wrong and where when the bytes
+    are not text in the encoding found, or a ``coding`` comment names no text encoding."""
     for mark, encoding in _MARKS:
         if data.startswith(mark):
-            return ManifestText(data[len(mark) :].decode(encoding), encoding, mark)
+            body = data[len(mark) :]
+            text = _decoded(body, encoding, f"{encoding.upper()} (its byte order mark)")
+            return ManifestText(text, encoding, mark)
     for line in data.split(b"\n", 2)[:2]:
         declared = _CODING.search(line) if line.startswith(b"#") else None
         if declared is not None:
             name = declared.group(1).decode("ascii")
             try:
                 encoding = codecs.lookup(name).name
-                return ManifestText(data.decode(encoding), encoding)
+                return ManifestText(
+                    _decoded(data, encoding, f"{name} (its coding comment)"), encoding
+                )
             except LookupError:  # unknown, or a codec of another kind (rot13: str to str)
                 raise ValueError(f"its coding comment names {name!r}, no text encoding") from None
-    return ManifestText(data.decode("utf-8"), "utf-8")
+    hint = "and no byte order mark or coding comment on lines 1-2 names another encoding"
+    return ManifestText(_decoded(data, "utf-8", f"UTF-8 ({hint})"), "utf-8")
+
+
+def _decoded(data: bytes, encoding: str, named: str) -> str:
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as error:
+        line = data[: error.start].decode(encoding, errors="replace").count("\n") + 1
+        raise ValueError(f"not {named}: byte {error.start} (line {line}): {error.reason}") from None

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from orchestra_ops.domain.security.manifest_text import decode_manifest
+from orchestra_ops.domain.security.manifest_text import bytes_per_unit, decode_manifest
 
 FREEZE = "requests==2.19.0\r\nurllib3==1.24.1\r\n"  # pip freeze in Windows PowerShell 5
 
@@ -37,7 +37,7 @@ def test_a_coding_comment_on_the_first_two_lines_names_the_encoding() -> None:
     second = "#!/usr/bin/env pip\n# -*- coding: latin-1 -*-\nflask==0.12  # café\n"
     assert decode_manifest(second.encode("latin-1")).text == second
     third = "\n\n# coding: latin-1\nflask==0.12  # café\n"  # pip looks at two lines only
-    with pytest.raises(UnicodeDecodeError):
+    with pytest.raises(ValueError, match="byte 38 \\(line 4\\)"):
         decode_manifest(third.encode("latin-1"))
 
 
@@ -46,10 +46,17 @@ def test_a_coding_comment_on_the_first_two_lines_names_the_encoding() -> None:
     [
         (b"# coding: klingon\nflask==0.12\n", "'klingon', no text encoding"),
         (b"# coding: rot13\nflask==0.12\n", "'rot13', no text encoding"),
-        (b"\x89PNG\r\n\x1a\n\x00\x00", "can't decode byte 0x89"),
-        (codecs.BOM_UTF16_LE + b"r\x00e", "truncated data"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", r"not UTF-8 \(and no .*\): byte 0 \(line 1\)"),
+        (
+            codecs.BOM_UTF16_LE + "a==1\nb==2\n".encode("utf-16-le") + b"c",
+            r"not UTF-16-LE \(its byte order mark\): byte 20 \(line 3\): truncated data",
+        ),
+        (
+            b"# coding: ascii\nflask==0.12  # caf\xe9\n",
+            r"not ascii \(its coding comment\): byte 34 \(line 2\)",
+        ),
     ],
-    ids=["unknown-coding", "not-a-text-codec", "binary", "odd-utf-16"],
+    ids=["unknown-coding", "not-a-text-codec", "binary", "odd-utf-16", "not-as-declared"],
 )
 def test_what_is_not_text_is_a_value_error_saying_why(data: bytes, words: str) -> None:
     with pytest.raises(ValueError, match=words):
@@ -69,3 +76,11 @@ def test_any_text_comes_back_byte_for_byte(text: str, mark: tuple[bytes, str]) -
     read = decode_manifest(data)
     assert read.to_bytes() == data
     assert "\r" not in read.lines_text
+
+
+def test_a_size_limit_counts_utf_16_and_utf_32_in_their_code_units() -> None:
+    head = b"requests"
+    assert bytes_per_unit(codecs.BOM_UTF16_BE + head) == 2
+    assert bytes_per_unit(codecs.BOM_UTF32_LE + head) == 4  # not UTF-16-LE's mark
+    assert bytes_per_unit(codecs.BOM_UTF8 + head) == 1
+    assert bytes_per_unit(head) == 1
