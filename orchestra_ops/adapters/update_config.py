@@ -12,6 +12,7 @@ out of Orchestra Ops' own ``requirements.lock`` (read from the checkout it runs 
 
 from __future__ import annotations
 
+import codecs
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ import orchestra_ops
 from orchestra_ops.adapters.files import write_atomically
 from orchestra_ops.adapters.scanners.discover import discover, manifest_text
 from orchestra_ops.adapters.schema_validation import validate_config
-from orchestra_ops.domain.security.audit_matrix import audit_matrix
+from orchestra_ops.domain.security.audit_matrix import AuditMatrix, audit_matrix
 from orchestra_ops.domain.security.bot_merge import (
     MergeError,
     merge_dependabot,
@@ -126,6 +127,19 @@ def _bot_file(
     return path, text
 
 
+def _leave_out_utf32_le(repo: Path, matrix: AuditMatrix) -> None:
+    """pip-audit's requirements parser takes UTF-32-LE's byte order mark for UTF-16-LE's (it
+    starts with it): the job of such a file would fail every run, so it is left out."""
+    for path in list(matrix.requirements):
+        with (repo / path).open("rb") as file:
+            if file.read(4) == codecs.BOM_UTF32_LE:
+                matrix.requirements.remove(path)
+                matrix.left_out.append((path, _UTF32_LE))
+
+
+_UTF32_LE = "UTF-32 LE, which pip-audit's parser reads as UTF-16 (save it as UTF-8 to audit it)"
+
+
 def _generated(
     repo: Path, settings: GeneratedFilesSettings, lock: Path
 ) -> tuple[dict[str, tuple[str, str]], list[str]]:
@@ -139,6 +153,7 @@ def _generated(
         if m.kind is ManifestKind.REQUIREMENTS
     }
     matrix = audit_matrix(manifests, unsupported, texts)
+    _leave_out_utf32_le(repo, matrix)
     present = [p for files in BOT_FILES.values() for p in files if (repo / p).is_file()]
     choice = choose_bot(settings.update_bot, present)
     notes = bot_notes(choice, settings.update_reviewers, settings.update_assignees)

@@ -3,6 +3,7 @@ SchemaStore schemas, carrying the roadmap's content, and shown as a diff before 
 
 from __future__ import annotations
 
+import codecs
 import os
 import re
 import shlex
@@ -268,3 +269,21 @@ def test_the_sarif_jobs_scan_command_runs_from_the_products_checkout(tmp_path: P
     run = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert "--sarif" in run.stdout
+
+
+def test_a_utf_32_le_requirements_file_is_left_out_of_the_audit_job(tmp_path: Path) -> None:
+    """pip-audit reads its mark as UTF-16's and fails: left out, with why; the UTF-16 one,
+    which it reads, stays in."""
+    repo = tmp_path / "repo"
+    (repo / "a").mkdir(parents=True)
+    (repo / "b").mkdir()
+    pins = "requests==2.19.0\n"
+    (repo / "a" / "requirements.txt").write_bytes(codecs.BOM_UTF32_LE + pins.encode("utf-32-le"))
+    (repo / "b" / "requirements.txt").write_bytes(codecs.BOM_UTF16_LE + pins.encode("utf-16-le"))
+    plan = plan_config_files(repo, GeneratedFilesSettings(_env_file=None))
+    workflow = next(c for c in plan.changes if c.path.endswith("security-audit.yml"))
+    matrix = load(workflow.generated)["jobs"]["pip-audit"]["strategy"]["matrix"]["manifest"]
+    assert "b/requirements.txt" in matrix and "a/requirements.txt" not in matrix
+    assert '"a/requirements.txt": UTF-32 LE, which pip-audit\'s parser reads as UTF-16' in (
+        workflow.generated
+    )
