@@ -262,7 +262,11 @@ def config_diff(existing: str | None, generated: str, path: str) -> str:
     before = (existing or "").splitlines(keepends=True)
     after = generated.splitlines(keepends=True)
     source = f"a/{path}" if existing is not None else "/dev/null"
-    return "".join(difflib.unified_diff(before, after, fromfile=source, tofile=f"b/{path}"))
+    lines = difflib.unified_diff(before, after, fromfile=source, tofile=f"b/{path}")
+    # A last line without its line break is marked, as git marks it, not run into the next.
+    return "".join(
+        line if line.endswith("\n") else f"{line}\n\\ No newline at end of file\n" for line in lines
+    )
 
 
 @dataclass(frozen=True)

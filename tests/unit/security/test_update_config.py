@@ -287,3 +287,14 @@ def test_a_utf_32_le_requirements_file_is_left_out_of_the_audit_job(tmp_path: Pa
     assert '"a/requirements.txt": UTF-32 LE, which pip-audit\'s parser reads as UTF-16' in (
         workflow.generated
     )
+
+
+def test_a_diff_of_a_file_without_a_final_line_break_marks_it() -> None:
+    """As git does: the last lines are not run together into one."""
+    diff = config_diff("flask==0.12\nrequests==2.19.0", "flask==0.12\nrequests==2.20.0", "r.txt")
+    assert diff.splitlines()[-4:] == [
+        "-requests==2.19.0",
+        "\\ No newline at end of file",
+        "+requests==2.20.0",
+        "\\ No newline at end of file",
+    ]
