@@ -7,9 +7,12 @@ import codecs
 import json
 from pathlib import Path
 
+import pytest
+
 from orchestra_ops.adapters.scanners.discover import discover
 from orchestra_ops.adapters.scanners.prepare import prepare
 from orchestra_ops.domain.security.scan import Manifest, ManifestKind
+from orchestra_ops.errors import ScanError
 
 
 def write(path: Path, text: str) -> Path:
@@ -197,3 +200,14 @@ def test_an_unreadable_requirements_file_is_listed_with_what_and_where(tmp_path:
     assert listed.path == "requirements.txt"
     assert "not readable as text: not UTF-8" in listed.reason
     assert "byte 35 (line 2)" in listed.reason
+
+
+def test_a_utf_16_package_lock_is_refused_saying_npm_cannot_read_it(tmp_path: Path) -> None:
+    """npm audit reads the lockfile itself, as UTF-8 only: the failure names the encoding
+    (npm alone would say there is no lockfile)."""
+    text = '{"lockfileVersion": 3, "packages": {}}\n'
+    lock = tmp_path / "package-lock.json"
+    lock.write_bytes(codecs.BOM_UTF16_LE + text.encode("utf-16-le"))
+    manifest = Manifest("package-lock.json", ManifestKind.NPM_LOCK)
+    with pytest.raises(ScanError, match="UTF-16 or UTF-32 text: npm reads lockfiles as UTF-8"):
+        prepare(tmp_path, manifest, text, tmp_path / "work")

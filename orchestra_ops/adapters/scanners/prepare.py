@@ -21,6 +21,7 @@ from orchestra_ops.adapters.lockfiles import read_lock
 from orchestra_ops.adapters.lockfiles.npm_lock import package_json, package_lock_v3
 from orchestra_ops.adapters.scanners.discover import read_manifest, reference_target
 from orchestra_ops.domain.security.installs import read_installs
+from orchestra_ops.domain.security.manifest_text import bytes_per_unit
 from orchestra_ops.domain.security.manifests import (
     LockedPackage,
     RequirementsFile,
@@ -32,6 +33,7 @@ from orchestra_ops.domain.security.manifests import (
     unchecked_lines,
 )
 from orchestra_ops.domain.security.scan import Manifest, ManifestKind, lock_lines
+from orchestra_ops.errors import ScanError
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,12 @@ def _js_lock(manifest: Manifest, text: str, workdir: Path) -> Prepared:
 
 
 def _npm_lock(manifest: Manifest, text: str, path: Path) -> Prepared:
+    with path.open("rb") as file:
+        if bytes_per_unit(file.read(4)) > 1:  # npm audit reads the file itself
+            raise ScanError(
+                f"{manifest.path} is UTF-16 or UTF-32 text: npm reads lockfiles as UTF-8 only "
+                "(npm ci cannot use it either); save it as UTF-8"
+            )
     versions = npm_lock_versions(text, manifest.path)
     packages = tuple(
         LockedPackage(node.rsplit("node_modules/", 1)[-1], version)

@@ -74,6 +74,8 @@ def decode_manifest(data: bytes) -> ManifestText:
                 )
             except LookupError:  # unknown, or a codec of another kind (rot13: str to str)
                 raise ValueError(f"its coding comment names {name!r}, no text encoding") from None
+    if b"\x00" in data[:4096]:
+        raise ValueError("NUL bytes: UTF-16 or UTF-32 without a byte order mark, or not text")
     hint = "and no byte order mark or coding comment on lines 1-2 names another encoding"
     return ManifestText(_decoded(data, "utf-8", f"UTF-8 ({hint})"), "utf-8")
 

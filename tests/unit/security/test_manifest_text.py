@@ -46,7 +46,8 @@ def test_a_coding_comment_on_the_first_two_lines_names_the_encoding() -> None:
     [
         (b"# coding: klingon\nflask==0.12\n", "'klingon', no text encoding"),
         (b"# coding: rot13\nflask==0.12\n", "'rot13', no text encoding"),
-        (b"\x89PNG\r\n\x1a\n\x00\x00", r"not UTF-8 \(and no .*\): byte 0 \(line 1\)"),
+        (b"\x89PNG\r\n\x1a\n", r"not UTF-8 \(and no .*\): byte 0 \(line 1\)"),
+        ("requests==2.19.0\n".encode("utf-16-le"), "NUL bytes: UTF-16 or UTF-32 without a"),
         (
             codecs.BOM_UTF16_LE + "a==1\nb==2\n".encode("utf-16-le") + b"c",
             r"not UTF-16-LE \(its byte order mark\): byte 20 \(line 3\): truncated data",
@@ -56,7 +57,14 @@ def test_a_coding_comment_on_the_first_two_lines_names_the_encoding() -> None:
             r"not ascii \(its coding comment\): byte 34 \(line 2\)",
         ),
     ],
-    ids=["unknown-coding", "not-a-text-codec", "binary", "odd-utf-16", "not-as-declared"],
+    ids=[
+        "unknown-coding",
+        "not-a-text-codec",
+        "binary",
+        "no-mark",
+        "odd-utf-16",
+        "not-as-declared",
+    ],
 )
 def test_what_is_not_text_is_a_value_error_saying_why(data: bytes, words: str) -> None:
     with pytest.raises(ValueError, match=words):
@@ -73,6 +81,7 @@ def test_any_text_comes_back_byte_for_byte(text: str, mark: tuple[bytes, str]) -
     data = mark[0] + text.encode(mark[1])
     assume(mark[0] or not text.startswith("\ufeff"))  # U+FEFF first: a marked UTF-8 file
     assume("coding" not in text)  # a coding comment names another encoding
+    assume(mark[0] or "\x00" not in text)  # NUL without a mark: UTF-16 without its mark
     read = decode_manifest(data)
     assert read.to_bytes() == data
     assert "\r" not in read.lines_text
