@@ -77,7 +77,10 @@ class SecurityScanParams(BaseModel):
     fix: Literal["off", "dry-run", "apply"] = Field(
         "off",
         title="Fix vulnerable pins",
-        description="raise vulnerable pins: show the diff, or commit it on a branch",
+        description=(
+            "raise vulnerable pins of requirements files: show the diff, or commit it on a "
+            "branch; fixes in lock files and install commands are listed to do by hand"
+        ),
     )
 
 
@@ -94,6 +97,7 @@ class ScanSummary(BaseModel):
     reports: dict[str, str]
     config_written: list[str] = Field(default_factory=list)
     fixes: dict[str, str] = Field(default_factory=dict)
+    fixes_by_hand: list[str] = Field(default_factory=list)
     not_scanned: list[str] = Field(
         default_factory=list, description="candidate manifests not scanned, each with why"
     )
@@ -111,7 +115,7 @@ def security_scan(params: SecurityScanParams) -> ScanSummary:
     outcome = t.scan(params.repo_path, out_dir, params.policy_file, params.max_concurrency)
     repo_name = outcome.reports["json"].parent.name
     t.publish(outcome, repo_name)
-    fixes = t.fix(params.repo_path, outcome, params.fix == "apply") if params.fix != "off" else {}
+    fixes = t.fix(params.repo_path, outcome, params.fix == "apply") if params.fix != "off" else None
     plan = t.plan_update_config(params.repo_path)
     written = (
         t.write_update_config(params.repo_path, plan.changes) if params.write_update_config else []
@@ -126,7 +130,8 @@ def security_scan(params: SecurityScanParams) -> ScanSummary:
         fixed=len(outcome.trend.fixed),
         reports={kind: str(path) for kind, path in outcome.reports.items()},
         config_written=written,
-        fixes=fixes,
+        fixes=fixes.diffs if fixes else {},
+        fixes_by_hand=list(fixes.by_hand) if fixes else [],
         not_scanned=outcome.not_scanned,
         not_checked=outcome.not_checked,
         config_problem=plan.problem,

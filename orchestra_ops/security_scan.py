@@ -25,7 +25,11 @@ from orchestra_ops.adapters.schema_validation import validate_cyclonedx, validat
 from orchestra_ops.domain.security.manifest_text import decode_manifest
 from orchestra_ops.domain.security.markdown import markdown_summary
 from orchestra_ops.domain.security.policy import Policy, parse_policy
-from orchestra_ops.domain.security.remediation import remediation_plan, rewrite_pins
+from orchestra_ops.domain.security.remediation import (
+    remediation_plan,
+    rewrite_pins,
+    split_by_hand,
+)
 from orchestra_ops.domain.security.reports import findings_from_report, json_report
 from orchestra_ops.domain.security.sarif import sarif_log
 from orchestra_ops.domain.security.sbom import cyclonedx_sbom
@@ -163,16 +167,27 @@ def run_scan(
 FIX_BRANCH = "orchestra-ops/security-fixes"
 
 
-def fix_pins(repo: Path, outcome: ScanOutcome, *, apply: bool) -> dict[str, str]:
-    """Raise vulnerable pins to their smallest fix; returns manifest -> unified diff.
+@dataclass(frozen=True)
+class PinFixes:
+    """What the fix mode raised (a unified diff per manifest) and what it leaves to a person
+    (a line each: where, what, to which version, why)."""
+
+    diffs: dict[str, str]
+    by_hand: tuple[str, ...] = ()
+
+
+def fix_pins(repo: Path, outcome: ScanOutcome, *, apply: bool) -> PinFixes:
+    """Raise vulnerable pins of requirements files to their smallest fix.
 
     A dry run (``apply=False``) only computes the diffs. Applying needs a clean git work
-    tree and commits the new pins on a new branch, for review as a pull request.
+    tree and commits the new pins on a new branch, for review as a pull request. Pins in
+    lock files and install commands, and those with no fixed version, are listed instead.
     """
-    steps = remediation_plan(outcome.result.findings)
+    kinds = {m.path: m.kind for m in outcome.result.manifests}
+    steps, by_hand = split_by_hand(remediation_plan(outcome.result.findings), kinds)
     diffs: dict[str, str] = {}
     rewritten: dict[str, bytes] = {}
-    for manifest in sorted({s.manifest for s in steps if s.manifest.endswith(".txt")}):
+    for manifest in sorted({s.manifest for s in steps}):
         # In the file's own encoding and line endings: only the raised versions change.
         data = (repo / manifest).read_bytes()
         old = decode_manifest(data)
@@ -181,7 +196,13 @@ def fix_pins(repo: Path, outcome: ScanOutcome, *, apply: bool) -> dict[str, str]
                 f"{manifest} is {old.encoding} text that would not be written back byte for "
                 "byte; raise its pins by hand"
             )
-        raised = rewrite_pins(old.text, [s for s in steps if s.manifest == manifest], manifest)
+        mine = [s for s in steps if s.manifest == manifest]
+        by_hand += [
+            f"{s.text}: not written as one `name==version` line to raise"
+            for s in mine
+            if rewrite_pins(old.text, [s], manifest) == old.text
+        ]
+        raised = rewrite_pins(old.text, mine, manifest)
         if raised != old.text:
             new = replace(old, text=raised)
             rewritten[manifest] = new.to_bytes()
@@ -196,4 +217,4 @@ def fix_pins(repo: Path, outcome: ScanOutcome, *, apply: bool) -> dict[str, str]
         for manifest, data in rewritten.items():
             (repo / manifest).write_bytes(data)
         git.commit_all(f"security: raise {len(diffs)} manifests to fixed versions")
-    return diffs
+    return PinFixes(diffs, tuple(by_hand))

@@ -10,7 +10,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from orchestra_ops.domain.security.findings_table import findings_description, findings_rows
 from orchestra_ops.domain.security.update_config import ConfigChange, ConfigPlan
 from orchestra_ops.errors import ConfigError
-from orchestra_ops.security_scan import FIX_BRANCH, ScanOutcome, fix_pins, run_scan
+from orchestra_ops.security_scan import FIX_BRANCH, PinFixes, ScanOutcome, fix_pins, run_scan
 from orchestra_ops.settings import load_settings
 from orchestra_ops.wiring import for_process
 from tasks.policy import artifact_key, local_task, run_logger
@@ -98,16 +98,21 @@ def write_update_config(repo_path: str, changes: list[ConfigChange]) -> list[str
 
 @named("fix[{repo_path:name}]")
 @local_task
-def fix(repo_path: str, outcome: ScanOutcome, apply: bool) -> dict[str, str]:
-    """Raise vulnerable pins (dry run unless ``apply``); the diffs become an artifact."""
-    diffs = fix_pins(Path(repo_path), outcome, apply=apply)
-    mode = "committed on branch " + FIX_BRANCH if apply and diffs else "dry run"
+def fix(repo_path: str, outcome: ScanOutcome, apply: bool) -> PinFixes:
+    """Raise vulnerable pins (dry run unless ``apply``); the diffs, and what is left to do
+    by hand, become an artifact."""
+    fixes = fix_pins(Path(repo_path), outcome, apply=apply)
+    mode = "committed on branch " + FIX_BRANCH if apply and fixes.diffs else "dry run"
     lines = [f"# Pin fixes ({mode})", ""]
-    for manifest, diff in diffs.items():
+    for manifest, diff in fixes.diffs.items():
         lines += [f"## {manifest}", "```diff", diff.rstrip("\n"), "```"]
-    if not diffs:
-        lines.append("Nothing to raise: no exact pin has a known fixed version.")
+    if fixes.by_hand:
+        lines += ["## Left to do by hand", "", *(f"- {line}" for line in fixes.by_hand)]
+    if not fixes.diffs and not fixes.by_hand:
+        lines.append("Nothing to raise: the scan found no vulnerable pin.")
+    elif not fixes.diffs:
+        lines.insert(2, "No requirements file to rewrite: every fix is left to do by hand.\n")
     create_markdown_artifact(
         "\n".join(lines) + "\n", key=artifact_key("security-fixes", Path(repo_path).name)
     )
-    return diffs
+    return fixes

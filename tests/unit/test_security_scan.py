@@ -127,7 +127,7 @@ def test_the_fix_mode_keeps_a_files_encoding_and_line_endings(tmp_path: Path) ->
     on_line_2 = replace(REQUESTS, line=2)
     outcome = run_scan(repo, FakeScanner(result(on_line_2)), tmp_path / "out", today=TODAY)
 
-    diffs = fix_pins(repo, outcome, apply=False)
+    diffs = fix_pins(repo, outcome, apply=False).diffs
     changed = [line for line in diffs["requirements.txt"].splitlines() if line[:1] in "+-"]
     assert changed[2:] == ["-requests==2.19.0", "+requests==2.20.0"]  # after the ---/+++ lines
     assert "\r" not in diffs["requirements.txt"]
@@ -150,3 +150,52 @@ def test_the_fix_mode_refuses_a_file_it_could_not_write_back_as_it_was(tmp_path:
     with pytest.raises(ValueError, match="not be written back byte for byte"):
         fix_pins(repo, outcome, apply=False)
     assert manifest.read_bytes() == before
+
+
+def test_the_fix_mode_lists_what_it_leaves_to_a_person(tmp_path: Path) -> None:
+    """A fix in a lock file, one with no fixed version and one whose pin is split over two
+    lines are listed, each with why; the one it can make is made."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "requirements.txt").write_text("requests==2.19.0\nurllib3\\\n==1.24.1\njinja2==2.10\n")
+    lock = Manifest("package-lock.json", ManifestKind.NPM_LOCK)
+    npm = Finding(
+        ecosystem=Ecosystem.NPM,
+        package="lodash",
+        version="4.17.19",
+        ids=frozenset({"CVE-2021-23337"}),
+        manifest="package-lock.json",
+        tools=frozenset({"npm-audit"}),
+        severity=Severity.HIGH,
+        fixed_versions=("4.17.21",),
+    )
+    split = replace(
+        REQUESTS,
+        package="urllib3",
+        version="1.24.1",
+        ids=frozenset({"CVE-2019-11324"}),
+        fixed_versions=("1.24.2",),
+        line=2,
+    )
+    unfixed = replace(
+        REQUESTS,
+        package="jinja2",
+        version="2.10",
+        ids=frozenset({"CVE-0000-0001"}),
+        fixed_versions=(),
+        line=4,
+    )
+    scanned = replace(result(REQUESTS, split, unfixed, npm), manifests=(MANIFEST, lock))
+    outcome = run_scan(repo, FakeScanner(scanned), tmp_path / "out", today=TODAY)
+
+    fixes = fix_pins(repo, outcome, apply=False)
+
+    assert list(fixes.diffs) == ["requirements.txt"]
+    assert "+requests==2.20.0" in fixes.diffs["requirements.txt"]
+    by_hand = "\n".join(fixes.by_hand)
+    assert "package-lock.json: lodash 4.17.19 -> 4.17.21" in by_hand
+    assert "a lock file: update it with the tool that writes it" in by_hand
+    assert "requirements.txt:4: jinja2 2.10 -> no fixed version known" in by_hand
+    assert "requirements.txt:2: urllib3 1.24.1 -> 1.24.2" in by_hand
+    assert "not written as one `name==version` line" in by_hand
+    assert len(fixes.by_hand) == 3

@@ -12,13 +12,14 @@ fixed once it reaches a fix and no later fix sits on its own release line.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from orchestra_ops.domain.security.findings import Ecosystem, Finding
+from orchestra_ops.domain.security.scan import ManifestKind
 
 _UPPER_BOUND = re.compile(r"<\s*v?([0-9][^\s|,]*)\s*$")
 _COMPARATOR = re.compile(r"^(>=|<=|>|<|=)?\s*v?([0-9][0-9A-Za-z.+-]*)$")
@@ -158,6 +159,31 @@ def remediation_plan(findings: Iterable[Finding]) -> list[Step]:
         )
         for (manifest, package, version), group in sorted(groups.items())
     ]
+
+
+_BY_HAND: dict[ManifestKind | None, str] = {
+    ManifestKind.NPM_LOCK: "a lock file: update it with the tool that writes it",
+    ManifestKind.PYTHON_LOCK: "a lock file: update it with the tool that writes it",
+    ManifestKind.JS_LOCK: "a lock file: update it with the tool that writes it",
+    ManifestKind.INSTALLED: "pinned in an install command or setup file: raise it there",
+}
+
+
+def split_by_hand(
+    steps: Iterable[Step], kinds: Mapping[str, ManifestKind]
+) -> tuple[list[Step], list[str]]:
+    """The steps the fix mode makes (a fixed version, in a requirements file it rewrites)
+    and, as lines, the ones left to a person and why. ``kinds``: each manifest's kind."""
+    made, by_hand = [], []
+    for step in steps:
+        kind = kinds.get(step.manifest)
+        if step.target is None:
+            by_hand.append(step.text)
+        elif kind is ManifestKind.REQUIREMENTS:
+            made.append(step)
+        else:
+            by_hand.append(f"{step.text}: {_BY_HAND.get(kind, 'not a file the scan read')}")
+    return made, by_hand
 
 
 def rewrite_pins(text: str, steps: Iterable[Step], source: str) -> str:
