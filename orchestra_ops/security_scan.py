@@ -26,6 +26,7 @@ from orchestra_ops.domain.security.manifest_text import decode_manifest
 from orchestra_ops.domain.security.markdown import markdown_summary
 from orchestra_ops.domain.security.policy import Policy, parse_policy
 from orchestra_ops.domain.security.remediation import (
+    pins_left,
     remediation_plan,
     rewrite_pins,
     split_by_hand,
@@ -189,22 +190,22 @@ def fix_pins(repo: Path, outcome: ScanOutcome, *, apply: bool) -> PinFixes:
     rewritten: dict[str, bytes] = {}
     for manifest in sorted({s.manifest for s in steps}):
         # In the file's own encoding and line endings: only the raised versions change.
+        mine = [s for s in steps if s.manifest == manifest]
         data = (repo / manifest).read_bytes()
         old = decode_manifest(data)
-        if old.to_bytes() != data:  # utf-8-sig without its mark, stateful codecs (utf-7)
-            raise ValueError(
-                f"{manifest} is {old.encoding} text that would not be written back byte for "
-                "byte; raise its pins by hand"
-            )
-        mine = [s for s in steps if s.manifest == manifest]
-        by_hand += [
-            f"{s.text}: not written as one `name==version` line to raise"
-            for s in mine
-            if rewrite_pins(old.text, [s], manifest) == old.text
-        ]
-        raised = rewrite_pins(old.text, mine, manifest)
+        try:
+            if old.to_bytes() != data:  # utf-8-sig without its mark, stateful codecs (utf-7)
+                raise ValueError(
+                    f"{manifest} is {old.encoding} text that would not be written back byte "
+                    "for byte"
+                )
+            raised = rewrite_pins(old.text, mine, manifest)
+        except ValueError as refusal:  # this file's fixes are left to a person, not the others
+            by_hand += [f"{s.text}: {refusal}" for s in mine]
+            continue
+        new = replace(old, text=raised)
+        by_hand += pins_left(new.lines_text, mine, manifest)
         if raised != old.text:
-            new = replace(old, text=raised)
             rewritten[manifest] = new.to_bytes()
             diffs[manifest] = config_diff(old.lines_text, new.lines_text, manifest)
     if apply and rewritten:
@@ -217,4 +218,4 @@ def fix_pins(repo: Path, outcome: ScanOutcome, *, apply: bool) -> PinFixes:
         for manifest, data in rewritten.items():
             (repo / manifest).write_bytes(data)
         git.commit_all(f"security: raise {len(diffs)} manifests to fixed versions")
-    return PinFixes(diffs, tuple(by_hand))
+    return PinFixes(diffs, tuple(sorted(by_hand)))

@@ -102,7 +102,9 @@ def fix(repo_path: str, outcome: ScanOutcome, apply: bool) -> PinFixes:
     """Raise vulnerable pins (dry run unless ``apply``); the diffs, and what is left to do
     by hand, become an artifact."""
     fixes = fix_pins(Path(repo_path), outcome, apply=apply)
-    mode = "committed on branch " + FIX_BRANCH if apply and fixes.diffs else "dry run"
+    mode = "dry run" if not apply else "apply: nothing to commit"
+    if apply and fixes.diffs:
+        mode = f"committed on branch {FIX_BRANCH}"
     lines = [f"# Pin fixes ({mode})", ""]
     for manifest, diff in fixes.diffs.items():
         lines += [f"## {manifest}", "```diff", diff.rstrip("\n"), "```"]

@@ -9,8 +9,6 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-import pytest
-
 from orchestra_ops.adapters.git import Git
 from orchestra_ops.domain.security.findings import Ecosystem, Finding
 from orchestra_ops.domain.security.scan import (
@@ -147,8 +145,11 @@ def test_the_fix_mode_refuses_a_file_it_could_not_write_back_as_it_was(tmp_path:
     manifest.write_bytes(before)
     on_line_2 = replace(REQUESTS, line=2)
     outcome = run_scan(repo, FakeScanner(result(on_line_2)), tmp_path / "out", today=TODAY)
-    with pytest.raises(ValueError, match="not be written back byte for byte"):
-        fix_pins(repo, outcome, apply=False)
+    fixes = fix_pins(repo, outcome, apply=True)
+    assert fixes.diffs == {}
+    (left,) = fixes.by_hand
+    assert left.startswith("requirements.txt:2: requests 2.19.0 -> 2.20.0")
+    assert left.endswith("is utf-8-sig text that would not be written back byte for byte")
     assert manifest.read_bytes() == before
 
 
@@ -199,3 +200,17 @@ def test_the_fix_mode_lists_what_it_leaves_to_a_person(tmp_path: Path) -> None:
     assert "requirements.txt:2: urllib3 1.24.1 -> 1.24.2" in by_hand
     assert "not written as one `name==version` line" in by_hand
     assert len(fixes.by_hand) == 3
+
+
+def test_a_hashed_file_is_left_by_hand_and_the_others_are_still_raised(tmp_path: Path) -> None:
+    repo = repo_at(tmp_path)
+    (repo / "requirements-lock.txt").write_text("requests==2.19.0 \\\n    --hash=sha256:00\n")
+    locked = Manifest("requirements-lock.txt", ManifestKind.REQUIREMENTS)
+    in_lock = replace(REQUESTS, manifest="requirements-lock.txt")
+    scanned = replace(result(REQUESTS, in_lock), manifests=(MANIFEST, locked))
+    outcome = run_scan(repo, FakeScanner(scanned), tmp_path / "out", today=TODAY)
+    fixes = fix_pins(repo, outcome, apply=False)
+    assert list(fixes.diffs) == ["requirements.txt"]
+    (left,) = fixes.by_hand
+    assert left.startswith("requirements-lock.txt:1: requests 2.19.0 -> 2.20.0")
+    assert "pins hashes: recompile it with the tool that wrote it" in left

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from orchestra_ops.domain.security.findings import Ecosystem, Finding
+from orchestra_ops.domain.security.manifests import canonical_name, read_requirements
 from orchestra_ops.domain.security.scan import ManifestKind
 
 _UPPER_BOUND = re.compile(r"<\s*v?([0-9][^\s|,]*)\s*$")
@@ -192,26 +193,50 @@ def rewrite_pins(text: str, steps: Iterable[Step], source: str) -> str:
     Only exact pins are touched; the rest of each line (extras, markers, comments) is kept.
     A hashed file is refused: a new version needs new hashes, so it must be recompiled.
     """
-    if "--hash" in text:
-        raise ValueError(f"{source} pins hashes; recompile it instead (e.g. `make lock`)")
     lines = text.splitlines(keepends=True)
+    if any(_HASH_OPTION.search(_without_comment(line)) for line in lines):
+        raise ValueError(
+            f"{source} pins hashes: recompile it with the tool that wrote it "
+            "(pip-compile or uv pip compile, with --generate-hashes)"
+        )
     for step in steps:
         if step.target is None:
             continue
-        pattern = re.compile(
-            rf"^\s*{re.escape(step.package)}\s*(\[[^\]]*\])?\s*===?\s*([A-Za-z0-9.*+!_-]+)",
-            re.IGNORECASE,
-        )
         for index, line in enumerate(lines):
-            canonical = re.sub(r"[-_.]+", "-", line.split("=", 1)[0].strip()).lower()
-            found = pattern.match(line)
+            found = _EXACT_PIN.match(line)
             if (
-                canonical.split("[", 1)[0] == step.package
-                and found is not None
-                and _same_version(found.group(2), step.current)
+                found is not None
+                and canonical_name(found.group(1)) == canonical_name(step.package)
+                and _same_version(found.group(3), step.current)
             ):
-                lines[index] = line[: found.start(2)] + step.target + line[found.end(2) :]
+                lines[index] = line[: found.start(3)] + step.target + line[found.end(3) :]
     return "".join(lines)
+
+
+def pins_left(text: str, steps: Iterable[Step], source: str) -> list[str]:
+    """The steps whose exact pin ``text`` still holds at the vulnerable version, as lines
+    with the pin's own line number (a pin split over lines is read but not rewritten)."""
+    pins = read_requirements(text, source).pins
+    return [
+        f"{replace(step, line=pin.line).text}: not written as one `name==version` line to raise"
+        for step in steps
+        if step.target is not None
+        for pin in pins
+        if pin.exact
+        and pin.name == canonical_name(step.package)
+        and pin.version is not None
+        and _same_version(pin.version, step.current)
+    ]
+
+
+def _without_comment(line: str) -> str:
+    return "" if line.lstrip().startswith("#") else line.split(" #", 1)[0]
+
+
+_EXACT_PIN = re.compile(
+    r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*===?\s*([A-Za-z0-9.*+!_-]+)"
+)
+_HASH_OPTION = re.compile(r"(?:^|\s)--hash[=\s]")
 
 
 def _same_version(written: str, reported: str) -> bool:
