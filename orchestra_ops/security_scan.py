@@ -26,6 +26,7 @@ from orchestra_ops.domain.security.manifest_text import decode_manifest
 from orchestra_ops.domain.security.markdown import markdown_summary
 from orchestra_ops.domain.security.policy import Policy, parse_policy
 from orchestra_ops.domain.security.remediation import (
+    Step,
     pins_left,
     remediation_plan,
     rewrite_pins,
@@ -211,11 +212,35 @@ def fix_pins(repo: Path, outcome: ScanOutcome, *, apply: bool) -> PinFixes:
     if apply and rewritten:
         git = Git(repo)
         if not git.is_clean():
-            raise ScanError(f"{repo} has uncommitted changes; commit or stash them first")
+            raise ScanError(_dirty(repo, git))
         if git.branch_exists(FIX_BRANCH):
             raise ScanError(f"branch {FIX_BRANCH} exists; merge or delete it first")
         git.create_branch(FIX_BRANCH)
         for manifest, data in rewritten.items():
             (repo / manifest).write_bytes(data)
-        git.commit_all(f"security: raise {len(diffs)} manifests to fixed versions")
+        git.commit_all(_commit_message(steps, by_hand, diffs))
     return PinFixes(diffs, tuple(sorted(by_hand)))
+
+
+def _dirty(repo: Path, git: Git) -> str:
+    """Why the fix cannot be committed, naming the changed files (untracked ones count)."""
+    changed = [
+        line[3:] for line in git.run("status", "--porcelain", "--untracked-files=all").splitlines()
+    ]
+    shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
+    return (
+        f"{repo} has uncommitted changes ({shown}); commit them, or `git stash -u`, first "
+        "(reports written inside the repository count too: give an out_dir outside it)"
+    )
+
+
+def _commit_message(steps: list[Step], by_hand: list[str], diffs: dict[str, str]) -> str:
+    """The fix commit's subject and body: each raised pin with what it fixes."""
+    raised = [s for s in steps if s.manifest in diffs and s.target is not None]
+    body = [f"- {s.text}" for s in raised]
+    if by_hand:
+        body += ["", f"Left to do by hand: {len(by_hand)} (see the run's security-fixes artifact)."]
+    files = "file" if len(diffs) == 1 else "files"
+    return f"security: raise vulnerable pins in {len(diffs)} requirements {files}\n\n" + "\n".join(
+        body
+    )

@@ -9,6 +9,8 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from orchestra_ops.adapters.git import Git
 from orchestra_ops.domain.security.findings import Ecosystem, Finding
 from orchestra_ops.domain.security.scan import (
@@ -19,6 +21,7 @@ from orchestra_ops.domain.security.scan import (
     ToolFailure,
 )
 from orchestra_ops.domain.security.severity import Severity
+from orchestra_ops.errors import ScanError
 from orchestra_ops.ports.scanner import Scanner
 from orchestra_ops.security_scan import fix_pins, run_scan
 
@@ -133,6 +136,9 @@ def test_the_fix_mode_keeps_a_files_encoding_and_line_endings(tmp_path: Path) ->
     fix_pins(repo, outcome, apply=True)
     raised = freeze.replace("2.19.0", "2.20.0")
     assert manifest.read_bytes() == codecs.BOM_UTF16_LE + raised.encode("utf-16-le")
+    message = git.run("log", "-1", "--format=%B").strip().splitlines()
+    assert message[0] == "security: raise vulnerable pins in 1 requirements file"
+    assert "- requirements.txt:2: requests 2.19.0 -> 2.20.0 (CVE-2018-18074)" in (message)
 
 
 def test_the_fix_mode_refuses_a_file_it_could_not_write_back_as_it_was(tmp_path: Path) -> None:
@@ -214,3 +220,16 @@ def test_a_hashed_file_is_left_by_hand_and_the_others_are_still_raised(tmp_path:
     (left,) = fixes.by_hand
     assert left.startswith("requirements-lock.txt:1: requests 2.19.0 -> 2.20.0")
     assert "pins hashes: recompile it with the tool that wrote it" in left
+
+
+def test_a_dirty_tree_is_refused_naming_what_is_changed(tmp_path: Path) -> None:
+    """Untracked files count: the scan's own reports, written inside the repo, among them."""
+    repo = repo_at(tmp_path)
+    git = Git(repo)
+    git.run("init", "-q")
+    git.commit_all("pins")
+    outcome = run_scan(repo, FakeScanner(result(REQUESTS)), repo / "reports", today=TODAY)
+    with pytest.raises(ScanError, match=r"uncommitted changes \(reports/") as refused:
+        fix_pins(repo, outcome, apply=True)
+    assert "git stash -u" in str(refused.value)
+    assert (repo / "requirements.txt").read_text() == "requests==2.19.0\n"  # untouched

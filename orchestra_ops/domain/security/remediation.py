@@ -162,6 +162,9 @@ def remediation_plan(findings: Iterable[Finding]) -> list[Step]:
     ]
 
 
+_NO_FIX = (
+    "replace or remove it, or add it to ignore: in security-policy.yaml with a reason and an expiry"
+)
 _BY_HAND: dict[ManifestKind | None, str] = {
     ManifestKind.NPM_LOCK: "a lock file: update it with the tool that writes it",
     ManifestKind.PYTHON_LOCK: "a lock file: update it with the tool that writes it",
@@ -179,7 +182,7 @@ def split_by_hand(
     for step in steps:
         kind = kinds.get(step.manifest)
         if step.target is None:
-            by_hand.append(step.text)
+            by_hand.append(f"{step.text}: {_NO_FIX}")
         elif kind is ManifestKind.REQUIREMENTS:
             made.append(step)
         else:
