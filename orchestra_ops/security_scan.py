@@ -44,7 +44,7 @@ from orchestra_ops.domain.security.trend_chart import (
     trend_svg,
 )
 from orchestra_ops.domain.security.update_config import config_diff
-from orchestra_ops.errors import ConfigError, ScanError
+from orchestra_ops.errors import ConfigError, OpsError, ScanError
 from orchestra_ops.ports.scanner import Scanner
 
 POLICY_FILE = "security-policy.yaml"
@@ -215,10 +215,7 @@ def fix_pins(repo: Path, outcome: ScanOutcome, *, apply: bool) -> PinFixes:
             raise ScanError(_dirty(repo, git))
         if git.branch_exists(FIX_BRANCH):
             raise ScanError(f"branch {FIX_BRANCH} exists; merge or delete it first")
-        git.create_branch(FIX_BRANCH)
-        for manifest, data in rewritten.items():
-            (repo / manifest).write_bytes(data)
-        git.commit_all(_commit_message(steps, by_hand, diffs))
+        _commit_on_fix_branch(git, rewritten, _commit_message(steps, by_hand, diffs))
     return PinFixes(diffs, tuple(sorted(by_hand)))
 
 
@@ -244,3 +241,20 @@ def _commit_message(steps: list[Step], by_hand: list[str], diffs: dict[str, str]
     return f"security: raise vulnerable pins in {len(diffs)} requirements {files}\n\n" + "\n".join(
         body
     )
+
+
+def _commit_on_fix_branch(git: Git, rewritten: dict[str, bytes], message: str) -> None:
+    """Write the files and commit them on a new fix branch; if the commit fails (a signing
+    key, a full disk), the files, the branch and the checkout are put back as they were."""
+    start = git.run("rev-parse", "--abbrev-ref", "HEAD").strip()
+    if start == "HEAD":  # a detached HEAD: come back to its commit
+        start = git.run("rev-parse", "HEAD").strip()
+    git.create_branch(FIX_BRANCH)
+    try:
+        for manifest, data in rewritten.items():
+            (git.repo / manifest).write_bytes(data)
+        git.commit_all(message)
+    except (OpsError, OSError) as error:
+        git.run("checkout", "-q", "-f", start)
+        git.run("branch", "-q", "-D", FIX_BRANCH)
+        raise ScanError(f"the fix commit failed, and nothing was changed: {error}") from error

@@ -233,3 +233,21 @@ def test_a_dirty_tree_is_refused_naming_what_is_changed(tmp_path: Path) -> None:
         fix_pins(repo, outcome, apply=True)
     assert "git stash -u" in str(refused.value)
     assert (repo / "requirements.txt").read_text() == "requests==2.19.0\n"  # untouched
+
+
+def test_a_fix_commit_that_fails_changes_nothing(tmp_path: Path) -> None:
+    """A signing key that does not work: the files, the branch and the checkout are as
+    they were, and the error says so."""
+    repo = repo_at(tmp_path)
+    git = Git(repo)
+    git.run("init", "-q", "-b", "main")
+    git.commit_all("pins")
+    git.run("config", "commit.gpgsign", "true")
+    git.run("config", "gpg.program", "false")
+    outcome = run_scan(repo, FakeScanner(result(REQUESTS)), tmp_path / "out", today=TODAY)
+    with pytest.raises(ScanError, match="the fix commit failed, and nothing was changed"):
+        fix_pins(repo, outcome, apply=True)
+    assert git.current_branch() == "main"
+    assert not git.branch_exists("orchestra-ops/security-fixes")
+    assert (repo / "requirements.txt").read_text() == "requests==2.19.0\n"
+    assert git.is_clean()
