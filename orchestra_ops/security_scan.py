@@ -211,19 +211,17 @@ def fix_pins(repo: Path, outcome: ScanOutcome, *, apply: bool) -> PinFixes:
             diffs[manifest] = config_diff(old.lines_text, new.lines_text, manifest)
     if apply and rewritten:
         git = Git(repo)
-        if not git.is_clean():
-            raise ScanError(_dirty(repo, git))
+        changed = git.changed_files()
+        if changed:
+            raise ScanError(_dirty(repo, changed))
         if git.branch_exists(FIX_BRANCH):
             raise ScanError(f"branch {FIX_BRANCH} exists; merge or delete it first")
         _commit_on_fix_branch(git, rewritten, _commit_message(steps, by_hand, diffs))
     return PinFixes(diffs, tuple(sorted(by_hand)))
 
 
-def _dirty(repo: Path, git: Git) -> str:
+def _dirty(repo: Path, changed: list[str]) -> str:
     """Why the fix cannot be committed, naming the changed files (untracked ones count)."""
-    changed = [
-        line[3:] for line in git.run("status", "--porcelain", "--untracked-files=all").splitlines()
-    ]
     shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
     return (
         f"{repo} has uncommitted changes ({shown}); commit them, or `git stash -u`, first "
@@ -233,8 +231,7 @@ def _dirty(repo: Path, git: Git) -> str:
 
 def _commit_message(steps: list[Step], by_hand: list[str], diffs: dict[str, str]) -> str:
     """The fix commit's subject and body: each raised pin with what it fixes."""
-    raised = [s for s in steps if s.manifest in diffs and s.target is not None]
-    body = [f"- {s.text}" for s in raised]
+    body = [f"- {s.text}" for s in steps if s.manifest in diffs]
     if by_hand:
         body += ["", f"Left to do by hand: {len(by_hand)} (see the run's security-fixes artifact)."]
     files = "file" if len(diffs) == 1 else "files"
@@ -248,13 +245,13 @@ def _commit_on_fix_branch(git: Git, rewritten: dict[str, bytes], message: str) -
     key, a full disk), the files, the branch and the checkout are put back as they were."""
     start = git.run("rev-parse", "--abbrev-ref", "HEAD").strip()
     if start == "HEAD":  # a detached HEAD: come back to its commit
-        start = git.run("rev-parse", "HEAD").strip()
+        start = git.rev_parse()
     git.create_branch(FIX_BRANCH)
     try:
         for manifest, data in rewritten.items():
             (git.repo / manifest).write_bytes(data)
         git.commit_all(message)
     except (OpsError, OSError) as error:
-        git.run("checkout", "-q", "-f", start)
-        git.run("branch", "-q", "-D", FIX_BRANCH)
+        git.checkout(start, discard_changes=True)
+        git.delete_branch(FIX_BRANCH)
         raise ScanError(f"the fix commit failed, and nothing was changed: {error}") from error

@@ -102,18 +102,21 @@ def fix(repo_path: str, outcome: ScanOutcome, apply: bool) -> PinFixes:
     """Raise vulnerable pins (dry run unless ``apply``); the diffs, and what is left to do
     by hand, become an artifact."""
     fixes = fix_pins(Path(repo_path), outcome, apply=apply)
-    mode = "dry run" if not apply else "apply: nothing to commit"
-    if apply and fixes.diffs:
-        mode = f"committed on branch {FIX_BRANCH}"
+    if not apply:
+        mode = "dry run"
+    else:
+        mode = f"committed on branch {FIX_BRANCH}" if fixes.diffs else "apply: nothing to commit"
     lines = [f"# Pin fixes ({mode})", ""]
+    if not fixes.diffs:
+        lines.append(
+            "No requirements file to rewrite: every fix is left to do by hand.\n"
+            if fixes.by_hand
+            else "Nothing to raise: the scan found no vulnerable pin."
+        )
     for manifest, diff in fixes.diffs.items():
         lines += [f"## {manifest}", "```diff", diff.rstrip("\n"), "```"]
     if fixes.by_hand:
         lines += ["## Left to do by hand", "", *(f"- {line}" for line in fixes.by_hand)]
-    if not fixes.diffs and not fixes.by_hand:
-        lines.append("Nothing to raise: the scan found no vulnerable pin.")
-    elif not fixes.diffs:
-        lines.insert(2, "No requirements file to rewrite: every fix is left to do by hand.\n")
     create_markdown_artifact(
         "\n".join(lines) + "\n", key=artifact_key("security-fixes", Path(repo_path).name)
     )

@@ -61,7 +61,12 @@ class Git:
 
     def is_clean(self) -> bool:
         """True when nothing is staged, modified or untracked (ignored files do not count)."""
-        return self.run("status", "--porcelain", "--untracked-files=all") == ""
+        return not self.changed_files()
+
+    def changed_files(self) -> list[str]:
+        """The staged, modified and untracked paths (ignored files do not count)."""
+        status = self.run("status", "--porcelain", "--untracked-files=all")
+        return [line[3:] for line in status.splitlines()]
 
     def current_branch(self) -> str:
         """The checked-out branch name; ReorgError on a detached HEAD."""
@@ -90,9 +95,10 @@ class Git:
         """Create ``name`` at HEAD and check it out (the working tree is kept)."""
         self.run("checkout", "-q", "-b", name)
 
-    def checkout(self, name: str) -> None:
-        """Check out an existing branch."""
-        self.run("checkout", "-q", name)
+    def checkout(self, name: str, *, discard_changes: bool = False) -> None:
+        """Check out an existing branch (or commit); ``discard_changes`` throws away what the
+        working tree and the index hold that ``name`` does not."""
+        self.run("checkout", "-q", *(["-f"] if discard_changes else []), name)
 
     def delete_branch(self, name: str) -> None:
         """Delete a local branch, merged or not."""

@@ -165,10 +165,11 @@ def remediation_plan(findings: Iterable[Finding]) -> list[Step]:
 _NO_FIX = (
     "replace or remove it, or add it to ignore: in security-policy.yaml with a reason and an expiry"
 )
+_LOCK = "a lock file: update it with the tool that writes it"
 _BY_HAND: dict[ManifestKind | None, str] = {
-    ManifestKind.NPM_LOCK: "a lock file: update it with the tool that writes it",
-    ManifestKind.PYTHON_LOCK: "a lock file: update it with the tool that writes it",
-    ManifestKind.JS_LOCK: "a lock file: update it with the tool that writes it",
+    ManifestKind.NPM_LOCK: _LOCK,
+    ManifestKind.PYTHON_LOCK: _LOCK,
+    ManifestKind.JS_LOCK: _LOCK,
     ManifestKind.INSTALLED: "pinned in an install command or setup file: raise it there",
 }
 
