@@ -12,7 +12,6 @@ out of Orchestra Ops' own ``requirements.lock`` (read from the checkout it runs 
 
 from __future__ import annotations
 
-import codecs
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from ruamel.yaml import YAML
 
 import orchestra_ops
 from orchestra_ops.adapters.files import write_atomically
-from orchestra_ops.adapters.scanners.discover import discover, manifest_text
+from orchestra_ops.adapters.scanners.discover import discover, file_head, manifest_text
 from orchestra_ops.adapters.schema_validation import validate_config
 from orchestra_ops.domain.security.audit_matrix import AuditMatrix, audit_matrix
 from orchestra_ops.domain.security.bot_merge import (
@@ -31,6 +30,7 @@ from orchestra_ops.domain.security.bot_merge import (
     proposal_path,
 )
 from orchestra_ops.domain.security.locked_tools import LockError, hashed_requirements
+from orchestra_ops.domain.security.manifest_text import marked_encoding
 from orchestra_ops.domain.security.scan import ManifestKind
 from orchestra_ops.domain.security.update_config import (
     BOT_FILES,
@@ -131,10 +131,9 @@ def _leave_out_utf32_le(repo: Path, matrix: AuditMatrix) -> None:
     """pip-audit's requirements parser takes UTF-32-LE's byte order mark for UTF-16-LE's (it
     starts with it): the job of such a file would fail every run, so it is left out."""
     for path in list(matrix.requirements):
-        with (repo / path).open("rb") as file:
-            if file.read(4) == codecs.BOM_UTF32_LE:
-                matrix.requirements.remove(path)
-                matrix.left_out.append((path, _UTF32_LE))
+        if marked_encoding(file_head(repo / path)) == "utf-32-le":
+            matrix.requirements.remove(path)
+            matrix.left_out.append((path, _UTF32_LE))
 
 
 _UTF32_LE = "UTF-32 LE, which pip-audit's parser reads as UTF-16 (save it as UTF-8 to audit it)"

@@ -99,15 +99,21 @@ def read_manifest(path: Path) -> str:
     return decode_manifest(path.read_bytes()).lines_text
 
 
+def file_head(path: Path) -> bytes:
+    """The first 4 bytes of a file: room for any byte order mark."""
+    with path.open("rb") as file:
+        return file.read(4)
+
+
 def manifest_text(repo: Path, path: str, limit: int | None = None) -> str | None:
     """The text of ``repo/path`` as :func:`read_manifest` reads it; None when it cannot be
     read or holds more than ``limit`` characters' worth of bytes (UTF-16 two a character)."""
     target = repo / path
     try:
-        if limit is not None and target.stat().st_size > limit:
-            with target.open("rb") as file:
-                if target.stat().st_size > limit * bytes_per_unit(file.read(4)):
-                    return None
+        if limit is not None:
+            size = target.stat().st_size
+            if size > limit and size > limit * bytes_per_unit(file_head(target)):
+                return None
         return read_manifest(target)
     except (OSError, ValueError):
         return None

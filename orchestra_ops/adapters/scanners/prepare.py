@@ -19,7 +19,7 @@ from pathlib import Path
 
 from orchestra_ops.adapters.lockfiles import read_lock
 from orchestra_ops.adapters.lockfiles.npm_lock import package_json, package_lock_v3
-from orchestra_ops.adapters.scanners.discover import read_manifest, reference_target
+from orchestra_ops.adapters.scanners.discover import file_head, read_manifest, reference_target
 from orchestra_ops.domain.security.installs import read_installs
 from orchestra_ops.domain.security.manifest_text import bytes_per_unit
 from orchestra_ops.domain.security.manifests import (
@@ -152,12 +152,11 @@ def _js_lock(manifest: Manifest, text: str, workdir: Path) -> Prepared:
 
 
 def _npm_lock(manifest: Manifest, text: str, path: Path) -> Prepared:
-    with path.open("rb") as file:
-        if bytes_per_unit(file.read(4)) > 1:  # npm audit reads the file itself
-            raise ScanError(
-                f"{manifest.path} is UTF-16 or UTF-32 text: npm reads lockfiles as UTF-8 only "
-                "(npm ci cannot use it either); save it as UTF-8"
-            )
+    if bytes_per_unit(file_head(path)) > 1:  # npm audit reads the file itself
+        raise ScanError(
+            f"{manifest.path} is UTF-16 or UTF-32 text: npm reads lockfiles as UTF-8 only "
+            "(npm ci cannot use it either); save it as UTF-8"
+        )
     versions = npm_lock_versions(text, manifest.path)
     packages = tuple(
         LockedPackage(node.rsplit("node_modules/", 1)[-1], version)

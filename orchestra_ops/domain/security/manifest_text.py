@@ -45,14 +45,16 @@ class ManifestText:
         return self.mark + self.text.encode(self.encoding)
 
 
+def marked_encoding(head: bytes) -> str | None:
+    """The encoding the byte order mark at the start of ``head`` (4 bytes or more) names."""
+    return next((encoding for mark, encoding in _MARKS if head.startswith(mark)), None)
+
+
 def bytes_per_unit(head: bytes) -> int:
     """Bytes per code unit of a file starting with ``head`` (its first 4 bytes or more):
     4 for UTF-32, 2 for UTF-16 (by their marks), else 1. A size limit meant for text
     scales by it, so the same text is not refused for being written in UTF-16."""
-    for mark, encoding in _MARKS:
-        if head.startswith(mark):
-            return {"utf-32": 4, "utf-16": 2}.get(encoding[:6], 1)
-    return 1
+    return {"utf-32": 4, "utf-16": 2}.get((marked_encoding(head) or "")[:6], 1)
 
 
 def decode_manifest(data: bytes) -> ManifestText:
