@@ -123,8 +123,7 @@ def test_the_fix_mode_keeps_a_files_encoding_and_line_endings(tmp_path: Path) ->
     manifest = repo / "requirements.txt"
     manifest.write_bytes(codecs.BOM_UTF16_LE + freeze.encode("utf-16-le"))
     git = Git(repo)
-    git.run("init", "-q")
-    git.commit_all("the frozen requirements")
+    git.init("the frozen requirements")
     on_line_2 = replace(REQUESTS, line=2)
     outcome = run_scan(repo, FakeScanner(result(on_line_2)), tmp_path / "out", today=TODAY)
 
@@ -226,8 +225,7 @@ def test_a_dirty_tree_is_refused_naming_what_is_changed(tmp_path: Path) -> None:
     """Untracked files count: the scan's own reports, written inside the repo, among them."""
     repo = repo_at(tmp_path)
     git = Git(repo)
-    git.run("init", "-q")
-    git.commit_all("pins")
+    git.init("pins")
     outcome = run_scan(repo, FakeScanner(result(REQUESTS)), repo / "reports", today=TODAY)
     with pytest.raises(ScanError, match=r"uncommitted changes \(reports/") as refused:
         fix_pins(repo, outcome, apply=True)
@@ -240,8 +238,7 @@ def test_a_fix_commit_that_fails_changes_nothing(tmp_path: Path) -> None:
     they were, and the error says so."""
     repo = repo_at(tmp_path)
     git = Git(repo)
-    git.run("init", "-q", "-b", "main")
-    git.commit_all("pins")
+    git.init("pins")  # on main
     git.run("config", "commit.gpgsign", "true")
     git.run("config", "gpg.program", "false")
     outcome = run_scan(repo, FakeScanner(result(REQUESTS)), tmp_path / "out", today=TODAY)
